@@ -1,0 +1,63 @@
+# Olympia — the two commands: `make dataset` and `make test`.
+PY        ?= python3
+VENV      := .venv
+BIN       := $(VENV)/bin
+LS_VENV   := .venv-ls
+RELEASE   ?= dist/olympia-demo
+WORK      ?= work
+export OLYMPIA_LABEL_STUDIO_VENV := $(abspath $(LS_VENV))
+
+.PHONY: help env dataset test test-fast bench train evaluate labelstudio ffmpeg clean
+
+help:
+	@echo "make dataset    set up .venv and build the embedded demo release into $(RELEASE)"
+	@echo "make test       run the whole test suite (sets up .venv and the Label Studio venv)"
+	@echo "make bench      benchmarks (throughput and ratios against in-run references)"
+	@echo "make train      train LiFT (small CPU config) on $(RELEASE)"
+	@echo "make evaluate   evaluate the trained checkpoint on $(RELEASE)"
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+# ffmpeg binary for the video pipeline (Debian package), installed only where missing.
+ffmpeg:
+	@command -v ffmpeg >/dev/null 2>&1 || { \
+	  echo "installing ffmpeg (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq ffmpeg >/dev/null; }
+
+env: $(VENV)/.installed ffmpeg
+
+# Label Studio server in its own venv: it pins many dependencies of its own.
+$(LS_VENV)/.installed: annotations/label-studio.lock
+	test -x $(LS_VENV)/bin/python || $(PY) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/pip install -q --upgrade pip
+	$(LS_VENV)/bin/pip install -q -r annotations/label-studio.lock
+	touch $@
+
+labelstudio: $(LS_VENV)/.installed
+
+dataset: env
+	$(BIN)/olympia build --out $(RELEASE)
+
+test: env labelstudio
+	$(BIN)/python -m pytest -q
+
+test-fast: env
+	$(BIN)/python -m pytest -q -m "not labelstudio and not slow"
+
+bench: env
+	$(BIN)/python benchmarks/run.py
+
+train: env
+	$(BIN)/lift train --release $(RELEASE) --config small --out $(WORK)/lift-small
+
+evaluate: env
+	$(BIN)/lift evaluate --release $(RELEASE) --checkpoint $(WORK)/lift-small --out $(WORK)/lift-small/eval
+
+clean:
+	rm -rf $(WORK) dist .pytest_cache
