@@ -1,0 +1,88 @@
+"""Model and training configurations as dataclasses.
+
+`small` trains from scratch on a CPU in minutes (the demo release); `vilt-b32` is the paper's
+ViLT-B/32 (method.md §7) for one GPU, with pretrained weights when a local path is given.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+IMAGE_HEIGHT, IMAGE_WIDTH = 384, 640  # ViLT's largest image; 320 rows hold the 5 chains (method.md §6)
+MAX_TEXT_TOKENS = 40                   # ViLT's text length (max_position_embeddings)
+
+
+@dataclass
+class ModelConfig:
+    hidden_size: int = 768            # transformer width
+    num_hidden_layers: int = 12       # transformer depth
+    num_attention_heads: int = 12     # attention heads per layer
+    intermediate_size: int = 3072     # MLP width inside each layer
+    patch_size: int = 32              # image patch side in pixels (ViLT-B/32)
+    image_size: int = 384             # side of ViLT's position-embedding grid (interpolated to 12x20)
+    max_text_tokens: int = MAX_TEXT_TOKENS  # question length in tokens, padded/truncated
+    hidden_dropout_prob: float = 0.0  # dropout in embeddings and layers (ViLT default 0)
+    pretrained_vilt: str | None = None   # local dir with ViLT weights (HF layout); None = random init
+    pretrained_tokenizer: str | None = None  # local dir with a bert-base-uncased tokenizer; None = train WordPiece
+    wordpiece_vocab_size: int = 2000  # size of the WordPiece vocab trained on the release's questions
+
+
+@dataclass
+class TrainConfig:
+    lr: float = 5e-5                  # Adam learning rate (method.md §7)
+    batch_size: int = 32              # samples per batch, both tasks mixed (method.md §4, §7)
+    max_epochs: int = 100             # upper bound; early stopping usually ends sooner
+    patience: int = 5                 # epochs without a better validation loss before stopping
+    min_delta: float = 0.0            # improvement that counts as better
+    loss: str = "softmax_ce"          # "softmax_ce" (the paper) or "bce" (ViltForQuestionAnswering)
+    targets: str = "multi_class"      # "multi_class" (weighted words) or "single_class" (Table 4 baseline)
+    seed: int = 0                     # seeds python, numpy and torch
+    num_workers: int = 0              # loader worker processes for batch assembly (0 = main process)
+    cache_workers: int = 2            # processes computing motion images from the clip shards
+    amp: bool = True                  # mixed precision when on a GPU (ignored on CPU)
+    max_steps_per_epoch: int | None = None  # cap for quick runs and tests; None = the full split
+    eval_batch_size: int = 64         # batch size for validation and evaluation
+    device: str = "auto"              # "auto", "cpu", "cuda"
+
+
+@dataclass
+class LiftConfig:
+    name: str
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LiftConfig":
+        return cls(name=d["name"], model=ModelConfig(**d["model"]), train=TrainConfig(**d["train"]))
+
+
+def small_config() -> LiftConfig:
+    """A 4-layer ViLT of width 128 that learns the demo release on a CPU in minutes.
+
+    From scratch, the paper's lr of 5e-5 (tuned for fine-tuning pretrained ViLT) is too small
+    to move a random model in a few epochs, so the small config uses 5e-4.
+    """
+    return LiftConfig(
+        name="small",
+        model=ModelConfig(hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
+                          intermediate_size=256, wordpiece_vocab_size=1000),
+        train=TrainConfig(lr=5e-4, max_epochs=30, patience=5),
+    )
+
+
+def vilt_b32_config() -> LiftConfig:
+    """The paper's ViLT-B/32 (~111 M parameters; lr 5e-5, batch 32, patience 5) for one GPU."""
+    return LiftConfig(name="vilt-b32", model=ModelConfig(), train=TrainConfig(num_workers=2))
+
+
+CONFIGS = {"small": small_config, "vilt-b32": vilt_b32_config}
+
+
+def get_config(name: str) -> LiftConfig:
+    from olympia.errors import ConfigError
+    if name not in CONFIGS:
+        raise ConfigError(f"unknown LiFT config {name!r}; choose one of {sorted(CONFIGS)}")
+    return CONFIGS[name]()

@@ -1,0 +1,74 @@
+"""LiFT model: ViLT (text + image patches, full attention) with a new classification head over
+the release vocabulary (method.md §7). Pure: no file I/O here (see train.py / evaluate.py).
+
+Images go in as tensors (B, 3, 384, 640) with a pixel mask (B, 384, 640); ViltImageProcessor
+is not used because it would resize the motion image and break its time axis.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import ViltConfig, ViltModel
+
+from lift.configs import ModelConfig
+
+
+def vilt_config(cfg: ModelConfig, text_vocab_size: int) -> ViltConfig:
+    return ViltConfig(
+        vocab_size=text_vocab_size, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_hidden_layers,
+        num_attention_heads=cfg.num_attention_heads, intermediate_size=cfg.intermediate_size,
+        image_size=cfg.image_size, patch_size=cfg.patch_size, num_channels=3,
+        max_position_embeddings=cfg.max_text_tokens, hidden_dropout_prob=cfg.hidden_dropout_prob,
+        attention_probs_dropout_prob=cfg.hidden_dropout_prob, max_image_length=-1)
+
+
+class ClassifierHead(nn.Module):
+    """Same shape as ViltForQuestionAnswering's head: Linear(h, 2h) - LayerNorm - GELU - Linear(2h, V)."""
+
+    def __init__(self, hidden: int, n_classes: int):
+        super().__init__()
+        self.pre = nn.Sequential(nn.Linear(hidden, 2 * hidden), nn.LayerNorm(2 * hidden), nn.GELU())
+        self.out = nn.Linear(2 * hidden, n_classes)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.out(self.pre(pooled))
+
+    def extend(self, n_new: int) -> None:
+        """Append n_new output classes (vocabulary extension, method.md §9). Existing rows are
+        kept exactly; new rows start at zero weight and the mean bias, so they are neither
+        favoured nor impossible before fine-tuning."""
+        old = self.out
+        new = nn.Linear(old.in_features, old.out_features + n_new).to(old.weight.device, old.weight.dtype)
+        with torch.no_grad():
+            new.weight[: old.out_features] = old.weight
+            new.weight[old.out_features:] = 0.0
+            new.bias[: old.out_features] = old.bias
+            new.bias[old.out_features:] = old.bias.mean()
+        self.out = new
+
+
+class LiftModel(nn.Module):
+    def __init__(self, vilt: ViltModel, n_classes: int):
+        super().__init__()
+        self.vilt = vilt
+        self.head = ClassifierHead(vilt.config.hidden_size, n_classes)
+
+    @classmethod
+    def build(cls, cfg: ModelConfig, text_vocab_size: int, n_classes: int, vilt: ViltModel | None = None):
+        """A fresh model; `vilt` lets the caller pass pretrained weights loaded from disk."""
+        return cls(vilt if vilt is not None else ViltModel(vilt_config(cfg, text_vocab_size)), n_classes)
+
+    @property
+    def n_classes(self) -> int:
+        return self.head.out.out_features
+
+    def forward(self, input_ids, attention_mask, pixel_values, pixel_mask) -> torch.Tensor:
+        """Logits (B, V). pixel_values may be fp16/uint8 from the loader; cast to the model's dtype here."""
+        dtype = self.vilt.embeddings.patch_embeddings.projection.weight.dtype
+        out = self.vilt(input_ids=input_ids.long(), attention_mask=attention_mask.long(),
+                        pixel_values=pixel_values.to(dtype), pixel_mask=pixel_mask.long())
+        return self.head(out.pooler_output)
+
+
+def n_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

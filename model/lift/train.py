@@ -1,0 +1,197 @@
+"""Train LiFT on a published release (method.md §7). Reads top to bottom:
+
+  seed -> tokenizer -> release data -> model -> Adam -> (resume) -> epochs:
+      train one epoch (both tasks in every batch) -> validation loss and metrics ->
+      metrics.csv / metrics.json / learning_curve.png -> last.pt (resume point) ->
+      model.pt when validation loss improved -> early stop after `patience` bad epochs.
+
+Output directory = the checkpoint (see lift.checkpoint for its files).
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from olympia.errors import ConfigError
+
+from lift import evaluate as ev
+from lift.checkpoint import LAST_FILE, atomic_torch_save, save_checkpoint
+from lift.configs import LiftConfig
+from lift.data import ClassSpace, iterate_batches, load_release, release_questions
+from lift.loss import get_loss
+from lift.model import LiftModel, n_parameters
+from lift.tokenizer import load_tokenizer, train_wordpiece
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def make_tokenizer(config: LiftConfig, release, out_dir: Path):
+    """Resume: the run's own tokenizer; else a local bert-base-uncased one; else train WordPiece."""
+    if (out_dir / "tokenizer.json").exists() and (out_dir / LAST_FILE).exists():
+        return load_tokenizer(out_dir)
+    if config.model.pretrained_tokenizer:
+        return load_tokenizer(config.model.pretrained_tokenizer)
+    return train_wordpiece(release_questions(release, "train"), config.model.wordpiece_vocab_size)
+
+
+def make_model(config: LiftConfig, tokenizer, n_classes: int) -> LiftModel:
+    vilt = None
+    if config.model.pretrained_vilt:
+        from transformers import ViltModel
+        path = Path(config.model.pretrained_vilt)
+        if not path.is_dir():
+            raise ConfigError(f"--pretrained-vilt {path} is not a directory with ViLT weights "
+                              "(config.json + model.safetensors, e.g. dandelin/vilt-b32-mlm saved locally)")
+        vilt = ViltModel.from_pretrained(path, add_pooling_layer=True)
+        if vilt.config.vocab_size < tokenizer.get_vocab_size():
+            raise ConfigError(f"{path}: ViLT text vocab ({vilt.config.vocab_size}) is smaller than the tokenizer's "
+                              f"({tokenizer.get_vocab_size()}); pass the matching --tokenizer (bert-base-uncased)")
+    return LiftModel.build(config.model, tokenizer.get_vocab_size(), n_classes, vilt=vilt)
+
+
+def train(release, config: LiftConfig, out_dir, *, resume: bool = True, progress: bool = True,
+          baseline_every_epoch: bool = False) -> dict:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tc = config.train
+    seed_everything(tc.seed)
+    device = ev.pick_device(tc.device)
+    loss_fn = get_loss(tc.loss)
+
+    tokenizer = make_tokenizer(config, release, out_dir)
+    data = load_release(release, tokenizer, None, splits=("train", "validation"), target_mode=tc.targets,
+                        max_tokens=config.model.max_text_tokens, workers=tc.cache_workers, progress=progress)
+    train_set, val_set = data.splits["train"], data.splits["validation"]
+    if len(train_set) == 0:
+        raise ConfigError(f"{release}: the train split has no questions; nothing to train on")
+
+    model = make_model(config, tokenizer, len(data.space)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
+    state = {"epoch": 0, "best_val": math.inf, "bad_epochs": 0, "history": []}
+    if resume and (out_dir / LAST_FILE).exists():
+        state = resume_from(out_dir / LAST_FILE, model, optimizer, device)
+        if progress:
+            print(f"resuming {out_dir} after epoch {state['epoch']} (best val loss {state['best_val']:.4f})")
+    if progress:
+        print(f"LiFT {config.name}: {n_parameters(model) / 1e6:.2f} M parameters, {len(data.space)} classes, "
+              f"{len(train_set)} train / {len(val_set)} validation questions, device {device}")
+
+    run_info = {"release": str(Path(release).resolve()), "release_info": _release_fingerprint(release)}
+    while state["epoch"] < tc.max_epochs and state["bad_epochs"] < tc.patience:
+        epoch = state["epoch"] + 1
+        t0 = time.time()
+        train_loss = train_one_epoch(model, optimizer, loss_fn, train_set, data.cache, config, device, epoch, progress)
+        probs, val_loss = ev.predict_probs(model, val_set, data.cache, batch_size=tc.eval_batch_size, device=device,
+                                           loss_name=tc.loss, amp=tc.amp) if len(val_set) else (None, train_loss)
+        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "seconds": time.time() - t0}
+        if probs is not None:
+            row.update({f"val_{k}": v for k, v in ev.summarize(ev.sample_scores(probs, val_set, data.space)).items()
+                        if not k.startswith("n_")})
+        state["history"].append(row)
+        improved = val_loss < state["best_val"] - tc.min_delta
+        if improved:
+            state["best_val"], state["bad_epochs"] = val_loss, 0
+            save_checkpoint(out_dir, model, config, data.space, tokenizer,
+                            extra={**run_info, "epoch": epoch, "val_loss": val_loss})
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] = epoch
+        save_resume_point(out_dir / LAST_FILE, model, optimizer, state)
+        write_history(out_dir, state["history"])
+        if progress:
+            print(_epoch_line(row, improved))
+    stopped = "early stop" if state["bad_epochs"] >= tc.patience else "max epochs"
+    summary = {"epochs": state["epoch"], "best_val_loss": state["best_val"], "stopped_by": stopped,
+               "history": state["history"]}
+    (out_dir / "train_summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def train_one_epoch(model, optimizer, loss_fn, train_set, cache, config, device, epoch, progress) -> float:
+    tc = config.train
+    model.train()
+    batches = iterate_batches(train_set, cache, tc.batch_size, shuffle=True, seed=tc.seed, epoch=epoch,
+                              num_workers=tc.num_workers, max_batches=tc.max_steps_per_epoch)
+    total = tc.max_steps_per_epoch or -(-len(train_set) // tc.batch_size)
+    losses = []
+    bar = tqdm(batches, desc=f"epoch {epoch}", unit="batch", total=total, disable=not progress, leave=False)
+    for batch in bar:
+        b = ev.to_device(batch, device)
+        with ev.autocast(device, tc.amp):
+            logits = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"])
+        loss = loss_fn(logits.float(), b["targets"])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+    return float(np.mean(losses)) if losses else float("nan")
+
+
+def save_resume_point(path: Path, model, optimizer, state: dict) -> None:
+    atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "state": state,
+                       "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                               "python": random.getstate()}}, path)
+
+
+def resume_from(path: Path, model, optimizer, device) -> dict:
+    blob = torch.load(path, map_location=device, weights_only=False)
+    model.load_state_dict(blob["model"])
+    optimizer.load_state_dict(blob["optimizer"])
+    torch.set_rng_state(blob["rng"]["torch"].cpu())
+    np.random.set_state(blob["rng"]["numpy"])
+    random.setstate(blob["rng"]["python"])
+    return blob["state"]
+
+
+def write_history(out_dir: Path, history: list[dict]) -> None:
+    import pandas as pd
+    df = pd.DataFrame(history)
+    df.to_csv(out_dir / "metrics.csv", index=False)
+    (out_dir / "metrics.json").write_text(json.dumps(history, indent=1))
+    plot_learning_curve(df, out_dir / "learning_curve.png")
+
+
+def plot_learning_curve(df, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(df["epoch"], df["train_loss"], "o-", label="train")
+    a.plot(df["epoch"], df["val_loss"], "o-", label="validation")
+    a.set(xlabel="epoch", ylabel="loss (weighted softmax CE)", title="LiFT loss")
+    a.legend()
+    for col, name in (("val_detection", "detection (partial credit)"), ("val_obo", "OBO")):
+        if col in df:
+            b.plot(df["epoch"], df[col], "o-", label=name)
+    b.set(xlabel="epoch", ylim=(0, 1.02), title="validation metrics")
+    b.legend()
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def _epoch_line(row: dict, improved: bool) -> str:
+    parts = [f"epoch {row['epoch']}", f"train {row['train_loss']:.4f}", f"val {row['val_loss']:.4f}"]
+    for k in ("val_detection", "val_obo", "val_mae"):
+        if k in row:
+            parts.append(f"{k[4:]} {row[k]:.3f}")
+    return "  ".join(parts) + f"  ({row['seconds']:.0f}s){'  *best' if improved else ''}"
+
+
+def _release_fingerprint(release) -> dict:
+    info = json.loads((Path(release) / "meta" / "info.json").read_text())
+    return {k: info.get(k) for k in ("format_version", "counts", "fingerprint") if k in info}
