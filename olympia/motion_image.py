@@ -1,0 +1,123 @@
+"""Motion image (method.md §6): a skeleton sequence as a 320 × T/2 × 3 image.
+
+Rows are the five kinematic chains, each resampled to 64 evenly spaced points along the
+chain (polyline parameterised by joint index, as the paper interpolates "between joints");
+columns are time after a w=3 moving average and keeping frames 0, 2, 4, ...; channels are
+x, y, z in metres.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from olympia.skeleton import KINEMATIC_CHAINS, N_JOINTS
+
+POINTS_PER_CHAIN = 64
+IMAGE_ROWS = POINTS_PER_CHAIN * len(KINEMATIC_CHAINS)   # 320
+PAD_HEIGHT, PAD_WIDTH = 384, 640                         # ViLT's largest image (method.md §6)
+MAX_SECONDS = PAD_WIDTH * 2 / 25.0                       # 51.2 s at 25 fps
+
+
+@lru_cache(maxsize=None)
+def chain_segments(points: int = POINTS_PER_CHAIN):
+    """Per chain segment: (first row, last row + 1, joint a, joint b, fractions (rows,)).
+
+    Point p of a chain with k joints sits at s = p * (k-1) / (points-1) along the polyline
+    (in joint-index units): between joints floor(s) and floor(s)+1 with fraction s - floor(s).
+    """
+    segments = []
+    for c, chain in enumerate(KINEMATIC_CHAINS):
+        s = np.arange(points, dtype=np.float64) * (len(chain) - 1) / (points - 1)
+        seg = np.minimum(np.floor(s).astype(int), len(chain) - 2)
+        frac = (s - seg).astype(np.float32)
+        for k in range(len(chain) - 1):
+            rows = np.nonzero(seg == k)[0]
+            segments.append((c * points + rows[0], c * points + rows[-1] + 1,
+                             chain[k], chain[k + 1], frac[rows]))
+    return tuple(segments)
+
+
+def smooth_and_downsample(keypoints: np.ndarray, step: int = 2) -> np.ndarray:
+    """S'[t] = mean of frames t-1..t+1 that exist, kept at t = 0, step, 2*step, ...
+
+    Computed only at the kept frames. Returns (ceil(T/step), 17, 3) float32.
+    """
+    kp = np.asarray(keypoints, dtype=np.float32)
+    t = kp.shape[0]
+    keep = np.arange(0, t, step)
+    total = kp[keep].copy()
+    count = np.ones(len(keep), dtype=np.float32)
+    prev, nxt = keep - 1, keep + 1
+    has_prev, has_next = prev >= 0, nxt < t
+    total[has_prev] += kp[prev[has_prev]]
+    total[has_next] += kp[nxt[has_next]]
+    count += has_prev.astype(np.float32) + has_next.astype(np.float32)
+    total /= count[:, None, None]
+    return total
+
+
+def motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarray | None = None) -> np.ndarray:
+    """(T, 17, 3) skeleton at 25 fps -> float32 (320, ceil(T/2), 3) motion image.
+
+    `fps` other than 25 is resampled to 25 first (linear). `out` may be a preallocated
+    (320, >= ceil(T/2), 3) float32 array (e.g. a slice of a padded batch buffer).
+    """
+    kp = np.asarray(keypoints, dtype=np.float32)
+    if kp.ndim != 3 or kp.shape[1:] != (N_JOINTS, 3):
+        raise ValueError(f"motion_image expects (T, {N_JOINTS}, 3) keypoints, got {kp.shape}")
+    if kp.shape[0] < 1:
+        raise ValueError("motion_image needs at least one frame")
+    if abs(fps - 25.0) > 1e-6:
+        kp = resample_time(kp, round(kp.shape[0] * 25.0 / fps))
+    joints = np.ascontiguousarray(smooth_and_downsample(kp).transpose(1, 0, 2))  # (17, W, 3)
+    width = joints.shape[1]
+    if out is None:
+        out = np.empty((IMAGE_ROWS, width, 3), dtype=np.float32)
+    else:
+        out = out[:, :width]
+    for r0, r1, a, b, frac in chain_segments():
+        base, delta = joints[a], joints[b] - joints[a]
+        np.multiply(frac[:, None, None], delta[None], out=out[r0:r1])
+        out[r0:r1] += base
+    return out
+
+
+def resample_time(x: np.ndarray, length: int) -> np.ndarray:
+    """Uniform linear resampling along axis 0 to `length` samples (endpoints kept)."""
+    n = x.shape[0]
+    if length == n:
+        return x
+    pos = np.linspace(0.0, n - 1, length)
+    i0 = np.floor(pos).astype(int)
+    i1 = np.minimum(i0 + 1, n - 1)
+    w = (pos - i0).reshape(-1, *([1] * (x.ndim - 1))).astype(np.float32)
+    return (x[i0] * (1 - w) + x[i1] * w).astype(np.float32)
+
+
+def pad_motion_image(image: np.ndarray, height: int = PAD_HEIGHT, width: int = PAD_WIDTH):
+    """Zero-pad (rows, cols, 3) to (height, width, 3) with a bool pixel mask (True = real).
+
+    Rule for clips longer than 51.2 s (more than `width` columns), which the paper leaves
+    open: the image is uniformly resampled in time to exactly `width` columns (linear), so
+    the whole set stays visible; `was_resampled` reports it so callers can record it.
+    Returns (padded, mask, was_resampled).
+    """
+    rows, cols = image.shape[:2]
+    if rows > height:
+        raise ValueError(f"image has {rows} rows, more than the padded height {height}")
+    resampled = cols > width
+    if resampled:
+        image = resample_time(image.transpose(1, 0, 2), width).transpose(1, 0, 2)
+        cols = width
+    padded = np.zeros((height, width, 3), dtype=np.float32)
+    padded[:rows, :cols] = image
+    mask = np.zeros((height, width), dtype=bool)
+    mask[:rows, :cols] = True
+    return padded, mask, resampled
+
+
+def padded_width(n_frames: int) -> int:
+    """Columns a clip of n_frames (25 fps) occupies in the padded image."""
+    return min(math.ceil(n_frames / 2), PAD_WIDTH)

@@ -1,0 +1,83 @@
+"""Release recipes: which sources go into a release, read from a YAML file in pipelines/.
+
+`olympia build --recipe pipelines/release.yaml` = `make dataset`. The recipe names the demo
+size, the split protocol and the sources config; every source whose raw path is configured
+and exists is ingested, the others are listed as skipped (one line, and on the card).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import yaml
+
+from olympia.demo import DemoConfig, generate_demo
+from olympia.errors import ConfigError
+from olympia.release import ReleaseConfig, build_release, code_fingerprint, is_up_to_date, log
+from olympia.schema import Clip, Rejected
+
+
+@dataclass
+class Recipe:
+    release: ReleaseConfig = field(default_factory=ReleaseConfig)
+    demo: DemoConfig | None = field(default_factory=DemoConfig)   # None: no demo clips
+    sources_config: Path | None = None                            # pipelines/sources.yaml
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read recipe {path}: {exc}") from exc
+    try:
+        release = ReleaseConfig(**raw.get("release", {}))
+        demo = DemoConfig(**raw["demo"]) if raw.get("demo") else None
+    except TypeError as exc:
+        raise ConfigError(f"{path}: unknown key ({exc}); see pipelines/release.yaml for the fields") from exc
+    sources = raw.get("sources_config")
+    return Recipe(release, demo, (path.parent.parent / sources) if sources and not Path(sources).is_absolute()
+                  else (Path(sources) if sources else None))
+
+
+def configured_sources(recipe: Recipe) -> tuple[list[tuple[str, Path]], dict[str, str]]:
+    """(source, raw dir) for every configured source that exists; skipped ones with the reason."""
+    if recipe.sources_config is None:
+        return [], {}
+    try:
+        from olympia.adapters import configured_sources as adapters_configured
+    except ImportError as exc:
+        return [], {"all raw sources": f"olympia.adapters unavailable ({exc})"}
+
+    found, skipped = adapters_configured(recipe.sources_config)
+    return list(found), dict(skipped)
+
+
+def recipe_items(recipe: Recipe, sources: list[tuple[str, Path]], workers: int) -> Iterator[Clip | Rejected]:
+    streams: list[Iterable] = []
+    if recipe.demo is not None:
+        streams.append(generate_demo(recipe.demo, workers=workers))
+    if sources:
+        from olympia.adapters import ADAPTERS
+
+        for name, raw in sources:
+            streams.append(ADAPTERS[name].iter_clips(raw))
+    return itertools.chain.from_iterable(streams)
+
+
+def build_from_recipe(recipe: Recipe, out_dir: str | Path, *, force: bool = False, workers: int = 2,
+                      progress: bool = True):
+    """Build (or skip, when inputs are unchanged) the release at out_dir. Returns the report or None."""
+    sources, skipped = configured_sources(recipe)
+    listing = [(name, sorted((p.relative_to(raw).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                             for p in Path(raw).rglob("*") if p.is_file())) for name, raw in sources]
+    fingerprint = code_fingerprint(asdict(recipe.release), asdict(recipe.demo) if recipe.demo else None, listing)
+    if skipped:
+        log("sources skipped: " + "; ".join(f"{k} ({v})" for k, v in sorted(skipped.items())))
+    if not force and is_up_to_date(out_dir, fingerprint):
+        log(f"{out_dir} is up to date (same code, recipe and raw files); use --force to rebuild")
+        return None
+    return build_release(out_dir, recipe_items(recipe, sources, workers), recipe.release, progress=progress,
+                         fingerprint=fingerprint, sources_skipped=skipped)

@@ -1,0 +1,161 @@
+"""Build a release: the clip store plus splits, stats, labels artifacts, plots and the card.
+
+Everything lands in the store's staging directory and is swapped in atomically by
+`write_store`, so a release on disk is always complete and matches its meta/info.json.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from olympia import __version__
+from olympia.schema import FORMAT_VERSION, Clip, Rejected
+from olympia.skeleton import H36M_JOINTS
+from olympia.store import INFO_PATH, ClipStore, StoreReport, json_dump_atomic, load_info, write_store
+
+STATS_PATH = "meta/stats.json"
+CARD_PATH = "README.md"
+PLOTS_DIR = "plots"
+REPS_BINS = list(range(0, 32)) + [10_000]
+DURATION_BINS_S = [0, 5, 10, 15, 20, 30, 45, 51.2, 60, 90, 120, 10_000]
+
+
+@dataclass
+class ReleaseConfig:
+    name: str = "olympia-demo"          # release name shown on the card
+    split_mode: str = "group"           # "group" (leak-free, default) or "clip" (paper protocol)
+    seed: int = 0                       # split seed
+    license: str = "other"              # card license (sources keep their own; see provenance)
+
+
+class JointStats:
+    """Streaming per-joint mean/std of positions (absolute and root-relative), in float64."""
+
+    def __init__(self):
+        self.n = 0
+        self.sum = np.zeros((2, len(H36M_JOINTS), 3))
+        self.sq = np.zeros((2, len(H36M_JOINTS), 3))
+
+    def add(self, kp: np.ndarray) -> None:
+        kp = kp.astype(np.float64)
+        rel = kp - kp[:, :1]
+        for k, x in enumerate((kp, rel)):
+            self.sum[k] += x.sum(0)
+            self.sq[k] += (x * x).sum(0)
+        self.n += len(kp)
+
+    def result(self) -> dict:
+        mean = self.sum / max(self.n, 1)
+        std = np.sqrt(np.maximum(self.sq / max(self.n, 1) - mean**2, 0))
+        r = lambda a: np.round(a, 6).tolist()  # noqa: E731
+        return {"frames": self.n, "joints": list(H36M_JOINTS),
+                "mean": r(mean[0]), "std": r(std[0]), "root_relative_mean": r(mean[1]),
+                "root_relative_std": r(std[1])}
+
+
+def _histogram(values, bins) -> dict:
+    counts, _ = np.histogram(np.asarray(values, dtype=float), bins=bins)
+    return {"bins": [float(b) for b in bins], "counts": counts.astype(int).tolist()}
+
+
+def release_stats(meta: pd.DataFrame, joints: JointStats) -> dict:
+    duration = meta["n_frames"].astype(float) / 25.0
+    reps = meta["reps"].dropna().astype(int)
+    return {
+        "joints": joints.result(),
+        "reps": {"histogram": _histogram(reps, REPS_BINS), "mean": float(reps.mean()) if len(reps) else None,
+                 "max": int(reps.max()) if len(reps) else None, "unknown": int(meta["reps"].isna().sum())},
+        "duration_s": {"histogram": _histogram(duration, DURATION_BINS_S),
+                       "quantiles": {str(q): round(float(duration.quantile(q)), 3) for q in (0, .1, .5, .9, 1)}
+                       if len(duration) else {},
+                       "over_51_2s": int((duration > 51.2).sum())},
+        "clips_per_source": {k: int(v) for k, v in sorted(meta["source"].value_counts().items())},
+        "clips_per_label": {k: int(v) for k, v in sorted(meta["label"].value_counts().items())},
+        "clips_per_split": {k: int(v) for k, v in sorted(meta["split"].value_counts().items())},
+    }
+
+
+def _label_artifacts(staging: Path, meta: pd.DataFrame) -> dict:
+    """Vocabulary, QA shards and the labels report (labels area), when that module exists."""
+    try:
+        from olympia.labels.release import write_label_artifacts
+    except ImportError as exc:
+        return {"skipped": f"olympia.labels.release unavailable ({exc}): no QA shards or vocabulary"}
+
+    return write_label_artifacts(staging, meta)
+
+
+def build_release(out_dir: str | Path, items: Iterable[Clip | Rejected], cfg: ReleaseConfig | None = None,
+                  *, progress: bool = True, fingerprint: str | None = None,
+                  sources_skipped: dict | None = None) -> StoreReport:
+    """Write a complete release at out_dir (atomic). Returns the store report."""
+    cfg = cfg or ReleaseConfig()
+    joints = JointStats()
+
+    def observed(stream):
+        for item in stream:
+            if isinstance(item, Clip):
+                joints.add(item.keypoints)
+            yield item
+
+    def extras(staging: Path, meta: pd.DataFrame) -> dict:
+        from olympia import card, plots
+
+        t0 = time.perf_counter()
+        stats = release_stats(meta, joints)
+        json_dump_atomic(stats, staging / STATS_PATH)
+        labels = _label_artifacts(staging, meta) if len(meta) else {}
+        plot_files = plots.release_plots(staging / PLOTS_DIR, stats)
+        quarantine = json.loads((staging / "meta/quarantine.json").read_text())
+        card.write_card(staging / CARD_PATH, cfg, meta, stats, labels, plot_files, quarantine,
+                        sources_skipped or {})
+        return {"release": cfg.name, "olympia_version": __version__, "labels": _json_safe(labels),
+                "sources_skipped": sources_skipped or {}, "extras_seconds": round(time.perf_counter() - t0, 2)}
+
+    return write_store(out_dir, observed(items), split_mode=cfg.split_mode, seed=cfg.seed,
+                       progress=progress, extras=extras, fingerprint=fingerprint)
+
+
+def _json_safe(d: dict) -> dict:
+    return {k: v for k, v in d.items() if k != "card_markdown" and isinstance(v, (int, float, str, list, dict, type(None)))}
+
+
+def code_fingerprint(*parts) -> str:
+    """Hash of the inputs that determine a release: code, rule data, configs, raw file listings."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256(FORMAT_VERSION.encode())
+    repo = root.parent
+    files = sorted(root.rglob("*.py")) + sorted((repo / "annotations").rglob("*.y*ml")) \
+        if (repo / "annotations").exists() else sorted(root.rglob("*.py"))
+    for f in files:
+        h.update(f.as_posix().encode())
+        h.update(f.read_bytes())
+    for p in parts:
+        h.update(json.dumps(p, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def is_up_to_date(out_dir: str | Path, fingerprint: str) -> bool:
+    """True when out_dir is a complete release built from the same inputs (sizes checked)."""
+    try:
+        if load_info(out_dir).get("build_fingerprint") != fingerprint:
+            return False
+        ClipStore(out_dir)  # raises if a listed file is missing or has the wrong size
+        return True
+    except Exception:  # any unreadable state means: rebuild
+        return False
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+__all__ = ["ReleaseConfig", "build_release", "code_fingerprint", "is_up_to_date", "INFO_PATH"]

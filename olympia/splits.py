@@ -1,0 +1,52 @@
+"""Train/validation/test assignment.
+
+Two modes, both deterministic for a given seed:
+- "clip": the paper's protocol (method.md §7): clips shuffled and cut 80/10/10. Kept for
+  reproduction; it lets the same person or source video appear in train and test.
+- "group" (default for releases): whole `split_group`s (subject / source video) are assigned,
+  so no person or video spans two splits; groups are shuffled and filled greedily towards the
+  ratios by clip count.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+SPLITS = ("train", "validation", "test")
+DEFAULT_RATIOS = (0.8, 0.1, 0.1)
+SPLIT_MODES = ("group", "clip")
+
+
+def _stable_order(keys: list[str], seed: int) -> list[str]:
+    """Sort keys by a seeded hash: a shuffle that does not depend on input order."""
+    return sorted(keys, key=lambda k: hashlib.sha256(f"{seed}:{k}".encode()).hexdigest())
+
+
+def _cut(counts: list[int], ratios) -> list[int]:
+    """Split index (0/1/2) per item, filling splits in order towards their target totals."""
+    total = sum(counts)
+    targets = np.cumsum(ratios) * total
+    out, running = [], 0
+    for n in counts:
+        mid = running + n / 2  # place the item where its centre falls
+        out.append(int(np.searchsorted(targets, mid, side="right")))
+        running += n
+    return [min(i, len(ratios) - 1) for i in out]
+
+
+def assign_splits(meta: pd.DataFrame, mode: str = "group", seed: int = 0,
+                  ratios=DEFAULT_RATIOS) -> dict[str, str]:
+    """Map clip id -> split name. `meta` needs columns `id` and `split_group`."""
+    if mode not in SPLIT_MODES:
+        raise ValueError(f"unknown split mode {mode!r}; choose one of {SPLIT_MODES}")
+    if abs(sum(ratios) - 1.0) > 1e-9 or len(ratios) != len(SPLITS):
+        raise ValueError(f"ratios must be three numbers summing to 1, got {ratios}")
+    if mode == "clip":
+        order = _stable_order(list(meta["id"]), seed)
+        return {cid: SPLITS[i] for cid, i in zip(order, _cut([1] * len(order), ratios))}
+    sizes = meta.groupby("split_group")["id"].count().to_dict()
+    order = _stable_order(list(sizes), seed)
+    group_split = dict(zip(order, _cut([sizes[g] for g in order], ratios)))
+    return {cid: SPLITS[group_split[g]] for cid, g in zip(meta["id"], meta["split_group"])}

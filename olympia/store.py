@@ -1,0 +1,442 @@
+"""Parquet keypoint store: sharded, validated, atomic writes; random access and streaming reads.
+
+Layout (Hugging Face style, constants below):
+    data/clips/{split}-{i:05d}-of-{n:05d}.parquet   clips, sorted by id within a split
+    meta/info.json                                   format, schema, counts, sha256 per file
+    meta/splits.json                                 clip id -> split and the mode used
+    meta/quarantine.json                             every rejected item and why
+
+Atomicity: everything is written into a staging directory beside the target and swapped in
+with two renames at the end. A kill -9 before the swap leaves the previous store untouched;
+a kill between the two renames leaves it under `<name>.previous`, which `recover_store`
+(called by ClipStore and write_store) moves back.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from olympia.errors import ClipValidationError, LabelError, StoreIntegrityError
+from olympia.schema import (CLIP_ARROW_SCHEMA, FORMAT_VERSION, FPS, METADATA_COLUMNS, Clip, Rejected,
+                            clip_json_schema, sha256_file, validate_clip)
+from olympia.skeleton import CHAIN_NAMES, H36M_JOINTS, KINEMATIC_CHAINS, N_JOINTS
+from olympia.splits import DEFAULT_RATIOS, SPLITS, assign_splits
+
+CLIPS_DIR = "data/clips"
+CLIP_SHARD_PATTERN = "{split}-{index:05d}-of-{count:05d}.parquet"
+INFO_PATH = "meta/info.json"
+SPLITS_PATH = "meta/splits.json"
+QUARANTINE_PATH = "meta/quarantine.json"
+SHARD_MAX_BYTES = 128 << 20   # cap on raw keypoint bytes per shard (Hub-friendly file sizes)
+ROW_GROUP_ROWS = 8            # small row groups: one random access decodes at most 8 clips
+BYTES_PER_FRAME = N_JOINTS * 3 * 4
+
+
+@dataclass
+class StoreReport:
+    path: Path
+    n_clips: int
+    split_counts: dict
+    rejected: list[Rejected] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        splits = ", ".join(f"{k} {v}" for k, v in self.split_counts.items())
+        return f"{self.n_clips} clips ({splits}); {len(self.rejected)} quarantined -> {self.path}"
+
+
+def json_dump_atomic(obj, path: Path) -> None:
+    """Write JSON (sorted keys, stable formatting) via a temp file and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=_json_default) + "\n")
+    os.replace(tmp, path)
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+# ---------------------------------------------------------------------------------- writing
+
+def prepare_clips(items: Iterable[Clip | Rejected], progress: bool = False,
+                  desc: str = "validating clips") -> tuple[list[Clip], list[Rejected]]:
+    """Fill labels, validate, drop duplicates into the quarantine. Nothing is lost silently."""
+    clips, rejected, seen = [], [], {}
+    for item in tqdm(items, desc=desc, unit="clip", disable=not progress, file=sys.stderr):
+        if isinstance(item, Rejected):
+            rejected.append(item)
+            continue
+        try:
+            if not item.label:
+                from olympia.labels import normalize_label  # imported late: spaCy loads on first use
+                item.label = normalize_label(item.label_raw)
+            validate_clip(item)
+        except (ClipValidationError, LabelError) as exc:
+            rejected.append(Rejected(item.source, item.provenance.get("source_file") or item.id,
+                                     getattr(exc, "field", "label"), str(exc), item.id))
+            continue
+        if item.id in seen:
+            rejected.append(Rejected(item.source, item.provenance.get("source_file") or item.id, "id",
+                                     f"duplicate clip id {item.id!r} (first from "
+                                     f"{seen[item.id]}); ids must be unique", item.id))
+            continue
+        seen[item.id] = item.provenance.get("source_file") or item.source
+        clips.append(item)
+    return clips, rejected
+
+
+def clips_metadata(clips: list[Clip]) -> pd.DataFrame:
+    """Metadata of in-memory clips (no keypoints) as a DataFrame, in the schema's columns."""
+    rows = []
+    for c in clips:
+        row = c.to_row()
+        row.pop("keypoints"), row.pop("frame_confidence")
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=list(METADATA_COLUMNS))
+    df["reps"] = df["reps"].astype("Int64")
+    return df
+
+
+def _shard_plan(clips: list[Clip], max_bytes: int) -> list[list[Clip]]:
+    shards, current, size = [], [], 0
+    for c in clips:
+        nbytes = c.n_frames * BYTES_PER_FRAME
+        if current and size + nbytes > max_bytes:
+            shards.append(current)
+            current, size = [], 0
+        current.append(c)
+        size += nbytes
+    if current:
+        shards.append(current)
+    return shards
+
+
+def _write_shard(clips: list[Clip], path: Path) -> None:
+    rows = [c.to_row() for c in clips]
+    table = pa.Table.from_pylist(rows, schema=CLIP_ARROW_SCHEMA)
+    pq.write_table(
+        table, path, row_group_size=ROW_GROUP_ROWS,
+        # Keypoints stay uncompressed: sensor noise leaves zstd ~14% (measured on the demo),
+        # not worth the decode cost on random access. Everything else is zstd.
+        compression={name: ("none" if name == "keypoints" else "zstd") for name in CLIP_ARROW_SCHEMA.names},
+        use_dictionary=["source", "subject", "camera", "split_group", "label_raw", "label",
+                        "pose_estimator", "pose_estimator_version"],
+        write_statistics=["id", "source", "n_frames", "reps"],
+    )
+
+
+def write_store(
+    out_dir: str | Path,
+    items: Iterable[Clip | Rejected],
+    *,
+    splits: dict[str, str] | None = None,
+    split_mode: str = "group",
+    seed: int = 0,
+    ratios=DEFAULT_RATIOS,
+    shard_max_bytes: int = SHARD_MAX_BYTES,
+    progress: bool = True,
+    extras: Callable[[Path, pd.DataFrame], dict] | None = None,
+    fingerprint: str | None = None,
+) -> StoreReport:
+    """Validate `items` and write them as a store at `out_dir`, atomically.
+
+    splits: explicit clip id -> split (e.g. official splits); clips it misses fall back to
+    `split_mode` ("group": leak-free by split_group, "clip": the paper's random 80/10/10).
+    extras(staging_dir, clips_meta) may add files (QA shards, card, plots); they are hashed
+    into info.json with the rest. Returns a StoreReport; rejected items are in
+    meta/quarantine.json and the report, never dropped.
+    """
+    out_dir = Path(out_dir)
+    recover_store(out_dir)
+    clips, rejected = prepare_clips(items, progress=progress)
+    meta = clips_metadata(clips)
+    assignment = assign_splits(meta, split_mode, seed, ratios) if len(meta) else {}
+    if splits:
+        assignment.update({k: v for k, v in splits.items() if k in assignment})
+    meta["split"] = meta["id"].map(assignment)
+
+    staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / CLIPS_DIR).mkdir(parents=True)
+    try:
+        by_split = {s: sorted((c for c in clips if assignment[c.id] == s), key=lambda c: c.id)
+                    for s in SPLITS}
+        jobs = []
+        for split, members in by_split.items():
+            plan = _shard_plan(members, shard_max_bytes)
+            for i, shard in enumerate(plan):
+                name = CLIP_SHARD_PATTERN.format(split=split, index=i, count=len(plan))
+                jobs.append((shard, staging / CLIPS_DIR / name))
+        for shard, path in tqdm(jobs, desc="writing shards", unit="shard", disable=not progress,
+                                file=sys.stderr):
+            _write_shard(shard, path)
+        json_dump_atomic({"mode": "explicit+" + split_mode if splits else split_mode, "seed": seed,
+                          "ratios": list(ratios), "assignment": dict(sorted(assignment.items()))},
+                         staging / SPLITS_PATH)
+        json_dump_atomic([r.__dict__ for r in rejected], staging / QUARANTINE_PATH)
+        extra_info = extras(staging, meta) if extras else {}
+        counts = meta["split"].value_counts().reindex(list(SPLITS), fill_value=0)
+        info = _info(staging, meta, counts, rejected, extra_info, split_mode, fingerprint)
+        json_dump_atomic(info, staging / INFO_PATH)
+        _swap_into_place(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return StoreReport(out_dir, len(clips), {s: int(counts[s]) for s in SPLITS}, rejected,
+                       sorted(info["files"]))
+
+
+def _info(root: Path, meta: pd.DataFrame, counts, rejected, extra_info, split_mode, fingerprint) -> dict:
+    files = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel == INFO_PATH:
+            continue
+        files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    return {
+        "codebase": "olympia",
+        "format_version": FORMAT_VERSION,
+        "fps": FPS,
+        "joint_names": list(H36M_JOINTS),
+        "kinematic_chains": {n: list(c) for n, c in zip(CHAIN_NAMES, KINEMATIC_CHAINS)},
+        "axes": "metres, right-handed, z up",
+        "clip_schema": clip_json_schema(),
+        "clips_path_pattern": f"{CLIPS_DIR}/{CLIP_SHARD_PATTERN}",
+        "row_group_rows": ROW_GROUP_ROWS,
+        "split_mode": split_mode,
+        "counts": {
+            "clips": int(len(meta)),
+            "frames": int(meta["n_frames"].sum()) if len(meta) else 0,
+            "splits": {s: int(counts[s]) for s in SPLITS},
+            "sources": {k: int(v) for k, v in sorted(Counter(meta["source"]).items())},
+            "quarantined": len(rejected),
+        },
+        "files": files,
+        "build_fingerprint": fingerprint,
+        "extras": extra_info,
+    }
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    previous = target.with_name(f"{target.name}.previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    if target.exists():
+        os.rename(target, previous)
+    os.rename(staging, target)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def recover_store(target: str | Path) -> None:
+    """Undo a swap interrupted between its two renames, and clear dead staging dirs."""
+    target = Path(target)
+    previous = target.with_name(f"{target.name}.previous")
+    if not target.exists() and previous.exists():
+        os.rename(previous, target)
+    if target.parent.exists():
+        for stale in target.parent.glob(f".{target.name}.staging-*"):
+            pid = stale.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---------------------------------------------------------------------------------- reading
+
+def load_info(root: str | Path) -> dict:
+    path = Path(root) / INFO_PATH
+    if not path.is_file():
+        raise StoreIntegrityError(f"{path} is missing: {root} is not an Olympia store "
+                                  "(build one with `olympia build` or `olympia ingest`)")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise StoreIntegrityError(f"{path} is not valid JSON ({exc}); rebuild the store") from exc
+
+
+class ClipStore:
+    """Read access to a store or release: metadata, random access by id, streaming."""
+
+    def __init__(self, root: str | Path, verify: bool = False, cache_row_groups: int = 4):
+        self.root = Path(root)
+        recover_store(self.root)
+        self.info = load_info(self.root)
+        self._check_files(full=verify)
+        self.clip_files = sorted(f for f in self.info["files"] if f.startswith(CLIPS_DIR + "/"))
+        self._files: dict[str, pq.ParquetFile] = {}
+        self._index: pd.DataFrame | None = None
+        self._where: dict[str, tuple[str, int, int]] | None = None
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_size = cache_row_groups
+
+    # -- integrity
+    def _check_files(self, full: bool) -> None:
+        for rel, entry in self.info["files"].items():
+            path = self.root / rel
+            if not path.is_file():
+                raise StoreIntegrityError(f"{path} is listed in {INFO_PATH} but missing; "
+                                          "restore it or rebuild the store")
+            if path.stat().st_size != entry["bytes"]:
+                raise StoreIntegrityError(f"{path} has {path.stat().st_size} bytes, {INFO_PATH} says "
+                                          f"{entry['bytes']} (truncated or altered); rebuild or re-download it")
+            if full and sha256_file(path) != entry["sha256"]:
+                raise StoreIntegrityError(f"{path} does not match its sha256 in {INFO_PATH} "
+                                          "(altered or corrupt); rebuild or re-download it")
+
+    def verify(self) -> None:
+        """Check every file against the sha256 in meta/info.json (raises naming the file)."""
+        self._check_files(full=True)
+
+    # -- index and metadata
+    def _file(self, rel: str) -> pq.ParquetFile:
+        if rel not in self._files:
+            try:
+                self._files[rel] = pq.ParquetFile(self.root / rel, memory_map=True)
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise StoreIntegrityError(f"{self.root / rel} cannot be read as Parquet ({exc}); "
+                                          "rebuild or re-download it") from exc
+        return self._files[rel]
+
+    @property
+    def index(self) -> pd.DataFrame:
+        """id -> (file, row group, row within group, split), in storage order."""
+        if self._index is None:
+            parts = []
+            for rel in self.clip_files:
+                pf = self._file(rel)
+                ids = pf.read(columns=["id"]).column("id").to_pylist()
+                sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
+                rg = np.repeat(np.arange(len(sizes)), sizes)
+                row = np.concatenate([np.arange(n) for n in sizes]) if sizes else np.array([], int)
+                parts.append(pd.DataFrame({"id": ids, "file": rel, "row_group": rg, "row": row,
+                                           "split": Path(rel).name.split("-")[0]}))
+            self._index = (pd.concat(parts, ignore_index=True) if parts else
+                           pd.DataFrame(columns=["id", "file", "row_group", "row", "split"])).set_index("id")
+        return self._index
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.index.index)
+
+    def __len__(self) -> int:
+        return self.info["counts"]["clips"]
+
+    def files_for(self, split: str | None) -> list[str]:
+        return [f for f in self.clip_files if split is None or Path(f).name.startswith(f"{split}-")]
+
+    def metadata(self, columns=None, split: str | None = None) -> pd.DataFrame:
+        """Clip metadata without keypoints (column projection), with a `split` column."""
+        cols = list(columns or METADATA_COLUMNS)
+        frames = []
+        for rel in self.files_for(split):
+            df = self._file(rel).read(columns=cols).to_pandas()
+            df["split"] = Path(rel).name.split("-")[0]
+            frames.append(df)
+        if not frames:
+            return pd.DataFrame(columns=cols + ["split"])
+        return pd.concat(frames, ignore_index=True)
+
+    # -- random access
+    def _row_group(self, rel: str, rg: int, columns: tuple[str, ...]) -> pa.Table:
+        key = (rel, rg, columns)
+        table = self._cache.get(key)
+        if table is None:
+            table = self._file(rel).read_row_group(rg, columns=list(columns))
+            self._cache[key] = table
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return table
+
+    def _locate(self, clip_id: str) -> tuple[str, int, int]:
+        if self._where is None:
+            idx = self.index
+            self._where = dict(zip(idx.index, zip(idx["file"], idx["row_group"].astype(int).tolist(),
+                                                  idx["row"].astype(int).tolist())))
+        try:
+            return self._where[clip_id]
+        except KeyError:
+            raise KeyError(f"no clip {clip_id!r} in {self.root}") from None
+
+    def keypoints(self, clip_id: str) -> np.ndarray:
+        """(T, 17, 3) float32 view on the decoded row group (zero-copy from Arrow)."""
+        rel, rg, row = self._locate(clip_id)
+        table = self._row_group(rel, rg, ("keypoints",))
+        return binary_row_as_array(table.column("keypoints"), row)
+
+    def get(self, clip_id: str) -> Clip:
+        rel, rg, row = self._locate(clip_id)
+        table = self._row_group(rel, rg, tuple(CLIP_ARROW_SCHEMA.names))
+        return row_to_clip(table.slice(row, 1).to_pylist()[0], table, row)
+
+    def iter_clips(self, split: str | None = None, batch_rows: int = 64) -> Iterator[Clip]:
+        """Stream clips shard by shard, a few row groups in memory at a time."""
+        for rel in self.files_for(split):
+            for batch in self._file(rel).iter_batches(batch_size=batch_rows):
+                table = pa.Table.from_batches([batch])
+                kp = table.column("keypoints")
+                for i, row in enumerate(table.drop_columns(["keypoints"]).to_pylist()):
+                    row["keypoints"] = binary_row_as_array(kp, i)
+                    yield row_to_clip(row)
+
+
+def binary_row_as_array(column: pa.ChunkedArray, row: int) -> np.ndarray:
+    """Row `row` of the binary keypoints column as a read-only (T, 17, 3) float32 view (no copy)."""
+    for chunk in column.chunks:
+        if row < len(chunk):
+            offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=len(chunk) + 1,
+                                    offset=chunk.offset * 4)
+            data = chunk.buffers()[2]
+            return np.frombuffer(data, dtype="<f4", count=(offsets[row + 1] - offsets[row]) // 4,
+                                 offset=int(offsets[row])).reshape(-1, N_JOINTS, 3)
+        row -= len(chunk)
+    raise IndexError(row)
+
+
+def row_to_clip(row: dict, table: pa.Table | None = None, index: int | None = None) -> Clip:
+    kp = row["keypoints"]
+    if table is not None:
+        kp = binary_row_as_array(table.column("keypoints"), index)
+    elif isinstance(kp, bytes):
+        kp = np.frombuffer(kp, dtype="<f4")
+    conf = row.get("frame_confidence")
+    return Clip(
+        id=row["id"], source=row["source"], subject=row["subject"], camera=row["camera"],
+        split_group=row["split_group"], label_raw=row["label_raw"], label=row["label"],
+        reps=row["reps"], rep_bounds=row["rep_bounds"] or [], fps=row["fps"],
+        source_fps=row["source_fps"], keypoints=np.asarray(kp, np.float32).reshape(-1, N_JOINTS, 3),
+        frame_confidence=None if conf is None else np.asarray(conf, np.float32),
+        pose_estimator=row["pose_estimator"], pose_estimator_version=row["pose_estimator_version"],
+        provenance=row["provenance"], gap_filled_fraction=row["gap_filled_fraction"],
+        extra=json.loads(row["extra"] or "{}"),
+    )
