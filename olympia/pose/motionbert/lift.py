@@ -177,7 +177,7 @@ class MotionBERTLifter:
                 raise ConfigError("the MotionBERT backend needs a checkpoint and none is configured: "
                                   f"{WEIGHTS_URL_HINT} (weights cannot be downloaded at run time)")
             model = load_dstformer(checkpoint_path, config, trusted=trusted, device=device)
-        self.model = model.eval()
+        self.model = model.to(device).eval()
         self.config = model.cfg
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
         self.normalization, self.flip, self.root = normalization, flip, root
