@@ -14,7 +14,7 @@ from olympia.pose.motionbert import (BASE, LITE, TINY, DSTformer, MotionBERTLift
                                      config_from_json, load_dstformer, read_checkpoint,
                                      save_checkpoint)
 from olympia.pose.motionbert.checkpoint import infer_config
-from olympia.pose.motionbert.lift import (Box, box_frame_to_pixel_frame, camera_to_z_up,
+from olympia.pose.motionbert.lift import (Box, box_frame_to_pixel_frame,
                                           chain_height, flip_pose, normalize_box,
                                           normalize_pixel, pixel_frame_to_pixels,
                                           scale_to_chain_height, video_box, window_slices)
@@ -175,7 +175,7 @@ def test_flip_swaps_sides_and_negates_x():
     assert torch.equal(flip_pose(torch.from_numpy(data)), torch.from_numpy(flipped))
 
 
-def test_scale_and_axis_helpers_by_hand():
+def test_scale_helpers_by_hand():
     pose = np.zeros((1, 17, 3))
     # legs: ankle-knee 0.4, knee-hip 0.5 on both sides; spine chain 0.2+0.25+0.1+0.15
     for hip, knee, ankle in ((1, 2, 3), (4, 5, 6)):
@@ -185,7 +185,6 @@ def test_scale_and_axis_helpers_by_hand():
     pose[0, 9], pose[0, 10] = (0, -0.55, 0), (0, -0.7, 0)
     np.testing.assert_allclose(chain_height(pose), [0.9 + 0.7])
     np.testing.assert_allclose(chain_height(scale_to_chain_height(pose, 1.6)), [1.6], rtol=1e-6)
-    np.testing.assert_array_equal(camera_to_z_up(np.array([1.0, 2.0, 3.0])), (1.0, 3.0, -2.0))
 
 
 # --- windows and the lifter ------------------------------------------------------------------

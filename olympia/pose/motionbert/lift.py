@@ -146,13 +146,6 @@ def scale_to_chain_height(pose: np.ndarray, target_m: float) -> np.ndarray:
     return (np.asarray(pose, dtype=np.float64) * (target_m / probe)).astype(np.float32)
 
 
-def camera_to_z_up(pose: np.ndarray) -> np.ndarray:
-    """Camera frame (x right, y down, z forward) -> right-handed z-up (x right, y forward, z up),
-    assuming a level camera: (x, y, z) -> (x, z, -y)."""
-    p = np.asarray(pose)
-    return np.stack([p[..., 0], p[..., 2], -p[..., 1]], axis=-1).astype(np.float32)
-
-
 class MotionBERTLifter:
     """A loaded DSTformer plus the official inference recipe.
 
