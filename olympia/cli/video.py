@@ -1,0 +1,211 @@
+"""`olympia videos ...` (download, normalize, cut, probe) and `olympia pose`."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from olympia.errors import OlympiaError
+
+_EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group("videos")
+def videos():
+    """Video sources: download with yt-dlp, normalize to 25 fps H.264, cut annotated clips.
+
+    \b
+    Examples:
+      olympia videos download annotations/sources.yaml --out work/videos
+      olympia videos normalize work/videos/*.mp4 --out work/normalized
+      olympia videos cut --segments work/segments.json --out work/clips
+      olympia videos probe work/videos/creator1.mp4
+    """
+
+
+def _report(failures: list[str], done: int, what: str) -> None:
+    for line in failures:
+        click.secho(f"error: {line}", fg="red", err=True)
+    click.echo(f"{done} {what}, {len(failures)} failed")
+    if failures:
+        raise SystemExit(1)
+
+
+@videos.command("download")
+@click.argument("manifest", type=_EXISTING)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for videos, info JSON, archive.txt and downloads.json.")
+@click.option("--only", multiple=True, help="Download only these manifest ids (repeatable).")
+@click.option("--retries", type=int, default=3, show_default=True)
+@click.option("--max-height", type=int, default=720, show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def download(manifest, out_dir, only, retries, max_height, quiet):
+    """Download every video of a sources MANIFEST (yt-dlp, <= 720p mp4).
+
+    Finished videos (in downloads.json with their file intact) are skipped; a failing URL is
+    reported and the others go on (exit code 1 if any failed).
+
+    \b
+    Examples:
+      olympia videos download annotations/sources.yaml --out work/videos
+      olympia videos download annotations/sources.yaml --out work/videos --only infinity-basic-000000
+    """
+    from olympia.video.download import download_sources, load_sources
+    sources = load_sources(manifest)
+    if only:
+        unknown = set(only) - {s.id for s in sources}
+        if unknown:
+            raise click.BadParameter(f"not in {manifest}: {sorted(unknown)}", param_hint="--only")
+        sources = [s for s in sources if s.id in only]
+    outcomes = download_sources(sources, out_dir, progress=not quiet, retries=retries,
+                                max_height=max_height)
+    for o in outcomes:
+        if o.ok:
+            state = "already done" if o.skipped else "downloaded"
+            click.echo(f"{o.source.id}: {state} {o.path} sha256={o.sha256[:12]}")
+    _report([o.error for o in outcomes if not o.ok], sum(o.ok for o in outcomes), "videos ready")
+
+
+@videos.command("normalize")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--fps", type=float, default=25.0, show_default=True)
+@click.option("--max-height", type=int, default=720, show_default=True)
+def normalize(sources, out_dir, fps, max_height):
+    """Re-encode videos as constant 25 fps H.264 mp4 (rotation applied), one per SOURCE.
+
+    Writes OUT/<stem>.mp4 atomically; a bad file is reported and the rest go on.
+
+    \b
+    Examples:
+      olympia videos normalize raw/phone.mov raw/gym.webm --out work/normalized
+      olympia videos normalize work/videos/*.mp4 --out work/normalized --max-height 480
+    """
+    from tqdm import tqdm
+
+    from olympia.video.ffmpeg_ops import normalize_video
+    failures, done = [], 0
+    for src in tqdm(sources, desc="normalize", unit="video"):
+        try:
+            normalize_video(src, out_dir / f"{src.stem}.mp4", fps=fps, max_height=max_height)
+            done += 1
+        except OlympiaError as exc:
+            failures.append(str(exc))
+    _report(failures, done, "videos normalized")
+
+
+@videos.command("cut")
+@click.argument("video", required=False, type=click.Path(path_type=Path))
+@click.option("--segments", "segments_file", type=_EXISTING,
+              help="Segments JSON (the adapters' work items or a simple list, see docs/video.md).")
+@click.option("--start", "start_frame", type=int, help="First frame (25 fps) when cutting VIDEO.")
+@click.option("--end", "end_frame", type=int, help="End frame, exclusive (25 fps).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+def cut(video, segments_file, start_frame, end_frame, out_dir):
+    """Cut clips [start, end) frame-accurately, from a segments file or one VIDEO range.
+
+    \b
+    Examples:
+      olympia videos cut --segments work/segments.json --out work/clips
+      olympia videos cut work/normalized/creator1.mp4 --start 250 --end 1000 --out work/clips
+    """
+    from olympia.video.ffmpeg_ops import cut_clip
+    from olympia.video.segments import Segment, load_any_segments
+    if segments_file:
+        segments = load_any_segments(segments_file)
+    elif video is not None and start_frame is not None and end_frame is not None:
+        segments = [Segment(str(video), start_frame, end_frame)]
+    else:
+        raise click.UsageError("give --segments FILE, or VIDEO with --start and --end")
+    failures, done = [], 0
+    for seg in segments:
+        name = (seg.full_id or seg.name).replace(":", "_")
+        try:
+            cut_clip(seg.video, out_dir / f"{name}.mp4", seg.start_frame, seg.end_frame)
+            done += 1
+        except OlympiaError as exc:
+            failures.append(f"{name}: {exc}")
+    _report(failures, done, "clips cut")
+
+
+@videos.command("probe")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def probe_cmd(paths):
+    """Print what ffprobe says about each video, one JSON object per line.
+
+    \b
+    Examples:
+      olympia videos probe work/videos/creator1.mp4
+    """
+    from olympia.video.ffmpeg_ops import probe
+    failures = []
+    for path in paths:
+        try:
+            click.echo(json.dumps(asdict(probe(path))))
+        except OlympiaError as exc:
+            failures.append(str(exc))
+    _report(failures, len(paths) - len(failures), "videos probed")
+
+
+@click.command("pose")
+@click.argument("videos_in", metavar="VIDEO...", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--backend", type=click.Choice(["mediapipe", "motionbert"]), default="mediapipe",
+              show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Store directory to write (olympia.store layout).")
+@click.option("--segments", "segments_file", type=_EXISTING,
+              help="Segments JSON: one clip per segment instead of one per video.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("work/cache/pose"), show_default=True,
+              help="Pose cache; re-runs only process what changed.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the pose cache.")
+@click.option("--workers", type=int, default=None, help="Processes (default: one per core pair).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="MotionBERT checkpoint (default: $OLYMPIA_MOTIONBERT_CHECKPOINT).")
+@click.option("--motionbert-config", type=click.Choice(["lite", "base", "tiny", "auto"]),
+              default="lite", show_default=True)
+@click.option("--source", default="video", show_default=True, help="clip.source of the clips.")
+@click.option("--license", "license_", default="unknown", show_default=True,
+              help="License recorded in each clip's provenance.")
+@click.option("--label", default="unlabeled", show_default=True,
+              help="label_raw for whole videos (segments carry their own).")
+@click.option("--max-gap", type=int, default=12, show_default=True,
+              help="Longest run of frames without a person that is interpolated.")
+@click.option("--max-filled-fraction", type=float, default=0.2, show_default=True,
+              help="Clips with more interpolated frames are quarantined.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, workers, checkpoint,
+         motionbert_config, source, license_, label, max_gap, max_filled_fraction, quiet):
+    """3D pose (H36M-17, 25 fps) of each VIDEO, or of each segment, written as a clip store.
+
+    Bad items (corrupt, audio-only, no person, range outside the video) are quarantined in
+    OUT/meta/quarantine.json with the reason; the rest are written.
+
+    \b
+    Examples:
+      olympia pose clip.mp4 --backend mediapipe --out work/stores/videos
+      olympia pose --segments work/segments.json --out work/stores/opensource --source opensource
+      OLYMPIA_MOTIONBERT_CHECKPOINT=ckpt/best_epoch.bin olympia pose a.mp4 --backend motionbert --out work/stores/mb
+    """
+    from olympia.pose.gaps import GapPolicy
+    from olympia.pose.pipeline import PoseJob, pose_items
+    from olympia.store import write_store
+    from olympia.video.segments import load_any_segments
+    if not videos_in and not segments_file:
+        raise click.UsageError("give VIDEO... or --segments FILE")
+    options = {}
+    if backend == "motionbert":
+        from olympia.pose.motionbert_backend import resolve_checkpoint
+        options = {"checkpoint": resolve_checkpoint(str(checkpoint) if checkpoint else None),
+                   "config": motionbert_config}
+    segments = load_any_segments(segments_file) if segments_file else None
+    job = PoseJob(backend=backend, backend_options=options, source=source, license=license_,
+                  default_label=label, cache_dir=None if no_cache else str(cache_dir),
+                  workers=workers, gaps=GapPolicy(max_gap, max_filled_fraction))
+    items = pose_items([str(v) for v in videos_in], segments, job, progress=not quiet)
+    report = write_store(out_dir, items, progress=not quiet)
+    for rej in report.rejected:
+        click.secho(f"quarantined: {rej.where}: {rej.field}: {rej.message}", fg="yellow", err=True)
+    click.echo(report.summary())

@@ -1,0 +1,89 @@
+"""The pose-backend interface: RGB frames of one video in, H36M-17 3D keypoints out.
+
+Every backend returns keypoints in the project axis convention (olympia/skeleton.py: metres,
+right-handed, z up). Camera-frame outputs (x right, y down, z away from the camera, as
+MediaPipe's world landmarks and MotionBERT's output are) are turned z-up ONCE, here, by
+`camera_to_z_up`: (x, y, z) -> (x, z, -y), a proper rotation (determinant +1), so x stays to
+the camera's right, y points away from the camera and z points up.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Protocol
+
+import numpy as np
+
+from olympia.errors import ConfigError
+
+# Camera frame (x right, y down, z forward) -> project frame (x right, y forward, z up).
+CAMERA_TO_Z_UP = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], dtype=np.float32)
+
+
+def camera_to_z_up(kp: np.ndarray) -> np.ndarray:
+    """(..., 3) camera-frame points -> z-up points (NaN propagates)."""
+    return (np.asarray(kp, np.float32) @ CAMERA_TO_Z_UP.T).astype(np.float32)
+
+
+@dataclass
+class PoseResult:
+    """3D pose of one video (or one segment of it) on the 25 fps timeline."""
+
+    keypoints: np.ndarray            # (T, 17, 3) float32, metres, z up; NaN where no person
+    confidence: np.ndarray           # (T,) float32 in [0, 1]; 0 where no person
+    fps: float                       # frame rate of the keypoints (25)
+    backend: str                     # "mediapipe", "motionbert"
+    version: str                     # model version string (part of the cache key)
+    keypoints_2d: np.ndarray | None = None   # (T, 17, 3): x_px, y_px, confidence; NaN if none
+    image_size: tuple[int, int] | None = None  # (width, height) of the frames the 2D refers to
+    extra: dict = field(default_factory=dict)   # backend facts worth keeping in clip.extra
+
+    def __post_init__(self):
+        self.keypoints = np.asarray(self.keypoints, np.float32)
+        self.confidence = np.asarray(self.confidence, np.float32)
+        t = self.keypoints.shape[0]
+        assert self.keypoints.shape == (t, 17, 3), self.keypoints.shape
+        assert self.confidence.shape == (t,), self.confidence.shape
+        if self.keypoints_2d is not None:
+            self.keypoints_2d = np.asarray(self.keypoints_2d, np.float32)
+            assert self.keypoints_2d.shape == (t, 17, 3), self.keypoints_2d.shape
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.keypoints.shape[0])
+
+    @property
+    def detected(self) -> np.ndarray:
+        """(T,) bool: frames where a person was found (all keypoints finite)."""
+        return np.isfinite(self.keypoints).all(axis=(1, 2))
+
+
+class PoseBackend(Protocol):
+    """A pose estimator. `estimate` is called once per video (or segment): backends that
+    track across frames (MediaPipe video mode) start fresh on every call."""
+
+    name: str
+    version: str
+
+    def estimate(self, frames: Iterable[np.ndarray], fps: float,
+                 image_size: tuple[int, int]) -> PoseResult: ...
+
+
+def _mediapipe(**options) -> PoseBackend:
+    from olympia.pose.mediapipe_backend import MediaPipeBackend
+    return MediaPipeBackend(**options)
+
+
+def _motionbert(**options) -> PoseBackend:
+    from olympia.pose.motionbert_backend import MotionBERTBackend
+    return MotionBERTBackend(**options)
+
+
+# Backend registry. Factories import lazily: mediapipe and torch load only when used.
+BACKENDS: dict[str, Callable[..., PoseBackend]] = {"mediapipe": _mediapipe, "motionbert": _motionbert}
+
+
+def make_backend(name: str, **options) -> PoseBackend:
+    """Instantiate a registered backend by name (options go to its constructor)."""
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown pose backend {name!r}; choose one of {sorted(BACKENDS)}")
+    return BACKENDS[name](**options)

@@ -1,0 +1,100 @@
+"""On-disk cache of pose results, keyed by (video sha256, segment, backend, model version).
+
+Layout under the cache dir:
+  pose/<key[:2]>/<key>.npz   one PoseResult (keypoints, confidence, keypoints_2d, meta JSON)
+  sha256/<path-key>.txt      a video's sha256, memoized by (absolute path, size, mtime_ns)
+The key is the sha256 of a canonical JSON of everything that changes the result, so a re-run
+recomputes exactly the items whose video bytes, range, backend or model version changed.
+Writes are atomic (temp file + os.replace); a corrupt entry is treated as a miss.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from olympia.pose.base import PoseResult
+from olympia.schema import sha256_file
+
+CACHE_FORMAT = 1
+
+
+def cache_key(video_sha256: str, start_frame: int, end_frame: int, backend: str, version: str,
+              fps: float, max_height: int | None) -> str:
+    payload = {"format": CACHE_FORMAT, "video": video_sha256, "start": int(start_frame),
+               "end": int(end_frame), "backend": backend, "version": version,
+               "fps": float(fps), "max_height": max_height}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _atomic_write_bytes(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def video_sha256(path, cache_dir=None) -> str:
+    """sha256 of a video file, memoized under cache_dir by (absolute path, size, mtime)."""
+    path = Path(path).resolve()
+    if cache_dir is None:
+        return sha256_file(path)
+    st = path.stat()
+    ident = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
+    memo = Path(cache_dir) / "sha256" / f"{ident}.txt"
+    try:
+        digest = memo.read_text().strip()
+        if len(digest) == 64:
+            return digest
+    except OSError:
+        pass
+    digest = sha256_file(path)
+    _atomic_write_bytes(memo, lambda f: f.write(digest.encode()))
+    return digest
+
+
+class PoseCache:
+    """PoseResult store. `get` returns None on a miss (or an unreadable entry)."""
+
+    def __init__(self, cache_dir):
+        self.root = Path(cache_dir)
+
+    def path(self, key: str) -> Path:
+        return self.root / "pose" / key[:2] / f"{key}.npz"
+
+    def get(self, key: str) -> PoseResult | None:
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                kp2d = z["keypoints_2d"] if "keypoints_2d" in z.files else None
+                return PoseResult(keypoints=z["keypoints"], confidence=z["confidence"],
+                                  keypoints_2d=kp2d, fps=meta["fps"], backend=meta["backend"],
+                                  version=meta["version"],
+                                  image_size=tuple(meta["image_size"]) if meta["image_size"] else None,
+                                  extra=meta.get("extra", {}))
+        except (OSError, ValueError, KeyError, AssertionError):
+            return None  # corrupt or foreign file: recompute
+
+    def put(self, key: str, result: PoseResult) -> Path:
+        arrays = {"keypoints": result.keypoints, "confidence": result.confidence}
+        if result.keypoints_2d is not None:
+            arrays["keypoints_2d"] = result.keypoints_2d
+        meta = {"fps": result.fps, "backend": result.backend, "version": result.version,
+                "image_size": list(result.image_size) if result.image_size else None,
+                "extra": result.extra}
+        arrays["meta"] = np.array(json.dumps(meta, sort_keys=True, default=str))
+        path = self.path(key)
+        _atomic_write_bytes(path, lambda f: np.savez(f, **arrays))
+        return path

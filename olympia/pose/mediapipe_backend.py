@@ -1,0 +1,92 @@
+"""MediaPipe Pose (legacy `mp.solutions.pose`, mediapipe 0.10.21) as a pose backend.
+
+Why this exact setup (source-formats.md, MediaPipe): 0.10.20/0.10.21 are the last releases that
+ship the pose models; model_complexity=1 ("full", the paper's choice) is bundled and runs
+offline, while 0 and 2 try to download their models. Video mode (static_image_mode=False)
+tracks the person across frames.
+
+`pose_world_landmarks` (metres, origin at the hip centre, camera-aligned, y down) become H36M-17
+through `olympia.skeleton.JOINT_SETS["mediapipe33"]` (root, spine, thorax synthesized as
+method.md §5), then z-up through `camera_to_z_up`. Because the world landmarks are centred on
+the hips, the root stays near the origin: MediaPipe does not recover global translation.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from olympia.errors import ConfigError
+from olympia.pose.base import PoseResult, camera_to_z_up
+from olympia.skeleton import JOINT_SETS
+
+MODEL_COMPLEXITY = 1  # the only offline model (see module docstring)
+
+
+def mediapipe_version() -> str:
+    import mediapipe
+    return mediapipe.__version__
+
+
+class MediaPipeBackend:
+    """H36M-17 3D pose from MediaPipe Pose world landmarks, one person per frame."""
+
+    name = "mediapipe"
+
+    def __init__(self, min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5, smooth_landmarks: bool = True):
+        try:
+            import mediapipe as mp
+            self._pose_module = mp.solutions.pose
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"MediaPipe Pose is unavailable ({exc}); install the pinned "
+                              "mediapipe==0.10.21 from requirements.lock (later releases have no "
+                              "pose solution)") from None
+        self.options = dict(min_detection_confidence=float(min_detection_confidence),
+                            min_tracking_confidence=float(min_tracking_confidence),
+                            smooth_landmarks=bool(smooth_landmarks))
+        self.version = (f"mediapipe-{mediapipe_version()}-full"
+                        f"-det{min_detection_confidence:g}-trk{min_tracking_confidence:g}"
+                        f"{'' if smooth_landmarks else '-nosmooth'}")
+
+    def landmarks(self, frames: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Run MediaPipe over RGB frames. Returns world (T, 33, 4) = x, y, z, visibility in
+        metres (camera-aligned, y down) and image (T, 33, 4) = x, y normalized to [0, 1],
+        z, visibility; rows are NaN where no person was found."""
+        world, image = [], []
+        with self._pose_module.Pose(static_image_mode=False, model_complexity=MODEL_COMPLEXITY,
+                                    enable_segmentation=False, **self.options) as pose:
+            for frame in frames:
+                res = pose.process(np.ascontiguousarray(frame))
+                if res.pose_world_landmarks is None or res.pose_landmarks is None:
+                    world.append(np.full((33, 4), np.nan, np.float32))
+                    image.append(np.full((33, 4), np.nan, np.float32))
+                    continue
+                world.append(np.array([(p.x, p.y, p.z, p.visibility)
+                                       for p in res.pose_world_landmarks.landmark], np.float32))
+                image.append(np.array([(p.x, p.y, p.z, p.visibility)
+                                       for p in res.pose_landmarks.landmark], np.float32))
+        if not world:
+            return np.zeros((0, 33, 4), np.float32), np.zeros((0, 33, 4), np.float32)
+        return np.stack(world), np.stack(image)
+
+    def estimate(self, frames: Iterable[np.ndarray], fps: float,
+                 image_size: tuple[int, int]) -> PoseResult:
+        world, image = self.landmarks(frames)
+        return landmarks_to_result(world, image, fps, image_size, self.name, self.version)
+
+
+def landmarks_to_result(world: np.ndarray, image: np.ndarray, fps: float,
+                        image_size: tuple[int, int], backend: str, version: str) -> PoseResult:
+    """MediaPipe 33-landmark arrays (see MediaPipeBackend.landmarks) -> PoseResult (H36M-17)."""
+    jset = JOINT_SETS["mediapipe33"]
+    h36m = jset.convert(world)                      # (T, 17, 4): mean of the sources per joint
+    keypoints = camera_to_z_up(h36m[..., :3])
+    joint_conf = np.clip(np.nan_to_num(h36m[..., 3], nan=0.0), 0.0, 1.0)
+    confidence = joint_conf.mean(axis=1).astype(np.float32)
+    width, height = image_size
+    img = jset.convert(image)
+    kp2d = np.stack([img[..., 0] * width, img[..., 1] * height,
+                     np.clip(img[..., 3], 0.0, 1.0)], axis=-1).astype(np.float32)
+    return PoseResult(keypoints=keypoints, confidence=confidence, fps=fps, backend=backend,
+                      version=version, keypoints_2d=kp2d, image_size=(int(width), int(height)))

@@ -1,0 +1,99 @@
+"""Videos (or annotated segments of them) -> canonical clips, through the parallel pose stage.
+
+`pose_items` is what `olympia pose` runs: build one PoseTask per video or segment, run them
+(cached, in parallel), fill short detection gaps (olympia.pose.gaps) and return a `Clip` per
+item, or a `Rejected` naming the file, the field and the fix. Nothing is dropped silently.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from olympia.pose.gaps import GapPolicy, fill_gaps
+from olympia.pose.parallel import PoseOutcome, PoseTask, run_pose_tasks
+from olympia.schema import Clip, Rejected, make_clip_id
+from olympia.video.segments import Segment
+
+
+@dataclass(frozen=True)
+class PoseJob:
+    """Options shared by every item of one `olympia pose` run."""
+
+    backend: str = "mediapipe"          # key of olympia.pose.base.BACKENDS
+    backend_options: dict = field(default_factory=dict)
+    source: str = "video"               # clip.source for the clips written
+    license: str = "unknown"            # provenance license of the videos
+    default_label: str = "unlabeled"    # label_raw when posing whole videos without labels
+    cache_dir: str | None = None
+    workers: int | None = None          # None: one per core pair
+    gaps: GapPolicy = GapPolicy()
+    max_height: int | None = 720
+
+
+def tasks_for(videos: list[str], segments: list[Segment] | None, job: PoseJob) -> list[PoseTask]:
+    common = dict(backend=job.backend, backend_options=dict(job.backend_options),
+                  cache_dir=job.cache_dir, max_height=job.max_height)
+    if segments:
+        return [PoseTask(video=s.video, start_frame=s.start_frame, end_frame=s.end_frame, **common)
+                for s in segments]
+    return [PoseTask(video=str(v), **common) for v in videos]
+
+
+def pose_items(videos: list[str], segments: list[Segment] | None, job: PoseJob,
+               progress: bool = True) -> list[Clip | Rejected]:
+    """Pose every video (or segment) and return one Clip or Rejected per item, in order."""
+    tasks = tasks_for(videos, segments, job)
+    outcomes = run_pose_tasks(tasks, workers=job.workers, progress=progress)
+    segs = segments or [None] * len(tasks)
+    return [outcome_to_clip(o, s, job) for o, s in zip(outcomes, segs)]
+
+
+def outcome_to_clip(outcome: PoseOutcome, segment: Segment | None, job: PoseJob) -> Clip | Rejected:
+    video = Path(outcome.task.video)
+    source = (segment.source if segment and segment.source else job.source)
+    part = segment.name if segment else None
+    clip_id = (segment.full_id if segment and segment.full_id
+               else make_clip_id(source, video.stem, *([part] if part else [])))
+    where = f"{video}" + (f" frames [{segment.start_frame}, {segment.end_frame})" if segment else "")
+    if not outcome.ok:
+        return Rejected(source, where, "video", outcome.error, clip_id=clip_id)
+    res = outcome.result
+    if res.n_frames < 2:
+        return Rejected(source, where, "n_frames", f"only {res.n_frames} frame(s) at 25 fps; "
+                        "a clip needs at least 2: widen the segment", clip_id=clip_id)
+    fill = fill_gaps(res.keypoints, job.gaps.max_gap)
+    detected = float((res.confidence > 0).mean())
+    if fill.missing.any():
+        return Rejected(source, where, "keypoints",
+                        f"no person detected on {int(fill.missing.sum())} of {res.n_frames} frames "
+                        f"(longest gap {fill.longest_unfilled_run} frames > max_gap "
+                        f"{job.gaps.max_gap}); check that one person is fully in view, or trim "
+                        "the segment", clip_id=clip_id)
+    if fill.filled_fraction > job.gaps.max_filled_fraction:
+        return Rejected(source, where, "gap_filled_fraction",
+                        f"{fill.filled_fraction:.1%} of frames interpolated over detection gaps "
+                        f"(limit {job.gaps.max_filled_fraction:.0%}); pose is unreliable here",
+                        clip_id=clip_id)
+    info = outcome.info
+    extra = {"video": video.name, "backend_version": res.version, "image_size": res.image_size,
+             "detected_fraction": round(detected, 4), "max_gap": job.gaps.max_gap,
+             "rotation": info.rotation, "variable_frame_rate": info.variable_frame_rate,
+             **res.extra}
+    provenance = {"source_file": video.name, "sha256": outcome.video_sha256,
+                  "license": job.license}
+    if segment:
+        extra.update(dict(segment.extra), start_frame=segment.start_frame,
+                     end_frame=segment.end_frame)
+        provenance.update({k: v for k, v in segment.provenance if v and k != "sha256"})
+    label = (segment.label_raw if segment and segment.label_raw else job.default_label)
+    subject = (segment.subject if segment and segment.subject else video.stem)
+    split_group = (segment.split_group if segment and segment.split_group
+                   else f"{source}:{video.stem}")
+    return Clip(
+        id=clip_id, source=source, subject=subject, label_raw=label,
+        keypoints=fill.keypoints, reps=segment.reps if segment else None,
+        rep_bounds=list(segment.rep_bounds) if segment else [],
+        camera=segment.camera if segment else None, split_group=split_group,
+        source_fps=info.fps or 25.0, frame_confidence=res.confidence.clip(0.0, 1.0),
+        pose_estimator=res.backend, pose_estimator_version=res.version,
+        provenance=provenance, gap_filled_fraction=fill.filled_fraction, extra=extra)

@@ -1,0 +1,241 @@
+"""ffmpeg through ffmpeg-python: probe, normalize to constant 25 fps H.264, cut [start, end).
+
+ffmpeg-python builds argv lists (never a shell string), so paths and values from users cannot
+inject commands. Every write goes to a temporary file beside the target and is renamed into
+place, so a crash never leaves a half-written video under the final name.
+
+Frame indices are always frames of the *normalized* 25 fps timeline (method.md §5): frame i
+covers [i/25, (i+1)/25) seconds of the source.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import ffmpeg
+import numpy as np
+
+from olympia.errors import VideoError
+
+FPS = 25.0
+MAX_HEIGHT = 720
+X264_PRESET = "veryfast"   # normalization speed vs size; quality is set by CRF
+X264_CRF = 18              # visually lossless for pose estimation and annotation
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What ffprobe says about a file's first video stream."""
+
+    path: str
+    width: int          # stored (coded) width, before rotation
+    height: int         # stored height, before rotation
+    fps: float          # average frame rate (frames / duration)
+    n_frames: int       # frames in the stream (counted by the container, or duration x fps)
+    duration: float     # seconds
+    rotation: int       # display rotation in degrees (0, 90, 180, 270) from metadata
+    codec: str
+    has_video: bool
+    has_audio: bool
+    variable_frame_rate: bool  # r_frame_rate != avg_frame_rate: timestamps are irregular
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) as shown, rotation applied."""
+        return (self.height, self.width) if self.rotation % 180 == 90 else (self.width, self.height)
+
+    def frames_at(self, fps: float = FPS) -> int:
+        """Number of frames on a constant `fps` timeline covering the whole duration."""
+        return int(round(self.duration * fps))
+
+
+def _ffmpeg_error(path, action: str, exc: ffmpeg.Error) -> VideoError:
+    err = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+    tail = " | ".join(err[-3:]) if err else "no message"
+    return VideoError(f"{path}: cannot {action} ({tail}); check that the file is a complete, "
+                      "readable video (re-download or re-export it)")
+
+
+def _fraction(text: str | None) -> float:
+    try:
+        value = Fraction(text or "0")
+    except (ValueError, ZeroDivisionError):
+        return 0.0
+    return float(value) if value.denominator else 0.0
+
+
+def _rotation(stream: dict) -> int:
+    rot = stream.get("tags", {}).get("rotate")
+    for side in stream.get("side_data_list", []) or []:
+        if "rotation" in side:
+            rot = side["rotation"]
+    try:
+        return int(round(float(rot or 0))) % 360
+    except ValueError:
+        return 0
+
+
+def probe(path) -> VideoInfo:
+    """Read a video's stream facts. Raises VideoError for missing, unreadable or corrupt files."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such file; check the path")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path}: file is empty (0 bytes); re-download or re-export it")
+    try:
+        meta = ffmpeg.probe(str(path), v="error")
+    except ffmpeg.Error as exc:
+        raise _ffmpeg_error(path, "probe", exc) from None
+    streams = meta.get("streams", [])
+    fmt = meta.get("format", {})
+    video = next((s for s in streams if s.get("codec_type") == "video"
+                  and not s.get("disposition", {}).get("attached_pic")), None)
+    has_audio = any(s.get("codec_type") == "audio" for s in streams)
+    if video is None:
+        return VideoInfo(str(path), 0, 0, 0.0, 0, float(fmt.get("duration") or 0.0), 0,
+                         "", False, has_audio, False)
+    r_rate, avg_rate = _fraction(video.get("r_frame_rate")), _fraction(video.get("avg_frame_rate"))
+    duration = float(video.get("duration") or fmt.get("duration") or 0.0)
+    fps = avg_rate or r_rate
+    n_frames = int(video.get("nb_frames") or 0) or int(round(duration * fps))
+    vfr = bool(r_rate and avg_rate and abs(r_rate - avg_rate) > 1e-3 * max(r_rate, avg_rate))
+    return VideoInfo(str(path), int(video.get("width") or 0), int(video.get("height") or 0),
+                     float(fps), n_frames, duration, _rotation(video), video.get("codec_name", ""),
+                     True, has_audio, vfr)
+
+
+def require_video(path) -> VideoInfo:
+    """probe(), then refuse files without a decodable video stream or without frames."""
+    info = probe(path)
+    if not info.has_video:
+        what = "audio only" if info.has_audio else "no streams"
+        raise VideoError(f"{path}: has no video stream ({what}); pass a video file")
+    if info.n_frames < 1 or info.duration <= 0 or info.width <= 0:
+        raise VideoError(f"{path}: video stream has no frames (zero-length); re-export it")
+    return info
+
+
+def _atomic_target(dst: Path) -> Path:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix or ".mp4", dir=dst.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def _encode(stream, dst: Path, src, action: str) -> Path:
+    tmp = _atomic_target(dst)
+    try:
+        stream.output(str(tmp), vcodec="libx264", preset=X264_PRESET, crf=X264_CRF,
+                      pix_fmt="yuv420p", movflags="+faststart", an=None,
+                      **{"fps_mode": "cfr", "map_metadata": -1}
+                      ).overwrite_output().run(quiet=True)
+        if tmp.stat().st_size == 0:
+            raise VideoError(f"{src}: {action} produced no frames; check the input and range")
+        os.replace(tmp, dst)
+    except ffmpeg.Error as exc:
+        raise _ffmpeg_error(src, action, exc) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst
+
+
+def _scale_filter(stream, max_height: int | None):
+    # Only downscale; keep dimensions even (yuv420p). Rotation is applied by ffmpeg's
+    # autorotate before this filter, so `ih` is the displayed height.
+    if not max_height:
+        return stream.filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
+    return stream.filter("scale", -2, f"min({int(max_height)},trunc(ih/2)*2)")
+
+
+def normalize_video(src, dst, fps: float = FPS, max_height: int = MAX_HEIGHT) -> Path:
+    """Re-encode `src` as constant-`fps` H.264 mp4 (yuv420p, no audio), rotation applied and
+    the rotation metadata cleared, height at most `max_height`. Variable frame rate input is
+    resampled onto the constant timeline (frames duplicated/dropped by timestamp). Atomic."""
+    require_video(src)
+    stream = ffmpeg.input(str(src)).video.filter("fps", fps=fps)
+    return _encode(_scale_filter(stream, max_height), Path(dst), src, "normalize")
+
+
+def _check_range(info: VideoInfo, src, start_frame: int, end_frame: int, fps: float) -> int:
+    total = info.frames_at(fps)
+    if int(start_frame) != start_frame or int(end_frame) != end_frame:
+        raise VideoError(f"{src}: start_frame/end_frame must be integers, got {start_frame}, {end_frame}")
+    if start_frame < 0 or end_frame <= start_frame:
+        raise VideoError(f"{src}: bad frame range [{start_frame}, {end_frame}); need "
+                         "0 <= start_frame < end_frame")
+    if end_frame > total:
+        raise VideoError(f"{src}: frame range [{start_frame}, {end_frame}) lies outside the video "
+                         f"({total} frames at {fps:g} fps = {info.duration:.2f} s); fix the timestamps")
+    return total
+
+
+def _segment_input(src, info: VideoInfo, start_frame: int, fps: float):
+    """Input stream positioned near start_frame; returns (stream, offset) with offset the number
+    of 25 fps frames skipped by seeking. Seeking is only used on constant-rate input at the
+    target rate (normalized files); otherwise the whole file is decoded for exact indices."""
+    cfr_at_target = (not info.variable_frame_rate) and abs(info.fps - fps) < 1e-3
+    margin = int(2 * fps)
+    if not cfr_at_target or start_frame <= margin:
+        return ffmpeg.input(str(src)).video.filter("fps", fps=fps), 0
+    offset = start_frame - margin
+    # Seek a quarter frame before `offset`: accurate seek drops every frame whose timestamp
+    # lies before it, so the first frame out is exactly frame `offset`, and its timestamp
+    # (+0.25 frame) is not a rounding tie for the fps filter.
+    seek = (offset - 0.25) / fps
+    return ffmpeg.input(str(src), ss=f"{seek:.6f}").video.filter("fps", fps=fps), offset
+
+
+def cut_clip(src, dst, start_frame: int, end_frame: int, fps: float = FPS) -> Path:
+    """Cut frames [start_frame, end_frame) of the `fps` timeline of `src` into an H.264 mp4.
+    Frame-accurate (re-encodes). Raises VideoError when the range lies outside the video."""
+    info = require_video(src)
+    _check_range(info, src, start_frame, end_frame, fps)
+    stream, offset = _segment_input(src, info, start_frame, fps)
+    stream = stream.trim(start_frame=start_frame - offset, end_frame=end_frame - offset)
+    stream = stream.setpts("PTS-STARTPTS")
+    return _encode(_scale_filter(stream, None), Path(dst), src, "cut")
+
+
+def iter_frames(src, *, fps: float = FPS, max_height: int | None = MAX_HEIGHT,
+                start_frame: int = 0, end_frame: int | None = None,
+                info: VideoInfo | None = None) -> Iterator[np.ndarray]:
+    """Decode frames [start_frame, end_frame) of the constant-`fps` timeline as RGB uint8
+    (H, W, 3) arrays, rotation applied, scaled down to `max_height`. No temporary files."""
+    info = info or require_video(src)
+    end = info.frames_at(fps) if end_frame is None else end_frame
+    _check_range(info, src, start_frame, end, fps)
+    width, height = frame_size(info, max_height)
+    stream, offset = _segment_input(src, info, start_frame, fps)
+    stream = stream.trim(start_frame=start_frame - offset, end_frame=end - offset)
+    stream = stream.setpts("PTS-STARTPTS").filter("scale", width, height)
+    # passthrough: the rawvideo muxer would otherwise pad with duplicated frames
+    proc = (stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough")
+            .global_args("-nostdin", "-loglevel", "error")
+            .run_async(pipe_stdout=True, pipe_stderr=True))
+    frame_bytes = width * height * 3
+    try:
+        while True:
+            buf = proc.stdout.read(frame_bytes)
+            if len(buf) < frame_bytes:
+                break
+            yield np.frombuffer(buf, np.uint8).reshape(height, width, 3)
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read().decode("utf-8", "replace").strip()
+        proc.stderr.close()
+        code = proc.wait()
+    if code != 0:
+        raise VideoError(f"{src}: decoding failed ({err.splitlines()[-1] if err else code}); "
+                         "the file may be truncated or corrupt: re-download or re-export it")
+
+
+def frame_size(info: VideoInfo, max_height: int | None = MAX_HEIGHT) -> tuple[int, int]:
+    """(width, height) of decoded frames: display orientation, downscaled to max_height, even."""
+    w, h = info.display_size
+    if max_height and h > max_height:
+        w, h = int(round(w * max_height / h / 2)) * 2, max_height
+    return max(2, w // 2 * 2), max(2, h // 2 * 2)
