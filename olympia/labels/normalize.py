@@ -1,0 +1,393 @@
+"""Raw exercise label -> normalized label (method.md §2).
+
+"Alt. DB Curls" -> "alternating dumbbell curl", "1-Leg RDL (L)" -> "single leg romanian
+deadlift left", "Push-ups + knee drive" -> "pushup + knee drive".
+
+Order of the rules (each documented in docs/labels.md, data in annotations/labels/):
+  1. Unicode: NFKC (full-width -> ASCII), accents stripped, anything else non-ASCII (emoji)
+     becomes a word break. Lowercase.
+  2. "w/" -> with, "w/o" -> without; a possessive "'s" is dropped ("child's pose" ->
+     "child pose"), other apostrophes are removed ("rock'n roll" -> "rockn roll").
+  3. "+" and "&" become words of their own (conjunctions are kept).
+  4. Hyphens removed: glued ("push-up" -> "pushup") or split into words ("internal-external",
+     "t-bar", "1-leg"), see compounds.yaml.
+  5. Every other special character (underscore, dot, slash, brackets, ...) is a word break;
+     runs of whitespace become one space.
+  6. Numbers lose leading zeros; numeric abbreviations ("1 leg" -> "single leg");
+     abbreviations expanded (posture letters and posture phrases kept).
+  7. Singular: spaCy's lookup lemmatizer (blank English pipeline, spacy-lookups-data) accepted
+     only when it removes a plural ending, inflect as fallback; protected words never change.
+  8. Conservative spelling correction (explicit table, then a unique edit-distance-1
+     vocabulary word for words that are not real words), every correction logged.
+  9. Multi-word spellings merged ("push up" -> "pushup", "warmup 7" -> "warmup7").
+The whole pipeline is repeated until nothing changes (at most 4 passes), so it is idempotent.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import string
+import unicodedata
+from dataclasses import dataclass
+
+from olympia.errors import LabelError
+from olympia.labels.rules import LabelRules, load_label_rules
+
+log = logging.getLogger("olympia.labels")
+
+MAX_LABEL_CHARS = 200        # longer raw labels are descriptions, not exercise names
+OUTPUT_ALPHABET = frozenset(string.ascii_lowercase + string.digits + "+& ")
+_MAX_PASSES = 4
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'",
+                              "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
+                              "\u2014": "-", "\uff0d": "-"})
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_W_SLASH_O = re.compile(r"(?<![a-z0-9])w/o(?![a-z0-9])")
+_W_SLASH = re.compile(r"(?<![a-z0-9])w/(?=[a-z ]|$)")
+_POSSESSIVE = re.compile(r"(?<=[a-z])'s(?![a-z0-9])")
+_HYPHEN_CHAIN = re.compile(r"[a-z0-9]+(?:-+[a-z0-9]+)+")
+_SPECIAL = re.compile(r"[^a-z0-9+& ]+")
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One spelling correction the normalizer applied (listed in the curator report)."""
+    word: str        # as written (after lowercasing / singularizing)
+    replacement: str
+    kind: str        # "table" (corrections.yaml) or "auto" (unique edit-distance-1 word)
+
+
+@dataclass(frozen=True)
+class LabelTrace:
+    """What `normalize_label` did to one raw label (for the curator report and --explain)."""
+    raw: str
+    label: str
+    removed_characters: str               # non-ASCII characters dropped (emoji, symbols)
+    corrections: tuple[Correction, ...]
+    expansions: tuple[tuple[str, str], ...]  # (abbreviation, expansion)
+
+
+class _Lexicon:
+    """spaCy lookup tables, built once: the lemmatizer's lookup table and an English word list."""
+
+    def __init__(self, rules: LabelRules):
+        import spacy
+        from spacy.lookups import load_lookups
+        import inflect
+
+        nlp = spacy.blank("en")
+        lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+        nlp.initialize()  # loads en_lemma_lookup from spacy-lookups-data; no model download
+        table = lemmatizer.lookups.get_table("lemma_lookup")
+        self.lemma_lookup = {}
+        extra = load_lookups("en", ["lemma_index", "lemma_exc"])
+        words: set[str] = set()
+        for pos_words in (extra.get_table("lemma_index")[p] for p in ("noun", "verb", "adj", "adv")):
+            words.update(w for w in pos_words if w.isalpha())
+        for exc in (extra.get_table("lemma_exc")[p] for p in ("noun", "verb", "adj", "adv")):
+            words.update(k for k in exc if k.isalpha())
+        self.table = table
+        self.dictionary = frozenset(words)
+        self.inflect = inflect.engine()
+        self._prob: dict | None = None
+
+    def lemma(self, word: str) -> str | None:
+        return self.table.get(word)
+
+    def frequent(self, word: str, min_log_prob: float) -> bool:
+        """True when spaCy's lexeme probabilities call `word` common English (loaded lazily:
+        only a word with exactly one correction candidate gets here)."""
+        if self._prob is None:
+            from pathlib import Path
+
+            import spacy_lookups_data
+            import srsly
+            # read the raw table (1.4 s) rather than spaCy's hashed Table (4 s)
+            path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lexeme_prob.json.gz"
+            self._prob = srsly.read_gzip_json(path) if path.is_file() else {}
+        prob = self._prob.get(word)
+        return prob is not None and prob >= min_log_prob
+
+
+_POSTURE_FIRST: frozenset[str] = frozenset()
+_PHRASE_FIRST: dict[str, int] = {}   # first word of a phrase -> longest phrase starting with it
+
+
+@functools.lru_cache(maxsize=1)
+def _resources() -> tuple[LabelRules, _Lexicon]:
+    global _POSTURE_FIRST, _PHRASE_FIRST
+    rules = load_label_rules()
+    _POSTURE_FIRST = frozenset(p[0] for p in rules.posture_phrases)
+    _PHRASE_FIRST = {}
+    for p in rules.phrases:
+        _PHRASE_FIRST[p[0]] = max(_PHRASE_FIRST.get(p[0], 0), len(p))
+    return rules, _Lexicon(rules)
+
+
+def clear_caches() -> None:
+    """Forget cached rules, lexicon and results (after editing the rule files)."""
+    _resources.cache_clear()
+    explain_label.cache_clear()
+    _word_cache.clear()
+
+
+# --------------------------------------------------------------------------- text level
+
+def _clean_text(raw: str, rules: LabelRules) -> tuple[str, str]:
+    """Steps 1-5: unicode, lowercase, symbols, hyphens. Returns (text, removed non-ASCII)."""
+    removed = ""
+    if not raw.isascii():
+        text = unicodedata.normalize("NFKC", raw).translate(_APOSTROPHES)
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        removed = "".join(_NON_ASCII.findall(text))
+        raw = _NON_ASCII.sub(" ", text)
+    text = raw.lower()
+    if "/" in text:
+        text = _W_SLASH.sub(" with ", _W_SLASH_O.sub(" without ", text))
+    if "'" in text:
+        text = _POSSESSIVE.sub("", text).replace("'", "")
+    if "+" in text or "&" in text:
+        text = text.replace("+", " + ").replace("&", " & ")
+    if "-" in text:
+        text = _HYPHEN_CHAIN.sub(lambda m: _join_hyphenated(m.group(0), rules), text)
+    return _SPECIAL.sub(" ", text), removed
+
+
+def _join_hyphenated(chain: str, rules: LabelRules) -> str:
+    parts = [p for p in chain.split("-") if p]
+    out = [parts[0]]
+    for right in parts[1:]:
+        left = out[-1]
+        if _glue(left, right, rules):
+            out[-1] = left + right
+        else:
+            out.append(right)
+    return " ".join(out)
+
+
+def _glue(left: str, right: str, rules: LabelRules) -> bool:
+    if left.isdigit() or right.isdigit() or len(left) == 1 or len(right) == 1:
+        return False  # 1-leg, 90-degree, t-bar, w-raise: separate words
+    if left in rules.numbers and right in rules.limb_words:
+        return False  # one-arm -> "single arm"
+    if right in rules.hyphen_particles:
+        return True   # push-up, sit-ups, warm-up
+    joined = left + right
+    lexicon = _resources()[1]
+    for form in (joined, joined[:-1] if joined.endswith("s") else joined):
+        if form in rules.vocabulary_words or form in lexicon.dictionary:
+            return True   # good-morning -> goodmorning, skull-crushers -> skullcrushers
+    return False
+
+
+# --------------------------------------------------------------------------- word level
+
+_word_cache: dict[str, tuple[tuple[str, ...], tuple[Correction, ...]]] = {}
+
+
+def _is_known(word: str, rules: LabelRules, lexicon: _Lexicon) -> bool:
+    return (word in rules.vocabulary_words or word in rules.known_words or word in rules.protected
+            or word in lexicon.dictionary or word in lexicon.table)
+
+
+def singularize(word: str) -> str:
+    """Singular of one lowercase word; protected (anatomical, invariant) words stay."""
+    rules, lexicon = _resources()
+    return _singular(word, rules, lexicon)
+
+
+def _singular(word: str, rules: LabelRules, lexicon: _Lexicon) -> str:
+    if word in rules.irregular_plurals:
+        return rules.irregular_plurals[word]
+    if (len(word) < 3 or not word.endswith("s") or word.endswith(("ss", "us", "is"))
+            or word in rules.protected or not word.isalpha()):
+        return word
+    if word in rules.vocabulary_words:
+        # "seconds" -> "second" (both listed); "across" stays (no "acros" in the vocabulary)
+        stem = _plural_stem(word, rules, lexicon)
+        return stem if stem in rules.vocabulary_words else word
+    return _plural_stem(word, rules, lexicon)
+
+
+def _plural_stem(word: str, rules: LabelRules, lexicon: _Lexicon) -> str:
+    lemma = lexicon.lemma(word)
+    # the lookup lemmatizer knows no part of speech: "was" -> "be", "lying" -> "lie". Accept
+    # only a lemma that removes a plural ending.
+    if lemma and lemma != word and (word in (lemma + "s", lemma + "es")
+                                    or (lemma.endswith("y") and word == lemma[:-1] + "ies")
+                                    or (lemma.endswith(("f", "fe")) and word.endswith("ves"))):
+        return lemma
+    single = lexicon.inflect.singular_noun(word)
+    if not single or single == word:
+        return word
+    if _is_known(single, rules, lexicon) or single in rules.corrections:
+        return single
+    # an unknown word ("jumpjacks"): take inflect's regular -s stem unless the word itself is known
+    return word if _is_known(word, rules, lexicon) else single
+
+
+def _edits1(word: str):
+    letters = string.ascii_lowercase
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    for a, b in splits:
+        if b:
+            yield a + b[1:]
+            for c in letters:
+                if c != b[0]:
+                    yield a + c + b[1:]
+        if len(b) > 1:
+            yield a + b[1] + b[0] + b[2:]
+        for c in letters:
+            yield a + c + b
+
+
+def _auto_correct(word: str, rules: LabelRules, lexicon: _Lexicon) -> str | None:
+    if not rules.auto_correct or len(word) < rules.auto_min_length or not word.isalpha():
+        return None
+    if _is_known(word, rules, lexicon):
+        return None
+    candidates = {w for w in _edits1(word) if w in rules.vocabulary_words and len(w) > 1}
+    if len(candidates) != 1:
+        return None  # nothing close, or ambiguous: leave as written (reported as uncategorized)
+    if lexicon.frequent(word, rules.auto_min_log_prob):
+        return None  # a real (if rare) English word, e.g. a brand or a technical term
+    return candidates.pop()
+
+
+def _normalize_word(word: str, rules: LabelRules, lexicon: _Lexicon):
+    """One token after abbreviation expansion -> (words, corrections)."""
+    hit = _word_cache.get(word)
+    if hit is not None:
+        return hit
+    corrections: list[Correction] = []
+    if word in rules.corrections:
+        out = rules.corrections[word]
+        corrections.append(Correction(word, " ".join(out), "table"))
+    else:
+        single = _singular(word, rules, lexicon)
+        if single in rules.corrections and single != " ".join(rules.corrections[single]):
+            out = rules.corrections[single]
+            corrections.append(Correction(single, " ".join(out), "table"))
+        else:
+            fixed = _auto_correct(single, rules, lexicon)
+            if fixed is not None:
+                corrections.append(Correction(single, fixed, "auto"))
+                log.info("spelling: %r -> %r (unique vocabulary word at edit distance 1)", single, fixed)
+            out = (fixed or single,)
+    result = (tuple(out), tuple(corrections))
+    if len(_word_cache) < 200_000:
+        _word_cache[word] = result
+    return result
+
+
+# --------------------------------------------------------------------------- token level
+
+def _numbers_and_abbreviations(tokens: list[str], rules: LabelRules, expansions: list):
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if tok.isdigit():
+            tok = str(int(tok))
+        phrase = _posture_phrase_at(tokens, i, rules) if tok in _POSTURE_FIRST else None
+        if tok in rules.numbers and nxt in rules.limb_words:
+            out.append(rules.numbers[tok])
+        elif phrase:
+            out.extend(phrase)
+            i += len(phrase)
+            continue
+        elif tok in rules.posture_letters:
+            out.append(tok)
+        elif tok in rules.abbreviations:
+            out.extend(rules.abbreviations[tok])
+            expansions.append((tok, " ".join(rules.abbreviations[tok])))
+        elif len(tok) > 2 and tok.endswith("s") and tok[:-1] in rules.abbreviations:
+            out.extend(rules.abbreviations[tok[:-1]])
+            expansions.append((tok, " ".join(rules.abbreviations[tok[:-1]])))
+        else:
+            out.append(tok)
+        i += 1
+    return out
+
+
+def _posture_phrase_at(tokens: list[str], i: int, rules: LabelRules) -> tuple[str, ...] | None:
+    for p in rules.posture_phrases:
+        if tuple(tokens[i:i + len(p)]) == p:
+            return p
+    return None
+
+
+def _merge_phrases(tokens: list[str], rules: LabelRules) -> list[str]:
+    if not any(t in _PHRASE_FIRST or t in rules.number_suffix_words for t in tokens):
+        return tokens
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        for n in range(min(_PHRASE_FIRST.get(tok, 0), len(tokens) - i), 1, -1):
+            repl = rules.phrases.get(tuple(tokens[i:i + n]))
+            if repl is not None:
+                out.extend(repl)
+                i += n
+                break
+        else:
+            if tok in rules.number_suffix_words and i + 1 < len(tokens) and tokens[i + 1].isdigit():
+                out.append(tok + tokens[i + 1])  # warmup 7 -> warmup7
+                i += 2
+                continue
+            out.append(tok)
+            i += 1
+    return out
+
+
+def _one_pass(raw: str, rules: LabelRules, lexicon: _Lexicon):
+    text, removed = _clean_text(raw, rules)
+    expansions: list[tuple[str, str]] = []
+    tokens = _numbers_and_abbreviations(text.split(), rules, expansions)
+    words: list[str] = []
+    corrections: list[Correction] = []
+    for tok in tokens:
+        if tok.isdigit() or tok in ("+", "&") or len(tok) == 1:
+            words.append(tok)
+            continue
+        out, corr = _normalize_word(tok, rules, lexicon)
+        words.extend(out)
+        corrections.extend(corr)
+    return " ".join(_merge_phrases(words, rules)), removed, corrections, expansions
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def explain_label(raw: str) -> LabelTrace:
+    """Normalize `raw` and say how (corrections, expansions, dropped characters)."""
+    if not isinstance(raw, str):
+        raise LabelError(f"label {raw!r} is a {type(raw).__name__}, not text; "
+                         "fix: give the exercise name as a string")
+    if not raw.strip():
+        raise LabelError(f"label {raw!r} is empty; fix: give the clip an exercise name "
+                         "(label_raw) or quarantine it")
+    if len(raw) > MAX_LABEL_CHARS:
+        raise LabelError(f"label {raw[:40]!r}... is {len(raw)} characters long (limit "
+                         f"{MAX_LABEL_CHARS}); fix: put the exercise name in label_raw and any "
+                         "description in the clip's extra field")
+    rules, lexicon = _resources()
+    label, removed, corrections, expansions = _one_pass(raw, rules, lexicon)
+    for _ in range(_MAX_PASSES - 1):
+        again, _removed, more, _exp = _one_pass(label, rules, lexicon)
+        if again == label:
+            break
+        corrections.extend(more)
+        label = again
+    if not label:
+        raise LabelError(f"label {raw!r} normalizes to nothing (no letters or digits left after "
+                         "removing special characters and emoji); fix: give a word-based "
+                         "exercise name")
+    return LabelTrace(raw=raw, label=label, removed_characters=removed,
+                      corrections=tuple(corrections), expansions=tuple(expansions))
+
+
+def normalize_label(raw: str) -> str:
+    """The normalized label of `raw` (method.md §2); raises LabelError when there is none."""
+    return explain_label(raw).label

@@ -1,0 +1,163 @@
+"""The label side of a release: vocabulary, QA shards, curator report, plots, card section.
+
+`olympia.release.build_release` calls `write_label_artifacts(staging_dir, clips_meta)`.
+Same input -> byte-identical files (sorted clips, per-clip deterministic QA, fixed Parquet
+writer settings, PNGs without a Software/date stamp).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from olympia.errors import LabelError
+from olympia.labels.normalize import MAX_LABEL_CHARS, normalize_label
+from olympia.labels.qa import (DEFAULT_VARIANTS, QA_ROWS_PER_SHARD, load_question_templates,
+                               qa_rows_for_clip, write_qa_shards)
+from olympia.labels.report import build_labels_report, render_report_markdown
+from olympia.labels.vocabulary import Vocabulary, load_word_categories, write_text_atomic
+
+REQUIRED_COLUMNS = ("id", "split", "source", "label_raw", "label", "reps")
+VOCABULARY_PATH = "meta/vocabulary.json"
+REPORT_JSON_PATH = "meta/labels_report.json"
+REPORT_MD_PATH = "meta/labels_report.md"
+LABEL_LENGTH_PLOT = "plots/label_length.png"
+WORDS_PER_CATEGORY_PLOT = "plots/words_per_category.png"
+
+
+def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
+                          base_vocabulary: Vocabulary | None = None,
+                          n_variants: int = DEFAULT_VARIANTS, over_max: str = "skip",
+                          uncategorized_weight: float | None = None,
+                          rows_per_shard: int = QA_ROWS_PER_SHARD) -> dict:
+    """Write meta/vocabulary.json, data/qa/*.parquet, meta/labels_report.{json,md} and the two
+    label plots under `staging_dir`. `base_vocabulary` (a previous release's) is extended
+    instead of building a fresh one, so its class indices stay valid.
+    Returns {"n_qa", "vocab_size", "card_markdown"}."""
+    staging_dir = Path(staging_dir)
+    missing = [c for c in REQUIRED_COLUMNS if c not in clips_meta.columns]
+    if missing:
+        raise LabelError(f"clips_meta lacks columns {missing}; fix: pass the store's metadata "
+                         f"with columns {list(REQUIRED_COLUMNS)}")
+    clips = clips_meta.sort_values("id", kind="stable").reset_index(drop=True)
+    kept, rejected, not_normalized = _resolve_labels(clips)
+    categories = load_word_categories(uncategorized_weight=uncategorized_weight)
+    labels = sorted({label for _, _, _, label, _ in kept})
+    vocab = (base_vocabulary.extend(labels=labels, categories=categories) if base_vocabulary
+             else Vocabulary.build(labels, categories))
+    templates = load_question_templates()
+    rows, counting = [], {"null_reps": 0, "zero_reps": [], "over_max": []}
+    for clip_id, split, _raw, label, reps in kept:
+        rows.extend(qa_rows_for_clip(clip_id, split, label, reps, vocab, templates,
+                                     n_variants=n_variants, over_max=over_max, categories=categories))
+        _note_count(counting, clip_id, reps, vocab, over_max)
+    write_qa_shards(staging_dir, rows, rows_per_shard=rows_per_shard)
+    vocab.save(staging_dir / VOCABULARY_PATH)
+
+    qa_counts: dict[str, dict[str, int]] = {}
+    for (split, task), n in sorted(Counter((r["split"], r["task"]) for r in rows).items()):
+        qa_counts.setdefault(split, {})[task] = n
+    rules = {"max_count": vocab.max_count, "over_max": over_max, "n_variants": n_variants,
+             "uncategorized_weight": vocab.categories.get("uncategorized", 0.0),
+             "max_label_chars": MAX_LABEL_CHARS}
+    report = build_labels_report(clip_labels=[(c, r, l) for c, _, r, l, _ in kept], vocab=vocab,
+                                 qa_counts=qa_counts, rejected=rejected,
+                                 not_normalized=not_normalized, counting=counting, rules=rules)
+    write_text_atomic(staging_dir / REPORT_JSON_PATH,
+                      json.dumps(report, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    write_text_atomic(staging_dir / REPORT_MD_PATH, render_report_markdown(report))
+    label_lengths = [len(l.split()) for l in labels]
+    write_label_plots(staging_dir, label_lengths, report["vocabulary"]["per_category"])
+    return {"n_qa": len(rows), "vocab_size": len(vocab),
+            "card_markdown": card_markdown(report, len(rows))}
+
+
+def _resolve_labels(clips: pd.DataFrame):
+    """(clip_id, split, label_raw, label, reps) per clip with a usable label; the rest rejected."""
+    kept, rejected, not_normalized = [], [], []
+    for rec in clips[list(REQUIRED_COLUMNS)].itertuples(index=False):
+        raw = rec.label_raw if isinstance(rec.label_raw, str) else ""
+        given = rec.label if isinstance(rec.label, str) else ""
+        try:
+            label = normalize_label(given if given.strip() else raw)
+        except LabelError as exc:
+            rejected.append({"clip_id": rec.id, "label_raw": raw, "reason": str(exc)})
+            continue
+        if given.strip() and label != given:
+            not_normalized.append({"clip_id": rec.id, "label": given, "normalized": label})
+        reps = None if pd.isna(rec.reps) else int(rec.reps)
+        kept.append((rec.id, rec.split, raw, label, reps))
+    return kept, rejected, not_normalized
+
+
+def _note_count(counting: dict, clip_id: str, reps, vocab: Vocabulary, over_max: str) -> None:
+    if reps is None:
+        counting["null_reps"] += 1
+    elif reps == 0:
+        counting["zero_reps"].append(clip_id)
+    elif reps > vocab.max_count:
+        counting["over_max"].append(clip_id)
+
+
+def card_markdown(report: dict, n_qa: int) -> str:
+    c, v, r = report["counts"], report["vocabulary"], report["rules"]
+    per_cat = ", ".join(f"{k} {n}" for k, n in v["per_category"].items())
+    unc = report["uncategorized_words"]
+    return "\n".join([
+        "## Labels and question-answer pairs", "",
+        f"- {c['distinct_raw_labels']} distinct raw labels normalized to {c['distinct_labels']} "
+        "labels (rules: docs/labels.md; data: annotations/labels/).",
+        f"- Vocabulary: {v['size']} classes ({v['words']} words + integers 1-{r['max_count']}); "
+        f"per category: {per_cat}. Stable indices in `meta/vocabulary.json`.",
+        f"- {n_qa} QA pairs in `data/qa/` ({r['n_variants']} variants per task; rep counts above "
+        f"{r['max_count']}: {r['over_max']}; reps 0 or unknown: identification only).",
+        f"- {len(unc)} uncategorized words, {len(report['corrections'])} spelling corrections, "
+        f"{c['rejected_labels']} rejected labels: see `meta/labels_report.md`.", "",
+        f"![Words per label]({LABEL_LENGTH_PLOT})", "",
+        f"![Vocabulary words per category]({WORDS_PER_CATEGORY_PLOT})", ""])
+
+
+def write_label_plots(root: Path, label_lengths: list[int], per_category: dict[str, int]) -> None:
+    """Fig. 6a analogue: words per label, and vocabulary words per category."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    counts = Counter(label_lengths)
+    xs = list(range(1, max(counts, default=1) + 1))
+    ax.bar(xs, [counts.get(x, 0) for x in xs], color="#4c72b0")
+    ax.set_xlabel("words per normalized label")
+    ax.set_ylabel("distinct labels")
+    ax.set_title("Label length")
+    ax.set_xticks(xs)
+    fig.tight_layout()
+    _save_png(fig, root / LABEL_LENGTH_PLOT)
+    plt.close(fig)
+
+    cats = [k for k in per_category if k != "integer"]
+    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+    ax.barh(cats, [per_category[k] for k in cats], color="#55a868")
+    ax.invert_yaxis()
+    ax.set_xlabel("vocabulary words")
+    ax.set_title("Words per category")
+    fig.tight_layout()
+    _save_png(fig, root / WORDS_PER_CATEGORY_PLOT)
+    plt.close(fig)
+
+
+def _save_png(fig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
