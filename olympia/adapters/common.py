@@ -1,0 +1,411 @@
+"""Shared pieces of the source adapters: the `Adapter` declaration, resampling to 25 fps,
+gap filling, axis rotation, plausibility checks, and the `VideoSegment` work items that
+video-only sources hand to the pose path (`olympia pose --segments FILE`).
+
+Plausibility checks exist because several facts about the sources are uncertain (units, which
+side is left, which axis is up). They measure the data and warn or fail WITH the numbers:
+  - bone-length stability over time (mocap bones do not stretch),
+  - left/right limb-length symmetry,
+  - stature in metres (a unit error shows up as 100x or 1000x),
+  - the body upright in the z-up frame (head above ankles in most frames).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from olympia.errors import LayoutError, SourceFormatError
+from olympia.schema import FPS, Clip, Rejected
+from olympia.skeleton import BONES, SYMMETRIC_BONES, bone_lengths
+
+log = logging.getLogger("olympia.adapters")
+
+SEGMENTS_FORMAT_VERSION = 1
+
+
+# --------------------------------------------------------------------------- declaration
+@dataclass(frozen=True)
+class Adapter:
+    """One source dataset, declared once."""
+
+    name: str                      # registry key, also the clip-id prefix
+    title: str                     # human name of the dataset
+    citation: str                  # how to cite it
+    license: str                   # license as the owners state it
+    homepage: str                  # where users obtain it
+    layout: str                    # expected on-disk layout under RAW_DIR (glob-like)
+    native_fps: float | None       # fps of the raw keypoints / videos (None: read per file)
+    joint_set: str | None          # olympia.skeleton.JOINT_SETS key (or the adapter's own table)
+    role: str = "train"            # "train" or "evaluation"
+    iter_clips: Callable[[Path], Iterator[Clip | Rejected]] | None = None
+    iter_segments: Callable[[Path], Iterator["VideoSegment | Rejected"]] | None = None
+    verified: str = ""             # what was checked on the data, and how
+
+    @property
+    def kind(self) -> str:
+        """'clips' when the source ships 3D skeletons, 'segments' when only videos."""
+        return "clips" if self.iter_clips is not None else "segments"
+
+    def clips(self, raw_dir: Path) -> Iterator[Clip | Rejected]:
+        """Clips of a 3D source. A video-only source yields one Rejected saying how many
+        segments wait for the pose path (so a build that includes it reports, not crashes)."""
+        if self.iter_clips is not None:
+            yield from self.iter_clips(Path(raw_dir))
+            return
+        n = sum(1 for s in self.iter_segments(Path(raw_dir)) if isinstance(s, VideoSegment))
+        yield Rejected(self.name, str(raw_dir), "", f"{n} video segment(s) need the pose path: "
+                       f"olympia ingest {self.name} {raw_dir} --segments-out SEGMENTS.json, then "
+                       "olympia pose --segments SEGMENTS.json")
+
+
+def require_path(path: Path, what: str) -> Path:
+    """Raise LayoutError naming the missing expected path."""
+    if not path.exists():
+        raise LayoutError(f"expected {what} at {path} (not found); check RAW_DIR points at the "
+                          "unpacked release root (see `olympia sources`)")
+    return path
+
+
+def require_glob(raw_dir: Path, pattern: str, adapter: str) -> list[Path]:
+    """Files under raw_dir matching pattern, sorted; LayoutError naming the pattern if none."""
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise LayoutError(f"{adapter}: RAW_DIR {raw_dir} is not a directory")
+    found = sorted(raw_dir.glob(pattern))
+    if not found:
+        raise LayoutError(f"{adapter}: expected files matching {raw_dir / pattern} (none found); "
+                          f"RAW_DIR must be the unpacked release root (see `olympia sources`)")
+    return found
+
+
+def provenance(path: Path, raw_dir: Path, license_: str) -> dict:
+    from olympia.schema import sha256_file
+    return {"source_file": Path(path).relative_to(raw_dir).as_posix(),
+            "sha256": sha256_file(path), "license": license_}
+
+
+def rejected(source: str, path: Path | str, message: str, *, row: int | None = None,
+             field_: str = "", clip_id: str | None = None) -> Rejected:
+    where = str(path) if row is None else f"{path}, row {row}"
+    return Rejected(source=source, where=where, field=field_, message=message, clip_id=clip_id)
+
+
+# --------------------------------------------------------------------------- time
+def resampled_length(n_src: int, src_fps: float, dst_fps: float = FPS) -> int:
+    """Frames at dst_fps covering the same span [0, (n_src-1)/src_fps] seconds."""
+    if n_src < 1:
+        return 0
+    return int(math.floor((n_src - 1) * dst_fps / src_fps + 1e-9)) + 1
+
+
+def resample_to_fps(keypoints: np.ndarray, src_fps: float, dst_fps: float = FPS) -> np.ndarray:
+    """(T, J, C) sampled at src_fps -> (T', J, C) float32 at dst_fps, linear in time.
+
+    Output frame k sits at time k/dst_fps; T' = floor((T-1)·dst/src) + 1 so no frame is
+    extrapolated. Frame f of the source maps to frame f·dst/src (see `rescale_frames`).
+    """
+    kp = np.asarray(keypoints, dtype=np.float64)
+    if src_fps <= 0 or dst_fps <= 0:
+        raise ValueError(f"fps must be > 0, got src {src_fps}, dst {dst_fps}")
+    n = kp.shape[0]
+    if abs(src_fps - dst_fps) < 1e-9:
+        return kp.astype(np.float32)
+    m = resampled_length(n, src_fps, dst_fps)
+    t = np.arange(m) * (src_fps / dst_fps)          # positions in source frames
+    i0 = np.clip(np.floor(t).astype(int), 0, max(n - 1, 0))
+    i1 = np.clip(i0 + 1, 0, max(n - 1, 0))
+    w = (t - i0).reshape((-1,) + (1,) * (kp.ndim - 1))
+    return ((1 - w) * kp[i0] + w * kp[i1]).astype(np.float32)
+
+
+def rescale_frames(frames, src_fps: float, dst_fps: float = FPS, n_dst: int | None = None) -> np.ndarray:
+    """Map source frame indices to dst_fps with the same mapping as resample_to_fps
+    (f -> round(f·dst/src)), clipped to [0, n_dst] when n_dst is given."""
+    out = np.rint(np.asarray(frames, dtype=np.float64) * (dst_fps / src_fps)).astype(np.int64)
+    return np.clip(out, 0, n_dst) if n_dst is not None else out
+
+
+def rescale_rep_bounds(rep_bounds, src_fps: float, n_dst: int, dst_fps: float = FPS) -> np.ndarray:
+    """(R, 2) [start, end) source frames -> dst frames; raises ValueError if a rep collapses."""
+    rb = np.asarray(rep_bounds, dtype=np.int64).reshape(-1, 2)
+    out = rescale_frames(rb, src_fps, dst_fps, n_dst)
+    if rb.size and (out[:, 0] >= out[:, 1]).any():
+        i = int(np.argmax(out[:, 0] >= out[:, 1]))
+        raise ValueError(f"rep {i} ({rb[i].tolist()} at {src_fps} fps) is shorter than one frame at "
+                         f"{dst_fps} fps")
+    return out
+
+
+def fill_nan_gaps(keypoints: np.ndarray, max_fraction: float = 0.2) -> tuple[np.ndarray, float]:
+    """Linearly interpolate frames holding NaN (edges: nearest valid frame).
+
+    Returns (filled float32, fraction of frames filled). Raises ValueError naming the count and
+    the first bad frame when more than max_fraction of frames (or all) are missing.
+    """
+    kp = np.array(keypoints, dtype=np.float64)
+    bad = ~np.isfinite(kp).reshape(kp.shape[0], -1).all(axis=1)
+    frac = float(bad.mean()) if kp.shape[0] else 1.0
+    if not bad.any():
+        return kp.astype(np.float32), 0.0
+    if bad.all() or frac > max_fraction:
+        raise ValueError(f"{int(bad.sum())} of {kp.shape[0]} frames hold NaN/missing joints "
+                         f"(first: frame {int(np.argmax(bad))}); more than {max_fraction:.0%} "
+                         "cannot be gap-filled")
+    good = np.nonzero(~bad)[0]
+    flat = kp.reshape(kp.shape[0], -1)
+    for c in range(flat.shape[1]):
+        flat[bad, c] = np.interp(np.nonzero(bad)[0], good, flat[good, c])
+    return flat.reshape(kp.shape).astype(np.float32), frac
+
+
+# --------------------------------------------------------------------------- space
+# Rotation taking a y-up frame (x right/left, y up, z towards/away from camera) to z-up:
+# (x, y, z) -> (x, -z, y). A proper rotation (det +1), so left stays left.
+Y_UP_TO_Z_UP = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=np.float64)
+# Camera frame (x right, y down, z forward) to z-up: (x, y, z) -> (x, z, -y), det +1.
+CAMERA_TO_Z_UP = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], dtype=np.float64)
+
+
+def rotate(keypoints: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    return (np.asarray(keypoints, np.float64) @ np.asarray(matrix, np.float64).T).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- plausibility
+@dataclass(frozen=True)
+class PlausibilityLimits:
+    """Thresholds of `check_plausibility` (warn / fail)."""
+
+    bone_cv_warn: float = 0.10        # std/median of a bone's length over time
+    bone_cv_fail: float = 0.60
+    asym_warn: float = 0.15           # |left/right - 1| of paired limb bones
+    asym_fail: float = 0.60
+    stature_min: float = 1.0          # metres; outside [min, max] fails (units are wrong)
+    stature_max: float = 2.3
+    upright_warn: float = 0.5         # fraction of frames with head above ankles
+    upright_fail: float = 0.1
+
+
+def stature(keypoints: np.ndarray) -> float:
+    """Pose-independent standing-height proxy in the keypoints' units: median over time of
+    head->neck->thorax->spine->root plus the mean of the two legs (hip->knee->ankle), plus
+    10% for the part above the head joint and below the ankle (H36M proportions)."""
+    bl = bone_lengths(keypoints)
+    idx = {b: i for i, b in enumerate(BONES)}
+    trunk = sum(bl[:, idx[b]] for b in ((0, 7), (7, 8), (8, 9), (9, 10)))
+    leg_r = bl[:, idx[(1, 2)]] + bl[:, idx[(2, 3)]]
+    leg_l = bl[:, idx[(4, 5)]] + bl[:, idx[(5, 6)]]
+    return float(np.median(trunk + (leg_r + leg_l) / 2) * 1.10)
+
+
+def plausibility_numbers(keypoints: np.ndarray) -> dict:
+    """Measured numbers (no judgement): see check_plausibility."""
+    kp = np.asarray(keypoints, np.float64)
+    bl = bone_lengths(kp).astype(np.float64)
+    med = np.median(bl, axis=0)
+    cv = bl.std(axis=0) / np.maximum(med, 1e-9)
+    idx = {b: i for i, b in enumerate(BONES)}
+    asym = [abs(med[idx[l]] / max(med[idx[r]], 1e-9) - 1) for l, r in SYMMETRIC_BONES]
+    ankles_z = kp[:, [3, 6], 2].mean(axis=1)
+    upright = float((kp[:, 10, 2] > ankles_z).mean())
+    return {"bone_cv_max": float(cv.max()), "bone_cv_worst": [int(x) for x in BONES[int(cv.argmax())]],
+            "asymmetry_max": float(max(asym)), "stature": stature(kp),
+            "upright_fraction": upright}
+
+
+def check_plausibility(keypoints: np.ndarray, where: str,
+                       limits: PlausibilityLimits = PlausibilityLimits()) -> list[str]:
+    """Return warnings; raise SourceFormatError (with the numbers) when a check fails."""
+    n = plausibility_numbers(keypoints)
+    warn, fail = [], []
+
+    def judge(value, w, f, text):
+        (fail if value > f else warn if value > w else []).append(text)
+
+    judge(n["bone_cv_max"], limits.bone_cv_warn, limits.bone_cv_fail,
+          f"bone {n['bone_cv_worst']} length varies by {n['bone_cv_max']:.1%} over time")
+    judge(n["asymmetry_max"], limits.asym_warn, limits.asym_fail,
+          f"left/right limb lengths differ by {n['asymmetry_max']:.1%}")
+    if not limits.stature_min <= n["stature"] <= limits.stature_max:
+        fail.append(f"standing height {n['stature']:.3g} is not in [{limits.stature_min}, "
+                    f"{limits.stature_max}] m (wrong units? cm would read ~170, mm ~1700)")
+    up = n["upright_fraction"]
+    if up < limits.upright_fail:
+        fail.append(f"head above ankles in only {up:.0%} of frames: the up axis is not +z")
+    elif up < limits.upright_warn:
+        warn.append(f"head above ankles in only {up:.0%} of frames (lying exercise, or wrong up axis)")
+    if fail:
+        raise SourceFormatError(where, "implausible skeleton: " + "; ".join(fail + warn))
+    for w in warn:
+        log.warning("%s: %s", where, w)
+    return warn
+
+
+def left_right_consistency(keypoints: np.ndarray, forward: np.ndarray) -> float:
+    """Fraction of frames whose left hip lies on the subject's anatomical left.
+
+    With z up and `forward` the subject's facing direction per frame (T, 3), the left side is
+    up × forward in a right-handed frame. 1.0: labels consistent; 0.0: mirrored.
+    """
+    kp = np.asarray(keypoints, np.float64)
+    fwd = np.asarray(forward, np.float64).copy()
+    fwd[:, 2] = 0
+    left_dir = np.cross(np.array([0.0, 0.0, 1.0]), fwd)
+    side = np.einsum("ti,ti->t", kp[:, 4] - kp[:, 1], left_dir)
+    valid = np.linalg.norm(fwd, axis=1) > 1e-6
+    return float((side[valid] > 0).mean()) if valid.any() else float("nan")
+
+
+def detect_units(keypoints: np.ndarray, limits: PlausibilityLimits = PlausibilityLimits()) -> float:
+    """Scale factor (1, 0.01 or 0.001) that brings the stature into metres, or raise ValueError."""
+    s = stature(keypoints)
+    for scale in (1.0, 0.01, 0.001):
+        if limits.stature_min <= s * scale <= limits.stature_max:
+            return scale
+    raise ValueError(f"standing height {s:.4g} fits none of m / cm / mm")
+
+
+def detect_up_axis(keypoints: np.ndarray) -> np.ndarray:
+    """Rotation matrix sending the axis along which the head sits above the ankles (median over
+    frames, sign included) to +z. Chosen among the 6 signed axes; a proper rotation."""
+    kp = np.asarray(keypoints, np.float64)
+    v = np.median(kp[:, 10] - kp[:, [3, 6]].mean(axis=1), axis=0)
+    axis = int(np.argmax(np.abs(v)))
+    sign = 1.0 if v[axis] > 0 else -1.0
+    up = np.zeros(3)
+    up[axis] = sign
+    if axis == 2:
+        return np.diag([1.0, sign, sign])           # identity or 180° about x
+    # rotate `up` onto z about the axis perpendicular to both (a 90° rotation)
+    k = np.cross(up, [0.0, 0.0, 1.0])
+    k /= np.linalg.norm(k)
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + kx + kx @ kx                 # Rodrigues with sin=1, cos=0
+
+
+# --------------------------------------------------------------------------- clip assembly
+def finish_clip(adapter: Adapter, *, path: Path, raw_dir: Path, clip_id: str, subject: str,
+                label_raw: str, keypoints: np.ndarray, src_fps: float, reps: int | None,
+                rep_bounds=(), camera: str | None = None, split_group: str = "",
+                extra: dict | None = None, label: str = "", prov: dict | None = None,
+                limits: PlausibilityLimits = PlausibilityLimits(),
+                max_gap_fraction: float = 0.2) -> Clip | Rejected:
+    """H36M keypoints (T, 17, 3) at src_fps, metres, z up -> a 25-fps Clip, or a Rejected
+    record naming the file and what is wrong (NaN frames, bounds outside the set, implausible
+    skeleton)."""
+    where = str(path)
+    try:
+        kp = np.asarray(keypoints, np.float64)
+        if kp.ndim != 3 or kp.shape[1:] != (17, 3) or kp.shape[0] < 2:
+            raise ValueError(f"need (T >= 2, 17, 3) keypoints, got {kp.shape}")
+        rb = np.asarray(rep_bounds, np.int64).reshape(-1, 2)
+        if rb.size and (rb.min() < 0 or rb.max() > kp.shape[0]):
+            raise ValueError(f"rep bounds [{rb.min()}, {rb.max()}] lie outside the sequence "
+                             f"[0, {kp.shape[0]}] frames")
+        if rb.size and ((rb[:, 0] >= rb[:, 1]).any() or (rb[1:, 0] < rb[:-1, 1]).any()):
+            raise ValueError(f"rep bounds are empty, unordered or overlapping: {rb.tolist()}")
+        if rb.size and reps is not None and len(rb) != reps:
+            raise ValueError(f"{len(rb)} rep bound pairs but reps = {reps}")
+        kp, gap = fill_nan_gaps(kp, max_gap_fraction)
+        warnings = check_plausibility(kp, where, limits)
+        out = resample_to_fps(kp, src_fps)
+        rb25 = rescale_rep_bounds(rb, src_fps, out.shape[0])
+    except (ValueError, SourceFormatError) as exc:
+        msg = str(exc).removeprefix(f"{where}: ")
+        return Rejected(adapter.name, where, "keypoints", msg, clip_id=clip_id)
+    extra = dict(extra or {})
+    if warnings:
+        extra["plausibility_warnings"] = warnings
+    return Clip(id=clip_id, source=adapter.name, subject=str(subject), label_raw=label_raw,
+                label=label, keypoints=out, reps=reps, rep_bounds=rb25, camera=camera,
+                split_group=split_group, source_fps=float(src_fps),
+                provenance=prov or provenance(path, raw_dir, adapter.license),
+                gap_filled_fraction=gap, extra=extra)
+
+
+# --------------------------------------------------------------------------- video work items
+@dataclass
+class VideoSegment:
+    """One clip to be made by the video pose path (sources that ship only videos).
+
+    Frames are at the video's native fps and absolute in the video file; end is exclusive.
+    Either (start_frame, end_frame) or (start_s, end_s) is set; end None = to the video's end.
+    rep_bounds are absolute native frames [start, end) of each repetition (empty: unknown);
+    `segment_rep_bounds` converts them to 25-fps frames of the cut clip.
+    """
+
+    clip_id: str                       # final clip id (make_clip_id)
+    source: str                        # adapter name
+    subject: str                       # performer id (or video id when unknown)
+    video: str                         # absolute path of the video file
+    label_raw: str                     # exercise label as the source wrote it
+    camera: str | None = None          # camera id, when the source has several
+    start_frame: int | None = None     # first frame, native fps
+    end_frame: int | None = None       # exclusive end frame, native fps
+    start_s: float | None = None       # alternative to frames: seconds
+    end_s: float | None = None
+    reps: int | None = None            # repetition count, None when unknown
+    rep_bounds: list = field(default_factory=list)   # [[start, end), ...] native frames
+    split_group: str = ""              # leak-free split group (subject or source video)
+    provenance: dict = field(default_factory=dict)   # source_file, sha256, license
+    extra: dict = field(default_factory=dict)        # source-specific metadata
+
+    def __post_init__(self):
+        self.rep_bounds = [[int(a), int(b)] for a, b in np.asarray(self.rep_bounds, np.int64).reshape(-1, 2)]
+        if not self.split_group:
+            self.split_group = f"{self.source}:{self.subject}"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def segment_rep_bounds(segment: VideoSegment, native_fps: float, n_frames: int,
+                       dst_fps: float = FPS) -> np.ndarray:
+    """The segment's rep bounds as [start, end) frames of the cut clip at dst_fps."""
+    if segment.start_frame is not None:
+        offset = segment.start_frame
+    elif segment.start_s is not None:
+        offset = segment.start_s * native_fps
+    else:
+        offset = 0
+    rb = np.asarray(segment.rep_bounds, np.float64).reshape(-1, 2) - offset
+    return rescale_rep_bounds(np.rint(rb), native_fps, n_frames, dst_fps)
+
+
+def write_segments_json(segments: Iterable[VideoSegment], path: Path | str) -> Path:
+    """Write {"format_version": 1, "segments": [...]} atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"format_version": SEGMENTS_FORMAT_VERSION, "segments": [s.to_json() for s in segments]}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+    return path
+
+
+def load_segments_json(path: Path | str) -> list[VideoSegment]:
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SourceFormatError(path, f"cannot read segments JSON: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("format_version") != SEGMENTS_FORMAT_VERSION:
+        raise SourceFormatError(path, f"expected format_version {SEGMENTS_FORMAT_VERSION} "
+                                      "(write it with olympia.adapters.write_segments_json)")
+    out = []
+    names = set(VideoSegment.__dataclass_fields__)
+    for i, item in enumerate(doc.get("segments", [])):
+        unknown = set(item) - names
+        if unknown or not {"clip_id", "source", "subject", "video", "label_raw"} <= set(item):
+            raise SourceFormatError(path, f"segment {i}: unknown keys {sorted(unknown)} or a "
+                                          "required key missing", row=i)
+        out.append(VideoSegment(**item))
+    return out

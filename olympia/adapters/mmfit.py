@@ -1,0 +1,144 @@
+"""MM-Fit: 3D pose of 10 exercises from the left RGB-D camera at 30 Hz (KDMStromback/mm-fit).
+
+Layout:
+    <root>/wNN/wNN_pose_3d.npy   (3, N, 18): [:, :, 0] frame number, 1..17 joints (x, y, z rows)
+    <root>/wNN/wNN_labels.csv    no header: start_frame,end_frame,reps,exercise
+Label frames are values of the frame-number column (not array indices); a set covers the rows
+whose frame number lies in [start_frame, end_frame]. One clip per labeled set; no per-rep
+boundaries (rep_bounds empty). The official w-split goes to extra["mmfit_split"].
+
+Uncertain facts, checked on the data at run time:
+- shape: the README says 33 joints and dataset.py zero-fills 16; the adapter reads the
+  shape and rejects anything but (3, N, 18) naming the shape it found.
+- units are undocumented: the stature proxy (olympia.adapters.common.stature) must read
+  1.0-2.3 after a scale of 1, 0.01 or 0.001; the factor used is written to
+  extra["unit_scale"] and logged.
+- axes are undocumented: the up axis is taken as the signed axis along which the head sits
+  above the ankles (median over the set), rotated to +z (extra["up_axis"]).
+- sides: the listed order (1-3 l_hip.., 11-13 r_shoulder..) is mirrored from H36M and mapped
+  by name (skeleton mmfit17); low confidence, so extra["left_right_consistency"] records the
+  fraction of frames where the left hip lies on the subject's left (facing = nose - thorax).
+The 21 real wNN_labels.csv files (616 rows) all parse (tests/test_adapters_real.py); no real
+pose_3d.npy was available, so the pose side is tested on fixtures only.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from olympia.adapters.common import (Adapter, detect_units, detect_up_axis, finish_clip,
+                                     left_right_consistency, rejected, require_glob, rotate)
+from olympia.schema import Clip, Rejected, make_clip_id
+from olympia.skeleton import to_h36m
+
+NAME = "mmfit"
+FPS = 30.0
+OFFICIAL_SPLIT = {
+    **{w: "train" for w in ("01", "02", "03", "04", "06", "07", "08", "16", "17", "18")},
+    **{w: "val" for w in ("14", "15", "19")}, **{w: "test" for w in ("09", "10", "11")},
+    **{w: "unseen" for w in ("00", "05", "12", "13", "20")},
+}
+EXERCISES = ("squats", "lunges", "bicep_curls", "situps", "pushups", "tricep_extensions",
+             "dumbbell_rows", "jumping_jacks", "dumbbell_shoulder_press", "lateral_shoulder_raises")
+
+
+def read_labels(path: Path) -> tuple[list[tuple[int, int, int, str]], list[Rejected]]:
+    """Parse wNN_labels.csv -> ([(start, end, reps, exercise)], [Rejected row, ...])."""
+    rows, bad = [], []
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        return [], [rejected(NAME, path, "not a text CSV (binary content)")]
+    for i, cells in enumerate(csv.reader(text.splitlines()), start=1):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if len(cells) != 4:
+            bad.append(rejected(NAME, path, f"expected 4 columns start_frame,end_frame,reps,exercise, "
+                                            f"got {len(cells)}: {cells}", row=i))
+            continue
+        try:
+            start, end, reps = (int(float(c)) for c in cells[:3])
+        except ValueError:
+            bad.append(rejected(NAME, path, f"start/end/reps must be integers, got {cells[:3]}", row=i))
+            continue
+        if end <= start or reps < 0 or not cells[3].strip():
+            bad.append(rejected(NAME, path, f"need start < end, reps >= 0 and an exercise name, got "
+                                            f"{cells}", row=i))
+            continue
+        rows.append((start, end, reps, cells[3].strip()))
+    return rows, bad
+
+
+def _load_pose(path: Path) -> np.ndarray:
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"not a readable .npy array ({exc})")
+    if arr.ndim != 3 or arr.shape[0] != 3 or arr.shape[2] != 18:
+        raise ValueError(f"expected pose_3d shape (3, N, 18) = frame column + 17 joints, got "
+                         f"{arr.shape}")
+    return arr.astype(np.float64)
+
+
+def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
+    raw_dir = Path(raw_dir)
+    for labels_path in require_glob(raw_dir, "w[0-9][0-9]/w[0-9][0-9]_labels.csv", NAME):
+        w = labels_path.parent.name
+        pose_path = labels_path.parent / f"{w}_pose_3d.npy"
+        rows, bad = read_labels(labels_path)
+        yield from bad
+        if not pose_path.exists():
+            yield rejected(NAME, pose_path, f"missing (expected beside {labels_path.name}); "
+                                            "unpack the full MM-Fit release")
+            continue
+        try:
+            arr = _load_pose(pose_path)
+        except ValueError as exc:
+            yield rejected(NAME, pose_path, str(exc), field_="keypoints")
+            continue
+        frames = arr[0, :, 0]
+        joints = np.moveaxis(arr[:, :, 1:], 0, -1)          # (N, 17, 3)
+        joints[np.all(joints == 0, axis=-1)] = np.nan        # undetected joints are zeros
+        for i, (start, end, reps, exercise) in enumerate(rows, start=1):
+            clip_id = make_clip_id(NAME, w, i, exercise)
+            sel = (frames >= start) & (frames <= end)
+            if sel.sum() < 2:
+                yield rejected(NAME, labels_path, f"set frames [{start}, {end}] select {int(sel.sum())} "
+                                                  f"rows of {pose_path.name} (frames {frames.min():.0f}-"
+                                                  f"{frames.max():.0f})", row=i, clip_id=clip_id)
+                continue
+            yield _clip(raw_dir, pose_path, joints[sel], clip_id, w, exercise, reps, start, end)
+
+
+def _clip(raw_dir, pose_path, kp_src, clip_id, w, exercise, reps, start, end):
+    kp = to_h36m(kp_src, "mmfit17").astype(np.float64)
+    extra = {"workout": w, "mmfit_split": OFFICIAL_SPLIT.get(w[1:], "unknown"),
+             "start_frame": start, "end_frame": end}
+    finite = np.isfinite(kp).all(axis=(1, 2))
+    try:
+        scale = detect_units(kp[finite])
+        up = detect_up_axis(kp[finite])
+    except ValueError as exc:
+        return rejected(NAME, pose_path, f"set {clip_id}: {exc}", field_="keypoints", clip_id=clip_id)
+    kp = rotate(kp * scale, up)
+    extra.update(unit_scale=scale, up_axis=np.round(up, 3).tolist())
+    ok = np.isfinite(kp).all(axis=(1, 2))
+    extra["left_right_consistency"] = round(left_right_consistency(kp[ok], kp[ok, 9] - kp[ok, 8]), 3)
+    return finish_clip(ADAPTER, path=pose_path, raw_dir=raw_dir, clip_id=clip_id, subject=w,
+                       label_raw=exercise, keypoints=kp, src_fps=FPS, reps=reps, extra=extra,
+                       split_group=f"{NAME}:{w}")
+
+
+ADAPTER = Adapter(
+    name=NAME, title="MM-Fit",
+    citation="Strömbäck, Huang, Radu, MM-Fit: Multimodal Deep Learning for Automatic Exercise "
+             "Logging across Sensing Devices, IMWUT 4(4) 2020",
+    license="MM-Fit terms (research use, mmfit.github.io)",
+    homepage="https://mmfit.github.io",
+    layout="wNN/wNN_pose_3d.npy (3, N, 18) + wNN/wNN_labels.csv (start,end,reps,exercise)",
+    native_fps=FPS, joint_set="mmfit17", iter_clips=iter_clips,
+    verified="units, up axis and sides measured per set (extra: unit_scale, up_axis, "
+             "left_right_consistency); all 21 real label CSVs parse")
