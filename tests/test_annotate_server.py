@@ -120,7 +120,8 @@ def test_pull_writes_segments_and_cuts_clips(live, work):
     seg = [(s["start_frame"], s["end_frame"], s["start_s"], s["end_s"], s["exercise"], s["reps"], s["label"])
            for s in doc["videos"]["demo/a.mp4"]["segments"]]
     # LS 1..40 -> [0, 40) = 0.0-1.6 s; LS 51..100 -> [50, 100) = 2.0-4.0 s
-    assert seg == [(0, 40, 0.0, 1.6, "Squats", 5, norm("Squats")),
+    assert norm("Squats") == "squat"    # method.md §2 rule 1: verbs/nouns to singular
+    assert seg == [(0, 40, 0.0, 1.6, "Squats", 5, "squat"),
                    (50, 100, 2.0, 4.0, "Alt. DB Curls", 8, norm("Alt. DB Curls"))]
     b = doc["videos"]["demo/b.mp4"]["segments"]
     assert [(s["start_frame"], s["end_frame"], s["reps"]) for s in b] == [(25, 75, 10)]

@@ -1,0 +1,337 @@
+"""Label Studio round trip without a server: the frame convention, validation of untrusted
+exports, the annotations file, configuration and token handling, server launch settings, CLI.
+The real-server round trip is in test_annotate_server.py."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, strategies as st
+
+from olympia.annotate.config import LabelStudioConfig, load_config
+from olympia.annotate.convert import (Segment, check_video_relpath, frames_to_ls_range,
+                                      latest_annotation, load_annotations, ls_range_to_frames,
+                                      make_document, parse_result, resolve_video, segments_to_result,
+                                      video_entry, with_labels, write_annotations)
+from olympia.annotate.export import TaskOutcome, merge, PullReport, task_outcome
+from olympia.annotate.server import ServerSettings, label_studio_executable, server_command, server_env
+from olympia.errors import ConfigError, LabelError, OlympiaError
+
+SHA = "ab" * 32
+
+
+def region(rid, start, end, name=None, reps=None):
+    items = [{"id": rid, "from_name": "set", "to_name": "video", "type": "timelinelabels",
+              "value": {"ranges": [{"start": start, "end": end}], "timelinelabels": ["set"]}}]
+    if name is not None:
+        items.append({"id": rid, "from_name": "exercise", "to_name": "video", "type": "textarea",
+                      "value": {"text": [name]}})
+    if reps is not None:
+        items.append({"id": rid, "from_name": "reps", "to_name": "video", "type": "number",
+                      "value": {"number": reps}})
+    return items
+
+
+def parse(*regions, n_frames=100):
+    return parse_result([i for r in regions for i in r], task_id=7, video="demo/a.mp4", n_frames=n_frames)
+
+
+# --- frame convention ------------------------------------------------------------------------
+
+def test_frame_convention_by_hand():
+    # LS frames are 1-based inclusive: 1..40 is the first 40 frames = [0, 40) = 0.0-1.6 s
+    assert ls_range_to_frames(1, 40) == (0, 40)
+    assert ls_range_to_frames(51, 100) == (50, 100)
+    assert frames_to_ls_range(50, 100) == {"start": 51, "end": 100}
+    assert Segment(50, 100, "x", 1).to_json()["start_s"] == 2.0
+    assert Segment(50, 100, "x", 1).to_json()["end_s"] == 4.0
+    assert Segment(1, 26, "x", 1).to_json()["start_s"] == 0.04
+
+
+@given(st.integers(1, 10**6), st.integers(0, 10**6))
+def test_frame_convention_round_trips(start, length):
+    s, e = ls_range_to_frames(start, start + length)
+    assert e - s == length + 1                      # inclusive LS range: length + 1 frames
+    assert frames_to_ls_range(s, e) == {"start": start, "end": start + length}
+
+
+def test_preannotation_result_parses_back_to_the_same_segments():
+    segs = [Segment(50, 100, "lunge", 3), Segment(0, 40, "Squats", 5)]
+    back, problems = parse_result(segments_to_result(segs), task_id=1, video="v.mp4", n_frames=100)
+    assert problems == []
+    assert back == sorted(segs, key=lambda s: s.start_frame)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+def test_valid_regions_become_sorted_segments():
+    segs, problems = parse(region("b", 51, 100, "  Alt.  DB Curls ", 8), region("a", 1, 40, "squat", 5.0))
+    assert problems == []
+    assert segs == [Segment(0, 40, "squat", 5), Segment(50, 100, "Alt. DB Curls", 8)]
+
+
+def test_adjacent_sets_do_not_overlap_but_a_shared_frame_does():
+    assert parse(region("a", 1, 40, "x", 1), region("b", 41, 80, "y", 1))[1] == []
+    _, problems = parse(region("a", 1, 40, "x", 1), region("b", 40, 80, "y", 1))
+    assert [(p.region, p.field) for p in problems] == [("b", "set")]
+    assert "overlaps region a" in problems[0].message
+
+
+def test_every_set_inside_a_long_one_is_reported():
+    _, problems = parse(region("long", 1, 100, "x", 1), region("p", 10, 20, "y", 1), region("q", 30, 40, "z", 1))
+    assert sorted(p.region for p in problems) == ["p", "q"]
+    assert all("overlaps region long" in p.message for p in problems)
+
+
+@pytest.mark.parametrize("items, field, words", [
+    (region("r", 1, 40, None, 5), "exercise", "no exercise name"),
+    (region("r", 1, 40, "   ", 5), "exercise", "empty"),
+    (region("r", 1, 40, "x" * 201, 5), "exercise", "longer than 200"),
+    (region("r", 1, 40, "squat\x00", 5), "exercise", "control characters"),
+    (region("r", 1, 40, "squat"), "reps", "no rep count"),
+    (region("r", 1, 40, "squat", 0), "reps", "1..1000"),
+    (region("r", 1, 40, "squat", -3), "reps", "1..1000"),
+    (region("r", 1, 40, "squat", 2.5), "reps", "not a whole number"),
+    (region("r", 1, 40, "squat", "5"), "reps", "not a whole number"),
+    (region("r", 1, 40, "squat", True), "reps", "not a whole number"),
+    (region("r", 1, 40, "squat", float("nan")), "reps", "not a whole number"),
+    (region("r", 40, 10, "squat", 5), "set", "starts after it ends"),
+    (region("r", 0, 10, "squat", 5), "set", "outside the video"),
+    (region("r", 90, 101, "squat", 5), "set", "outside the video"),
+    (region("r", 7, 7, "squat", 5), "set", "at least 2 frames"),
+    (region("r", 1.5, 7, "squat", 5), "set", "integer"),
+])
+def test_each_bad_region_names_task_region_field_and_fix(items, field, words):
+    segs, problems = parse(items)
+    assert segs == []
+    assert [(p.task_id, p.video, p.region, p.field) for p in problems] == [(7, "demo/a.mp4", "r", field)]
+    assert words in problems[0].message
+    assert str(problems[0]).startswith(f"task 7 (demo/a.mp4), region r, {field}: ")
+
+
+def test_untrusted_result_shapes_are_problems_not_crashes():
+    assert parse_result("nope", task_id=1, video="v", n_frames=10)[1][0].message == "result is not a list"
+    weird = [{"from_name": "set"}, {"id": "x", "from_name": "choice", "type": "choices", "to_name": "video", "value": {}},
+             *region("d", 1, 5, "a", 1), {"id": "d", "from_name": "reps", "to_name": "video", "type": "number",
+                                             "value": {"number": 2}}]
+    _, problems = parse_result(weird, task_id=1, video="v", n_frames=10)
+    assert [(p.region, p.field) for p in problems] == [("", "annotation"), ("x", "choice"), ("d", "reps")]
+    assert "labeling config differs" in problems[1].message
+    bad_label = [dict(region("r", 1, 5, "a", 1)[0], value={"ranges": [{"start": 1, "end": 5}], "timelinelabels": []})]
+    assert "expected ['set']" in parse_result(bad_label, task_id=1, video="v", n_frames=10)[1][0].message
+    orphan = region("o", 1, 5, "a", 1)[1:]
+    assert "without a timeline region" in parse_result(orphan, task_id=1, video="v", n_frames=10)[1][0].message
+
+
+@pytest.mark.parametrize("rel", ["/etc/passwd.mp4", "../x.mp4", "a/../../x.mp4", "a\\b.mp4", "a.mkv",
+                                 "a//b.mp4", "./a.mp4", "x\x00.mp4", "a\n.mp4", "", None, 5, "a/" * 300 + "x.mp4"])
+def test_video_paths_from_task_data_cannot_escape(rel):
+    with pytest.raises(ValueError):
+        check_video_relpath(rel)
+
+
+def test_symlink_out_of_the_videos_folder_is_refused(tmp_path):
+    (tmp_path / "videos" / "demo").mkdir(parents=True)
+    (tmp_path / "secret.mp4").write_bytes(b"x")
+    (tmp_path / "videos" / "demo" / "evil.mp4").symlink_to(tmp_path / "secret.mp4")
+    assert resolve_video(tmp_path / "videos", "demo/ok.mp4") == (tmp_path / "videos/demo/ok.mp4").resolve()
+    with pytest.raises(ValueError, match="outside the videos folder"):
+        resolve_video(tmp_path / "videos", "demo/evil.mp4")
+
+
+def test_latest_not_skipped_annotation_counts():
+    task = {"annotations": [
+        {"id": 1, "updated_at": "2026-01-02T00:00:00Z", "result": "old"},
+        {"id": 2, "updated_at": "2026-01-03T00:00:00Z", "result": "new"},
+        {"id": 3, "updated_at": "2026-01-04T00:00:00Z", "result": "skip", "was_cancelled": True}]}
+    assert latest_annotation(task)["result"] == "new"
+    assert latest_annotation({"annotations": "junk"}) is None
+    assert latest_annotation({"annotations": []}) is None
+
+
+def test_label_normalizer_refusal_is_a_problem():
+    from olympia.annotate.export import label_normalizer
+
+    segs, problems = with_labels([Segment(0, 10, "!!!", 2), Segment(10, 20, "Squats", 2)], label_normalizer(),
+                                 task_id=3, video="v.mp4")
+    assert [s.label for s in segs] == ["squat"]
+    assert [(p.task_id, p.region, p.field) for p in problems] == [(3, "frames 1..10", "exercise")]
+
+
+def _task(tmp_path, video="demo/a.mp4", **meta):
+    data = {"olympia": {"collection": "demo", "video": video, "sha256": SHA, "n_frames": 100, **meta}}
+    return {"id": 11, "data": data, "annotations": [{"id": 1, "updated_at": "x", "result": region("r", 1, 10, "squat", 2)}]}
+
+
+def test_task_data_is_checked_before_any_file_is_touched(tmp_path):
+    norm = lambda s: s.lower()  # noqa: E731  (labels are not under test here)
+    out = task_outcome({"id": 11, "data": {"video": "x"}}, "demo", tmp_path, norm)
+    assert out.problems[0].field == "data" and "not created by `olympia annotate push`" in out.problems[0].message
+    out = task_outcome(_task(tmp_path, video="../../etc/passwd.mp4"), "demo", tmp_path, norm)
+    assert out.problems[0].field == "data" and "videos folder" in out.problems[0].message
+    out = task_outcome(_task(tmp_path, collection="other"), "demo", tmp_path, norm)
+    assert "belongs to collection 'other'" in out.problems[0].message
+    out = task_outcome(_task(tmp_path, sha256="zz"), "demo", tmp_path, norm)
+    assert "malformed" in out.problems[0].message
+    out = task_outcome(_task(tmp_path), "demo", tmp_path, norm)     # file does not exist
+    assert out.problems[0].field == "video" and "moved or deleted" in out.problems[0].message
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "a.mp4").write_bytes(b"other content")
+    out = task_outcome(_task(tmp_path), "demo", tmp_path, norm)
+    assert "changed since import" in out.problems[0].message
+    pending = dict(_task(tmp_path), annotations=[])
+    assert task_outcome(pending, "demo", tmp_path, norm).pending
+
+
+def test_merge_keeps_previous_entries_of_problem_and_missing_videos():
+    old = {"sha256": SHA, "n_frames": 100, "segments": []}
+    new = video_entry(SHA, 100, [Segment(0, 10, "squat", 2, "squat")])
+    previous = make_document("demo", {"demo/a.mp4": old, "demo/b.mp4": old, "demo/gone.mp4": old})
+    from olympia.annotate.convert import Problem
+    outcomes = [TaskOutcome(1, "demo/a.mp4", problems=[Problem(1, "demo/a.mp4", "r", "reps", "bad")]),
+                TaskOutcome(2, "demo/b.mp4", entry=new), TaskOutcome(3, "demo/c.mp4", pending=True)]
+    report = PullReport(Path("x"))
+    doc = merge("demo", previous, outcomes, report)
+    assert doc["videos"] == {"demo/a.mp4": old, "demo/b.mp4": new, "demo/gone.mp4": old}
+    assert (report.kept, report.updated, report.pending, report.orphans) == (
+        ["demo/a.mp4"], ["demo/b.mp4"], ["demo/c.mp4"], ["demo/gone.mp4"])
+
+
+# --- annotations file ------------------------------------------------------------------------
+
+def _doc(order):
+    entries = {"demo/b.mp4": video_entry(SHA, 75, [Segment(25, 75, "push-up", 10, "pushup")]),
+               "demo/a.mp4": video_entry(SHA, 100, [Segment(50, 100, "b", 2, "b"), Segment(0, 40, "a", 1, "a")])}
+    return make_document("demo", {k: entries[k] for k in order})
+
+
+def test_file_is_deterministic_sorted_and_written_only_on_change(tmp_path):
+    p1, p2 = tmp_path / "one.json", tmp_path / "two.json"
+    assert write_annotations(p1, _doc(["demo/a.mp4", "demo/b.mp4"]))
+    assert write_annotations(p2, _doc(["demo/b.mp4", "demo/a.mp4"]))
+    assert p1.read_bytes() == p2.read_bytes()
+    doc = json.loads(p1.read_text())
+    assert list(doc["videos"]) == ["demo/a.mp4", "demo/b.mp4"]
+    assert [s["start_frame"] for s in doc["videos"]["demo/a.mp4"]["segments"]] == [0, 50]
+    assert p1.read_text().endswith("}\n") and "\n  \"videos\": {\n" in p1.read_text()
+    mtime = p1.stat().st_mtime_ns
+    assert not write_annotations(p1, _doc(["demo/b.mp4", "demo/a.mp4"]))
+    assert p1.stat().st_mtime_ns == mtime
+    assert sorted(os.listdir(tmp_path)) == ["one.json", "two.json"]     # no temp files left
+    assert load_annotations(p1, "demo") == doc
+
+
+def test_invalid_document_is_refused_and_the_file_kept(tmp_path):
+    path = tmp_path / "demo.json"
+    write_annotations(path, _doc(["demo/a.mp4"]))
+    before = path.read_bytes()
+    bad = _doc(["demo/a.mp4"])
+    bad["videos"]["demo/a.mp4"]["segments"][0]["reps"] = 0
+    with pytest.raises(OlympiaError, match="videos/demo/a.mp4/segments/0/reps"):
+        write_annotations(path, bad)
+    traversal = make_document("demo", {"../x.mp4": video_entry(SHA, 1, [])})
+    with pytest.raises(OlympiaError):
+        write_annotations(path, traversal)
+    assert path.read_bytes() == before
+    path.write_text("{not json")
+    with pytest.raises(OlympiaError, match="not valid JSON"):
+        load_annotations(path)
+
+
+# --- configuration and token -----------------------------------------------------------------
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for key in ("OLYMPIA_LS_URL", "OLYMPIA_LS_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("OLYMPIA_LS_CONFIG", str(tmp_path / "absent.toml"))
+    return monkeypatch
+
+
+def test_token_from_env_wins_and_is_never_shown(clean_env, tmp_path):
+    cfg_file = tmp_path / "ls.toml"
+    cfg_file.write_text('url = "http://127.0.0.1:9000/"\ntoken = "from-file-token"\n')
+    cfg_file.chmod(0o600)
+    assert load_config(config_path=cfg_file) == LabelStudioConfig("http://127.0.0.1:9000", "from-file-token", str(cfg_file))
+    clean_env.setenv("OLYMPIA_LS_TOKEN", "s3cr3t-token-value")
+    clean_env.setenv("OLYMPIA_LS_URL", "http://localhost:8081")
+    cfg = load_config(config_path=cfg_file)
+    assert (cfg.url, cfg.token, cfg.source) == ("http://localhost:8081", "s3cr3t-token-value", "$OLYMPIA_LS_TOKEN")
+    assert "s3cr3t" not in repr(cfg) and "s3cr3t" not in str(cfg)
+    assert load_config(url="http://h:1").url == "http://h:1"
+
+
+def test_config_file_must_be_private_and_outside_the_repo(clean_env, tmp_path):
+    shared = tmp_path / "ls.toml"
+    shared.write_text('token = "abc"\n')
+    shared.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_config(config_path=shared)
+    from olympia.annotate.config import REPO_ROOT
+    inside = REPO_ROOT / "annotations" / ".ls-test-config.toml"
+    inside.write_text('token = "abc"\n')
+    inside.chmod(0o600)
+    try:
+        with pytest.raises(ConfigError, match="inside the repository"):
+            load_config(config_path=inside)
+    finally:
+        inside.unlink()
+
+
+def test_missing_token_and_bad_url_say_how_to_fix(clean_env):
+    with pytest.raises(ConfigError, match="OLYMPIA_LS_TOKEN"):
+        load_config()
+    clean_env.setenv("OLYMPIA_LS_TOKEN", "abc")
+    with pytest.raises(ConfigError, match="not an http"):
+        load_config(url="file:///etc/passwd")
+    clean_env.setenv("OLYMPIA_LS_TOKEN", "abc def")
+    with pytest.raises(ConfigError, match="malformed"):
+        load_config()
+
+
+# --- server launch ---------------------------------------------------------------------------
+
+def test_missing_server_venv_names_make_labelstudio(monkeypatch, tmp_path):
+    monkeypatch.setenv("OLYMPIA_LABEL_STUDIO_VENV", str(tmp_path / "nope"))
+    with pytest.raises(ConfigError, match="make labelstudio"):
+        label_studio_executable()
+
+
+def test_server_binds_loopback_and_serves_only_the_videos_folder(monkeypatch, tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "label-studio").write_text("#!/bin/sh\n")
+    (venv / "bin" / "label-studio").chmod(0o755)
+    monkeypatch.setenv("OLYMPIA_LABEL_STUDIO_VENV", str(venv))
+    monkeypatch.setenv("OLYMPIA_LS_TOKEN", "client-secret")
+    monkeypatch.setenv("HOST", "zsh-sets-this")
+    settings = ServerSettings(data_dir=tmp_path / "data", videos_root=tmp_path / "w" / "videos",
+                              user_token="tok", password="pw", username="a@b.c")
+    cmd = server_command(settings)
+    assert cmd[cmd.index("--internal-host") + 1] == "127.0.0.1" and "8080" in cmd
+    assert not any(v in cmd for v in ("tok", "pw"))        # credentials never on argv
+    env = server_env(settings)
+    assert env["LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"] == str((tmp_path / "w").resolve())
+    assert env["LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED"] == "true"
+    assert env["LABEL_STUDIO_USER_TOKEN"] == "tok"
+    assert "OLYMPIA_LS_TOKEN" not in env and "HOST" not in env
+
+
+# --- CLI -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["annotate"], ["annotate", "serve"], ["annotate", "push"], ["annotate", "pull"]])
+def test_every_command_has_examples(args):
+    from olympia.cli import main
+    result = CliRunner().invoke(main, [*args, "--help"])
+    assert result.exit_code == 0 and "Examples:" in result.output
+
+
+def test_pull_without_token_is_one_clear_line(clean_env, tmp_path):
+    from olympia.cli import main
+    result = CliRunner().invoke(main, ["annotate", "pull", "demo", "--annotations", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "OLYMPIA_LS_TOKEN" in result.output and "Traceback" not in result.output
+    assert not list(tmp_path.iterdir())
