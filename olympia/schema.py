@@ -231,3 +231,7 @@ def clip_fields_markdown() -> str:
     lines = ["| field | type | nullable | description |", "|---|---|---|---|"]
     lines += [f"| `{f.name}` | `{f.arrow}` | {'yes' if f.nullable else 'no'} | {f.doc} |" for f in CLIP_FIELDS]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # regenerate schemas/clip.schema.json: python -m olympia.schema > schemas/clip.schema.json
+    print(json.dumps(clip_json_schema(), indent=2))

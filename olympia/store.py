@@ -417,8 +417,10 @@ def binary_row_as_array(column: pa.ChunkedArray, row: int) -> np.ndarray:
             offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=len(chunk) + 1,
                                     offset=chunk.offset * 4)
             data = chunk.buffers()[2]
-            return np.frombuffer(data, dtype="<f4", count=(offsets[row + 1] - offsets[row]) // 4,
+            view = np.frombuffer(data, dtype="<f4", count=(offsets[row + 1] - offsets[row]) // 4,
                                  offset=int(offsets[row])).reshape(-1, N_JOINTS, 3)
+            view.flags.writeable = False  # shared with the row-group cache: copy before editing
+            return view
         row -= len(chunk)
     raise IndexError(row)
 

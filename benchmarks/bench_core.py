@@ -1,0 +1,118 @@
+"""Core benchmarks (issue: foundation). Each figure comes with a reference measured in the same run.
+
+1. motion image of 51.2 s clips (1,280 frames): >= 1,500 clips/s per process, >= 100x a naive
+   per-frame reference implemented here;
+2. store random access + decode + padded motion image: >= 2,000 clips/s on 2 cores;
+3. full build of the 7,618-clip demo corpus: < 60 s;
+4. no-op rebuild (content-hash cache): < 3 s.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from olympia.demo import OLYMPIA_SCALE, DemoConfig
+from olympia.motion_image import motion_image, pad_motion_image
+from olympia.recipe import Recipe, build_from_recipe
+from olympia.release import ReleaseConfig
+from olympia.skeleton import KINEMATIC_CHAINS
+from olympia.store import ClipStore
+
+
+def naive_motion_image(kp: np.ndarray) -> np.ndarray:
+    """Reference: frame by frame, chain by chain, axis by axis (np.interp)."""
+    t = kp.shape[0]
+    cols = []
+    for f in range(0, t, 2):
+        window = kp[max(f - 1, 0):min(f + 2, t)]
+        frame = window.mean(axis=0)
+        rows = []
+        for chain in KINEMATIC_CHAINS:
+            s = np.linspace(0, len(chain) - 1, 64)
+            pts = np.stack([np.interp(s, np.arange(len(chain)), frame[list(chain), a]) for a in range(3)], -1)
+            rows.append(pts)
+        cols.append(np.concatenate(rows))
+    return np.stack(cols, axis=1).astype(np.float32)
+
+
+def rate(fn, seconds=2.0):
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        fn()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def verdict(ok, what):
+    print(("PASS " if ok else "FAIL ") + what)
+
+
+def bench_motion_image():
+    kp = np.random.default_rng(0).normal(size=(1280, 17, 3)).astype(np.float32)
+    assert np.allclose(motion_image(kp), naive_motion_image(kp), atol=1e-4)  # same result first
+    fast = rate(lambda: motion_image(kp))
+    naive = rate(lambda: naive_motion_image(kp), 3.0)
+    print(f"motion image 1280 frames: {fast:,.0f} clips/s per process; naive per-frame {naive:,.1f} clips/s; "
+          f"ratio {fast / naive:,.0f}x")
+    verdict(fast >= 1500, f"motion image {fast:,.0f} clips/s >= 1,500")
+    verdict(fast / naive >= 100, f"motion image {fast / naive:,.0f}x naive >= 100x")
+
+
+def _reader(args):
+    root, ids, seconds = args
+    store = ClipStore(root)
+    rng = np.random.default_rng(os.getpid())
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        kp = store.keypoints(ids[rng.integers(len(ids))])
+        pad_motion_image(motion_image(kp))
+        n += 1
+    return n, time.perf_counter() - t0
+
+
+def bench_random_access(root: Path):
+    ids = ClipStore(root).ids
+    single_n, single_t = _reader((root, ids, 3.0))
+    single = single_n / single_t
+    cores = os.cpu_count() or 1
+    with mp.get_context("fork").Pool(cores) as pool:
+        res = pool.map(_reader, [(root, ids, 4.0)] * cores)
+    total = sum(n / t for n, t in res)
+    print(f"random access + decode + padded motion image: {single:,.0f} clips/s (1 process), "
+          f"{total:,.0f} clips/s ({cores} processes), scaling {total / single:.2f}x")
+    verdict(total >= 2000, f"store random access {total:,.0f} clips/s >= 2,000 on {cores} cores")
+
+
+def main():
+    print(f"cores: {os.cpu_count()}, numpy {np.__version__}")
+    bench_motion_image()
+    tmp = Path(tempfile.mkdtemp(prefix="olympia-bench-"))
+    try:
+        recipe = Recipe(ReleaseConfig(name="olympia-bench"), DemoConfig(n_clips=OLYMPIA_SCALE))
+        out = tmp / "olympia-bench"
+        t0 = time.perf_counter()
+        report = build_from_recipe(recipe, out, workers=os.cpu_count() or 2, progress=False)
+        full = time.perf_counter() - t0
+        per_clip = full / report.n_clips
+        print(f"full build: {report.n_clips} clips in {full:.1f} s ({report.n_clips / full:,.0f} clips/s)")
+        verdict(full < 60, f"full build {full:.1f} s < 60 s")
+        t0 = time.perf_counter()
+        assert build_from_recipe(recipe, out, progress=False) is None
+        noop = time.perf_counter() - t0
+        print(f"no-op rebuild: {noop:.2f} s ({full / noop:,.0f}x faster than the full build)")
+        verdict(noop < 3, f"no-op rebuild {noop:.2f} s < 3 s")
+        bench_random_access(out)
+        del per_clip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Release build: layout, card, stats, plots, determinism, no-op rebuild, skipped sources."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from olympia.demo import DemoConfig
+from olympia.recipe import Recipe, build_from_recipe
+from olympia.release import ReleaseConfig
+from olympia.store import ClipStore
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rel") / "olympia-demo"
+    report = build_from_recipe(Recipe(ReleaseConfig(), DemoConfig(n_clips=40, clips_per_subject=4)), out,
+                               workers=1, progress=False)
+    assert report.n_clips == 40 and not report.rejected
+    return out
+
+
+def test_layout(release):
+    names = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
+    assert {"README.md", "meta/info.json", "meta/splits.json", "meta/stats.json", "meta/quarantine.json",
+            "plots/reps.png", "plots/duration.png", "plots/sources.png", "plots/labels.png"} <= names
+    assert any(n.startswith("data/clips/train-00000-of-") for n in names)
+
+
+def test_card_header_matches_the_splits(release):
+    text = (release / "README.md").read_text()
+    assert text.startswith("---\n")
+    header = yaml.safe_load(text.split("---\n")[1])
+    splits = {s["name"]: s["num_examples"] for s in header["dataset_info"]["splits"]}
+    info = json.loads((release / "meta/info.json").read_text())
+    assert splits == info["counts"]["splits"] and sum(splits.values()) == 40
+    assert header["configs"][0]["data_files"][0]["path"] == "data/clips/train-*.parquet"
+    for png in ("reps", "duration", "sources", "labels"):
+        assert f"(plots/{png}.png)" in text
+
+
+def test_stats_by_hand(release):
+    stats = json.loads((release / "meta/stats.json").read_text())
+    meta = ClipStore(release).metadata()
+    assert sum(stats["reps"]["histogram"]["counts"]) == 40
+    assert stats["reps"]["mean"] == pytest.approx(meta["reps"].mean())
+    assert stats["joints"]["frames"] == int(meta["n_frames"].sum())
+    store = ClipStore(release)
+    all_kp = np.concatenate([store.keypoints(i) for i in store.ids]).astype(np.float64)
+    np.testing.assert_allclose(stats["joints"]["mean"], all_kp.mean(0), atol=1e-5)
+    np.testing.assert_allclose(stats["joints"]["std"], all_kp.std(0), atol=1e-4)
+
+
+def test_group_split_is_leak_free(release):
+    meta = ClipStore(release).metadata()
+    assert (meta.groupby("split_group")["split"].nunique() == 1).all()
+
+
+def test_rebuild_is_byte_identical_and_noop_when_unchanged(release, tmp_path):
+    recipe = Recipe(ReleaseConfig(), DemoConfig(n_clips=40, clips_per_subject=4))
+    again = tmp_path / "again"
+    build_from_recipe(recipe, again, workers=2, progress=False)
+    a = json.loads((release / "meta/info.json").read_text())["files"]
+    b = json.loads((again / "meta/info.json").read_text())["files"]
+    assert a == b                                            # every file, same sha256
+    assert build_from_recipe(recipe, again, workers=1, progress=False) is None   # no-op
+    recipe.demo.n_clips = 41
+    assert build_from_recipe(recipe, again, workers=1, progress=False).n_clips == 41
+
+
+def test_missing_sources_are_listed(tmp_path, monkeypatch):
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("")
+    recipe = Recipe(ReleaseConfig(), DemoConfig(n_clips=5), sources_config=sources)
+    out = tmp_path / "r"
+    build_from_recipe(recipe, out, workers=1, progress=False)
+    skipped = json.loads((out / "meta/info.json").read_text())["extras"]["sources_skipped"]
+    assert isinstance(skipped, dict)
