@@ -430,7 +430,7 @@ def load_release(release, tokenizer, space: ClassSpace | None, splits=("train", 
     space = space or ClassSpace.from_vocabulary(vocab, target_mode)
     store = ClipStore(release)
     clip_meta = store.metadata(columns=["id", "source", "reps", "label", "n_frames"])
-    qa_all = {s: load_qa(release, s) for s in splits}
+    qa_all = {s: load_qa(release, None if s == "all" else s) for s in splits}   # "all": every split
     if sources:
         keep = set(clip_meta.loc[clip_meta["source"].isin(sources), "id"])
         qa_all = {s: q[q["clip_id"].isin(keep)].reset_index(drop=True) for s, q in qa_all.items()}

@@ -67,6 +67,7 @@ def sample_scores(probs: np.ndarray, data: QADataset, space: ClassSpace, tau: fl
     out["label_words"] = out["label"].str.split().str.len()
     is_count = data.is_count
     out["detection"] = np.nan
+    out["word_precision"] = np.nan
     out["pred_count"] = np.nan
     ident = np.flatnonzero(~is_count)
     if space.mode == "single_class":
@@ -74,7 +75,9 @@ def sample_scores(probs: np.ndarray, data: QADataset, space: ClassSpace, tau: fl
         pred = np.argmax(probs[ident][:, space.word_classes], axis=1)
         out.loc[ident, "detection"] = (space.word_classes[pred] == np.array(gt)).astype(float)
     else:
-        out.loc[ident, "detection"] = metrics.per_sample_partial_credit(probs[ident], data.target_sets(ident), tau)
+        sets = data.target_sets(ident)
+        out.loc[ident, "detection"] = metrics.per_sample_partial_credit(probs[ident], sets, tau)
+        out.loc[ident, "word_precision"] = metrics.per_sample_word_precision(probs[ident], sets, tau)
     cnt = np.flatnonzero(is_count)
     if len(cnt) and len(space.integer_classes):
         out.loc[cnt, "pred_count"] = metrics.count_from_probs(probs[cnt], space.integer_classes, space.integer_values)
@@ -86,7 +89,9 @@ def summarize(scores: pd.DataFrame) -> dict:
     det = scores.loc[scores["task"] == "identify", "detection"].dropna()
     cnt = scores[(scores["task"] == "count") & scores["reps"].notna()]
     pred, gt = cnt["pred_count"].to_numpy(float), cnt["reps"].to_numpy(float)
+    prec = scores.loc[scores["task"] == "identify", "word_precision"].dropna()
     return {"detection": float(det.mean()) if len(det) else float("nan"),
+            "word_precision": float(prec.mean()) if len(prec) else float("nan"),
             "obo": metrics.off_by_one(pred, gt), "mae": metrics.mae(pred, gt),
             "relative_mae": metrics.relative_mae(pred, gt),
             "n_identify": int(len(det)), "n_count": int(len(cnt))}
@@ -95,3 +100,158 @@ def summarize(scores: pd.DataFrame) -> dict:
 def per_group(scores: pd.DataFrame, by: str) -> pd.DataFrame:
     rows = [{by: key, **summarize(group)} for key, group in scores.groupby(by, sort=True)]
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- the full report
+def counter_scores(release, clip_ids: list[str]) -> pd.DataFrame:
+    """The training-free counter (olympia.counting) on each clip: one row per clip."""
+    from olympia.counting import count_reps
+    from olympia.store import ClipStore
+    store = ClipStore(release)
+    meta = store.metadata(columns=["id", "source", "reps", "label"]).set_index("id")
+    rows = []
+    for cid in tqdm(clip_ids, desc="training-free counter", unit="clip", leave=False, disable=len(clip_ids) < 200):
+        reps = meta.at[cid, "reps"]
+        if reps is None or reps != reps:
+            continue
+        rows.append({"clip_id": cid, "source": meta.at[cid, "source"], "reps": int(reps),
+                     "label_words": len(str(meta.at[cid, "label"]).split()),
+                     "pred_count": count_reps(store.keypoints(cid)).count})
+    return pd.DataFrame(rows, columns=["clip_id", "source", "reps", "label_words", "pred_count"])
+
+
+def _counter_summary(df: pd.DataFrame) -> dict:
+    pred, gt = df["pred_count"].to_numpy(float), df["reps"].to_numpy(float)
+    return {"counter_obo": metrics.off_by_one(pred, gt), "counter_mae": metrics.mae(pred, gt),
+            "counter_relative_mae": metrics.relative_mae(pred, gt), "counter_clips": int(len(df))}
+
+
+def table3(scores: pd.DataFrame, counter: pd.DataFrame) -> pd.DataFrame:
+    """Per source: detection / OBO / MAE (the paper's Table 3) with the counter beside it."""
+    model = per_group(scores, "source")
+    cnt = pd.DataFrame([{"source": s, **_counter_summary(g)} for s, g in counter.groupby("source")])
+    table = model.merge(cnt, on="source", how="outer") if len(cnt) else model
+    overall = {"source": "all", **summarize(scores), **(_counter_summary(counter) if len(counter) else {})}
+    return pd.concat([table, pd.DataFrame([overall])], ignore_index=True)
+
+
+def markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, row in df.iterrows():
+        cells = [format(v, floatfmt) if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_breakdowns(by_reps: pd.DataFrame, counter_by_reps: pd.DataFrame, by_len: pd.DataFrame, out: Path) -> list[str]:
+    """Fig. 6 analogues: counting error by rep count (model vs counter), detection by label length."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    written = []
+    if len(by_reps):
+        fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+        a.plot(by_reps["reps"], by_reps["obo"], "o-", label="LiFT")
+        b.plot(by_reps["reps"], by_reps["mae"], "o-", label="LiFT")
+        if len(counter_by_reps):
+            a.plot(counter_by_reps["reps"], counter_by_reps["counter_obo"], "s--", label="training-free counter")
+            b.plot(counter_by_reps["reps"], counter_by_reps["counter_mae"], "s--", label="training-free counter")
+        a.set(xlabel="ground-truth repetitions", ylabel="OBO", ylim=(0, 1.02), title="OBO by rep count")
+        b.set(xlabel="ground-truth repetitions", ylabel="MAE (reps)", title="MAE by rep count")
+        a.legend(); b.legend()
+        fig.tight_layout()
+        fig.savefig(out / "by_rep_count.png", dpi=100)
+        plt.close(fig)
+        written.append("by_rep_count.png")
+    if len(by_len):
+        fig, a = plt.subplots(figsize=(6, 4))
+        a.bar(by_len["label_words"].astype(str), by_len["detection"])
+        for x, (v, n) in enumerate(zip(by_len["detection"], by_len["n_identify"])):
+            a.text(x, (v if v == v else 0) + 0.01, f"n={n}", ha="center", fontsize=8)
+        a.set(xlabel="words in the label", ylabel="detection accuracy (partial credit)", ylim=(0, 1.1),
+              title="Detection by label length")
+        fig.tight_layout()
+        fig.savefig(out / "by_label_length.png", dpi=100)
+        plt.close(fig)
+        written.append("by_label_length.png")
+    return written
+
+
+def evaluate_model(model, tokenizer, space: ClassSpace, config, release, *, split: str = "test",
+                   sources=None, device=None, progress: bool = True, extend_vocabulary: bool = True):
+    """Run one checkpoint on a release split: (sample scores, mean loss, ClassSpace used, data).
+
+    Release words unknown to the checkpoint are appended to its classes (zero-shot vocabulary
+    extension, method.md §9) when extend_vocabulary; the model can then at best learn them by
+    fine-tuning (lift fewshot), so they count as misses here."""
+    from lift.data import load_release, load_vocabulary
+    from lift.fewshot import extend_for_release
+    device = device or next(model.parameters()).device
+    if extend_vocabulary and space.mode == "multi_class":
+        space = extend_for_release(model, space, load_vocabulary(release))
+    data = load_release(release, tokenizer, space, splits=(split,), max_tokens=config.model.max_text_tokens,
+                        workers=config.train.cache_workers, progress=progress, sources=sources)
+    ds = data.splits[split]
+    probs, loss = predict_probs(model, ds, data.cache, batch_size=config.train.eval_batch_size, device=device,
+                                loss_name=config.train.loss, amp=config.train.amp, progress=progress)
+    return sample_scores(probs, ds, space), loss, space, data
+
+
+def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", sources=None,
+                        baseline_checkpoint=None, device: str = "auto", progress: bool = True,
+                        extend_vocabulary: bool = True) -> dict:
+    """The full evaluation report of a checkpoint (see module doc); files go to out_dir."""
+    from lift.checkpoint import load_checkpoint
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dev = pick_device(device)
+    model, tokenizer, space, config, meta = load_checkpoint(checkpoint, device=str(dev))
+    scores, loss, space, data = evaluate_model(model, tokenizer, space, config, release, split=split,
+                                               sources=sources, device=dev, progress=progress,
+                                               extend_vocabulary=extend_vocabulary)
+    counter = counter_scores(release, sorted(set(scores["clip_id"])))
+    t3 = table3(scores, counter)
+    by_reps = per_group(scores[scores["task"] == "count"], "reps")
+    counter_by_reps = pd.DataFrame([{"reps": r, **_counter_summary(g)} for r, g in counter.groupby("reps")])
+    by_len = per_group(scores[scores["task"] == "identify"], "label_words")
+    report = {"release": str(release), "checkpoint": str(checkpoint), "split": split, "loss": loss,
+              "mode": space.mode, "overall": summarize(scores),
+              "training_free_counter": _counter_summary(counter) if len(counter) else {},
+              "per_source": t3.to_dict(orient="records")}
+    table4 = [{"model": f"LiFT {config.name} ({space.mode})", **{k: report["overall"][k] for k in ("detection", "obo", "mae")}}]
+    if baseline_checkpoint:
+        b_model, b_tok, b_space, b_cfg, _ = load_checkpoint(baseline_checkpoint, device=str(dev))
+        b_scores, _, _, _ = evaluate_model(b_model, b_tok, b_space, b_cfg, release, split=split, sources=sources,
+                                           device=dev, progress=progress, extend_vocabulary=False)
+        b = summarize(b_scores)
+        table4.insert(0, {"model": f"single-class baseline ({b_cfg.name})", **{k: b[k] for k in ("detection", "obo", "mae")}})
+        report["single_class_baseline"] = b
+    if len(counter):
+        c = _counter_summary(counter)
+        table4.append({"model": "training-free counter (no detection)", "detection": float("nan"),
+                       "obo": c["counter_obo"], "mae": c["counter_mae"]})
+    report["table4"] = table4
+    scores.to_csv(out / "samples.csv", index=False)
+    counter.to_csv(out / "counter.csv", index=False)
+    t3.to_csv(out / "table3.csv", index=False)
+    by_reps.to_csv(out / "by_rep_count.csv", index=False)
+    by_len.to_csv(out / "by_label_length.csv", index=False)
+    report["plots"] = plot_breakdowns(by_reps, counter_by_reps, by_len, out)
+    (out / "report.json").write_text(json.dumps(report, indent=1, default=float))
+    (out / "report.md").write_text(report_markdown(report, t3, pd.DataFrame(table4)))
+    return report
+
+
+def report_markdown(report: dict, t3: pd.DataFrame, t4: pd.DataFrame) -> str:
+    cols = ["source", "detection", "word_precision", "obo", "mae", "relative_mae", "counter_obo", "counter_mae", "n_identify", "n_count"]
+    t3 = t3[[c for c in cols if c in t3.columns]]
+    return "\n\n".join([
+        f"# LiFT evaluation: {report['checkpoint']} on {report['release']} ({report['split']})",
+        "Detection = partial-credit accuracy (τ = 0.05); OBO, MAE (absolute, reps) and relative MAE "
+        "(|Δ|/gt, gt = 0 left out) over the counting questions. word_precision = |P∩G|/|P| (not in the "
+        "paper; partial credit ignores extra words). `counter_*`: the training-free counter "
+        "(olympia.counting) on the same clips, one count per clip.",
+        "## Per source (Table 3 layout)", markdown_table(t3),
+        "## Ablation (Table 4 layout)", markdown_table(t4),
+        "Plots: " + ", ".join(report.get("plots", []))])

@@ -42,6 +42,19 @@ def per_sample_partial_credit(probs: np.ndarray, targets: Sequence[Iterable[int]
     return out
 
 
+def per_sample_word_precision(probs: np.ndarray, targets: Sequence[Iterable[int]], tau: float = TAU) -> np.ndarray:
+    """|P ∩ G| / |P| per sample (0 when P is empty, NaN when G is empty). Not in the paper:
+    partial credit ignores extra predicted words, so a model spreading mass over many words
+    scores well; this column makes that visible."""
+    out = np.full(len(targets), np.nan)
+    for i, g in enumerate(targets):
+        g = set(int(j) for j in g)
+        if g:
+            p = predicted_words(probs[i], tau)
+            out[i] = len(p & g) / len(p) if p else 0.0
+    return out
+
+
 def _pair(pred, gt) -> tuple[np.ndarray, np.ndarray]:
     pred, gt = np.asarray(pred, dtype=np.float64).ravel(), np.asarray(gt, dtype=np.float64).ravel()
     if pred.shape != gt.shape:

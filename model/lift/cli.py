@@ -1,0 +1,184 @@
+"""`lift` command line: train, evaluate, fewshot, predict."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from olympia.errors import OlympiaError
+
+CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class LiftCLI(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OlympiaError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=LiftCLI, context_settings=CTX)
+def main():
+    """LiFT: train and evaluate the Lightweight Fitness Transformer on an Olympia release.
+
+    \b
+    Examples:
+      lift train --release dist/olympia-demo --config small --out work/lift-small
+      lift evaluate --release dist/olympia-demo --checkpoint work/lift-small --out work/lift-small/eval
+      lift fewshot --release dist/olympia-demo --checkpoint work/lift-small --source uiprmd --shots 40 --out work/fs
+      lift predict squat.npy --checkpoint work/lift-small
+    """
+
+
+@main.command(context_settings=CTX)
+@click.option("--release", required=True, type=click.Path(exists=True, file_okay=False), help="Published release directory.")
+@click.option("--config", "config_name", default="small", show_default=True, help="small (CPU) or vilt-b32 (the paper, one GPU).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Checkpoint directory (resumed if it holds last.pt).")
+@click.option("--epochs", type=int, help="Maximum epochs (early stopping may end sooner).")
+@click.option("--batch-size", type=int, help="Samples per batch (paper: 32).")
+@click.option("--lr", type=float, help="Adam learning rate (paper: 5e-5).")
+@click.option("--patience", type=int, help="Early-stopping patience in epochs (paper: 5).")
+@click.option("--seed", type=int, help="Random seed.")
+@click.option("--loss", type=click.Choice(["softmax_ce", "bce"]), help="softmax_ce (paper) or bce (ViLT VQA).")
+@click.option("--targets", type=click.Choice(["multi_class", "single_class"]),
+              help="multi_class (weighted words) or single_class (the Table 4 baseline).")
+@click.option("--workers", type=int, help="Loader worker processes (0 = assemble batches in this process).")
+@click.option("--max-steps-per-epoch", type=int, help="Cap on batches per epoch (quick runs).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
+@click.option("--pretrained-vilt", type=click.Path(exists=True, file_okay=False), help="Local dir with pretrained ViLT weights.")
+@click.option("--tokenizer", type=click.Path(exists=True), help="Local bert-base-uncased tokenizer dir (default: train WordPiece).")
+@click.option("--no-resume", is_flag=True, help="Start over even if OUT holds a resume point.")
+@click.option("--no-amp", is_flag=True, help="No mixed precision on GPU.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
+          max_steps_per_epoch, device, pretrained_vilt, tokenizer, no_resume, no_amp, quiet):
+    """Train LiFT on RELEASE's train split, early-stopping on its validation split.
+
+    Writes to OUT: model.pt (best validation loss), last.pt (resume point), config.json,
+    classes.json, tokenizer.json, metrics.csv/json and learning_curve.png.
+
+    \b
+    Examples:
+      lift train --release dist/olympia-demo --config small --out work/lift-small
+      lift train --release dist/olympia --config vilt-b32 --out work/vilt \\
+          --pretrained-vilt models/vilt-b32-mlm --tokenizer models/bert-base-uncased
+      lift train --release dist/olympia-demo --targets single_class --out work/lift-single
+    """
+    from lift.configs import get_config
+    from lift.train import train as run
+    cfg = get_config(config_name)
+    for field, value in (("max_epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("patience", patience),
+                         ("seed", seed), ("loss", loss), ("targets", targets), ("num_workers", workers),
+                         ("max_steps_per_epoch", max_steps_per_epoch), ("device", device)):
+        if value is not None:
+            setattr(cfg.train, field, value)
+    if no_amp:
+        cfg.train.amp = False
+    if pretrained_vilt:
+        cfg.model.pretrained_vilt = str(Path(pretrained_vilt).resolve())
+    if tokenizer:
+        cfg.model.pretrained_tokenizer = str(Path(tokenizer).resolve())
+    summary = run(release, cfg, out, resume=not no_resume, progress=not quiet)
+    click.echo(f"{summary['epochs']} epochs ({summary['stopped_by']}), best validation loss "
+               f"{summary['best_val_loss']:.4f} -> {out}")
+
+
+@main.command(context_settings=CTX)
+@click.option("--release", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--checkpoint", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Report directory.")
+@click.option("--split", default="test", show_default=True, help="train, validation, test or all.")
+@click.option("--source", "sources", multiple=True, help="Only clips of this source (repeatable).")
+@click.option("--baseline-checkpoint", type=click.Path(exists=True, file_okay=False),
+              help="A single-class checkpoint to report beside the model (Table 4).")
+@click.option("--no-extend-vocabulary", is_flag=True, help="Fail on release words the checkpoint lacks instead of appending them.")
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--quiet", is_flag=True)
+def evaluate(release, checkpoint, out, split, sources, baseline_checkpoint, no_extend_vocabulary, device, quiet):
+    """Evaluate CHECKPOINT on a RELEASE split: detection (partial credit, τ = 0.05), OBO, MAE and
+    relative MAE overall, per source (Table 3), per rep count and label length (PNG), with the
+    training-free counter beside the model and the single-class baseline when given (Table 4).
+
+    \b
+    Examples:
+      lift evaluate --release dist/olympia-demo --checkpoint work/lift-small --out work/lift-small/eval
+      lift evaluate --release dist/olympia --checkpoint work/vilt --split all --source kimore --out work/kimore-zs
+      lift evaluate --release dist/olympia-demo --checkpoint work/lift-small \\
+          --baseline-checkpoint work/lift-single --out work/ablation
+    """
+    from lift.evaluate import evaluate_checkpoint
+    report = evaluate_checkpoint(release, checkpoint, out, split=split, sources=list(sources) or None,
+                                 baseline_checkpoint=baseline_checkpoint, device=device, progress=not quiet,
+                                 extend_vocabulary=not no_extend_vocabulary)
+    click.echo((Path(out) / "report.md").read_text())
+    o = report["overall"]
+    click.echo(f"\ndetection {o['detection']:.3f}  OBO {o['obo']:.3f}  MAE {o['mae']:.3f}  -> {out}")
+
+
+@main.command(context_settings=CTX)
+@click.option("--release", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--checkpoint", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--source", required=True, help="The evaluation-only source (e.g. uiprmd, repcount, kimore).")
+@click.option("--shots", default=0, show_default=True, type=int, help="Clips to fine-tune on; 0 = zero-shot.")
+@click.option("--epochs", default=5, show_default=True, type=int)
+@click.option("--lr", type=float, help="Fine-tuning learning rate (default: the checkpoint's).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the draw of the N clips.")
+@click.option("--out", required=True, type=click.Path(file_okay=False))
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--quiet", is_flag=True)
+def fewshot(release, checkpoint, source, shots, epochs, lr, seed, out, device, quiet):
+    """Zero-shot (--shots 0) or few-shot evaluation on one source (method.md §9): unseen words
+    are appended to the vocabulary, the model is fine-tuned on N clips of the source and
+    evaluated on its other clips.
+
+    \b
+    Examples:
+      lift fewshot --release dist/olympia --checkpoint work/vilt --source uiprmd --shots 0 --out work/uiprmd-zs
+      lift fewshot --release dist/olympia --checkpoint work/vilt --source uiprmd --shots 40 --out work/uiprmd-40
+    """
+    from lift.fewshot import few_shot
+    r = few_shot(release, checkpoint, source, shots, out, epochs=epochs, lr=lr, seed=seed, device=device,
+                 progress=not quiet)
+    click.echo(f"{r['protocol']} {source} ({shots} shots, {r['test_clips']} test clips): detection "
+               f"{r['detection']:.3f}  OBO {r['obo']:.3f}  MAE {r['mae']:.3f}  -> {out}")
+
+
+@main.command(context_settings=CTX)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--checkpoint", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--backend", default="mediapipe", show_default=True, help="Pose backend for videos (olympia.pose).")
+@click.option("--exercise", help="Name the exercise in the counting question instead of the predicted words.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input.")
+def predict(inputs, checkpoint, backend, exercise, as_json):
+    """Exercise words with confidences and the rep count for each input: a video (through the
+    video pose path, olympia.pose), a (T, 17, 3) .npy skeleton at 25 fps, or a release/store
+    directory (every clip). The training-free counter's count is printed beside the model's.
+
+    \b
+    Examples:
+      lift predict my_set.mp4 --checkpoint work/lift-small
+      lift predict squat.npy --checkpoint work/lift-small --json
+      lift predict dist/olympia-demo --checkpoint work/lift-small | head
+    """
+    from olympia.cli.count import iter_skeletons
+    from olympia.counting import count_reps
+    from lift.checkpoint import load_checkpoint
+    from lift.predict import predict_skeleton
+    model, tokenizer, space, config, _ = load_checkpoint(checkpoint)
+    for name, kp, truth in iter_skeletons(inputs, backend):
+        r = predict_skeleton(model, tokenizer, space, kp, max_tokens=config.model.max_text_tokens, exercise=exercise)
+        r["counter_count"] = count_reps(kp).count
+        if as_json:
+            click.echo(json.dumps({"input": name, **r, "true_reps": truth}))
+        else:
+            words = ", ".join(f"{w} {p:.2f}" for w, p in r["words"]) or "(no word above τ)"
+            click.echo(f"{name}\t{words}\tcount {r['count']} ({r['count_confidence']:.2f})"
+                       f"\tcounter {r['counter_count']}" + ("" if truth is None else f"\ttrue {truth}"))
+
+
+if __name__ == "__main__":
+    main()

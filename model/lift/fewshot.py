@@ -1,0 +1,107 @@
+"""Zero- and few-shot protocols for the evaluation-only sources (method.md §9).
+
+Zero-shot: evaluate a checkpoint on a source it never saw. Words of that source's labels that
+are not classes of the checkpoint are appended to its class list (stable indices: existing
+classes keep theirs) and the head grows by as many rows (`extend_for_release`); untrained,
+those rows cannot win, so unseen words count as misses — which is what zero-shot measures.
+
+Few-shot: fine-tune the (extended) checkpoint on N clips of the source (all their questions),
+evaluate on the source's remaining clips. N clips are drawn with a seed; the draw is written
+to the report so the split can be reproduced.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from olympia.errors import ConfigError
+
+from lift.data import ClassSpace, load_release, load_vocabulary
+
+
+def extend_for_release(model, space: ClassSpace, vocab: dict) -> ClassSpace:
+    """Append the release's classes the model lacks (vocabulary extension); grows the head."""
+    known = space.index()
+    new = [c for c in sorted(vocab["classes"], key=lambda c: c["index"]) if c["token"] not in known]
+    if not new:
+        return space
+    extended = ClassSpace(space.tokens + [c["token"] for c in new],
+                          np.concatenate([space.weights, [c.get("weight", 1.0) for c in new]]),
+                          space.categories + [c.get("category", "uncategorized") for c in new], space.mode)
+    model.head.extend(len(new))
+    return extended
+
+
+def draw_shots(clip_ids: list[str], shots: int, seed: int) -> tuple[list[str], list[str]]:
+    """(N training clips, the rest) from a source's clips, reproducible from the seed."""
+    ids = sorted(clip_ids)
+    if shots >= len(ids):
+        raise ConfigError(f"--shots {shots} leaves no clip to evaluate on: the source has {len(ids)} clips")
+    order = np.random.default_rng(seed).permutation(len(ids))
+    train = sorted(ids[i] for i in order[:shots])
+    return train, sorted(set(ids) - set(train))
+
+
+def few_shot(release, checkpoint, source: str, shots: int, out_dir, *, epochs: int = 5, lr: float | None = None,
+             seed: int = 0, device: str = "auto", progress: bool = True) -> dict:
+    """Fine-tune `checkpoint` on `shots` clips of `source` and evaluate on the rest.
+
+    shots = 0 is the zero-shot protocol (no fine-tuning). Writes a checkpoint and report.json to out_dir.
+    """
+    from lift import evaluate as ev
+    from lift.checkpoint import load_checkpoint, save_checkpoint
+    from lift.loss import get_loss
+    from lift.train import seed_everything, train_one_epoch
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dev = ev.pick_device(device)
+    model, tokenizer, space, config, _ = load_checkpoint(checkpoint, device=str(dev))
+    if space.mode == "multi_class":
+        space = extend_for_release(model, space, load_vocabulary(release))
+    data = load_release(release, tokenizer, space, splits=("all",), max_tokens=config.model.max_text_tokens,
+                        workers=config.train.cache_workers, progress=progress, sources=[source])
+    ds = data.splits["all"]
+    clip_ids = sorted(set(ds.qa["clip_id"]))
+    if not clip_ids:
+        raise ConfigError(f"{release} has no questions about source {source!r}; "
+                          f"sources present: {sorted(set(data.clip_meta['source']))}")
+    train_ids, test_ids = draw_shots(clip_ids, shots, seed) if shots else ([], clip_ids)
+    subset = _subset(ds, set(train_ids)), _subset(ds, set(test_ids))
+
+    seed_everything(seed)
+    if shots:
+        config.train.seed = seed
+        config.train.lr = lr or config.train.lr
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+        loss_fn = get_loss(config.train.loss)
+        for epoch in range(1, epochs + 1):
+            loss = train_one_epoch(model, optimizer, loss_fn, subset[0], data.cache, config, dev, epoch, progress)
+            if progress:
+                print(f"few-shot epoch {epoch}: train loss {loss:.4f}")
+        save_checkpoint(out, model, config, space, tokenizer,
+                        extra={"fewshot": {"source": source, "shots": shots, "train_clips": train_ids}})
+    probs, test_loss = ev.predict_probs(model, subset[1], data.cache, batch_size=config.train.eval_batch_size,
+                                        device=dev, loss_name=config.train.loss, amp=config.train.amp)
+    scores = ev.sample_scores(probs, subset[1], space)
+    report = {"protocol": "few-shot" if shots else "zero-shot", "source": source, "shots": shots,
+              "epochs": epochs if shots else 0, "seed": seed, "test_clips": len(test_ids), "test_loss": test_loss,
+              **ev.summarize(scores), "train_clips": train_ids}
+    (out / "report.json").write_text(json.dumps(report, indent=1, default=float))
+    scores.to_csv(out / "samples.csv", index=False)
+    return report
+
+
+def _subset(ds, clip_ids: set[str]):
+    """The rows of a QADataset whose clip is in clip_ids (a new QADataset sharing the cache)."""
+    from lift.data import QADataset
+    rows = np.flatnonzero(ds.qa["clip_id"].isin(clip_ids).to_numpy())
+    lengths = ds.indptr[rows + 1] - ds.indptr[rows]
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.concatenate([ds.indices[ds.indptr[r]:ds.indptr[r + 1]] for r in rows]) if len(rows) else ds.indices[:0]
+    weights = np.concatenate([ds.weights[ds.indptr[r]:ds.indptr[r + 1]] for r in rows]) if len(rows) else ds.weights[:0]
+    return QADataset(ds.qa.iloc[rows].reset_index(drop=True), ds.input_ids[rows], ds.attention_mask[rows],
+                     indptr, indices, weights, ds.clip_pos[rows], ds.n_classes)

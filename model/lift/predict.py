@@ -1,0 +1,56 @@
+"""Predict on one skeleton: exercise words with confidences, and the rep count (method.md §8)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lift import metrics
+from lift.configs import IMAGE_HEIGHT, IMAGE_WIDTH
+from lift.data import ClassSpace, clip_image_chw
+from lift.tokenizer import encode
+
+IDENTIFY_QUESTION = "What exercise is being performed?"
+COUNT_QUESTION = "How many {exercise} were done?"
+
+
+def pluralize(label: str) -> str:
+    """Plural of a label's head for the counting question, like the release's questions."""
+    try:
+        import inflect
+        words = label.split()
+        return " ".join(words[:-1] + [inflect.engine().plural_noun(words[-1]) or words[-1]]) if words else label
+    except ImportError:
+        return label + "s"
+
+
+@torch.no_grad()
+def _probs(model, tokenizer, image: np.ndarray, question: str, max_tokens: int) -> np.ndarray:
+    device = next(model.parameters()).device
+    w = image.shape[2]
+    pixels = torch.zeros((1, 3, IMAGE_HEIGHT, IMAGE_WIDTH), dtype=torch.float16)
+    mask = torch.zeros((1, IMAGE_HEIGHT, IMAGE_WIDTH), dtype=torch.bool)
+    pixels[0, :, : image.shape[1], :w] = torch.from_numpy(image)
+    mask[0, : image.shape[1], :w] = True
+    ids, att = encode(tokenizer, [f"Q: {question} A:"], max_tokens)
+    logits = model(torch.from_numpy(ids).to(device), torch.from_numpy(att).to(device),
+                   pixels.to(device), mask.to(device))
+    return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
+
+
+def predict_skeleton(model, tokenizer, space: ClassSpace, keypoints: np.ndarray, *, max_tokens: int = 40,
+                     tau: float = metrics.TAU, exercise: str | None = None) -> dict:
+    """{"words": [(word, p), ...] (p >= tau, most confident first), "label": str, "count": int,
+    "count_confidence": float}. The counting question names `exercise`, by default the
+    predicted words in order of confidence."""
+    model.eval()
+    image = clip_image_chw(keypoints)
+    p = _probs(model, tokenizer, image, IDENTIFY_QUESTION, max_tokens)
+    words = [(space.tokens[j], float(p[j])) for j in space.word_classes if p[j] >= tau]
+    words.sort(key=lambda x: -x[1])
+    label = exercise or " ".join(w for w, _ in words) or "exercise"
+    q = _probs(model, tokenizer, image, COUNT_QUESTION.format(exercise=pluralize(label)), max_tokens)
+    best = int(np.argmax(q[space.integer_classes])) if len(space.integer_classes) else None
+    return {"words": words, "label": label,
+            "count": None if best is None else int(space.integer_values[best]),
+            "count_confidence": None if best is None else float(q[space.integer_classes][best]),
+            "frames": int(len(keypoints))}

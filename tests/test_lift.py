@@ -1,0 +1,244 @@
+"""LiFT trainer on a tiny release: batches, the ViLT model with 384x640 images, training,
+checkpoints, resume, vocabulary extension, and the CLI. Kept to seconds: a 1-layer model."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from olympia.motion_image import motion_image, pad_motion_image
+from olympia.store import ClipStore
+
+from lift.checkpoint import load_checkpoint, save_checkpoint
+from lift.configs import IMAGE_HEIGHT, IMAGE_WIDTH, get_config
+from lift.data import (BatchAssembler, ClassSpace, epoch_batches, iterate_batches, load_release,
+                       normalize_image, release_questions)
+from lift.evaluate import predict_probs
+from lift.fewshot import draw_shots, extend_for_release
+from lift.loss import weighted_softmax_ce
+from lift.model import LiftModel
+from lift.synthetic import write_synthetic_release
+from lift.tokenizer import train_wordpiece
+
+
+def tiny_config():
+    cfg = get_config("small")
+    cfg.model.hidden_size, cfg.model.num_hidden_layers, cfg.model.num_attention_heads = 32, 1, 2
+    cfg.model.intermediate_size, cfg.model.wordpiece_vocab_size = 64, 300
+    cfg.train.batch_size, cfg.train.eval_batch_size, cfg.train.cache_workers = 8, 16, 1
+    cfg.train.lr = 1e-3
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lift") / "release"
+    write_synthetic_release(out, n_clips=12, seed=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(release):
+    tok = train_wordpiece(release_questions(release), 300)
+    return tok, load_release(release, tok, None, workers=1, progress=False)
+
+
+def test_batches_hold_padded_images_masks_tokens_and_targets(release, loaded):
+    tok, data = loaded
+    train = data.splits["train"]
+    batch = next(iterate_batches(train, data.cache, 8, shuffle=True, seed=0))
+    assert batch["pixel_values"].shape == (8, 3, IMAGE_HEIGHT, IMAGE_WIDTH)
+    assert batch["pixel_mask"].shape == (8, IMAGE_HEIGHT, IMAGE_WIDTH)
+    assert batch["input_ids"].shape == (8, 40) and batch["targets"].shape == (8, len(data.space))
+    store = ClipStore(release)
+    for slot, row in enumerate(batch["index"].tolist()):
+        qa = train.qa.iloc[row]
+        kp = store.keypoints(qa["clip_id"])
+        # reference: the lead's motion image, centred, padded by pad_motion_image (independent path)
+        ref, ref_mask, _ = pad_motion_image(normalize_image(motion_image(kp)))
+        np.testing.assert_allclose(batch["pixel_values"][slot].numpy().transpose(1, 2, 0), ref, atol=2e-3)
+        assert np.array_equal(batch["pixel_mask"][slot].numpy(), ref_mask)
+        assert batch["pixel_mask"][slot].sum() == 320 * math.ceil(len(kp) / 2)
+        # the target row carries the shard's weighted multi-hot target
+        tokens = {data.space.tokens[j]: float(batch["targets"][slot, j]) for j in torch.nonzero(batch["targets"][slot]).ravel()}
+        if qa["task"] == "identify":
+            expected = {"squat": {"squat": 1.0}, "arm raise": {"arm": 0.5, "raise": 1.0},
+                        "jumping jack": {"jumping": 1.0, "jack": 1.0}}[qa["label"]]
+        else:
+            expected = {str(int(qa["reps"])): 1.0}
+        assert tokens == expected
+        ids = batch["input_ids"][slot][batch["attention_mask"][slot].bool()].tolist()
+        assert ids[0] == tok.token_to_id("[CLS]") and ids[-1] == tok.token_to_id("[SEP]") and len(ids) <= 40
+        assert tok.decode(ids).replace(" ", "") == qa["prompt"].lower().replace(" ", "")
+
+
+def test_reused_buffers_are_rezeroed_when_a_narrower_clip_follows(loaded):
+    _, data = loaded
+    train = data.splits["train"]
+    widths = data.cache.widths[train.clip_pos]
+    wide, narrow = int(np.argmax(widths)), int(np.argmin(widths))
+    assert widths[wide] > widths[narrow]
+    assemble = BatchAssembler(train, data.cache, 1)
+    assemble(np.array([wide]))
+    b = assemble(np.array([narrow]))
+    w = int(widths[narrow])
+    assert not b["pixel_values"][0, :, :, w:].any() and not b["pixel_mask"][0, :, w:].any()
+    assert b["pixel_mask"][0, :320, :w].all() and not b["pixel_mask"][0, 320:].any()
+
+
+def test_every_batch_mixes_both_tasks():
+    is_count = np.array([False] * 70 + [True] * 50)
+    batches = epoch_batches(is_count, 32, np.random.default_rng(0))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(120))    # every row once
+    assert all(is_count[b].any() and (~is_count[b]).any() for b in batches)
+    assert max(len(b) for b in batches) <= 32
+
+
+def test_vilt_takes_384x640_images_and_ignores_masked_patches(loaded):
+    tok, data = loaded
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    model = LiftModel.build(cfg.model, tok.get_vocab_size(), len(data.space)).eval()
+    batch = next(iterate_batches(data.splits["train"], data.cache, 4, shuffle=False))
+    b = {k: v.clone() for k, v in batch.items()}
+    with torch.no_grad():
+        logits = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"])
+        assert logits.shape == (4, len(data.space)) and torch.isfinite(logits).all()
+        # garbage in whole patches outside the mask must not change the output
+        noisy = b["pixel_values"].clone()
+        noisy[:, :, 320:, :] = torch.randn_like(noisy[:, :, 320:, :])
+        noisy[:, :, :, 608:] = torch.randn_like(noisy[:, :, :, 608:])
+        again = model(b["input_ids"], b["attention_mask"], noisy, b["pixel_mask"])
+    assert data.cache.widths.max() <= 608
+    torch.testing.assert_close(again, logits, atol=1e-4, rtol=1e-4)
+
+
+def test_a_few_adam_steps_lower_the_loss(loaded):
+    tok, data = loaded
+    torch.manual_seed(0)
+    model = LiftModel.build(tiny_config().model, tok.get_vocab_size(), len(data.space))
+    batch = {k: v.clone() for k, v in next(iterate_batches(data.splits["train"], data.cache, 16, shuffle=True)).items()}
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(6):
+        loss = weighted_softmax_ce(model(batch["input_ids"], batch["attention_mask"], batch["pixel_values"],
+                                         batch["pixel_mask"]), batch["targets"])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert all(b < a for a, b in zip(losses, losses[1:])) and losses[-1] < 0.9 * losses[0], losses
+
+
+def test_train_writes_checkpoint_metrics_and_resumes(release, tmp_path):
+    from lift.train import train
+    cfg = tiny_config()
+    cfg.train.max_epochs, cfg.train.max_steps_per_epoch = 1, 2
+    out = tmp_path / "run"
+    s1 = train(release, cfg, out, progress=False)
+    assert s1["epochs"] == 1
+    for name in ("model.pt", "last.pt", "config.json", "classes.json", "tokenizer.json", "metrics.csv",
+                 "metrics.json", "learning_curve.png"):
+        assert (out / name).is_file(), name
+    cfg.train.max_epochs = 2
+    s2 = train(release, cfg, out, progress=False)           # resumes after epoch 1
+    assert [h["epoch"] for h in s2["history"]] == [1, 2]
+    assert s2["history"][0] == s1["history"][0]
+    assert {"val_loss", "val_detection", "val_obo", "val_mae"} <= set(s2["history"][1])
+
+
+def test_early_stopping_after_patience(release, tmp_path):
+    from lift.train import train
+    cfg = tiny_config()
+    cfg.train.lr, cfg.train.max_epochs, cfg.train.patience, cfg.train.max_steps_per_epoch = 0.0, 10, 2, 1
+    s = train(release, cfg, tmp_path / "es", progress=False)   # lr 0: validation loss never improves
+    assert s["stopped_by"] == "early stop" and s["epochs"] == 3
+
+
+def test_checkpoint_round_trip_gives_identical_predictions(loaded, tmp_path):
+    tok, data = loaded
+    cfg = tiny_config()
+    torch.manual_seed(1)
+    model = LiftModel.build(cfg.model, tok.get_vocab_size(), len(data.space)).eval()
+    save_checkpoint(tmp_path / "ck", model, cfg, data.space, tok)
+    model2, tok2, space2, cfg2, _ = load_checkpoint(tmp_path / "ck")
+    assert space2.tokens == data.space.tokens and cfg2 == cfg
+    assert tok2.encode("Q: How many squats were done? A:").ids == tok.encode("Q: How many squats were done? A:").ids
+    test = data.splits["test"]
+    p1, l1 = predict_probs(model, test, data.cache, batch_size=8)
+    p2, l2 = predict_probs(model2, test, data.cache, batch_size=8)
+    np.testing.assert_allclose(p1, p2, atol=1e-6)
+    assert l1 == pytest.approx(l2)
+
+
+def test_vocabulary_extension_appends_without_moving_old_classes(loaded):
+    tok, data = loaded
+    torch.manual_seed(0)
+    model = LiftModel.build(tiny_config().model, tok.get_vocab_size(), len(data.space)).eval()
+    batch = {k: v.clone() for k, v in next(iterate_batches(data.splits["test"], data.cache, 4, shuffle=False)).items()}
+    args = (batch["input_ids"], batch["attention_mask"], batch["pixel_values"], batch["pixel_mask"])
+    with torch.no_grad():
+        before = model(*args)
+    vocab = {"classes": [{"index": 0, "token": "squat", "category": "core_action", "weight": 1.0},
+                         {"index": 1, "token": "knee", "category": "body_part", "weight": 0.5}]}
+    space = extend_for_release(model, data.space, vocab)
+    assert space.tokens == data.space.tokens + ["knee"] and space.weights[-1] == 0.5
+    with torch.no_grad():
+        after = model(*args)
+    assert after.shape[1] == before.shape[1] + 1
+    torch.testing.assert_close(after[:, :-1], before)
+    assert extend_for_release(model, space, vocab) is space      # nothing new: unchanged
+
+
+def test_single_class_space_and_shots():
+    vocab = {"classes": [{"index": 0, "token": "squat", "category": "core_action", "weight": 1.0},
+                         {"index": 1, "token": "1", "category": "integer", "weight": 1.0},
+                         {"index": 2, "token": "2", "category": "integer", "weight": 1.0}],
+             "single_class_labels": ["squat", "arm raise"]}
+    space = ClassSpace.from_vocabulary(vocab, "single_class")
+    assert space.tokens == ["squat", "arm raise", "1", "2"]
+    assert space.integer_classes.tolist() == [2, 3] and space.integer_values.tolist() == [1, 2]
+    train, test = draw_shots([f"c{i}" for i in range(10)], 3, seed=0)
+    assert len(train) == 3 and not set(train) & set(test) and len(test) == 7
+    assert draw_shots([f"c{i}" for i in range(10)], 3, seed=0)[0] == train
+
+
+def test_cli_train_evaluate_predict(release, tmp_path):
+    from lift.cli import main
+    runner = CliRunner()
+    ck, ev = tmp_path / "ck", tmp_path / "ev"
+    res = runner.invoke(main, ["train", "--release", str(release), "--config", "small", "--out", str(ck),
+                               "--epochs", "1", "--max-steps-per-epoch", "2", "--batch-size", "8", "--quiet"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(ck), "--out", str(ev), "--quiet"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((ev / "report.json").read_text())
+    assert {"detection", "obo", "mae", "relative_mae"} <= set(report["overall"])
+    assert report["training_free_counter"]["counter_clips"] > 0
+    assert (ev / "by_rep_count.png").is_file() and (ev / "by_label_length.png").is_file()
+    assert "Table 3" in (ev / "report.md").read_text()
+    store = ClipStore(release)
+    npy = tmp_path / "clip.npy"
+    np.save(npy, store.keypoints(store.ids[0]))
+    res = runner.invoke(main, ["predict", str(npy), "--checkpoint", str(ck), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output.strip().splitlines()[-1])
+    assert 1 <= out["count"] <= 30 and isinstance(out["words"], list)
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    from lift.cli import main
+    res = CliRunner().invoke(main, ["evaluate", "--release", str(tmp_path), "--checkpoint", str(tmp_path),
+                                    "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "not a LiFT checkpoint" in res.output
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "fewshot", "predict"])
+def test_cli_help_has_examples(command):
+    from lift.cli import main
+    res = CliRunner().invoke(main, [command, "--help"])
+    assert res.exit_code == 0 and "Examples:" in res.output
