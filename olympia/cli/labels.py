@@ -1,0 +1,110 @@
+"""`olympia labels`: normalize exercise names and print the curator report."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from olympia.errors import LabelError
+
+
+@click.group()
+def labels():
+    """Exercise labels: normalization (method.md §2), vocabulary and curator report.
+
+    \b
+    Examples:
+      olympia labels normalize "Alt. DB Curls" "1-Leg RDL (L)"
+      olympia labels normalize --explain "squant"
+      olympia labels report --realdata ../shared/realdata
+      olympia labels report --release dist/olympia-demo
+    """
+
+
+@labels.command()
+@click.argument("text", nargs=-1, required=True)
+@click.option("--explain", is_flag=True, help="Also show corrections, expansions and removed characters.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per label.")
+def normalize(text, explain, as_json):
+    """Normalize one or more raw exercise labels (one result per line: raw<TAB>normalized).
+
+    A label that cannot be normalized prints an error line and the exit code is 2;
+    the other labels are still printed.
+
+    \b
+    Examples:
+      olympia labels normalize "Push-ups + knee drive"      # -> pushup + knee drive
+      olympia labels normalize dumbbell_shoulder_press bench_pressing
+      olympia labels normalize --explain "bicep_curls"      # shows bicep -> biceps (table)
+    """
+    from olympia.labels import explain_label
+
+    failed = False
+    for raw in text:
+        try:
+            tr = explain_label(raw)
+        except LabelError as exc:
+            failed = True
+            click.secho(f"error: {exc}", fg="red", err=True)
+            continue
+        if as_json:
+            click.echo(json.dumps({"raw": raw, "label": tr.label, "removed": tr.removed_characters,
+                                   "corrections": [vars(c) for c in tr.corrections],
+                                   "expansions": [list(e) for e in tr.expansions]}))
+            continue
+        click.echo(f"{raw}\t{tr.label}")
+        if explain:
+            for c in tr.corrections:
+                click.echo(f"  spelling: {c.word} -> {c.replacement} ({c.kind})")
+            for short, long in tr.expansions:
+                click.echo(f"  abbreviation: {short} -> {long}")
+            if tr.removed_characters:
+                click.echo(f"  removed non-ASCII: {tr.removed_characters!r}")
+    if failed:
+        raise SystemExit(2)
+
+
+@labels.command()
+@click.option("--release", "release", type=click.Path(path_type=Path, file_okay=False),
+              help="A built release: print its meta/labels_report.md.")
+@click.option("--realdata", type=click.Path(path_type=Path, file_okay=False),
+              help="Read class names from the real source files here (e.g. ../shared/realdata) "
+                   "instead of annotations/labels/source_class_names.yaml.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of Markdown.")
+def report(release, realdata, as_json):
+    """Curator report. With --release: the release's labels report (vocabulary per category,
+    uncategorized words, corrections, before -> after). Otherwise: how the class names of the
+    public sources (MM-Fit, RepCount, UI-PRMD, Countix, InfiniteRep) normalize.
+
+    \b
+    Examples:
+      olympia labels report                                # names from source_class_names.yaml
+      olympia labels report --realdata ../shared/realdata  # names read from the real files
+      olympia labels report --release dist/olympia-demo --json
+    """
+    from olympia.labels.report import normalize_names, realdata_class_names, source_class_names
+
+    if release is not None:
+        name = "labels_report.json" if as_json else "labels_report.md"
+        path = release / "meta" / name
+        if not path.is_file():
+            raise LabelError(f"{path} is missing; fix: build the release first "
+                             "(make dataset) or point --release at a built release")
+        click.echo(path.read_text(encoding="utf-8"), nl=False)
+        return
+    notes: list[str] = []
+    if realdata is not None:
+        names, notes = realdata_class_names(realdata)
+    else:
+        names = source_class_names()
+    rows = normalize_names(names)
+    if as_json:
+        click.echo(json.dumps({"notes": notes, "names": rows}, indent=1))
+        return
+    click.echo("| source | raw | normalized | corrections |\n|---|---|---|---|")
+    for r in rows:
+        label = r["label"] if r["label"] is not None else f"ERROR: {r['error']}"
+        click.echo(f"| {r['source']} | {r['raw']} | {label} | {'; '.join(r.get('corrections', []))} |")
+    for n in notes:
+        click.echo(f"\nnote: {n}")

@@ -1,0 +1,245 @@
+"""Label normalizer (method.md §2): a rule-by-rule table, bad input, and properties.
+
+Expected values are written from the rules in method.md §2, docs/labels.md and the data files
+in annotations/labels/, not from the code's output.
+"""
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from olympia.errors import LabelError
+from olympia.labels import MAX_LABEL_CHARS, explain_label, normalize_label
+from olympia.labels.normalize import OUTPUT_ALPHABET
+
+CASES = [
+    # rule 1: verbs/nouns singular ------------------------------------------------------
+    ("squats", "squat"),
+    ("Lunges", "lunge"),
+    ("crunches", "crunch"),
+    ("flies", "fly"),
+    ("dips", "dip"),
+    ("burpees", "burpee"),
+    ("deadlifts", "deadlift"),
+    ("kickbacks", "kickback"),
+    ("glute bridges", "glute bridge"),
+    ("mountain climbers", "mountain climber"),
+    ("jumping jacks", "jumping jack"),             # -ing forms are not lemmatized
+    ("lying leg raises", "lying leg raise"),       # lying stays (not "lie")
+    ("bent over rows", "bent over row"),           # bent stays (not "bend")
+    ("seated calf raises", "seated calf raise"),
+    ("30 seconds plank", "30 second plank"),
+    ("presses", "press"),
+    ("press", "press"),                            # pitfall: not "pres"
+    ("abs", "abs"),                                # pitfall: not "ab"
+    ("biceps", "biceps"),                          # pitfall: not "bicep"
+    ("triceps", "triceps"),
+    ("across body stretch", "across body stretch"),
+    ("swiss ball crunch", "swiss ball crunch"),
+    ("bosu squats", "bosu squat"),
+    ("swimmers", "swimmer"),
+    ("sits", "sit"),
+    ("men makers", "man maker"),                   # irregular plural
+    # rule 2: anatomical words keep their number -----------------------------------------
+    ("arms", "arms"),
+    ("knees to chest", "knees to chest"),
+    ("standing calves raise", "standing calves raise"),
+    ("hamstrings curl", "hamstrings curl"),
+    ("glutes bridge", "glutes bridge"),
+    ("toes touch", "toes touch"),
+    ("feet elevated pushups", "feet elevated pushup"),
+    ("hips thrust", "hips thrust"),
+    # rule 3: conjunctions kept ---------------------------------------------------------
+    ("Push-ups + knee drive", "pushup + knee drive"),
+    ("Squat & Press", "squat & press"),
+    ("lunge and twist", "lunge and twist"),
+    ("squat+press", "squat + press"),
+    ("clean then press", "clean then press"),
+    # rule 4: other special characters removed ------------------------------------------
+    ("Child's pose", "child pose"),                # possessive 's dropped (documented choice)
+    ("farmer's walk", "farmer walk"),
+    ("farmer\u2019s walk", "farmer walk"),         # typographic apostrophe
+    ("dumbbell_shoulder_press", "dumbbell shoulder press"),
+    ("squat (wide)", "squat wide"),
+    ("squat/press", "squat press"),
+    ("plank: hold!", "plank hold"),
+    ("  wide   squat  ", "wide squat"),
+    ("squat\tjump", "squat jump"),
+    ("squat, lunge", "squat lunge"),
+    # rule 5: hyphens removed -----------------------------------------------------------
+    ("push-up", "pushup"),
+    ("Sit-Ups", "situp"),
+    ("chin-ups", "chinup"),
+    ("pull-up", "pullup"),
+    ("good-morning", "goodmorning"),
+    ("dead-bug", "deadbug"),
+    ("skull-crushers", "skullcrusher"),
+    ("internal-external rotation", "internal external rotation"),
+    ("sit-to-stand", "sit to stand"),
+    ("warm-up", "warmup"),
+    ("jack-knife", "jackknife"),
+    ("kettlebell-swing", "kettlebell swing"),
+    ("squat \u2013 jump", "squat jump"),           # a free-standing dash is dropped
+    # rule 6: lowercase, spelling ----------------------------------------------------------
+    ("SQUAT", "squat"),
+    ("squant", "squat"),                           # corrections.yaml (RepCount-A)
+    ("sqaut", "squat"),                            # auto: one swap from "squat"
+    ("lungee", "lunge"),                           # auto: one extra letter
+    ("plnak", "plank"),                            # auto: one swap
+    ("dumbell rows", "dumbbell row"),              # corrections.yaml
+    ("windshield wipers", "windshield wiper"),     # a real word is never rewritten
+    ("inline lunge", "inline lunge"),              # known word, although 1 edit from "incline"
+    ("rowl", "rowl"),                              # ambiguous (row, roll): left as written
+    ("zottman curls", "zottman curl"),             # unknown, no close word: left as written
+    ("bicep curls", "biceps curl"),
+    ("tricep extensions", "triceps extension"),
+    ("Pli\u00e9s", "plie"),                        # accent stripped, corrections.yaml
+    # rule 7: abbreviations -------------------------------------------------------------
+    ("Alt. DB Curls", "alternating dumbbell curl"),
+    ("1-Leg RDL (L)", "single leg romanian deadlift left"),
+    ("KB swing", "kettlebell swing"),
+    ("BB bench press", "barbell bench press"),
+    ("lunge R", "lunge right"),
+    ("L/R lunge", "left right lunge"),
+    ("RDLs", "romanian deadlift"),
+    ("OHP", "overhead press"),
+    ("w/ band squat", "with band squat"),
+    ("squat w/o weight", "squat without weight"),
+    ("sl rdl", "single leg romanian deadlift"),
+    # rule 8: posture letters kept ------------------------------------------------------
+    ("W raise", "w raise"),
+    ("T-press", "t press"),
+    ("X plank", "x plank"),
+    ("Y-T-W raises", "y t w raise"),
+    ("t-bar row", "t bar row"),
+    ("L-sit", "l sit"),                            # posture phrase: not "left sit"
+    ("V ups", "v up"),
+    # rule 9: numeric abbreviations and numbers ----------------------------------------
+    ("1-leg squat", "single leg squat"),
+    ("2-arm kb swing", "double arm kettlebell swing"),
+    ("one arm row", "single arm row"),
+    ("1 arm dumbbell row", "single arm dumbbell row"),
+    ("single arm rows", "single arm row"),
+    ("90-degree hold", "90 degree hold"),
+    ("warmup_7", "warmup7"),                       # Fit3D warm-ups keep their class name
+    ("Warm-up 12", "warmup12"),
+    ("05 squats", "5 squat"),
+    # unicode ---------------------------------------------------------------------------
+    ("\uff33\uff31\uff35\uff21\uff34\uff33", "squat"),   # full-width SQUATS
+    ("\U0001f4aa push-ups", "pushup"),                   # emoji dropped
+    ("crunch \u2713", "crunch"),
+    # merged spellings -------------------------------------------------------------------
+    ("push up", "pushup"),
+    ("pull ups", "pullup"),
+    ("jump_jack", "jumping jack"),
+    ("pushups", "pushup"),
+]
+
+
+def test_table_is_large_enough():
+    assert len(CASES) >= 80
+    assert len({raw for raw, _ in CASES}) == len(CASES), "duplicate raw label in the table"
+
+
+@pytest.mark.parametrize("raw,expected", CASES, ids=[c[0] for c in CASES])
+def test_normalize_table(raw, expected):
+    assert normalize_label(raw) == expected
+
+
+@pytest.mark.parametrize("raw,expected", CASES, ids=[c[0] for c in CASES])
+def test_table_outputs_are_fixed_points(raw, expected):
+    assert normalize_label(expected) == expected
+
+
+def test_corrections_are_logged():
+    tr = explain_label("squants")
+    assert tr.label == "squat"
+    assert [(c.word, c.replacement) for c in tr.corrections] == [("squant", "squat")]
+    auto = explain_label("sqaut")
+    assert [(c.word, c.replacement, c.kind) for c in auto.corrections] == [("sqaut", "squat", "auto")]
+    assert explain_label("windshield wipers").corrections == ()
+
+
+def test_expansions_and_removed_characters_are_traced():
+    tr = explain_label("Alt. DB Curls \U0001f4aa")
+    assert tr.expansions == (("alt", "alternating"), ("db", "dumbbell"))
+    assert tr.removed_characters == "\U0001f4aa"
+
+
+# --------------------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("raw", ["", "   ", "\t\n"])
+def test_empty_label_is_an_error_naming_the_fix(raw):
+    with pytest.raises(LabelError, match="empty"):
+        normalize_label(raw)
+
+
+@pytest.mark.parametrize("raw", ["\U0001f525\U0001f525", "!!!", "___", "\u00bf?"])
+def test_label_without_letters_or_digits_is_an_error(raw):
+    with pytest.raises(LabelError, match="normalizes to nothing"):
+        normalize_label(raw)
+
+
+def test_very_long_label_is_an_error():
+    with pytest.raises(LabelError, match=f"limit {MAX_LABEL_CHARS}"):
+        normalize_label("squat " * 40)
+    assert normalize_label("a" * MAX_LABEL_CHARS) == "a" * MAX_LABEL_CHARS
+
+
+def test_non_text_label_is_an_error():
+    with pytest.raises(LabelError, match="not text"):
+        normalize_label(None)  # type: ignore[arg-type]
+
+
+def test_numbers_outside_1_to_30_stay_words():
+    # documented rule: numbers in a label stay words; only the vocabulary decides whether a
+    # number is an integer class (1..30) or an uncategorized word (45, 100)
+    assert normalize_label("100 jumping jacks") == "100 jumping jack"
+    assert normalize_label("45-degree back extension") == "45 degree back extension"
+    assert normalize_label("0 squats") == "0 squat"
+
+
+# --------------------------------------------------------------------------- properties
+
+_ALPHABET = st.sampled_from(list(string.ascii_letters + string.digits + " _-+&'./()!,")
+                            + ["\u00e9", "\uff33", "\U0001f4aa", "\u2019", "\u2013", "\u00df"])
+_TEXT = st.text(alphabet=_ALPHABET, max_size=60)
+_WORDS = st.lists(st.sampled_from(["squats", "push-ups", "DB", "1-leg", "rdl", "L", "w", "arms",
+                                   "Child's", "press", "+", "&", "jumpjacks", "squant", "warmup_3",
+                                   "t-bar", "sit-to-stand", "abs", "knees", "12", "x"]),
+                  min_size=1, max_size=6).map(" ".join)
+_SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _try(raw):
+    try:
+        return normalize_label(raw)
+    except LabelError:
+        return None
+
+
+@_SETTINGS
+@given(st.one_of(_TEXT, _WORDS))
+def test_idempotent(raw):
+    once = _try(raw)
+    if once is not None:
+        assert normalize_label(once) == once
+
+
+@_SETTINGS
+@given(st.one_of(_TEXT, _WORDS))
+def test_non_empty_output_for_any_input_with_an_ascii_letter(raw):
+    if any(c in string.ascii_letters for c in raw):
+        assert normalize_label(raw) != ""
+
+
+@_SETTINGS
+@given(st.one_of(_TEXT, _WORDS))
+def test_output_only_lowercase_vocabulary_characters(raw):
+    out = _try(raw)
+    if out is not None:
+        assert set(out) <= OUTPUT_ALPHABET
+        assert out == out.strip() and "  " not in out
