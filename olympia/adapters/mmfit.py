@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -45,8 +45,17 @@ EXERCISES = ("squats", "lunges", "bicep_curls", "situps", "pushups", "tricep_ext
              "dumbbell_rows", "jumping_jacks", "dumbbell_shoulder_press", "lateral_shoulder_raises")
 
 
-def read_labels(path: Path) -> tuple[list[tuple[int, int, int, str]], list[Rejected]]:
-    """Parse wNN_labels.csv -> ([(start, end, reps, exercise)], [Rejected row, ...])."""
+class LabelRow(NamedTuple):
+    """One labeled set of wNN_labels.csv."""
+    start: int       # first frame (a value of the pose file's frame-number column)
+    end: int         # last frame, inclusive
+    reps: int
+    exercise: str
+    line: int        # 1-based line in the CSV (names the row in errors, numbers the clip)
+
+
+def read_labels(path: Path) -> tuple[list[LabelRow], list[Rejected]]:
+    """Parse wNN_labels.csv -> ([LabelRow, ...], [Rejected row, ...])."""
     rows, bad = [], []
     try:
         text = path.read_text()
@@ -68,7 +77,7 @@ def read_labels(path: Path) -> tuple[list[tuple[int, int, int, str]], list[Rejec
             bad.append(rejected(NAME, path, f"need start < end, reps >= 0 and an exercise name, got "
                                             f"{cells}", row=i))
             continue
-        rows.append((start, end, reps, cells[3].strip()))
+        rows.append(LabelRow(start, end, reps, cells[3].strip(), i))
     return rows, bad
 
 
@@ -102,13 +111,13 @@ def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
         frames = arr[0, :, 0]
         joints = np.moveaxis(arr[:, :, 1:], 0, -1)          # (N, 17, 3)
         joints[np.all(joints == 0, axis=-1)] = np.nan        # undetected joints are zeros
-        for i, (start, end, reps, exercise) in enumerate(rows, start=1):
-            clip_id = make_clip_id(NAME, w, i, exercise)
+        for start, end, reps, exercise, line in rows:
+            clip_id = make_clip_id(NAME, w, line, exercise)   # CSV line: stable if a row is bad
             sel = (frames >= start) & (frames <= end)
             if sel.sum() < 2:
                 yield rejected(NAME, labels_path, f"set frames [{start}, {end}] select {int(sel.sum())} "
                                                   f"rows of {pose_path.name} (frames {frames.min():.0f}-"
-                                                  f"{frames.max():.0f})", row=i, clip_id=clip_id)
+                                                  f"{frames.max():.0f})", row=line, clip_id=clip_id)
                 continue
             yield _clip(raw_dir, pose_path, joints[sel], clip_id, w, exercise, reps, start, end)
 
