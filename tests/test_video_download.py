@@ -12,6 +12,7 @@ import pytest
 
 from olympia.errors import SourceFormatError
 from olympia.video.download import SourceVideo, download_sources, load_records, load_sources
+from olympia.video.manifest import SOURCES_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -121,3 +122,9 @@ def test_manifest_errors_name_the_entry_and_field(tmp_path):
         f"  - {{id: a, url: 'https://x.org/{i}', creator: c, license: l, title: t}}\n" for i in range(2)))
     with pytest.raises(SourceFormatError, match="duplicate id 'a'"):
         load_sources(bad)
+
+
+def test_schema_file_is_generated_from_the_code():
+    on_disk = json.loads((REPO / "schemas" / "sources.schema.json").read_text())
+    assert on_disk == SOURCES_SCHEMA, \
+        "regenerate: python -m olympia.video.manifest > schemas/sources.schema.json"

@@ -72,6 +72,9 @@ def test_non_25fps_source_maps_frames_by_time(tmp_path):
     info = probe(out)
     assert info.fps == pytest.approx(25.0) and info.n_frames == 150 and not info.variable_frame_rate
     assert numbers(out, start_frame=100, end_frame=105) == got
+    # normalize and cut in one pass: frames [100, 105) of the 25 fps timeline, nothing else
+    part = normalize_video(src, tmp_path / "part.mp4", start_frame=100, end_frame=105)
+    assert probe(part).n_frames == 5 and numbers(part) == got
 
 
 def test_normalize_downscales_to_720_lines_and_drops_audio(tmp_path):

@@ -1,7 +1,7 @@
 """Download the videos of a sources manifest with yt-dlp's Python API.
 
-Manifest (annotations/sources.yaml, schema schemas/sources.schema.json): a list of videos with
-id, url, creator, license, title, notes. Output directory layout:
+Manifest: annotations/sources.yaml, read by olympia.video.manifest.load_sources (id, url,
+creator, license, title, notes). Output directory layout:
 
   <id>.mp4            the video (best format with height <= 720, mp4; merged by ffmpeg if needed)
   <id>.info.json      yt-dlp's info JSON, kept as provenance
@@ -22,23 +22,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from olympia.errors import ConfigError, SourceFormatError
+from olympia.errors import SourceFormatError
 from olympia.schema import sha256_file
+from olympia.video.manifest import SourceVideo, load_sources  # noqa: F401  (re-exported)
 
-MANIFEST_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "sources.schema.json"
 RECORDS = "downloads.json"
 ARCHIVE = "archive.txt"
 MAX_HEIGHT = 720
-
-
-@dataclass(frozen=True)
-class SourceVideo:
-    id: str            # stable slug; the file name of the download
-    url: str           # page or file URL yt-dlp understands
-    creator: str       # channel / author
-    license: str       # license as stated by the creator
-    title: str         # video title
-    notes: str = ""    # anything a curator should know (segments, quality, permission)
 
 
 @dataclass
@@ -52,37 +42,6 @@ class DownloadOutcome:
     @property
     def ok(self) -> bool:
         return not self.error
-
-
-def _schema() -> dict:
-    try:
-        return json.loads(MANIFEST_SCHEMA.read_text())
-    except OSError as exc:
-        raise ConfigError(f"sources schema {MANIFEST_SCHEMA} is unreadable ({exc})") from None
-
-
-def load_sources(path) -> list[SourceVideo]:
-    """Read and validate a sources manifest (YAML or JSON). Errors name the entry and field."""
-    import jsonschema
-    import yaml
-    path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise SourceFormatError(path, f"cannot read the sources manifest ({exc})") from None
-    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(doc),
-                    key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise SourceFormatError(path, f"{where}: {err.message}; see schemas/sources.schema.json")
-    videos = [SourceVideo(**item) for item in doc["videos"]]
-    seen: set[str] = set()
-    for i, v in enumerate(videos):
-        if v.id in seen:
-            raise SourceFormatError(path, f"duplicate id {v.id!r}; ids must be unique", row=i)
-        seen.add(v.id)
-    return videos
 
 
 def load_records(out_dir) -> dict:

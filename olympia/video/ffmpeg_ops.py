@@ -151,13 +151,29 @@ def _scale_filter(stream, max_height: int | None):
     return stream.filter("scale", -2, f"min({int(max_height)},trunc(ih/2)*2)")
 
 
-def normalize_video(src, dst, fps: float = FPS, max_height: int = MAX_HEIGHT) -> Path:
+def normalize_video(src, dst, fps: float = FPS, max_height: int | None = MAX_HEIGHT,
+                    start_frame: int | None = None, end_frame: int | None = None) -> Path:
     """Re-encode `src` as constant-`fps` H.264 mp4 (yuv420p, no audio), rotation applied and
     the rotation metadata cleared, height at most `max_height`. Variable frame rate input is
-    resampled onto the constant timeline (frames duplicated/dropped by timestamp). Atomic."""
-    require_video(src)
-    stream = ffmpeg.input(str(src)).video.filter("fps", fps=fps)
-    return _encode(_scale_filter(stream, max_height), Path(dst), src, "normalize")
+    resampled onto the constant timeline (frames duplicated/dropped by timestamp). With
+    start_frame/end_frame only frames [start, end) of that timeline are written (normalize and
+    cut in one pass). Atomic: a failure leaves nothing under `dst`."""
+    info = require_video(src)
+    if start_frame is None and end_frame is None:
+        stream = ffmpeg.input(str(src)).video.filter("fps", fps=fps)
+        return _encode(_scale_filter(stream, max_height), Path(dst), src, "normalize")
+    start = 0 if start_frame is None else start_frame
+    end = info.frames_at(fps) if end_frame is None else end_frame
+    return _render_range(src, info, dst, start, end, fps, max_height, "normalize")
+
+
+def _render_range(src, info: VideoInfo, dst, start_frame: int, end_frame: int, fps: float,
+                  max_height: int | None, action: str) -> Path:
+    _check_range(info, src, start_frame, end_frame, fps)
+    stream, offset = _segment_input(src, info, start_frame, fps)
+    stream = stream.trim(start_frame=start_frame - offset, end_frame=end_frame - offset)
+    stream = stream.setpts("PTS-STARTPTS")
+    return _encode(_scale_filter(stream, max_height), Path(dst), src, action)
 
 
 def _check_range(info: VideoInfo, src, start_frame: int, end_frame: int, fps: float) -> int:
@@ -189,15 +205,13 @@ def _segment_input(src, info: VideoInfo, start_frame: int, fps: float):
     return ffmpeg.input(str(src), ss=f"{seek:.6f}").video.filter("fps", fps=fps), offset
 
 
-def cut_clip(src, dst, start_frame: int, end_frame: int, fps: float = FPS) -> Path:
-    """Cut frames [start_frame, end_frame) of the `fps` timeline of `src` into an H.264 mp4.
-    Frame-accurate (re-encodes). Raises VideoError when the range lies outside the video."""
+def cut_clip(src, dst, start_frame: int, end_frame: int, fps: float = FPS,
+             max_height: int | None = None) -> Path:
+    """Cut frames [start_frame, end_frame) of the `fps` timeline of `src` into an H.264 mp4
+    (full resolution unless max_height). Frame-accurate (re-encodes). Raises VideoError when
+    the range lies outside the video."""
     info = require_video(src)
-    _check_range(info, src, start_frame, end_frame, fps)
-    stream, offset = _segment_input(src, info, start_frame, fps)
-    stream = stream.trim(start_frame=start_frame - offset, end_frame=end_frame - offset)
-    stream = stream.setpts("PTS-STARTPTS")
-    return _encode(_scale_filter(stream, None), Path(dst), src, "cut")
+    return _render_range(src, info, dst, start_frame, end_frame, fps, max_height, "cut")
 
 
 def iter_frames(src, *, fps: float = FPS, max_height: int | None = MAX_HEIGHT,
