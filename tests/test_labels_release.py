@@ -54,7 +54,17 @@ def test_files_and_return_value(built):
     # words: biceps curl | squat | squat | single leg romanian deadlift left | pommel horse
     assert result["vocab_size"] == 10 + 30
     assert "plots/label_length.png" in result["card_markdown"]
-    assert (root / "plots/label_length.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result["plots"] == ["plots/label_length.png", "plots/words_per_category.png"]
+    for rel in result["plots"]:
+        assert (root / rel).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(result["files"]) == sorted(p for p in _tree(root) if not p.startswith("plots/"))
+    # label lengths by hand: biceps curl 2, squat 1, single leg romanian deadlift left 5, pommel horse 2
+    assert result["label_lengths"] == {"1": 1, "2": 2, "5": 1}
+    assert result["words_per_category"]["integer"] == 30 and sum(result["words_per_category"].values()) == 40
+    assert result["rejected_labels"] == 1
+    assert result["qa_pairs"] == {"test": {"count": 10, "identify": 20}, "train": {"identify": 20},
+                                  "val": {"count": 10, "identify": 10}}
+    json.dumps({k: v for k, v in result.items() if k != "card_markdown"})   # info.json-safe
 
 
 def test_qa_rows_stay_in_their_clip_split(built):
@@ -100,6 +110,18 @@ def test_report_lists_corrections_rejections_and_counting(built):
     assert rep["vocabulary"]["per_category"]["integer"] == 30
     md = (root / "meta/labels_report.md").read_text()
     assert "## Uncategorized words" in md and "| squant | squat | table | 1 |" in md
+
+
+def test_numbers_outside_1_to_30_are_listed_in_the_report(tmp_path):
+    clips = pd.DataFrame({"id": ["n:1", "n:2"], "split": ["train", "train"], "source": ["x", "x"],
+                          "label_raw": ["100 jumping jacks", "30 second plank"], "label": ["", ""],
+                          "reps": pd.array([1, 1], dtype="Int32"), "n_frames": [10, 10]})
+    write_label_artifacts(tmp_path, clips)
+    rep = json.loads((tmp_path / "meta/labels_report.json").read_text())
+    assert rep["label_numbers_outside_range"] == [{"number": "100", "clips": 1, "labels": ["100 jumping jack"]}]
+    vocab = Vocabulary.load(tmp_path / "meta/vocabulary.json")
+    assert vocab.classes[vocab.index("100")].category == "uncategorized"
+    assert vocab.classes[vocab.index("30")].category == "integer"
 
 
 def test_byte_identical_for_the_same_input(built, tmp_path):

@@ -4,8 +4,9 @@
 deadlift left", "Push-ups + knee drive" -> "pushup + knee drive".
 
 Order of the rules (each documented in docs/labels.md, data in annotations/labels/):
-  1. Unicode: NFKC (full-width -> ASCII), accents stripped, anything else non-ASCII (emoji)
-     becomes a word break. Lowercase.
+  1. Unicode: NFKC (full-width -> ASCII), accents stripped, the few Latin letters without a
+     decomposition transliterated (ß -> ss, æ -> ae, ø -> o, ł -> l, ...), anything else
+     non-ASCII (emoji, other scripts) becomes a word break and is reported. Lowercase.
   2. "w/" -> with, "w/o" -> without; a possessive "'s" is dropped ("child's pose" ->
      "child pose"), other apostrophes are removed ("rock'n roll" -> "rockn roll").
   3. "+" and "&" become words of their own (conjunctions are kept).
@@ -43,6 +44,13 @@ _MAX_PASSES = 4
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'",
                               "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
                               "\u2014": "-", "\uff0d": "-"})
+# Latin letters that Unicode decomposition (NFKD) does not reduce to ASCII ("Straße" must not
+# lose its "ss" and become "stra e").
+_LATIN_EXTRA = str.maketrans({"\u00df": "ss", "\u1e9e": "SS", "\u00e6": "ae", "\u00c6": "AE",
+                              "\u0153": "oe", "\u0152": "OE", "\u00f8": "o", "\u00d8": "O",
+                              "\u0142": "l", "\u0141": "L", "\u0111": "d", "\u0110": "D",
+                              "\u00f0": "d", "\u00d0": "D", "\u00fe": "th", "\u00de": "TH",
+                              "\u0131": "i", "\u0140": "l", "\u013f": "L"})
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _W_SLASH_O = re.compile(r"(?<![a-z0-9])w/o(?![a-z0-9])")
 _W_SLASH = re.compile(r"(?<![a-z0-9])w/(?=[a-z ]|$)")
@@ -113,13 +121,18 @@ class _Lexicon:
 
 _POSTURE_FIRST: frozenset[str] = frozenset()
 _PHRASE_FIRST: dict[str, int] = {}   # first word of a phrase -> longest phrase starting with it
+_TOKEN_RULE_KEYS: frozenset[str] = frozenset()   # tokens that step 6 may rewrite (fast path)
+_FIXED_POINTS: set[str] = set()      # labels known to normalize to themselves (skip a pass)
 
 
 @functools.lru_cache(maxsize=1)
 def _resources() -> tuple[LabelRules, _Lexicon]:
-    global _POSTURE_FIRST, _PHRASE_FIRST
+    global _POSTURE_FIRST, _PHRASE_FIRST, _TOKEN_RULE_KEYS
     rules = load_label_rules()
     _POSTURE_FIRST = frozenset(p[0] for p in rules.posture_phrases)
+    _TOKEN_RULE_KEYS = frozenset(rules.numbers) | _POSTURE_FIRST | rules.posture_letters \
+        | frozenset(rules.abbreviations) | frozenset(k + "s" for k in rules.abbreviations)
+    _FIXED_POINTS.clear()
     _PHRASE_FIRST = {}
     for p in rules.phrases:
         _PHRASE_FIRST[p[0]] = max(_PHRASE_FIRST.get(p[0], 0), len(p))
@@ -131,6 +144,7 @@ def clear_caches() -> None:
     _resources.cache_clear()
     explain_label.cache_clear()
     _word_cache.clear()
+    _FIXED_POINTS.clear()
 
 
 # --------------------------------------------------------------------------- text level
@@ -139,7 +153,7 @@ def _clean_text(raw: str, rules: LabelRules) -> tuple[str, str]:
     """Steps 1-5: unicode, lowercase, symbols, hyphens. Returns (text, removed non-ASCII)."""
     removed = ""
     if not raw.isascii():
-        text = unicodedata.normalize("NFKC", raw).translate(_APOSTROPHES)
+        text = unicodedata.normalize("NFKC", raw).translate(_APOSTROPHES).translate(_LATIN_EXTRA)
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
         removed = "".join(_NON_ASCII.findall(text))
         raw = _NON_ASCII.sub(" ", text)
@@ -285,6 +299,8 @@ def _normalize_word(word: str, rules: LabelRules, lexicon: _Lexicon):
 # --------------------------------------------------------------------------- token level
 
 def _numbers_and_abbreviations(tokens: list[str], rules: LabelRules, expansions: list):
+    if not any(t in _TOKEN_RULE_KEYS or t[0].isdigit() for t in tokens):
+        return tokens                       # nothing to rewrite (most labels)
     out: list[str] = []
     i = 0
     while i < len(tokens):
@@ -375,12 +391,20 @@ def explain_label(raw: str) -> LabelTrace:
     rules, lexicon = _resources()
     label, removed, corrections, expansions = _one_pass(raw, rules, lexicon)
     for _ in range(_MAX_PASSES - 1):
+        if label in _FIXED_POINTS:
+            break
         again, _removed, more, _exp = _one_pass(label, rules, lexicon)
         if again == label:
+            if len(_FIXED_POINTS) < 200_000:
+                _FIXED_POINTS.add(label)
             break
         corrections.extend(more)
         label = again
     if not label:
+        if any(c.isalpha() for c in raw):
+            raise LabelError(f"label {raw!r} normalizes to nothing: its letters are not Latin "
+                             "(the vocabulary is English); fix: translate the exercise name to "
+                             "English in label_raw")
         raise LabelError(f"label {raw!r} normalizes to nothing (no letters or digits left after "
                          "removing special characters and emoji); fix: give a word-based "
                          "exercise name")

@@ -37,7 +37,16 @@ def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
     """Write meta/vocabulary.json, data/qa/*.parquet, meta/labels_report.{json,md} and the two
     label plots under `staging_dir`. `base_vocabulary` (a previous release's) is extended
     instead of building a fresh one, so its class indices stay valid.
-    Returns {"n_qa", "vocab_size", "card_markdown"}."""
+    Returns (JSON-safe except card_markdown; the release builder merges it into info.json):
+      n_qa                int, QA rows written
+      qa_pairs            {split: {task: rows}}
+      vocab_size          int, classes in meta/vocabulary.json (words + integers)
+      words_per_category  {category: vocabulary classes}, integer included
+      label_lengths       {"<words>": distinct normalized labels with that many words}
+      rejected_labels     int, clips kept out of the QA shards (listed in the report)
+      files               relative paths of the vocabulary, report and QA shards written
+      plots               relative paths of the two label plots (for the dataset card)
+      card_markdown       the card's labels section (links the plots)"""
     staging_dir = Path(staging_dir)
     missing = [c for c in REQUIRED_COLUMNS if c not in clips_meta.columns]
     if missing:
@@ -55,7 +64,7 @@ def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
         rows.extend(qa_rows_for_clip(clip_id, split, label, reps, vocab, templates,
                                      n_variants=n_variants, over_max=over_max, categories=categories))
         _note_count(counting, clip_id, reps, vocab, over_max)
-    write_qa_shards(staging_dir, rows, rows_per_shard=rows_per_shard)
+    qa_files = write_qa_shards(staging_dir, rows, rows_per_shard=rows_per_shard)
     vocab.save(staging_dir / VOCABULARY_PATH)
 
     qa_counts: dict[str, dict[str, int]] = {}
@@ -71,9 +80,14 @@ def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
                       json.dumps(report, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
     write_text_atomic(staging_dir / REPORT_MD_PATH, render_report_markdown(report))
     label_lengths = [len(l.split()) for l in labels]
-    write_label_plots(staging_dir, label_lengths, report["vocabulary"]["per_category"])
-    return {"n_qa": len(rows), "vocab_size": len(vocab),
-            "card_markdown": card_markdown(report, len(rows))}
+    per_category = report["vocabulary"]["per_category"]
+    plots = write_label_plots(staging_dir, label_lengths, per_category)
+    return {"n_qa": len(rows), "qa_pairs": qa_counts, "vocab_size": len(vocab),
+            "words_per_category": dict(per_category),
+            "label_lengths": {str(k): v for k, v in sorted(Counter(label_lengths).items())},
+            "rejected_labels": len(rejected),
+            "files": [VOCABULARY_PATH, REPORT_JSON_PATH, REPORT_MD_PATH] + [p.as_posix() for p in qa_files],
+            "plots": plots, "card_markdown": card_markdown(report, len(rows))}
 
 
 def _resolve_labels(clips: pd.DataFrame):
@@ -121,13 +135,15 @@ def card_markdown(report: dict, n_qa: int) -> str:
         f"![Vocabulary words per category]({WORDS_PER_CATEGORY_PLOT})", ""])
 
 
-def write_label_plots(root: Path, label_lengths: list[int], per_category: dict[str, int]) -> None:
-    """Fig. 6a analogue: words per label, and vocabulary words per category."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def write_label_plots(root: Path, label_lengths: list[int], per_category: dict[str, int]) -> list[str]:
+    """Fig. 6a analogue: words per label, and vocabulary words per category. Returns the
+    relative paths written (PNG bytes are deterministic: Agg, no Software/date metadata)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure   # no pyplot: no global backend or figure state
 
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     counts = Counter(label_lengths)
     xs = list(range(1, max(counts, default=1) + 1))
     ax.bar(xs, [counts.get(x, 0) for x in xs], color="#4c72b0")
@@ -137,17 +153,18 @@ def write_label_plots(root: Path, label_lengths: list[int], per_category: dict[s
     ax.set_xticks(xs)
     fig.tight_layout()
     _save_png(fig, root / LABEL_LENGTH_PLOT)
-    plt.close(fig)
 
     cats = [k for k in per_category if k != "integer"]
-    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+    fig = Figure(figsize=(7, 3.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     ax.barh(cats, [per_category[k] for k in cats], color="#55a868")
     ax.invert_yaxis()
     ax.set_xlabel("vocabulary words")
     ax.set_title("Words per category")
     fig.tight_layout()
     _save_png(fig, root / WORDS_PER_CATEGORY_PLOT)
-    plt.close(fig)
+    return [LABEL_LENGTH_PLOT, WORDS_PER_CATEGORY_PLOT]
 
 
 def _save_png(fig, path: Path) -> None:

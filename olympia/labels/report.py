@@ -133,6 +133,10 @@ def build_labels_report(*, clip_labels: list[tuple[str, str, str]], vocab: Vocab
                               "clips": raw_counts[raw]})
         if raw != tr.label and len(examples) < MAX_EXAMPLES:
             examples.append({"raw": raw, "label": tr.label, "clips": raw_counts[raw]})
+    numbers = [{"number": w, "clips": word_clips[w],
+                "labels": sorted(l for l in label_counts if w in l.split())[:5]}
+               for w in sorted(word_clips, key=lambda w: (-word_clips[w], w))
+               if w.isdigit() and not 1 <= int(w) <= vocab.max_count]
     zero_target = sorted(l for l in label_counts
                          if all(vocab.classes[vocab.index(w)].weight == 0 for w in l.split()))
     return {
@@ -151,6 +155,7 @@ def build_labels_report(*, clip_labels: list[tuple[str, str, str]], vocab: Vocab
         "examples": examples,
         "non_ascii_labels": non_ascii,
         "zero_weight_labels": zero_target,
+        "label_numbers_outside_range": numbers,
         "rejected": rejected,
         "labels_not_in_normal_form": not_normalized,
         "counting": counting,
@@ -196,6 +201,11 @@ def render_report_markdown(report: dict) -> str:
     lines += ["## Labels with non-ASCII characters removed", ""]
     lines += _table(["raw", "normalized", "removed", "clips"],
                     [[x["raw"], x["label"], x["removed"], x["clips"]] for x in report["non_ascii_labels"]])
+    lines += [f"## Numbers in labels outside 1-{r['max_count']} (kept as uncategorized words, "
+              "not integer classes)", ""]
+    lines += _table(["number", "clips", "in labels"],
+                    [[x["number"], x["clips"], "; ".join(x["labels"])]
+                     for x in report.get("label_numbers_outside_range", [])])
     lines += ["## Labels whose every word weighs 0 (no identification signal)", ""]
     lines += _table(["label"], [[l] for l in report["zero_weight_labels"]])
     lines += ["## Rejected labels (clips kept out of the QA shards)", ""]
