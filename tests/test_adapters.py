@@ -254,3 +254,79 @@ def test_cli_sources_lists_layouts_and_help_has_examples():
     assert "CC BY 4.0" in r.output
     for cmd in ("ingest", "sources"):
         assert "Examples:" in CliRunner().invoke(main, [cmd, "--help"]).output
+
+
+# ------------------------------------------------------------------------- hand-computed checks
+def test_uiprmd_chain_by_hand_three_joints_and_a_collar():
+    """waist at (1, 2, 3) turned 90° about z; spine 10 cm along x, turned 90° about x; chest
+    10 cm along y, turned 90° about y; neck 1 cm along z; left collar 5 cm along x.
+      spine = waist + Rz90·(10,0,0)                 = (1, 12, 3)
+      chest = spine + Rz90·Rx90·(0,10,0)            = (1, 12, 13)
+      neck  = chest + Rz90·Rx90·Ry90·(0,0,1)        = (1, 13, 13)
+      collar (authors' rule: the chest's OWN E)     = chest + Ry90·(5,0,0) = (1, 12, 8)
+    """
+    from olympia.adapters import uiprmd
+    pos, ang = np.zeros((1, 22, 3)), np.zeros((1, 22, 3))
+    pos[0, 0], ang[0, 0] = (1, 2, 3), (0, 0, 90)
+    pos[0, 1], ang[0, 1] = (10, 0, 0), (90, 0, 0)
+    pos[0, 2], ang[0, 2] = (0, 10, 0), (0, 90, 0)
+    pos[0, 3] = (0, 0, 1)
+    pos[0, 6] = (5, 0, 0)
+    out = uiprmd.chain_positions(pos.reshape(1, 66), ang.reshape(1, 66))[0]
+    np.testing.assert_allclose(out[[0, 1, 2, 3, 6]], [(1, 2, 3), (1, 12, 3), (1, 12, 13), (1, 13, 13),
+                                                      (1, 12, 8)], atol=1e-9)
+    # E = Rz·Rx·Ry: (90°, 90°, 0) sends x to y (Ry: x -> -z, then Rx: -z -> y); Rz·Ry·Rx would give -z
+    np.testing.assert_allclose(uiprmd.euler_matrix(np.array([90.0, 90.0, 0.0])) @ [1, 0, 0], [0, 1, 0], atol=1e-12)
+
+
+def test_fit3d_file_in_the_other_left_right_convention_is_flagged(tmp_path, caplog):
+    """A joints file whose indices 1-3 hold the RIGHT leg (plain H36M order, the opposite of the
+    documented Fit3D convention) comes out mirrored: consistency 0 and a warning with the number."""
+    rf.write_fit3d(tmp_path)
+    path = tmp_path / "train" / "s04" / "joints3d_25" / "squat.json"
+    kp = np.asarray(json.loads(path.read_text())["joints3d_25"])
+    swap = list(range(25))
+    swap[1:4], swap[4:7], swap[11:14], swap[14:17] = [4, 5, 6], [1, 2, 3], [14, 15, 16], [11, 12, 13]
+    path.write_text(json.dumps({"joints3d_25": kp[:, swap].tolist()}))
+    with caplog.at_level("WARNING", logger="olympia.adapters"):
+        clips = {c.id: c for c in ADAPTERS["fit3d"].iter_clips(tmp_path) if isinstance(c, Clip)}
+    assert clips["fit3d:s04:squat"].extra["left_right_consistency"] == 0.0
+    assert clips["fit3d:s03:squat"].extra["left_right_consistency"] == 1.0
+    assert any("s04" in r.getMessage() and "mirrored" in r.getMessage() for r in caplog.records)
+
+
+def test_no_clip_id_in_two_splits(items, tmp_path):
+    from olympia.store import ClipStore, write_store
+    clips = [c for n in CLIP_SOURCES for c in _clips(items, n)]
+    for c in clips:
+        c.label = c.label or c.label_raw.replace("_", " ")
+    write_store(tmp_path / "all", clips, progress=False)
+    meta = ClipStore(tmp_path / "all").metadata(columns=["id", "split", "split_group"])
+    assert len(meta) == len(clips) and meta["id"].is_unique
+    assert meta.groupby("split_group")["split"].nunique().max() == 1
+
+
+def test_cli_ingest_quarantines_bad_files_and_goes_on(tmp_path):
+    """The installed `olympia` command (subprocess): one corrupt KIMORE file is quarantined with
+    its file and row named, the two good files become clips, exit code 0."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from olympia.store import ClipStore
+    raw = tmp_path / "kimore"
+    rf.write_kimore(raw)
+    f = next((raw / "CG/Expert/E_ID1/Es1/Raw").glob("JointPosition*.csv"))
+    lines = f.read_text().splitlines()
+    lines[4] += ",0.5"                                              # row 5: an extra column
+    f.write_text("\n".join(lines) + "\n")
+    exe = shutil.which("olympia", path=os.path.dirname(sys.executable))
+    cmd = [exe] if exe else [sys.executable, "-c", "from olympia.cli import main; main()"]
+    r = subprocess.run(cmd + ["ingest", "kimore", str(raw), "--out", str(tmp_path / "store"), "--quiet"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "quarantined [kimore]" in r.stdout and "JointPositionE_ID1.csv" in r.stdout
+    assert len(ClipStore(tmp_path / "store")) == 2
+    q = json.loads((tmp_path / "store" / "meta" / "quarantine.json").read_text())
+    text = json.dumps(q)
+    assert "Es1/Raw/JointPositionE_ID1.csv" in text and "row 5: 101 columns where earlier rows have 100" in text
