@@ -165,3 +165,29 @@ def test_segments_json_rejects_unknown_format(tmp_path):
     p.write_text('{"format_version": 1, "segments": [')
     with pytest.raises(SourceFormatError, match="cannot read"):
         load_segments_json(p)
+
+
+def test_fit3d_json_that_is_not_a_joints_file_and_too_few_boundaries(tmp_path):
+    rf.write_fit3d(tmp_path)
+    s03 = tmp_path / "train" / "s03"
+    cam = s03 / "camera_parameters" / "50591643" / "squat.json"
+    (s03 / "joints3d_25" / "squat.json").write_text(cam.read_text())      # camera JSON, joints name
+    ann = json.loads((s03 / "rep_ann.json").read_text())
+    ann["warmup_7"] = [10]                                                 # one boundary: zero reps
+    (s03 / "rep_ann.json").write_text(json.dumps(ann))
+    good, bad = _split(ADAPTERS["fit3d"].iter_clips(tmp_path))
+    assert {c.id for c in good} == {"fit3d:s03:walk_the_box", "fit3d:s04:squat"}
+    msgs = {r.clip_id: r.message for r in bad}
+    assert "no 'joints3d_25' key" in msgs["fit3d:s03:squat"]
+    assert "boundaries [10] must be >= 2 increasing frames" in msgs["fit3d:s03:warmup_7"]
+
+
+def test_infiniterep_single_frame_set_is_rejected(tmp_path):
+    rf.write_infiniterep(tmp_path)
+    d = tmp_path / "InfinityAI_InfiniteRep_squat_v1.0" / "data"
+    doc = json.loads((d / "000001.json").read_text())
+    doc["images"], doc["annotations"] = doc["images"][:1], doc["annotations"][:1]
+    (d / "000001.json").write_text(json.dumps(doc))
+    good, bad = _split(ADAPTERS["infiniterep"].iter_clips(tmp_path))
+    assert [c.id for c in good] == ["infiniterep:squat:000000"]
+    assert bad[0].where.endswith("000001.json") and "1 images; a set needs at least 2 frames" in bad[0].message

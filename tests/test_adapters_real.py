@@ -232,3 +232,14 @@ def test_real_infiniterep_video_becomes_a_segment_at_24_fps(realdata, tmp_path):
         assert cap.get(cv2.CAP_PROP_FPS) == ADAPTERS["infiniterep"].native_fps == 24.0
     finally:
         cap.release()
+
+
+def test_real_params_json_under_a_label_name_is_rejected(realdata, tmp_path):
+    """A real Infinity AI *_params.json (generation parameters) placed where the COCO label file
+    belongs: quarantined as 'not a COCO-style InfiniteRep file', naming the file."""
+    d = tmp_path / "InfinityAI_InfiniteRep_situp_v1.0" / "data"
+    d.mkdir(parents=True)
+    (d / "000004.json").symlink_to(realdata("infiniterep", "fitness-occlusion_00004_params.json"))
+    (out,) = list(ADAPTERS["infiniterep"].iter_clips(tmp_path))
+    assert isinstance(out, Rejected) and out.where.endswith("000004.json")
+    assert "not a COCO-style InfiniteRep file" in out.message
