@@ -270,3 +270,31 @@ def test_output_only_lowercase_vocabulary_characters(raw):
     if out is not None:
         assert set(out) <= OUTPUT_ALPHABET
         assert out == out.strip() and "  " not in out
+
+
+def test_curators_extend_the_rules_without_code_changes(tmp_path, monkeypatch):
+    """A new abbreviation and a new protected word in a copy of annotations/labels/ change the
+    output once the caches are cleared; no code is touched."""
+    import shutil
+
+    import yaml
+
+    from olympia.labels import clear_caches
+    from olympia.labels.rules import RULES_DIR
+    rules = tmp_path / "labels"
+    shutil.copytree(RULES_DIR, rules)
+    abbr = yaml.safe_load((rules / "abbreviations.yaml").read_text())
+    abbr["abbreviations"]["ssb"] = "safety squat bar"
+    (rules / "abbreviations.yaml").write_text(yaml.safe_dump(abbr))
+    prot = yaml.safe_load((rules / "protected.yaml").read_text())
+    prot["invariant"].append("lunges")
+    (rules / "protected.yaml").write_text(yaml.safe_dump(prot))
+    assert normalize_label("SSB lunges") == "ssb lunge"
+    monkeypatch.setenv("OLYMPIA_LABEL_RULES", str(rules))
+    clear_caches()
+    try:
+        assert normalize_label("SSB lunges") == "safety squat bar lunges"
+    finally:
+        monkeypatch.delenv("OLYMPIA_LABEL_RULES")
+        clear_caches()
+    assert normalize_label("SSB lunges") == "ssb lunge"
