@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from olympia.pose.gaps import GapPolicy, fill_gaps
 from olympia.pose.parallel import PoseOutcome, PoseTask, run_pose_tasks
 from olympia.schema import Clip, Rejected, make_clip_id
@@ -48,6 +50,15 @@ def pose_items(videos: list[str], segments: list[Segment] | None, job: PoseJob,
     return [outcome_to_clip(o, s, job) for o, s in zip(outcomes, segs)]
 
 
+def joint_visibility(result) -> list[float] | None:
+    """Mean 2D confidence (MediaPipe visibility) of each H36M joint over the detected frames:
+    which joints the detector really saw (a low value marks a guessed, e.g. occluded, limb)."""
+    if result.keypoints_2d is None or not result.detected.any():
+        return None
+    conf = np.nan_to_num(result.keypoints_2d[result.detected, :, 2], nan=0.0)
+    return [round(float(v), 3) for v in conf.mean(axis=0)]
+
+
 def outcome_to_clip(outcome: PoseOutcome, segment: Segment | None, job: PoseJob) -> Clip | Rejected:
     video = Path(outcome.task.video)
     source = (segment.source if segment and segment.source else job.source)
@@ -77,6 +88,7 @@ def outcome_to_clip(outcome: PoseOutcome, segment: Segment | None, job: PoseJob)
     info = outcome.info
     extra = {"video": video.name, "backend_version": res.version, "image_size": res.image_size,
              "detected_fraction": round(detected, 4), "max_gap": job.gaps.max_gap,
+             "joint_visibility": joint_visibility(res),
              "rotation": info.rotation, "variable_frame_rate": info.variable_frame_rate,
              **res.extra}
     provenance = {"source_file": video.name, "sha256": outcome.video_sha256,

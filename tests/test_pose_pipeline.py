@@ -1,0 +1,274 @@
+"""End to end on real video (issue 5, item 7): normalize -> MediaPipe pose -> H36M-17 z-up ->
+store, plus the MotionBERT backend on real MediaPipe 2D keypoints, the pose cache, the parallel
+pool and detection gaps on a real clip where the person leaves the frame.
+
+Each real video is cut to 4 s (100 frames at 25 fps) while normalizing, to keep the suite cheap.
+The windows were picked so that one person is in view the whole time (PROVENANCE.md describes
+the videos).
+"""
+from __future__ import annotations
+
+import hashlib
+
+import ffmpeg
+import numpy as np
+import pytest
+from conftest import shared_path
+
+from olympia.errors import ConfigError
+from olympia.pose.base import make_backend
+from olympia.pose.gaps import GapPolicy
+from olympia.pose.mediapipe_backend import MediaPipeBackend
+from olympia.pose.motionbert.lift import chain_height
+from olympia.pose.parallel import PoseTask, run_pose_task, run_pose_tasks
+from olympia.pose.pipeline import PoseJob, pose_items
+from olympia.schema import Clip, Rejected
+from olympia.skeleton import BONES, JOINT_INDEX, bone_lengths
+from olympia.store import ClipStore, write_store
+from olympia.video.ffmpeg_ops import normalize_video, probe
+from olympia.video.segments import Segment
+
+# name -> (file under ../shared/realdata, first frame, end frame) on the 25 fps timeline
+REAL_CLIPS = {
+    "pushup": ("videos/pushup_test_fitness-action-eval.mp4", 50, 150),     # side view, 1080p60
+    "countix": ("videos/countix_4-YmQKoHYmw.mp4", 0, 100),                 # close-up, legs cut off
+    "legraise": ("infiniterep/fitness-basic_000000.mp4", 100, 200),         # synthetic, 224x224
+    "situp": ("infiniterep/fitness-occlusion_00004_situp.mp4", 100, 200),   # synthetic, occluders
+}
+N_FRAMES = 100
+
+# Limb bones (index into olympia.skeleton.BONES, keyed by the child joint).
+LIMB_BONES = {name: BONES.index((parent, JOINT_INDEX[name])) for name, parent in [
+    ("r_knee", 1), ("r_ankle", 2), ("l_knee", 4), ("l_ankle", 5),
+    ("l_elbow", 11), ("l_wrist", 12), ("r_elbow", 14), ("r_wrist", 15)]}
+# A person's bones do not change length, so the frame-to-frame coefficient of variation (CV) of
+# each bone measures estimator noise. MediaPipe's world landmarks are per-frame estimates with a
+# 3D joint error of a few centimetres: independent errors of ~4 cm per axis at both ends give a
+# bone-length SD of ~sqrt(2) * 4 = 5.7 cm. That is a CV of 0.19 on a typical 0.30 m limb bone
+# (the limit for the median over a clip's visible limb bones) and of 0.44 on the shortest bone
+# MediaPipe reports here, 0.13 m (a foreshortened upper arm pointing at the camera in the
+# countix close-up; measured CV 0.34). Measured medians: 0.06 (push-up) to 0.16. A broken
+# conversion fails these: mixed units or image-normalized coordinates put lengths outside
+# [0.1, 0.6] m, per-frame scale drift or people swapped between frames give CVs near or above 1.
+# Only limbs the detector saw count (visibility >= 0.5 at both ends): MediaPipe guesses the rest
+# (the countix close-up has no legs in the picture).
+MAX_BONE_CV = 0.45
+MAX_MEDIAN_BONE_CV = 0.20
+LIMB_LENGTH_M = (0.10, 0.60)
+MIN_VISIBILITY = 0.5
+
+
+@pytest.fixture(scope="module")
+def normalized(tmp_path_factory):
+    """The 4 s windows of the real videos, normalized to 25 fps H.264 <= 720p."""
+    out = tmp_path_factory.mktemp("normalized")
+    paths = {}
+    for name, (rel, start, end) in REAL_CLIPS.items():
+        src = shared_path("realdata", *rel.split("/"))
+        paths[name] = normalize_video(src, out / f"{name}.mp4", start_frame=start, end_frame=end)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def posed(normalized, tmp_path_factory):
+    """normalize -> pose (MediaPipe, cached) -> store -> reloaded store."""
+    root = tmp_path_factory.mktemp("posed")
+    job = PoseJob(backend="mediapipe", source="realvideo", license="see PROVENANCE.md",
+                  cache_dir=str(root / "cache"))
+    items = pose_items([str(p) for p in normalized.values()], None, job, progress=False)
+    report = write_store(root / "store", items, progress=False)
+    return items, report, ClipStore(root / "store")
+
+
+def test_normalized_windows_are_25fps_h264_720p(normalized):
+    for name, path in normalized.items():
+        info = probe(path)
+        assert (info.fps, info.n_frames, info.codec, info.rotation) == (25.0, N_FRAMES, "h264", 0)
+        assert info.height <= 720 and not info.variable_frame_rate, name
+    assert probe(normalized["pushup"]).height == 720  # 1920x1080 scaled to 1280x720
+
+
+def test_real_videos_give_one_clip_each_with_a_person_on_90_percent_of_frames(posed, normalized):
+    items, report, store = posed
+    assert report.rejected == [] and report.n_clips == len(REAL_CLIPS)
+    for name, path in normalized.items():
+        clip = next(c for c in items if c.extra["video"] == f"{name}.mp4")
+        back = store.get(clip.id)
+        kp = back.keypoints
+        assert kp.shape == (N_FRAMES, 17, 3) and np.isfinite(kp).all(), name
+        assert back.fps == 25.0 and back.pose_estimator == "mediapipe"
+        assert back.pose_estimator_version.startswith("mediapipe-0.10.21-full")
+        detected = back.frame_confidence > 0   # filled frames keep confidence 0
+        assert detected.mean() >= 0.90, (name, detected.mean())
+        assert back.gap_filled_fraction == pytest.approx(1.0 - detected.mean(), abs=1e-6)
+        assert back.provenance["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert back.provenance["source_file"] == f"{name}.mp4"
+
+
+def test_bone_lengths_are_stable_and_metric(posed):
+    items, _, _ = posed
+    for clip in items:
+        vis = np.array(clip.extra["joint_visibility"])
+        lengths = bone_lengths(clip.keypoints[clip.frame_confidence > 0])
+        cvs = {}
+        for child, bone in LIMB_BONES.items():
+            parent = BONES[bone][0]
+            if min(vis[parent], vis[JOINT_INDEX[child]]) < MIN_VISIBILITY:
+                continue
+            cvs[child] = lengths[:, bone].std() / lengths[:, bone].mean()
+            median = np.median(lengths[:, bone])
+            assert LIMB_LENGTH_M[0] <= median <= LIMB_LENGTH_M[1], (clip.id, child, median)
+        assert len(cvs) >= 2, (clip.id, "fewer than 2 visible limb bones", vis)
+        assert max(cvs.values()) < MAX_BONE_CV, (clip.id, cvs)
+        assert np.median(list(cvs.values())) < MAX_MEDIAN_BONE_CV, (clip.id, cvs)
+
+
+def test_axis_convention_is_z_up_on_a_real_push_up(posed):
+    # Side view of a push-up, level camera: the body is roughly horizontal and the arms hang
+    # from the shoulders down to the floor, so in a z-up frame the wrists are well below the
+    # shoulders and the torso (root -> thorax) runs mostly sideways.
+    items, _, _ = posed
+    kp = next(c for c in items if c.extra["video"] == "pushup.mp4").keypoints
+    j = JOINT_INDEX
+    drop = kp[:, j["l_shoulder"], 2] - kp[:, j["l_wrist"], 2]   # the arm MediaPipe sees
+    assert np.median(drop) > 0.25, np.median(drop)
+    torso = kp[:, j["thorax"]] - kp[:, j["root"]]
+    assert np.median(np.abs(torso[:, 2]) / np.linalg.norm(torso, axis=1)) < 0.5
+    # The head is on the other side of the root from the ankles, horizontally.
+    head = kp[:, j["head"], :2] - kp[:, j["root"], :2]
+    feet = kp[:, j["l_ankle"], :2] - kp[:, j["root"], :2]
+    assert np.median((head * feet).sum(axis=1)) < 0
+
+
+# --- MotionBERT backend ----------------------------------------------------------------------
+
+def test_motionbert_without_a_checkpoint_says_so(monkeypatch, tmp_path):
+    monkeypatch.delenv("OLYMPIA_MOTIONBERT_CHECKPOINT", raising=False)
+    with pytest.raises(ConfigError, match=r"needs a checkpoint.*--checkpoint.*"
+                                          r"OLYMPIA_MOTIONBERT_CHECKPOINT"):
+        make_backend("motionbert")
+    with pytest.raises(ConfigError, match=r"nope\.bin.*does not exist"):
+        make_backend("motionbert", checkpoint=str(tmp_path / "nope.bin"))
+    with pytest.raises(ConfigError, match="unknown pose backend 'openpose'"):
+        make_backend("openpose")
+
+
+def test_motionbert_lifts_real_mediapipe_keypoints(normalized, tmp_path):
+    ckpt = shared_path("spec", "motionbert", "dstformer_tiny_checkpoint.bin")
+    # 100 frames > the tiny model's 81-frame window: two windows (81 + 19) are stitched.
+    task = PoseTask(str(normalized["countix"]), backend="motionbert",
+                    backend_options={"checkpoint": str(ckpt), "config": "tiny"})
+    out = run_pose_task(task)
+    assert out.ok, out.error
+    res = out.result
+    assert res.backend == "motionbert" and res.keypoints.shape == (N_FRAMES, 17, 3)
+    assert res.image_size == (480, 272) and res.keypoints_2d.shape == (N_FRAMES, 17, 3)
+    found = np.isfinite(res.keypoints_2d[..., :2]).all(axis=(1, 2))
+    assert found.mean() >= 0.9
+    assert np.isfinite(res.keypoints[found]).all() and np.isnan(res.keypoints[~found]).all()
+    # Metric scale comes from the assumed body size: median ankle-to-head chain = 1.60 m.
+    assert np.median(chain_height(res.keypoints[found])) == pytest.approx(1.60, rel=1e-4)
+    assert "motionbert-" in res.version and "+mediapipe-0.10.21" in res.version
+
+
+# --- cache and parallel pool -----------------------------------------------------------------
+
+@pytest.fixture
+def count_pose_work(monkeypatch):
+    """Counts MediaPipe runs in this process (the real backend still runs)."""
+    calls = []
+    real = MediaPipeBackend.estimate
+
+    def estimate(self, frames, fps, image_size):
+        calls.append(image_size)
+        return real(self, frames, fps, image_size)
+    monkeypatch.setattr(MediaPipeBackend, "estimate", estimate)
+    return calls
+
+
+def test_cache_rerun_does_no_pose_work_and_a_changed_segment_reruns_alone(
+        normalized, tmp_path, count_pose_work):
+    video = str(normalized["legraise"])
+    cache = str(tmp_path / "cache")
+    first = [PoseTask(video, start_frame=0, end_frame=40, cache_dir=cache),
+             PoseTask(video, start_frame=40, end_frame=80, cache_dir=cache)]
+    pooled = run_pose_tasks(first, workers=2, progress=False)       # two spawned processes
+    assert [o.ok and not o.cached for o in pooled] == [True, True]
+    assert count_pose_work == []                                      # the work ran in the pool
+
+    again = run_pose_tasks(first, workers=1, progress=False)
+    assert [o.cached for o in again] == [True, True] and count_pose_work == []
+    for a, b in zip(pooled, again):
+        np.testing.assert_array_equal(a.result.keypoints, b.result.keypoints)
+
+    changed = [first[0], PoseTask(video, start_frame=40, end_frame=70, cache_dir=cache)]
+    third = run_pose_tasks(changed, workers=1, progress=False)
+    assert [o.cached for o in third] == [True, False] and len(count_pose_work) == 1
+    assert third[1].result.n_frames == 30
+
+    # The pool computes exactly what one process computes.
+    fresh = run_pose_task(PoseTask(video, start_frame=0, end_frame=40))
+    np.testing.assert_allclose(fresh.result.keypoints, pooled[0].result.keypoints, atol=1e-5)
+
+
+def test_cache_key_changes_with_the_video_bytes(normalized, tmp_path):
+    from olympia.pose.cache import cache_key, video_sha256
+    a = video_sha256(normalized["countix"], tmp_path)
+    b = video_sha256(normalized["situp"], tmp_path)
+    assert a == hashlib.sha256(normalized["countix"].read_bytes()).hexdigest() and a != b
+    keys = {cache_key(a, 0, 10, "mediapipe", "v1", 25.0, 720),
+            cache_key(b, 0, 10, "mediapipe", "v1", 25.0, 720),
+            cache_key(a, 0, 11, "mediapipe", "v1", 25.0, 720),
+            cache_key(a, 0, 10, "motionbert", "v1", 25.0, 720),
+            cache_key(a, 0, 10, "mediapipe", "v2", 25.0, 720)}
+    assert len(keys) == 5
+
+
+# --- detection gaps on real video --------------------------------------------------------------
+
+def test_person_leaving_the_frame_is_filled_when_short_and_quarantined_when_long(
+        normalized, tmp_path):
+    src = str(normalized["countix"])
+    # 8 black frames in the middle (0.32 s): a short gap, interpolated.
+    blink = tmp_path / "blink.mp4"
+    (ffmpeg.input(src).video
+     .drawbox(0, 0, "iw", "ih", color="black", thickness="fill", enable="between(n,40,47)")
+     .output(str(blink), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True))
+    # 2 s of black appended: the person is gone for 50 frames, longer than max_gap.
+    gone = tmp_path / "gone.mp4"
+    (ffmpeg.input(src).video.filter("tpad", stop=50, stop_mode="add", color="black")
+     .output(str(gone), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True))
+    job = PoseJob(cache_dir=None, workers=1, gaps=GapPolicy(max_gap=12, max_filled_fraction=0.2))
+    short, long_ = pose_items([str(blink), str(gone)], None, job, progress=False)
+
+    assert isinstance(short, Clip), short
+    conf = short.frame_confidence
+    assert (conf[40:48] == 0).all()                 # no person on the black frames
+    assert 8 / 100 <= short.gap_filled_fraction <= 0.2
+    assert short.gap_filled_fraction == pytest.approx((conf == 0).mean())
+    assert np.isfinite(short.keypoints).all()
+
+    assert isinstance(long_, Rejected), long_
+    assert long_.field == "keypoints" and "gone.mp4" in long_.where
+    assert "no person detected" in long_.message and "max_gap 12" in long_.message
+
+    report = write_store(tmp_path / "store", [short, long_], progress=False)
+    assert report.n_clips == 1 and [r.where for r in report.rejected] == [long_.where]
+
+
+def test_bad_items_are_quarantined_by_name_and_the_rest_go_on(normalized, tmp_path):
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(normalized["countix"].read_bytes()[:3000])
+    audio = tmp_path / "voice.m4a"
+    ffmpeg.input("sine=d=1", f="lavfi").output(str(audio)).overwrite_output().run(quiet=True)
+    segs = [Segment(str(normalized["countix"]), 10, 60, "Bench Press", 2),
+            Segment(str(normalized["countix"]), 90, 130, "Bench Press", 1),   # past the end
+            Segment(str(corrupt), 0, 10), Segment(str(audio), 0, 10)]
+    items = pose_items([], segs, PoseJob(workers=1), progress=False)
+    ok, outside, bad, voice = items
+    assert isinstance(ok, Clip) and ok.n_frames == 50 and ok.reps == 2
+    assert ok.label_raw == "Bench Press" and ok.extra["start_frame"] == 10
+    assert isinstance(outside, Rejected) and "[90, 130)" in outside.message
+    assert "100 frames" in outside.message
+    assert isinstance(bad, Rejected) and "corrupt.mp4" in bad.message
+    assert isinstance(voice, Rejected) and "no video stream" in voice.message
