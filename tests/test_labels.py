@@ -92,6 +92,12 @@ CASES = [
     ("dumbell rows", "dumbbell row"),              # corrections.yaml
     ("windshield wipers", "windshield wiper"),     # a real word is never rewritten
     ("inline lunge", "inline lunge"),              # known word, although 1 edit from "incline"
+    # real English words one edit from a vocabulary word are never rewritten (dictionary check)
+    ("plant walk", "plant walk"),                  # plank
+    ("lung stretch", "lung stretch"),              # lunge
+    ("curb step", "curb step"),                    # curl
+    ("bridle pose", "bridle pose"),                # bridge
+    ("swine stretch", "swine stretch"),            # swing
     ("rowl", "rowl"),                              # ambiguous (row, roll): left as written
     ("zottman curls", "zottman curl"),             # unknown, no close word: left as written
     ("bicep curls", "biceps curl"),
