@@ -3,10 +3,13 @@
 `olympia build --recipe pipelines/release.yaml` = `make dataset`. The recipe names the demo
 size, the split protocol and the sources config; every source whose raw path is configured
 and exists is ingested, the others are listed as skipped (one line, and on the card).
+`stores:` adds clip stores built earlier (`olympia pose ... --out work/stores/videos`, the
+video sources' pose path): their clips join the release as they are.
 """
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -17,6 +20,7 @@ from olympia.demo import DemoConfig, generate_demo
 from olympia.errors import ConfigError
 from olympia.release import ReleaseConfig, build_release, code_fingerprint, is_up_to_date, log
 from olympia.schema import Clip, Rejected
+from olympia.store import INFO_PATH
 
 
 @dataclass
@@ -24,6 +28,7 @@ class Recipe:
     release: ReleaseConfig = field(default_factory=ReleaseConfig)
     demo: DemoConfig | None = field(default_factory=DemoConfig)   # None: no demo clips
     sources_config: Path | None = None                            # pipelines/sources.yaml
+    stores: list[Path] = field(default_factory=list)              # clip stores to include (pose path)
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -37,9 +42,24 @@ def load_recipe(path: str | Path) -> Recipe:
         demo = DemoConfig(**raw["demo"]) if raw.get("demo") else None
     except TypeError as exc:
         raise ConfigError(f"{path}: unknown key ({exc}); see pipelines/release.yaml for the fields") from exc
+    root = path.resolve().parent.parent    # recipes live in pipelines/; paths are repo-relative
+    resolve = lambda p: Path(p) if Path(p).is_absolute() else root / p  # noqa: E731
     sources = raw.get("sources_config")
-    return Recipe(release, demo, (path.parent.parent / sources) if sources and not Path(sources).is_absolute()
-                  else (Path(sources) if sources else None))
+    stores = raw.get("stores") or []
+    if not isinstance(stores, list):
+        raise ConfigError(f"{path}: `stores` must be a list of clip store directories")
+    return Recipe(release, demo, resolve(sources) if sources else None, [resolve(s) for s in stores])
+
+
+def included_stores(recipe: Recipe) -> tuple[list[Path], dict[str, str]]:
+    """Clip stores of the recipe that exist; missing ones with the reason (reported, not fatal)."""
+    found, skipped = [], {}
+    for store in recipe.stores:
+        if (Path(store) / INFO_PATH).is_file():
+            found.append(Path(store))
+        else:
+            skipped[f"store {store}"] = f"no clip store there ({INFO_PATH} missing): build it first, e.g. olympia pose"
+    return found, skipped
 
 
 def configured_sources(recipe: Recipe) -> tuple[list[tuple[str, Path]], dict[str, str]]:
@@ -55,7 +75,8 @@ def configured_sources(recipe: Recipe) -> tuple[list[tuple[str, Path]], dict[str
     return list(found), dict(skipped)
 
 
-def recipe_items(recipe: Recipe, sources: list[tuple[str, Path]], workers: int) -> Iterator[Clip | Rejected]:
+def recipe_items(recipe: Recipe, sources: list[tuple[str, Path]], workers: int,
+                 stores: list[Path] = ()) -> Iterator[Clip | Rejected]:
     streams: list[Iterable] = []
     if recipe.demo is not None:
         streams.append(generate_demo(recipe.demo, workers=workers))
@@ -63,7 +84,11 @@ def recipe_items(recipe: Recipe, sources: list[tuple[str, Path]], workers: int) 
         from olympia.adapters import ADAPTERS
 
         for name, raw in sources:
-            streams.append(ADAPTERS[name].iter_clips(raw))
+            streams.append(ADAPTERS[name].clips(raw))   # video-only sources: one Rejected naming the pose path
+    if stores:
+        from olympia.store import ClipStore
+
+        streams += [ClipStore(s).iter_clips() for s in stores]
     return itertools.chain.from_iterable(streams)
 
 
@@ -71,13 +96,16 @@ def build_from_recipe(recipe: Recipe, out_dir: str | Path, *, force: bool = Fals
                       progress: bool = True):
     """Build (or skip, when inputs are unchanged) the release at out_dir. Returns the report or None."""
     sources, skipped = configured_sources(recipe)
+    stores, stores_skipped = included_stores(recipe)
+    skipped.update(stores_skipped)
     listing = [(name, sorted((p.relative_to(raw).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
                              for p in Path(raw).rglob("*") if p.is_file())) for name, raw in sources]
+    listing += [(str(s), json.loads((s / INFO_PATH).read_text()).get("files")) for s in stores]
     fingerprint = code_fingerprint(asdict(recipe.release), asdict(recipe.demo) if recipe.demo else None, listing)
     if skipped:
         log("sources skipped: " + "; ".join(f"{k} ({v})" for k, v in sorted(skipped.items())))
     if not force and is_up_to_date(out_dir, fingerprint):
         log(f"{out_dir} is up to date (same code, recipe and raw files); use --force to rebuild")
         return None
-    return build_release(out_dir, recipe_items(recipe, sources, workers), recipe.release, progress=progress,
+    return build_release(out_dir, recipe_items(recipe, sources, workers, stores), recipe.release, progress=progress,
                          fingerprint=fingerprint, sources_skipped=skipped)

@@ -69,11 +69,39 @@ def test_rebuild_is_byte_identical_and_noop_when_unchanged(release, tmp_path):
     assert build_from_recipe(recipe, again, workers=1, progress=False).n_clips == 41
 
 
-def test_missing_sources_are_listed(tmp_path, monkeypatch):
-    sources = tmp_path / "sources.yaml"
-    sources.write_text("")
-    recipe = Recipe(ReleaseConfig(), DemoConfig(n_clips=5), sources_config=sources)
-    out = tmp_path / "r"
-    build_from_recipe(recipe, out, workers=1, progress=False)
-    skipped = json.loads((out / "meta/info.json").read_text())["extras"]["sources_skipped"]
-    assert isinstance(skipped, dict)
+def test_recipe_with_a_raw_source_a_video_only_source_and_a_pose_store(tmp_path, monkeypatch):
+    """`make dataset` with real layouts configured: MM-Fit fixtures are ingested, RepCount (video
+    only) is reported with the pose-path command, a store from the pose path joins as it is."""
+    from raw_fixtures import write_mmfit, write_repcount
+    from factories import make_clip
+    from olympia.recipe import load_recipe
+    from olympia.store import write_store
+
+    write_mmfit(tmp_path / "mmfit")
+    write_repcount(tmp_path / "repcount")
+    pose_store = tmp_path / "stores/videos"
+    write_store(pose_store, [make_clip(i, source="videos", subject=f"v{i}", n_frames=60, reps=3)
+                             for i in range(4)], progress=False)
+    repo = tmp_path / "repo"
+    (repo / "pipelines").mkdir(parents=True)
+    (repo / "pipelines/sources.yaml").write_text(yaml.safe_dump({"sources": {
+        "mmfit": {"env": "X_MMFIT", "path": None}, "repcount": {"env": "X_REPCOUNT", "path": None}}}))
+    (repo / "pipelines/release.yaml").write_text(yaml.safe_dump({
+        "release": {"name": "t"}, "demo": {"n_clips": 6, "clips_per_subject": 2},
+        "sources_config": "pipelines/sources.yaml", "stores": [str(pose_store), "work/stores/missing"]}))
+    monkeypatch.setenv("X_MMFIT", str(tmp_path / "mmfit"))
+    monkeypatch.setenv("X_REPCOUNT", str(tmp_path / "repcount"))
+    recipe = load_recipe(repo / "pipelines/release.yaml")
+    assert recipe.stores == [pose_store, repo / "work/stores/missing"]
+    report = build_from_recipe(recipe, tmp_path / "out", workers=1, progress=False)
+
+    meta = ClipStore(tmp_path / "out").metadata()
+    assert meta["source"].value_counts().to_dict() == {"demo": 6, "mmfit": 3, "videos": 4}  # 2 + 1 MM-Fit sets
+    info = json.loads((tmp_path / "out/meta/info.json").read_text())
+    skipped = info["extras"]["sources_skipped"]
+    assert set(skipped) >= {"fit3d", "kimore", "store " + str(repo / "work/stores/missing")}
+    assert "mmfit" not in skipped and "repcount" not in skipped
+    pose_hint = [r for r in report.rejected if r.source == "repcount"]
+    assert len(pose_hint) == 1 and "olympia pose --segments" in pose_hint[0].message
+    card = (tmp_path / "out/README.md").read_text()
+    assert "| mmfit | 3 |" in card and "work/stores/missing" in card
