@@ -128,3 +128,25 @@ def test_schema_file_is_generated_from_the_code():
     on_disk = json.loads((REPO / "schemas" / "sources.schema.json").read_text())
     assert on_disk == SOURCES_SCHEMA, \
         "regenerate: python -m olympia.video.manifest > schemas/sources.schema.json"
+
+
+def test_cli_download_reports_failures_and_skips_finished(server, tmp_path):
+    from click.testing import CliRunner
+
+    from olympia.cli import main
+    base, _ = server
+    manifest = tmp_path / "sources.yaml"
+    manifest.write_text(
+        "format_version: 1\nvideos:\n"
+        f"  - {{id: good, url: '{base}/workout.mp4', creator: c, license: CC0, title: t}}\n"
+        f"  - {{id: gone, url: '{base}/missing.mp4', creator: c, license: CC0, title: t}}\n")
+    out = tmp_path / "videos"
+    args = ["videos", "download", str(manifest), "--out", str(out), "--quiet", "--retries", "1"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1
+    assert "good: downloaded" in r.output and "1 videos ready, 1 failed" in r.output
+    assert "gone" in r.output and "404" in r.output
+    r = CliRunner().invoke(main, args + ["--only", "good"])
+    assert r.exit_code == 0 and "good: already done" in r.output
+    r = CliRunner().invoke(main, args + ["--only", "nope"])
+    assert r.exit_code == 2 and "nope" in r.output

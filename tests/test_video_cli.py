@@ -1,0 +1,121 @@
+"""`olympia videos normalize|cut|probe` and `olympia pose` through click's CliRunner, on real
+ffmpeg, real MediaPipe and a real video (the download command is tested beside its local HTTP
+server in test_video_download.py)."""
+from __future__ import annotations
+
+import json
+
+import ffmpeg
+import pytest
+from click.testing import CliRunner
+from conftest import shared_path
+
+from olympia.cli import main
+from olympia.store import ClipStore
+from olympia.video.ffmpeg_ops import normalize_video, probe
+
+COMMANDS = [["videos"], ["videos", "download"], ["videos", "normalize"], ["videos", "cut"],
+            ["videos", "probe"], ["pose"]]
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def countix(tmp_path_factory):
+    """2 s (50 frames) of the real countix video, normalized: cheap for MediaPipe."""
+    src = shared_path("realdata", "videos", "countix_4-YmQKoHYmw.mp4")
+    return normalize_video(src, tmp_path_factory.mktemp("v") / "countix.mp4",
+                           start_frame=0, end_frame=50)
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=" ".join)
+def test_help_has_examples(cmd):
+    r = run(*cmd, "--help")
+    assert r.exit_code == 0 and "Examples:" in r.output
+    assert f"olympia {' '.join(cmd)}" in r.output.split("Examples:")[1]
+
+
+def test_normalize_reports_bad_files_and_converts_the_rest(tmp_path):
+    good = tmp_path / "phone.mov"
+    ffmpeg.input("testsrc=size=160x120:rate=30:d=2", f="lavfi").output(
+        str(good), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True)
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00" * 100)
+    r = run("videos", "normalize", good, bad, "--out", tmp_path / "norm")
+    assert r.exit_code == 1
+    assert "1 videos normalized, 1 failed" in r.output and "broken.mp4" in r.output
+    info = probe(tmp_path / "norm" / "phone.mp4")
+    assert (info.fps, info.n_frames, info.codec) == (25.0, 50, "h264")
+    assert not (tmp_path / "norm" / "broken.mp4").exists()
+
+
+def test_cut_from_a_segments_file(countix, tmp_path):
+    segments = tmp_path / "segments.json"
+    segments.write_text(json.dumps([
+        {"video": str(countix), "start_frame": 5, "end_frame": 30, "clip_id": "press-1"},
+        {"video": "countix.mp4", "start_frame": 40, "end_frame": 60, "clip_id": "too-long"}]))
+    (tmp_path / "countix.mp4").symlink_to(countix)   # relative paths resolve next to the file
+    r = run("videos", "cut", "--segments", segments, "--out", tmp_path / "clips")
+    assert r.exit_code == 1 and "1 clips cut, 1 failed" in r.output
+    assert "too-long" in r.output and "[40, 60)" in r.output and "50 frames" in r.output
+    assert probe(tmp_path / "clips" / "press-1.mp4").n_frames == 25
+    r = run("videos", "cut", countix, "--start", 0, "--end", 10, "--out", tmp_path / "one")
+    assert r.exit_code == 0 and probe(tmp_path / "one" / "countix-0-10.mp4").n_frames == 10
+    r = run("videos", "cut", countix, "--out", tmp_path / "x")
+    assert r.exit_code == 2 and "--segments" in r.output
+
+
+def test_probe_prints_json(countix):
+    r = run("videos", "probe", countix)
+    assert r.exit_code == 0
+    facts = json.loads(r.output.splitlines()[0])
+    assert (facts["width"], facts["height"], facts["n_frames"]) == (480, 272, 50)
+
+
+def test_pose_writes_a_store_and_quarantines_bad_videos(countix, tmp_path):
+    audio = tmp_path / "voice.m4a"
+    ffmpeg.input("sine=d=1", f="lavfi").output(str(audio)).overwrite_output().run(quiet=True)
+    out = tmp_path / "store"
+    r = run("pose", countix, audio, "--backend", "mediapipe", "--out", out, "--quiet",
+            "--cache-dir", tmp_path / "cache", "--label", "bench press", "--source", "countix")
+    assert r.exit_code == 0, r.output
+    assert "1 clips" in r.output and "1 quarantined" in r.output and "voice.m4a" in r.output
+    store = ClipStore(out)
+    clip = store.get(store.ids[0])
+    assert clip.n_frames == 50 and clip.source == "countix" and clip.label_raw == "bench press"
+    assert clip.pose_estimator == "mediapipe" and clip.fps == 25.0
+    quarantine = json.loads((out / "meta" / "quarantine.json").read_text())
+    assert len(quarantine) == 1 and "no video stream" in quarantine[0]["message"]
+    store.verify()
+
+
+def test_pose_one_clip_per_segment(countix, tmp_path):
+    segments = tmp_path / "segments.json"
+    segments.write_text(json.dumps([
+        {"video": str(countix), "start_frame": 0, "end_frame": 25, "label_raw": "Bench Press",
+         "reps": 1, "clip_id": "set-a"},
+        {"video": str(countix), "start_frame": 25, "end_frame": 50, "label_raw": "Bench Press",
+         "reps": 1, "clip_id": "set-b"}]))
+    out = tmp_path / "store"
+    r = run("pose", "--segments", segments, "--out", out, "--quiet", "--no-cache")
+    assert r.exit_code == 0, r.output
+    store = ClipStore(out)
+    assert sorted(store.ids) == ["video:countix:set-a", "video:countix:set-b"]
+    assert [store.get(i).n_frames for i in sorted(store.ids)] == [25, 25]
+
+
+def test_pose_motionbert_needs_a_checkpoint_and_runs_with_one(countix, tmp_path, monkeypatch):
+    monkeypatch.delenv("OLYMPIA_MOTIONBERT_CHECKPOINT", raising=False)
+    r = CliRunner().invoke(main, ["pose", str(countix), "--backend", "motionbert",
+                                  "--out", str(tmp_path / "s")])
+    assert r.exit_code == 2 and "needs a checkpoint" in r.output
+    assert "OLYMPIA_MOTIONBERT_CHECKPOINT" in r.output and "Traceback" not in r.output
+    ckpt = shared_path("spec", "motionbert", "dstformer_tiny_checkpoint.bin")
+    r = run("pose", countix, "--backend", "motionbert", "--checkpoint", ckpt,
+            "--motionbert-config", "tiny", "--out", tmp_path / "mb", "--quiet", "--no-cache")
+    assert r.exit_code == 0, r.output
+    store = ClipStore(tmp_path / "mb")
+    clip = store.get(store.ids[0])
+    assert clip.pose_estimator == "motionbert" and clip.n_frames == 50
