@@ -45,6 +45,22 @@ def smooth_and_downsample(keypoints: np.ndarray, step: int = 2) -> np.ndarray:
     Computed only at the kept frames. Returns (ceil(T/step), 17, 3) float32.
     """
     kp = np.asarray(keypoints, dtype=np.float32)
+    if step != 2:
+        return _smooth_general(kp, step)
+    # kept frames are the even ones; their neighbours are the odd ones (strided views, no gather)
+    even, odd = kp[0::2], kp[1::2]
+    total = even.copy()
+    total[:len(odd)] += odd                  # frame t+1
+    total[1:] += odd[:len(even) - 1]         # frame t-1
+    count = np.full(len(even), 3.0, dtype=np.float32)
+    count[0] -= 1                            # frame 0 has no t-1
+    if len(odd) < len(even):
+        count[-1] -= 1                       # odd T: the last kept frame has no t+1
+    total /= count[:, None, None]
+    return total
+
+
+def _smooth_general(kp: np.ndarray, step: int) -> np.ndarray:
     t = kp.shape[0]
     keep = np.arange(0, t, step)
     total = kp[keep].copy()
@@ -73,14 +89,17 @@ def motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarray | Non
         kp = resample_time(kp, round(kp.shape[0] * 25.0 / fps))
     joints = np.ascontiguousarray(smooth_and_downsample(kp).transpose(1, 0, 2))  # (17, W, 3)
     width = joints.shape[1]
-    if out is None:
-        out = np.empty((IMAGE_ROWS, width, 3), dtype=np.float32)
-    else:
-        out = out[:, :width]
+    out = np.empty((IMAGE_ROWS, width, 3), dtype=np.float32) if out is None else out[:, :width]
+    # Work on (rows, W*3) views: numpy's inner loops then run over W*3 values, not over 3.
+    flat_joints = joints.reshape(N_JOINTS, width * 3)
+    flat_out = out.reshape(IMAGE_ROWS, width * 3)
+    copy_back = not np.shares_memory(flat_out, out)   # a caller's buffer whose rows can't be flattened
     for r0, r1, a, b, frac in chain_segments():
-        base, delta = joints[a], joints[b] - joints[a]
-        np.multiply(frac[:, None, None], delta[None], out=out[r0:r1])
-        out[r0:r1] += base
+        rows = flat_out[r0:r1]
+        np.multiply(frac[:, None], flat_joints[b] - flat_joints[a], out=rows)
+        rows += flat_joints[a]
+    if copy_back:
+        out[...] = flat_out.reshape(IMAGE_ROWS, width, 3)
     return out
 
 
@@ -116,6 +135,30 @@ def pad_motion_image(image: np.ndarray, height: int = PAD_HEIGHT, width: int = P
     mask = np.zeros((height, width), dtype=bool)
     mask[:rows, :cols] = True
     return padded, mask, resampled
+
+
+def padded_motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarray | None = None,
+                        height: int = PAD_HEIGHT, width: int = PAD_WIDTH):
+    """`pad_motion_image(motion_image(keypoints, fps))` without the intermediate image.
+
+    Writes straight into `out` (a reusable (height, width, 3) float32 buffer, e.g. one slot of
+    a batch; its old content is overwritten) and returns (padded, mask, was_resampled).
+    """
+    kp = np.asarray(keypoints, dtype=np.float32)
+    if out is None:
+        out = np.empty((height, width, 3), dtype=np.float32)
+    cols = math.ceil(kp.shape[0] * 25.0 / fps / 2) if abs(fps - 25.0) > 1e-6 else math.ceil(kp.shape[0] / 2)
+    if cols > width:                      # longer than 51.2 s: the resampling rule of pad_motion_image
+        padded, mask, resampled = pad_motion_image(motion_image(kp, fps), height, width)
+        out[...] = padded
+        return out, mask, resampled
+    image = motion_image(kp, fps, out=out[:IMAGE_ROWS])
+    cols = image.shape[1]
+    out[:IMAGE_ROWS, cols:] = 0
+    out[IMAGE_ROWS:] = 0
+    mask = np.zeros((height, width), dtype=bool)
+    mask[:IMAGE_ROWS, :cols] = True
+    return out, mask, False
 
 
 def padded_width(n_frames: int) -> int:

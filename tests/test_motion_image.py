@@ -103,3 +103,24 @@ def test_pixels_stay_inside_the_joint_range(kp):
     assert img.shape[0] == IMAGE_ROWS
     assert (img.min(axis=(0, 1)) >= s.min(axis=(0, 1)) - 1e-4).all()
     assert (img.max(axis=(0, 1)) <= s.max(axis=(0, 1)) + 1e-4).all()
+
+
+@pytest.mark.parametrize("n_frames, fps", [(2, 25.0), (101, 25.0), (1280, 25.0), (1500, 25.0), (90, 30.0)])
+def test_padded_motion_image_writes_into_a_dirty_buffer(n_frames, fps):
+    from olympia.motion_image import padded_motion_image
+
+    kp = np.random.default_rng(n_frames).normal(size=(n_frames, 17, 3)).astype(np.float32)
+    want, want_mask, want_resampled = pad_motion_image(motion_image(kp, fps))
+    buf = np.full((384, 640, 3), 7.0, dtype=np.float32)      # left over from another clip
+    got, mask, resampled = padded_motion_image(kp, fps, out=buf)
+    assert got is buf and resampled == want_resampled == (n_frames > 1280)
+    np.testing.assert_array_equal(mask, want_mask)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_out_buffer_that_cannot_be_flattened_is_still_filled():
+    kp = np.random.default_rng(3).normal(size=(40, 17, 3)).astype(np.float32)
+    buf = np.zeros((IMAGE_ROWS, 30, 6), dtype=np.float32)[:, :, ::2]   # strided channels
+    got = motion_image(kp, out=buf)
+    np.testing.assert_allclose(buf[:, :20], motion_image(kp), atol=1e-6)
+    assert np.shares_memory(got, buf)
