@@ -119,3 +119,16 @@ def test_pose_motionbert_needs_a_checkpoint_and_runs_with_one(countix, tmp_path,
     store = ClipStore(tmp_path / "mb")
     clip = store.get(store.ids[0])
     assert clip.pose_estimator == "motionbert" and clip.n_frames == 50
+
+
+def test_cut_segments_of_one_video_from_its_normalized_copy(countix, tmp_path):
+    segments = tmp_path / "segments.json"
+    segments.write_text(json.dumps([
+        {"video": "raw/countix.mp4", "start_frame": 0, "end_frame": 12, "clip_id": "a"},
+        {"video": "raw/other.mp4", "start_frame": 0, "end_frame": 12, "clip_id": "b"}]))
+    r = run("videos", "cut", countix, "--segments", segments, "--out", tmp_path / "clips")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "clips").iterdir()) == ["a.mp4"]
+    assert probe(tmp_path / "clips" / "a.mp4").n_frames == 12
+    r = run("videos", "cut", tmp_path / "nothing.mp4", "--segments", segments, "--out", tmp_path)
+    assert r.exit_code == 2 and "nothing.mp4" in r.output

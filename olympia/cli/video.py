@@ -106,15 +106,28 @@ def normalize(sources, out_dir, fps, max_height):
 def cut(video, segments_file, start_frame, end_frame, out_dir):
     """Cut clips [start, end) frame-accurately, from a segments file or one VIDEO range.
 
+    With VIDEO and --segments, only the segments whose video has VIDEO's file name are cut, and
+    they are cut from VIDEO (e.g. segments annotated on raw/abc.mp4, cut from the normalized
+    copy). Frames are on the 25 fps timeline; OUT/<clip id>.mp4 per segment.
+
     \b
     Examples:
       olympia videos cut --segments work/segments.json --out work/clips
+      olympia videos cut work/normalized/abc.mp4 --segments work/segments.json --out work/clips
       olympia videos cut work/normalized/creator1.mp4 --start 250 --end 1000 --out work/clips
     """
+    from dataclasses import replace
+
     from olympia.video.ffmpeg_ops import cut_clip
     from olympia.video.segments import Segment, load_any_segments
     if segments_file:
         segments = load_any_segments(segments_file)
+        if video is not None:
+            segments = [replace(s, video=str(video)) for s in segments
+                        if Path(s.video).name == video.name]
+            if not segments:
+                raise click.BadParameter(f"no segment in {segments_file} is on a video named "
+                                         f"{video.name!r}", param_hint="VIDEO")
     elif video is not None and start_frame is not None and end_frame is not None:
         segments = [Segment(str(video), start_frame, end_frame)]
     else:
