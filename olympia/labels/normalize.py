@@ -122,12 +122,14 @@ class _Lexicon:
 _POSTURE_FIRST: frozenset[str] = frozenset()
 _PHRASE_FIRST: dict[str, int] = {}   # first word of a phrase -> longest phrase starting with it
 _TOKEN_RULE_KEYS: frozenset[str] = frozenset()   # tokens that step 6 may rewrite (fast path)
+_MERGE_KEYS: frozenset[str] = frozenset()        # tokens that step 9 may merge (fast path)
+_DIGIT = re.compile(r"[0-9]")
 _FIXED_POINTS: set[str] = set()      # labels known to normalize to themselves (skip a pass)
 
 
 @functools.lru_cache(maxsize=1)
 def _resources() -> tuple[LabelRules, _Lexicon]:
-    global _POSTURE_FIRST, _PHRASE_FIRST, _TOKEN_RULE_KEYS
+    global _POSTURE_FIRST, _PHRASE_FIRST, _TOKEN_RULE_KEYS, _MERGE_KEYS
     rules = load_label_rules()
     _POSTURE_FIRST = frozenset(p[0] for p in rules.posture_phrases)
     _TOKEN_RULE_KEYS = frozenset(rules.numbers) | _POSTURE_FIRST | rules.posture_letters \
@@ -136,6 +138,7 @@ def _resources() -> tuple[LabelRules, _Lexicon]:
     _PHRASE_FIRST = {}
     for p in rules.phrases:
         _PHRASE_FIRST[p[0]] = max(_PHRASE_FIRST.get(p[0], 0), len(p))
+    _MERGE_KEYS = frozenset(_PHRASE_FIRST) | rules.number_suffix_words
     return rules, _Lexicon(rules)
 
 
@@ -276,7 +279,9 @@ def _normalize_word(word: str, rules: LabelRules, lexicon: _Lexicon):
     if hit is not None:
         return hit
     corrections: list[Correction] = []
-    if word in rules.corrections:
+    if word.isdigit() or word in ("+", "&") or len(word) == 1:
+        out = (word,)                       # numbers, conjunction signs, posture letters
+    elif word in rules.corrections:
         out = rules.corrections[word]
         corrections.append(Correction(word, " ".join(out), "table"))
     else:
@@ -299,13 +304,15 @@ def _normalize_word(word: str, rules: LabelRules, lexicon: _Lexicon):
 # --------------------------------------------------------------------------- token level
 
 def _numbers_and_abbreviations(tokens: list[str], rules: LabelRules, expansions: list):
-    if not any(t in _TOKEN_RULE_KEYS or t[0].isdigit() for t in tokens):
-        return tokens                       # nothing to rewrite (most labels)
     out: list[str] = []
-    i = 0
-    while i < len(tokens):
+    i, n = 0, len(tokens)
+    while i < n:
         tok = tokens[i]
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if tok not in _TOKEN_RULE_KEYS and not tok.isdigit():
+            out.append(tok)                 # most tokens: no rule applies
+            i += 1
+            continue
+        nxt = tokens[i + 1] if i + 1 < n else ""
         if tok.isdigit():
             tok = str(int(tok))
         phrase = _posture_phrase_at(tokens, i, rules) if tok in _POSTURE_FIRST else None
@@ -337,8 +344,6 @@ def _posture_phrase_at(tokens: list[str], i: int, rules: LabelRules) -> tuple[st
 
 
 def _merge_phrases(tokens: list[str], rules: LabelRules) -> list[str]:
-    if not any(t in _PHRASE_FIRST or t in rules.number_suffix_words for t in tokens):
-        return tokens
     out: list[str] = []
     i = 0
     while i < len(tokens):
@@ -362,17 +367,40 @@ def _merge_phrases(tokens: list[str], rules: LabelRules) -> list[str]:
 def _one_pass(raw: str, rules: LabelRules, lexicon: _Lexicon):
     text, removed = _clean_text(raw, rules)
     expansions: list[tuple[str, str]] = []
-    tokens = _numbers_and_abbreviations(text.split(), rules, expansions)
+    tokens = text.split()
+    if not _TOKEN_RULE_KEYS.isdisjoint(tokens) or _DIGIT.search(text):
+        tokens = _numbers_and_abbreviations(tokens, rules, expansions)
     words: list[str] = []
     corrections: list[Correction] = []
     for tok in tokens:
-        if tok.isdigit() or tok in ("+", "&") or len(tok) == 1:
-            words.append(tok)
-            continue
-        out, corr = _normalize_word(tok, rules, lexicon)
+        out, corr = _word_cache.get(tok) or _normalize_word(tok, rules, lexicon)
         words.extend(out)
-        corrections.extend(corr)
-    return " ".join(_merge_phrases(words, rules)), removed, corrections, expansions
+        if corr:
+            corrections.extend(corr)
+    if not _MERGE_KEYS.isdisjoint(words):
+        words = _merge_phrases(words, rules)
+    return " ".join(words), removed, corrections, expansions
+
+
+def _is_fixed_point(label: str, rules: LabelRules, lexicon: _Lexicon) -> bool:
+    """True when another pass would return `label` unchanged, decided without running it: the
+    text is already clean, no token triggers a number / abbreviation / posture / phrase rule,
+    and every word normalizes to itself without a correction (answered from the word cache).
+    Anything else: False, and the caller runs the full pass."""
+    if label in _FIXED_POINTS:
+        return True
+    if _SPECIAL.search(label) or "  " in label:
+        return False
+    tokens = label.split()
+    if not _TOKEN_RULE_KEYS.isdisjoint(tokens) or not _MERGE_KEYS.isdisjoint(tokens):
+        return False
+    if _DIGIT.search(label) and any(t.isdigit() and t != str(int(t)) for t in tokens):
+        return False
+    for tok in tokens:
+        out, corr = _word_cache.get(tok) or _normalize_word(tok, rules, lexicon)
+        if corr or out != (tok,):
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=1 << 18)
@@ -391,7 +419,7 @@ def explain_label(raw: str) -> LabelTrace:
     rules, lexicon = _resources()
     label, removed, corrections, expansions = _one_pass(raw, rules, lexicon)
     for _ in range(_MAX_PASSES - 1):
-        if label in _FIXED_POINTS:
+        if _is_fixed_point(label, rules, lexicon):
             break
         again, _removed, more, _exp = _one_pass(label, rules, lexicon)
         if again == label:
