@@ -49,3 +49,28 @@ def release_plots(out: Path, stats: dict, top_labels: int = 30) -> list[str]:
     _bars(out / "labels.png", [k for k, _ in per_label], [v for _, v in per_label],
           f"Clips per exercise label (top {len(per_label)})", "", horizontal=True)
     return ["reps.png", "duration.png", "sources.png", "labels.png"]
+
+
+MOTION_EXAMPLES = 6
+
+
+def motion_image_examples(out: Path, clips: list) -> str:
+    """What the model sees: the motion images (method.md §6) of a few clips, x/y/z as RGB,
+    each channel scaled to its own range within the clip; rows are the five chains."""
+    import numpy as np
+
+    from olympia.motion_image import motion_image
+    from olympia.skeleton import CHAIN_NAMES
+
+    fig, axes = plt.subplots(len(clips), 1, figsize=(9, 1.9 * len(clips)), squeeze=False)
+    for ax, clip in zip(axes[:, 0], clips):
+        img = motion_image(clip.keypoints - clip.keypoints[:, :1].mean(0))   # root-centred at t=0
+        lo, hi = img.min(axis=(0, 1)), img.max(axis=(0, 1))
+        ax.imshow((img - lo) / np.maximum(hi - lo, 1e-6), aspect="auto", interpolation="nearest")
+        ax.set_title(f"{clip.label or clip.label_raw} — {clip.reps} reps, {clip.n_frames / 25:.1f} s", fontsize=9)
+        ax.set_yticks([32 + 64 * i for i in range(len(CHAIN_NAMES))], CHAIN_NAMES, fontsize=7)
+        ax.set_xlabel("time (columns = every 2nd frame)", fontsize=7)
+        ax.tick_params(axis="x", labelsize=7)
+    fig.tight_layout()
+    save(fig, out / "motion_images.png")
+    return "motion_images.png"

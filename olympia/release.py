@@ -16,7 +16,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from olympia import __version__
+from olympia import __version__, plots
 from olympia.schema import FORMAT_VERSION, Clip, Rejected
 from olympia.skeleton import H36M_JOINTS
 from olympia.store import INFO_PATH, ClipStore, StoreReport, json_dump_atomic, load_info, write_store
@@ -99,21 +99,26 @@ def build_release(out_dir: str | Path, items: Iterable[Clip | Rejected], cfg: Re
     """Write a complete release at out_dir (atomic). Returns the store report."""
     cfg = cfg or ReleaseConfig()
     joints = JointStats()
+    examples: dict[str, Clip] = {}     # the first clip of each raw label, for the motion-image plot
 
     def observed(stream):
         for item in stream:
             if isinstance(item, Clip):
                 joints.add(item.keypoints)
+                if len(examples) < plots.MOTION_EXAMPLES and item.label_raw not in examples:
+                    examples[item.label_raw] = item
             yield item
 
     def extras(staging: Path, meta: pd.DataFrame) -> dict:
-        from olympia import card, plots
+        from olympia import card
 
         t0 = time.perf_counter()
         stats = release_stats(meta, joints)
         json_dump_atomic(stats, staging / STATS_PATH)
         labels = _label_artifacts(staging, meta) if len(meta) else {}
         plot_files = plots.release_plots(staging / PLOTS_DIR, stats)
+        if examples:
+            plot_files.append(plots.motion_image_examples(staging / PLOTS_DIR, list(examples.values())))
         quarantine = json.loads((staging / "meta/quarantine.json").read_text())
         card.write_card(staging / CARD_PATH, cfg, meta, stats, labels, plot_files, quarantine,
                         sources_skipped or {})

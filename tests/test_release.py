@@ -24,7 +24,8 @@ def release(tmp_path_factory):
 def test_layout(release):
     names = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
     assert {"README.md", "meta/info.json", "meta/splits.json", "meta/stats.json", "meta/quarantine.json",
-            "plots/reps.png", "plots/duration.png", "plots/sources.png", "plots/labels.png"} <= names
+            "plots/reps.png", "plots/duration.png", "plots/sources.png", "plots/labels.png",
+            "plots/motion_images.png"} <= names
     assert any(n.startswith("data/clips/train-00000-of-") for n in names)
 
 
@@ -36,7 +37,7 @@ def test_card_header_matches_the_splits(release):
     info = json.loads((release / "meta/info.json").read_text())
     assert splits == info["counts"]["splits"] and sum(splits.values()) == 40
     assert header["configs"][0]["data_files"][0]["path"] == "data/clips/train-*.parquet"
-    for png in ("reps", "duration", "sources", "labels"):
+    for png in ("reps", "duration", "sources", "labels", "motion_images"):
         assert f"(plots/{png}.png)" in text
 
 
