@@ -106,6 +106,22 @@ def test_rotated_phone_video_is_turned_upright(tmp_path):
     assert (out.width, out.height, out.rotation) == (64, 96, 0)
 
 
+def test_portrait_phone_video_keeps_720_on_its_shorter_side(tmp_path):
+    # 1920x1080 pixels tagged rotate=90 (a phone held upright): shown 1080x1920, so "720p"
+    # means 720x1280, not 404x720.
+    raw = tmp_path / "raw.mp4"
+    ffmpeg.input("testsrc=size=1920x1080:rate=25:d=0.2", f="lavfi").output(
+        str(raw), vcodec="libx264", preset="ultrafast", pix_fmt="yuv420p").overwrite_output().run(quiet=True)
+    phone = tmp_path / "phone.mp4"
+    ffmpeg.input(str(raw)).output(str(phone), c="copy", **{"metadata:s:v:0": "rotate=90"}) \
+        .overwrite_output().run(quiet=True)
+    info = probe(phone)
+    assert info.display_size == (1080, 1920) and frame_size(info) == (720, 1280)
+    out = probe(normalize_video(phone, tmp_path / "up.mp4"))
+    assert (out.width, out.height, out.rotation, out.n_frames) == (720, 1280, 0, 5)
+    assert next(iter_frames(phone)).shape == (1280, 720, 3)
+
+
 def test_variable_frame_rate_is_detected_and_resampled(tmp_path):
     # Drop frames irregularly from a 50 fps source: timestamps stay, spacing varies.
     src = ffmpeg.input("color=c=gray:s=64x48:r=50:d=4", f="lavfi") \

@@ -20,7 +20,7 @@ import numpy as np
 from olympia.pose.base import PoseResult
 from olympia.schema import sha256_file
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: max_height limits the shorter side (portrait videos)
 
 
 def cache_key(video_sha256: str, start_frame: int, end_frame: int, backend: str, version: str,

@@ -143,25 +143,25 @@ def _encode(stream, dst: Path, src, action: str) -> Path:
     return dst
 
 
-def _scale_filter(stream, max_height: int | None):
-    # Only downscale; keep dimensions even (yuv420p). Rotation is applied by ffmpeg's
-    # autorotate before this filter, so `ih` is the displayed height.
-    if not max_height:
-        return stream.filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
-    return stream.filter("scale", -2, f"min({int(max_height)},trunc(ih/2)*2)")
+def _scale_filter(stream, info: VideoInfo, max_height: int | None):
+    # Rotation is applied by ffmpeg's autorotate before this filter; the target size is the
+    # display size scaled as frame_size() says, so normalize, cut and iter_frames agree.
+    width, height = frame_size(info, max_height)
+    return stream.filter("scale", width, height)
 
 
 def normalize_video(src, dst, fps: float = FPS, max_height: int | None = MAX_HEIGHT,
                     start_frame: int | None = None, end_frame: int | None = None) -> Path:
     """Re-encode `src` as constant-`fps` H.264 mp4 (yuv420p, no audio), rotation applied and
-    the rotation metadata cleared, height at most `max_height`. Variable frame rate input is
-    resampled onto the constant timeline (frames duplicated/dropped by timestamp). With
+    the rotation metadata cleared, shorter side at most `max_height` (see frame_size). Variable
+    frame rate input is resampled onto the constant timeline (frames duplicated/dropped by
+    timestamp). With
     start_frame/end_frame only frames [start, end) of that timeline are written (normalize and
     cut in one pass). Atomic: a failure leaves nothing under `dst`."""
     info = require_video(src)
     if start_frame is None and end_frame is None:
         stream = ffmpeg.input(str(src)).video.filter("fps", fps=fps)
-        return _encode(_scale_filter(stream, max_height), Path(dst), src, "normalize")
+        return _encode(_scale_filter(stream, info, max_height), Path(dst), src, "normalize")
     start = 0 if start_frame is None else start_frame
     end = info.frames_at(fps) if end_frame is None else end_frame
     return _render_range(src, info, dst, start, end, fps, max_height, "normalize")
@@ -173,7 +173,7 @@ def _render_range(src, info: VideoInfo, dst, start_frame: int, end_frame: int, f
     stream, offset = _segment_input(src, info, start_frame, fps)
     stream = stream.trim(start_frame=start_frame - offset, end_frame=end_frame - offset)
     stream = stream.setpts("PTS-STARTPTS")
-    return _encode(_scale_filter(stream, max_height), Path(dst), src, action)
+    return _encode(_scale_filter(stream, info, max_height), Path(dst), src, action)
 
 
 def _check_range(info: VideoInfo, src, start_frame: int, end_frame: int, fps: float) -> int:
@@ -248,8 +248,11 @@ def iter_frames(src, *, fps: float = FPS, max_height: int | None = MAX_HEIGHT,
 
 
 def frame_size(info: VideoInfo, max_height: int | None = MAX_HEIGHT) -> tuple[int, int]:
-    """(width, height) of decoded frames: display orientation, downscaled to max_height, even."""
+    """(width, height) of decoded frames: display orientation, scaled down so that the SHORTER
+    side is at most max_height ("720p" for landscape and portrait alike: a 1080x1920 phone
+    video becomes 720x1280), both sides even (yuv420p)."""
     w, h = info.display_size
-    if max_height and h > max_height:
-        w, h = int(round(w * max_height / h / 2)) * 2, max_height
+    short = min(w, h)
+    if max_height and short > max_height:
+        w, h = int(round(w * max_height / short / 2)) * 2, int(round(h * max_height / short / 2)) * 2
     return max(2, w // 2 * 2), max(2, h // 2 * 2)
