@@ -211,7 +211,20 @@ def test_cli_report(realdata, built):
     assert missing.exit_code != 0
 
 
-@pytest.mark.parametrize("args", [[], ["normalize"], ["report"]])
+def test_cli_extend_appends_classes(built, tmp_path):
+    from olympia.cli.labels import labels
+    base = built[0] / "meta/vocabulary.json"
+    out = CliRunner().invoke(labels, ["extend", str(base), "Deep Squats", "hurdle step",
+                                      "--out", str(tmp_path / "v.json")])
+    assert out.exit_code == 0, out.output
+    old, new = Vocabulary.load(base), Vocabulary.load(tmp_path / "v.json")
+    assert new.tokens[:len(old)] == old.tokens
+    assert new.tokens[len(old):] == ["deep", "hurdle", "step"]      # sorted, squat already known
+    assert new.single_class_labels[len(old.single_class_labels):] == ("deep squat", "hurdle step")
+    assert "hurdle:noun_variation" in out.output and "step:core_action" in out.output   # vocabulary.yaml
+
+
+@pytest.mark.parametrize("args", [[], ["normalize"], ["report"], ["extend"]])
 def test_cli_help_has_examples(args):
     from olympia.cli.labels import labels
     out = CliRunner().invoke(labels, args + ["--help"])

@@ -19,6 +19,7 @@ def labels():
       olympia labels normalize --explain "squant"
       olympia labels report --realdata ../shared/realdata
       olympia labels report --release dist/olympia-demo
+      olympia labels extend dist/olympia-demo/meta/vocabulary.json "deep squat" --out vocab.json
     """
 
 
@@ -108,3 +109,31 @@ def report(release, realdata, as_json):
         click.echo(f"| {r['source']} | {r['raw']} | {label} | {'; '.join(r.get('corrections', []))} |")
     for n in notes:
         click.echo(f"\nnote: {n}")
+
+
+@labels.command()
+@click.argument("base", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("raw_labels", nargs=-1, required=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the extended vocabulary.json.")
+def extend(base, raw_labels, out_path):
+    """Extend a release's vocabulary for a zero-/few-shot source: the words and whole labels of
+    RAW_LABELS (normalized first) are APPENDED after the existing classes, so every index of
+    BASE keeps its meaning and a model trained on BASE can be evaluated with the new file.
+
+    \b
+    Examples:
+      olympia labels extend dist/olympia-demo/meta/vocabulary.json \\
+          "deep squat" "hurdle step" "inline lunge" --out work/uiprmd_vocabulary.json
+    """
+    from olympia.labels import Vocabulary, label_words, normalize_label
+
+    vocab = Vocabulary.load(base)
+    labels = [normalize_label(r) for r in raw_labels]
+    bigger = vocab.extend(labels=labels)
+    bigger.save(out_path)
+    new = bigger.tokens[len(vocab):]
+    click.echo(f"{len(vocab)} -> {len(bigger)} classes; appended: {', '.join(new) or '(none)'}")
+    for label in labels:
+        cats = ", ".join(f"{w}:{bigger.classes[bigger.index(w)].category}" for w in label_words(label))
+        click.echo(f"  {label}\t{cats}")
