@@ -181,3 +181,22 @@ def test_variant_subset_is_seeded_by_clip_id():
     draws = {tuple(variants_for(f"src:clip-{i}", "count", 10, 3)) for i in range(20)}
     assert len(draws) > 1
     assert variants_for("src:clip-a", "count", 10, 10) == list(range(10))
+
+
+def test_project_data_extends_the_spec_files_without_changing_them(spec):
+    """annotations/vocabulary.yaml and questions.yaml may add words and templates, never drop or
+    move the spec's (../shared/spec)."""
+    from olympia.labels.rules import QUESTIONS_YAML, VOCABULARY_YAML
+    ref = yaml.safe_load(spec("vocabulary.yaml").read_text())["categories"]
+    ours = yaml.safe_load(VOCABULARY_YAML.read_text())["categories"]
+    cats = load_word_categories()
+    for name, cat in ref.items():
+        assert ours[name]["weight"] == cat["weight"], name
+        missing = set(map(str, cat.get("words") or ())) - set(map(str, ours[name].get("words") or ()))
+        assert not missing, (name, missing)
+    # a word listed in two spec categories takes the first (back: spatial_adjective and body_part)
+    assert cats.category("back") == "spatial_adjective" and cats.category("arms") == "body_part"
+    ref_q = yaml.safe_load(spec("questions.yaml").read_text())
+    ours_q = yaml.safe_load(QUESTIONS_YAML.read_text())
+    for task in ("count", "identify"):
+        assert ours_q[task][:len(ref_q[task])] == ref_q[task]
