@@ -261,14 +261,27 @@ def test_bad_items_are_quarantined_by_name_and_the_rest_go_on(normalized, tmp_pa
     corrupt.write_bytes(normalized["countix"].read_bytes()[:3000])
     audio = tmp_path / "voice.m4a"
     ffmpeg.input("sine=d=1", f="lavfi").output(str(audio)).overwrite_output().run(quiet=True)
+    nobody = tmp_path / "empty_gym.mp4"
+    ffmpeg.input("testsrc=size=320x240:rate=25:d=1", f="lavfi").output(
+        str(nobody), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True)
     segs = [Segment(str(normalized["countix"]), 10, 60, "Bench Press", 2),
             Segment(str(normalized["countix"]), 90, 130, "Bench Press", 1),   # past the end
-            Segment(str(corrupt), 0, 10), Segment(str(audio), 0, 10)]
+            Segment(str(corrupt), 0, 10), Segment(str(audio), 0, 10), Segment(str(nobody), 0, 25)]
     items = pose_items([], segs, PoseJob(workers=1), progress=False)
-    ok, outside, bad, voice = items
+    ok, outside, bad, voice, empty = items
     assert isinstance(ok, Clip) and ok.n_frames == 50 and ok.reps == 2
     assert ok.label_raw == "Bench Press" and ok.extra["start_frame"] == 10
     assert isinstance(outside, Rejected) and "[90, 130)" in outside.message
     assert "100 frames" in outside.message
     assert isinstance(bad, Rejected) and "corrupt.mp4" in bad.message
     assert isinstance(voice, Rejected) and "no video stream" in voice.message
+    assert isinstance(empty, Rejected) and "empty_gym.mp4" in empty.where
+    assert "no person detected on 25 of 25 frames" in empty.message
+
+
+def test_an_unexpected_failure_is_one_items_error(normalized):
+    good = PoseTask(str(normalized["countix"]), start_frame=0, end_frame=5)
+    bad = PoseTask(str(normalized["countix"]), backend_options={"no_such_option": 1})
+    out_bad, out_good = run_pose_tasks([bad, good], workers=1, progress=False)
+    assert not out_bad.ok and "countix.mp4" in out_bad.error and "TypeError" in out_bad.error
+    assert out_good.ok and out_good.result.n_frames == 5

@@ -132,8 +132,9 @@ def cut(video, segments_file, start_frame, end_frame, out_dir):
         segments = [Segment(str(video), start_frame, end_frame)]
     else:
         raise click.UsageError("give --segments FILE, or VIDEO with --start and --end")
+    from tqdm import tqdm
     failures, done = [], 0
-    for seg in segments:
+    for seg in tqdm(segments, desc="cut", unit="clip"):
         name = (seg.full_id or seg.name).replace(":", "_")
         try:
             cut_clip(seg.video, out_dir / f"{name}.mp4", seg.start_frame, seg.end_frame)

@@ -88,6 +88,9 @@ def run_pose_task(task: PoseTask) -> PoseOutcome:
         out.result = result
     except OlympiaError as exc:
         out.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - one bad item must not stop the others
+        out.error = (f"{task.video}: pose failed with {type(exc).__name__}: {exc}; the item is "
+                     "quarantined, the others go on (please report this with the video)")
     out.seconds = time.perf_counter() - t0
     return out
 
@@ -126,7 +129,13 @@ def run_pose_tasks(tasks: list[PoseTask], workers: int | None = None, progress: 
                              initializer=init[0], initargs=init[1]) as pool:
         futures = {pool.submit(run_pose_task, t): i for i, t in enumerate(tasks)}
         for fut in as_completed(futures):
-            outcomes[futures[fut]] = fut.result()
+            task = tasks[futures[fut]]
+            try:
+                outcomes[futures[fut]] = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a crashed worker (e.g. killed for memory)
+                outcomes[futures[fut]] = PoseOutcome(task, error=(
+                    f"{task.video}: the pose worker process failed ({type(exc).__name__}: "
+                    f"{exc}); finished items are cached, re-run to retry this one"))
             bar.update(1)
     bar.close()
     return outcomes
