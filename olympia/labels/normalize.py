@@ -295,6 +295,9 @@ def _normalize_word(word: str, rules: LabelRules, lexicon: _Lexicon):
                 corrections.append(Correction(single, fixed, "auto"))
                 log.info("spelling: %r -> %r (unique vocabulary word at edit distance 1)", single, fixed)
             out = (fixed or single,)
+    for c in corrections:
+        if c.kind == "table":   # logged once per word (results are cached), like the auto ones
+            log.info("spelling: %r -> %r (corrections.yaml)", c.word, c.replacement)
     result = (tuple(out), tuple(corrections))
     if len(_word_cache) < 200_000:
         _word_cache[word] = result
