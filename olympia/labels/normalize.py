@@ -386,24 +386,25 @@ def _one_pass(raw: str, rules: LabelRules, lexicon: _Lexicon):
 
 
 def _is_fixed_point(label: str, rules: LabelRules, lexicon: _Lexicon) -> bool:
-    """True when another pass would return `label` unchanged, decided without running it: the
-    text is already clean, no token triggers a number / abbreviation / posture / phrase rule,
-    and every word normalizes to itself without a correction (answered from the word cache).
-    Anything else: False, and the caller runs the full pass."""
+    """True when another pass would return `label` unchanged, decided without the text steps:
+    the text is already clean, the number / abbreviation / posture step leaves the tokens as
+    they are, every word normalizes to itself without a correction (word cache), and no
+    phrase merges. This is exactly the second pass, minus its string work."""
     if label in _FIXED_POINTS:
         return True
     if _SPECIAL.search(label) or "  " in label:
         return False
     tokens = label.split()
-    if not _TOKEN_RULE_KEYS.isdisjoint(tokens) or not _MERGE_KEYS.isdisjoint(tokens):
-        return False
-    if _DIGIT.search(label) and any(t.isdigit() and t != str(int(t)) for t in tokens):
-        return False
+    if not _TOKEN_RULE_KEYS.isdisjoint(tokens) or (_DIGIT.search(label)
+                                                   and any(t.isdigit() for t in tokens)):
+        expansions: list = []
+        if _numbers_and_abbreviations(tokens, rules, expansions) != tokens or expansions:
+            return False
     for tok in tokens:
         out, corr = _word_cache.get(tok) or _normalize_word(tok, rules, lexicon)
         if corr or out != (tok,):
             return False
-    return True
+    return _MERGE_KEYS.isdisjoint(tokens) or _merge_phrases(tokens, rules) == tokens
 
 
 @functools.lru_cache(maxsize=1 << 18)
