@@ -102,8 +102,13 @@ def build_from_recipe(recipe: Recipe, out_dir: str | Path, *, force: bool = Fals
                              for p in Path(raw).rglob("*") if p.is_file())) for name, raw in sources]
     listing += [(str(s), json.loads((s / INFO_PATH).read_text()).get("files")) for s in stores]
     fingerprint = code_fingerprint(asdict(recipe.release), asdict(recipe.demo) if recipe.demo else None, listing)
-    if skipped:
-        log("sources skipped: " + "; ".join(f"{k} ({v})" for k, v in sorted(skipped.items())))
+    unset = sorted(k for k, v in skipped.items() if " not set " in v)
+    if unset:
+        log(f"raw sources not configured, skipped: {', '.join(unset)} "
+            f"(set OLYMPIA_RAW_<NAME> or a path in {recipe.sources_config}; layouts: olympia sources)")
+    for name, reason in sorted(skipped.items()):
+        if name not in unset:
+            log(f"skipped {name}: {reason}")
     if not force and is_up_to_date(out_dir, fingerprint):
         log(f"{out_dir} is up to date (same code, recipe and raw files); use --force to rebuild")
         return None

@@ -33,7 +33,22 @@ def _cut(counts: list[int], ratios) -> list[int]:
         mid = running + n / 2  # place the item where its centre falls
         out.append(int(np.searchsorted(targets, mid, side="right")))
         running += n
-    return [min(i, len(ratios) - 1) for i in out]
+    return _no_empty_split([min(i, len(ratios) - 1) for i in out], ratios)
+
+
+def _no_empty_split(index: list[int], ratios) -> list[int]:
+    """With few groups, rounding can leave validation or test empty (6 subjects: 4.8/0.6/0.6).
+    Every split with a positive ratio gets at least one item when there are enough items: it
+    takes the item nearest to it from the split that has the most."""
+    for k, ratio in enumerate(ratios):
+        if ratio <= 0 or k in index or len(index) < sum(r > 0 for r in ratios):
+            continue
+        donor = max(range(len(ratios)), key=index.count)
+        if index.count(donor) < 2:
+            continue
+        positions = [j for j, i in enumerate(index) if i == donor]
+        index[positions[-1] if donor < k else positions[0]] = k
+    return index
 
 
 def assign_splits(meta: pd.DataFrame, mode: str = "group", seed: int = 0,

@@ -35,3 +35,16 @@ def test_bad_mode_and_ratios():
         assign_splits(meta(), "random")
     with pytest.raises(ValueError, match="sum"):
         assign_splits(meta(), "clip", ratios=(0.5, 0.5, 0.5))
+
+
+@pytest.mark.parametrize("n_groups", [3, 4, 6, 9])
+def test_few_groups_still_fill_every_split(n_groups):
+    # 6 subjects x 10 clips: 80/10/10 of 60 clips by whole subjects rounds to 5/0/1 without the rule
+    meta = pd.DataFrame({"id": [f"c{g}-{i}" for g in range(n_groups) for i in range(10)],
+                         "split_group": [f"s{g}" for g in range(n_groups) for _ in range(10)]})
+    split = assign_splits(meta, "group")
+    per_group = meta.assign(split=meta["id"].map(split)).groupby("split_group")["split"].agg(set)
+    assert all(len(s) == 1 for s in per_group)                      # still leak-free
+    counts = pd.Series([next(iter(s)) for s in per_group]).value_counts()
+    assert set(counts.index) == {"train", "validation", "test"}
+    assert counts["train"] == n_groups - 2                           # one group each for val/test
