@@ -306,3 +306,15 @@ def test_curators_extend_the_rules_without_code_changes(tmp_path, monkeypatch):
         monkeypatch.delenv("OLYMPIA_LABEL_RULES")
         clear_caches()
     assert normalize_label("SSB lunges") == "ssb lunge"
+
+
+def test_normalizing_labels_does_not_import_torch():
+    """A dataset build never needs torch; spaCy's thinc would import it (seconds per build)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from olympia.labels import normalize_label; "
+            "assert normalize_label('Alt. DB Curls') == 'alternating dumbbell curl'; "
+            "print('torch' in sys.modules); import torch")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
