@@ -105,6 +105,7 @@ CASES = [
     ("Pli\u00e9s", "plie"),                        # accent stripped, corrections.yaml
     # rule 7: abbreviations -------------------------------------------------------------
     ("Alt. DB Curls", "alternating dumbbell curl"),
+    ("Fwd Lunge (R)", "forward lunge right"),     # abbreviations.yaml: fwd
     ("1-Leg RDL (L)", "single leg romanian deadlift left"),
     ("KB swing", "kettlebell swing"),
     ("BB bench press", "barbell bench press"),
