@@ -242,3 +242,94 @@ def test_cli_help_has_examples(command):
     from lift.cli import main
     res = CliRunner().invoke(main, [command, "--help"])
     assert res.exit_code == 0 and "Examples:" in res.output
+
+
+def test_crop_to_content_gives_the_same_logits_as_the_full_padded_image(loaded):
+    from lift.model import crop_to_content
+    tok, data = loaded
+    torch.manual_seed(0)
+    model = LiftModel.build(tiny_config().model, tok.get_vocab_size(), len(data.space)).eval()
+    b = {k: v.clone() for k, v in next(iterate_batches(data.splits["train"], data.cache, 4, shuffle=False)).items()}
+    px, mk = crop_to_content(b["pixel_values"], b["pixel_mask"], 32)
+    widest = int(data.cache.widths[data.splits["train"].clip_pos[b["index"].numpy()]].max())
+    assert px.shape[2] == 320 and px.shape[3] == 32 * math.ceil(widest / 32)
+    with torch.no_grad():   # ViLT on the full 384x640 tensors, bypassing the crop in LiftModel.forward
+        full = model.vilt(input_ids=b["input_ids"].long(), attention_mask=b["attention_mask"].long(),
+                          pixel_values=b["pixel_values"].float(), pixel_mask=b["pixel_mask"].long())
+        cropped = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"])
+    torch.testing.assert_close(cropped, model.head(full.pooler_output), atol=1e-4, rtol=1e-4)
+
+
+def test_question_sampling_and_length_buckets_keep_both_tasks(loaded):
+    from lift.data import sample_questions
+    _, data = loaded
+    train = data.splits["train"]
+    rows = sample_questions(train, 1, np.random.default_rng(0))
+    picked = train.qa.iloc[rows]
+    # the synthetic release asks 2 identify + 2 count questions per clip: one of each is drawn
+    assert picked.groupby(["clip_id", "task"]).size().eq(1).all()
+    assert picked["clip_id"].nunique() == train.qa["clip_id"].nunique()
+    widths = data.cache.widths[train.clip_pos]
+    batches = epoch_batches(train.is_count, 4, np.random.default_rng(0), widths=widths, pool_batches=2)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(train)))
+    assert all(train.is_count[b].any() and (~train.is_count[b]).any() for b in batches)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(release, tmp_path_factory):
+    from lift.train import train
+    cfg = tiny_config()
+    cfg.train.max_epochs, cfg.train.max_steps_per_epoch = 1, 3
+    out = tmp_path_factory.mktemp("ck") / "tiny"
+    train(release, cfg, out, progress=False)
+    return out
+
+
+def test_fewshot_appends_unseen_words_and_learns_them(tiny_checkpoint, tmp_path):
+    """Zero-shot then few-shot on a source whose label words the checkpoint never saw (§9)."""
+    from lift.cli import main
+    from lift.synthetic import UNSEEN_EXERCISES
+    other = tmp_path / "other"
+    write_synthetic_release(other, n_clips=12, seed=3, exercises=UNSEEN_EXERCISES + ("squat",), source="newsrc")
+    old = json.loads((tiny_checkpoint / "classes.json").read_text())["classes"]
+    runner = CliRunner()
+    zs, fs = tmp_path / "zs", tmp_path / "fs"
+    res = runner.invoke(main, ["fewshot", "--release", str(other), "--checkpoint", str(tiny_checkpoint),
+                               "--source", "newsrc", "--shots", "0", "--out", str(zs), "--quiet"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["fewshot", "--release", str(other), "--checkpoint", str(tiny_checkpoint),
+                               "--source", "newsrc", "--shots", "6", "--epochs", "8", "--lr", "3e-3",
+                               "--out", str(fs), "--quiet"])
+    assert res.exit_code == 0, res.output
+    z, f = (json.loads((d / "report.json").read_text()) for d in (zs, fs))
+    assert z["protocol"] == "zero-shot" and f["protocol"] == "few-shot" and len(f["train_clips"]) == 6
+    assert f["test_clips"] == 6 and not set(f["train_clips"]) & set(f["test_clip_ids"])
+    new = json.loads((fs / "classes.json").read_text())["classes"]
+    assert new[: len(old)] == old                              # stable indices: appended, never reordered
+    assert [c["token"] for c in new[len(old):]] == ["knee"]
+    # "knee" is in every knee-raise label: untrained its row cannot win, fine-tuned it must gain mass
+    assert f["unseen_word_mass"] > z["unseen_word_mass"]
+    assert f["detection"] > z["detection"]
+
+
+def _real_video(realdata):
+    """A real exercise video: realdata/videos/ first, else an InfiniteRep render."""
+    from conftest import SHARED
+    for rel in (("videos", "pushup_test_fitness-action-eval.mp4"), ("infiniterep", "fitness-basic_000000.mp4")):
+        if (SHARED / "realdata").joinpath(*rel).is_file():
+            return (SHARED / "realdata").joinpath(*rel)
+    return realdata("videos", "pushup_test_fitness-action-eval.mp4")   # skips, naming the path
+
+
+def test_predict_on_a_real_video_through_the_pose_path(tiny_checkpoint, realdata):
+    pytest.importorskip("mediapipe")
+    from lift.cli import main
+    video = _real_video(realdata)
+    res = CliRunner().invoke(main, ["predict", str(video), "--checkpoint", str(tiny_checkpoint), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output.strip().splitlines()[-1])
+    assert out["input"] == str(video)
+    assert out["frames"] > 100                                  # seconds of video at 25 fps
+    assert 1 <= out["count"] <= 30 and 0 < out["count_confidence"] <= 1
+    assert all(w in {"squat", "arm", "raise", "jumping", "jack"} and 0.05 <= p <= 1 for w, p in out["words"])
+    assert isinstance(out["counter_count"], int)

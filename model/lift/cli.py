@@ -10,6 +10,7 @@ import click
 from olympia.errors import OlympiaError
 
 CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+BASELINE_DIR = "single_class"   # where `lift train --with-baseline` puts the Table 4 baseline
 
 
 class LiftCLI(click.Group):
@@ -48,14 +49,21 @@ def main():
               help="multi_class (weighted words) or single_class (the Table 4 baseline).")
 @click.option("--workers", type=int, help="Loader worker processes (0 = assemble batches in this process).")
 @click.option("--max-steps-per-epoch", type=int, help="Cap on batches per epoch (quick runs).")
+@click.option("--questions-per-clip", type=int,
+              help="Questions of each task drawn per clip each epoch (default: the config's; 0 = all).")
+@click.option("--threads", type=int, help="torch CPU threads (default: all cores, 1 when the machine is busy).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
 @click.option("--pretrained-vilt", type=click.Path(exists=True, file_okay=False), help="Local dir with pretrained ViLT weights.")
 @click.option("--tokenizer", type=click.Path(exists=True), help="Local bert-base-uncased tokenizer dir (default: train WordPiece).")
+@click.option("--with-baseline", is_flag=True,
+              help="Also train the single-class baseline (Table 4) into OUT/single_class; "
+                   "`lift evaluate` then reports it beside the model. Doubles the training time.")
 @click.option("--no-resume", is_flag=True, help="Start over even if OUT holds a resume point.")
 @click.option("--no-amp", is_flag=True, help="No mixed precision on GPU.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
-          max_steps_per_epoch, device, pretrained_vilt, tokenizer, no_resume, no_amp, quiet):
+          max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, with_baseline,
+          no_resume, no_amp, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
 
     Writes to OUT: model.pt (best validation loss), last.pt (resume point), config.json,
@@ -67,15 +75,18 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
       lift train --release dist/olympia --config vilt-b32 --out work/vilt \\
           --pretrained-vilt models/vilt-b32-mlm --tokenizer models/bert-base-uncased
       lift train --release dist/olympia-demo --targets single_class --out work/lift-single
+      lift train --release dist/olympia-demo --config small --out work/lift-small --with-baseline
     """
     from lift.configs import get_config
     from lift.train import train as run
     cfg = get_config(config_name)
     for field, value in (("max_epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("patience", patience),
                          ("seed", seed), ("loss", loss), ("targets", targets), ("num_workers", workers),
-                         ("max_steps_per_epoch", max_steps_per_epoch), ("device", device)):
+                         ("max_steps_per_epoch", max_steps_per_epoch), ("device", device), ("threads", threads)):
         if value is not None:
             setattr(cfg.train, field, value)
+    if questions_per_clip is not None:
+        cfg.train.questions_per_clip = questions_per_clip or None
     if no_amp:
         cfg.train.amp = False
     if pretrained_vilt:
@@ -84,7 +95,14 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
         cfg.model.pretrained_tokenizer = str(Path(tokenizer).resolve())
     summary = run(release, cfg, out, resume=not no_resume, progress=not quiet)
     click.echo(f"{summary['epochs']} epochs ({summary['stopped_by']}), best validation loss "
-               f"{summary['best_val_loss']:.4f} -> {out}")
+               f"{summary['best_val_loss']:.4f}, {summary['seconds']:.0f} s -> {out}")
+    if with_baseline and cfg.train.targets == "multi_class":
+        import copy
+        base = copy.deepcopy(cfg)
+        base.train.targets = "single_class"
+        b = run(release, base, Path(out) / BASELINE_DIR, resume=not no_resume, progress=not quiet)
+        click.echo(f"single-class baseline: {b['epochs']} epochs ({b['stopped_by']}), best validation loss "
+                   f"{b['best_val_loss']:.4f}, {b['seconds']:.0f} s -> {Path(out) / BASELINE_DIR}")
 
 
 @main.command(context_settings=CTX)
@@ -94,7 +112,8 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
 @click.option("--split", default="test", show_default=True, help="train, validation, test or all.")
 @click.option("--source", "sources", multiple=True, help="Only clips of this source (repeatable).")
 @click.option("--baseline-checkpoint", type=click.Path(exists=True, file_okay=False),
-              help="A single-class checkpoint to report beside the model (Table 4).")
+              help="A single-class checkpoint to report beside the model (Table 4); default: "
+                   "CHECKPOINT/single_class when `lift train --with-baseline` made one.")
 @click.option("--no-extend-vocabulary", is_flag=True, help="Fail on release words the checkpoint lacks instead of appending them.")
 @click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--quiet", is_flag=True)
@@ -111,6 +130,8 @@ def evaluate(release, checkpoint, out, split, sources, baseline_checkpoint, no_e
           --baseline-checkpoint work/lift-single --out work/ablation
     """
     from lift.evaluate import evaluate_checkpoint
+    if baseline_checkpoint is None and (Path(checkpoint) / BASELINE_DIR / "model.pt").is_file():
+        baseline_checkpoint = str(Path(checkpoint) / BASELINE_DIR)
     report = evaluate_checkpoint(release, checkpoint, out, split=split, sources=list(sources) or None,
                                  baseline_checkpoint=baseline_checkpoint, device=device, progress=not quiet,
                                  extend_vocabulary=not no_extend_vocabulary)
@@ -143,8 +164,11 @@ def fewshot(release, checkpoint, source, shots, epochs, lr, seed, out, device, q
     from lift.fewshot import few_shot
     r = few_shot(release, checkpoint, source, shots, out, epochs=epochs, lr=lr, seed=seed, device=device,
                  progress=not quiet)
+    c = r.get("training_free_counter") or {}
     click.echo(f"{r['protocol']} {source} ({shots} shots, {r['test_clips']} test clips): detection "
-               f"{r['detection']:.3f}  OBO {r['obo']:.3f}  MAE {r['mae']:.3f}  -> {out}")
+               f"{r['detection']:.3f}  OBO {r['obo']:.3f}  MAE {r['mae']:.3f}"
+               + (f"  | training-free counter OBO {c['counter_obo']:.3f}  MAE {c['counter_mae']:.3f}" if c else "")
+               + f"  -> {out}")
 
 
 @main.command(context_settings=CTX)

@@ -41,6 +41,8 @@ class TrainConfig:
     cache_workers: int = 2            # processes computing motion images from the clip shards
     amp: bool = True                  # mixed precision when on a GPU (ignored on CPU)
     max_steps_per_epoch: int | None = None  # cap for quick runs and tests; None = the full split
+    questions_per_clip: int | None = None   # per epoch and task, questions drawn per clip; None = all (the paper)
+    threads: int | None = None        # torch CPU threads; None = all cores, or 1 when the machine is already busy
     eval_batch_size: int = 64         # batch size for validation and evaluation
     device: str = "auto"              # "auto", "cpu", "cuda"
 

@@ -191,6 +191,16 @@ class QADataset:
     def is_count(self) -> np.ndarray:
         return (self.qa["task"] == "count").to_numpy()
 
+    def take(self, rows) -> "QADataset":
+        """A new dataset of the given rows (in that order), sharing the motion-image cache."""
+        rows = np.asarray(rows, np.int64)
+        lengths = self.indptr[rows + 1] - self.indptr[rows]
+        pick = (np.concatenate([np.arange(self.indptr[r], self.indptr[r + 1]) for r in rows])
+                if len(rows) else np.zeros(0, np.int64))
+        return QADataset(self.qa.iloc[rows].reset_index(drop=True), self.input_ids[rows], self.attention_mask[rows],
+                         np.concatenate([[0], np.cumsum(lengths)]), self.indices[pick], self.weights[pick],
+                         self.clip_pos[rows], self.n_classes)
+
     def target_sets(self, rows=None) -> list[list[int]]:
         rows = range(len(self)) if rows is None else rows
         return [self.indices[self.indptr[i]:self.indptr[i + 1]].tolist() for i in rows]
@@ -310,10 +320,16 @@ class MotionImageCache:
 
 # --------------------------------------------------------------------------- batches
 def epoch_batches(is_count: np.ndarray, batch_size: int, rng: np.random.Generator | None,
-                  drop_last: bool = False) -> list[np.ndarray]:
+                  drop_last: bool = False, widths: np.ndarray | None = None,
+                  pool_batches: int = 8) -> list[np.ndarray]:
     """Row indices per batch for one epoch, both tasks dealt evenly into every batch.
 
-    rng None keeps the order (evaluation). With only one task present, batches hold that task."""
+    rng None keeps the order (evaluation). With only one task present, batches hold that task.
+    widths (per row, the motion image's columns) turns on length bucketing: rows are shuffled,
+    cut into pools of `pool_batches` batches, sorted by width inside each pool, dealt into
+    batches, and the batch order is shuffled again. A batch then holds clips of similar length,
+    so the model (which crops to the batch's widest image) computes far fewer padding patches,
+    while each batch is still a random draw of the split."""
     n = len(is_count)
     if n == 0:
         return []
@@ -324,9 +340,30 @@ def epoch_batches(is_count: np.ndarray, batch_size: int, rng: np.random.Generato
     if drop_last:
         keep_i = round(len(ident) * n_batches * batch_size / n)
         ident, count = ident[:keep_i], count[: n_batches * batch_size - keep_i]
+    if widths is not None:
+        n_pools = math.ceil(n_batches / pool_batches) if rng is not None else 1
+        ident, count = (np.concatenate([p[np.argsort(widths[p], kind="stable")] for p in np.array_split(rows, n_pools)])
+                        for rows in (ident, count))
     batches = [np.concatenate([a, b]) for a, b in
                zip(np.array_split(ident, n_batches), np.array_split(count, n_batches))]
-    return [b for b in batches if len(b)]
+    batches = [b for b in batches if len(b)]
+    if widths is not None and rng is not None:
+        batches = [batches[k] for k in rng.permutation(len(batches))]
+    return batches
+
+
+def sample_questions(data: QADataset, per_clip: int, rng: np.random.Generator) -> np.ndarray:
+    """Row indices holding `per_clip` randomly drawn questions of each task for every clip.
+
+    The release asks ~10 variants of each question per clip; they share one motion image, so
+    an epoch over all of them is ~10 passes over the same clips. Drawing a few per epoch
+    gives early stopping a finer grain on a small release at the same cost per sample."""
+    if per_clip < 1:
+        raise ConfigError(f"questions_per_clip must be >= 1, got {per_clip}")
+    order = rng.permutation(len(data))
+    key = pd.DataFrame({"clip": data.clip_pos[order], "count": data.is_count[order]})
+    keep = key.groupby(["clip", "count"], sort=False).cumcount().to_numpy() < per_clip
+    return np.sort(order[keep])
 
 
 class BatchAssembler:
@@ -389,11 +426,18 @@ class _EpochBatches(torch.utils.data.Dataset):
 
 def iterate_batches(data: QADataset, cache: MotionImageCache, batch_size: int, *, shuffle: bool,
                     seed: int = 0, epoch: int = 0, num_workers: int = 0, max_batches: int | None = None,
-                    drop_last: bool = False):
+                    drop_last: bool = False, questions_per_clip: int | None = None, bucket: bool = True):
     """Yield the batches of one epoch (see module doc). num_workers > 0 assembles batches in
-    worker processes (torch DataLoader); 0 assembles them in this process into reused buffers."""
+    worker processes (torch DataLoader); 0 assembles them in this process into reused buffers.
+    questions_per_clip: draw that many questions of each task per clip for this epoch (a new
+    draw every epoch) instead of all of them. bucket: batch clips of similar length together
+    (see epoch_batches); evaluation order does not matter since rows carry their index."""
     rng = np.random.default_rng([seed, epoch]) if shuffle else None
-    plan = epoch_batches(data.is_count, batch_size, rng, drop_last=drop_last)
+    widths = cache.widths[data.clip_pos] if bucket else None
+    rows = (np.arange(len(data)) if questions_per_clip is None
+            else sample_questions(data, questions_per_clip, rng or np.random.default_rng(seed)))
+    plan = [rows[b] for b in epoch_batches(data.is_count[rows], batch_size, rng, drop_last=drop_last,
+                                           widths=None if widths is None else widths[rows])]
     if max_batches is not None:
         plan = plan[:max_batches]
     if num_workers <= 0:

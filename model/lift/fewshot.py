@@ -60,6 +60,7 @@ def few_shot(release, checkpoint, source: str, shots: int, out_dir, *, epochs: i
     out.mkdir(parents=True, exist_ok=True)
     dev = ev.pick_device(device)
     model, tokenizer, space, config, _ = load_checkpoint(checkpoint, device=str(dev))
+    n_known = len(space)
     if space.mode == "multi_class":
         space = extend_for_release(model, space, load_vocabulary(release))
     data = load_release(release, tokenizer, space, splits=("all",), max_tokens=config.model.max_text_tokens,
@@ -89,19 +90,25 @@ def few_shot(release, checkpoint, source: str, shots: int, out_dir, *, epochs: i
     scores = ev.sample_scores(probs, subset[1], space)
     report = {"protocol": "few-shot" if shots else "zero-shot", "source": source, "shots": shots,
               "epochs": epochs if shots else 0, "seed": seed, "test_clips": len(test_ids), "test_loss": test_loss,
-              **ev.summarize(scores), "train_clips": train_ids}
+              **ev.summarize(scores), "unseen_words": space.tokens[n_known:],
+              "unseen_word_mass": unseen_word_mass(probs, subset[1], n_known),
+              "train_clips": train_ids, "test_clip_ids": test_ids}
+    counter = ev.counter_scores(release, test_ids)          # the training-free counter, same clips
+    report["training_free_counter"] = ev._counter_summary(counter) if len(counter) else {}
     (out / "report.json").write_text(json.dumps(report, indent=1, default=float))
     scores.to_csv(out / "samples.csv", index=False)
     return report
 
 
+def unseen_word_mass(probs: np.ndarray, ds, n_known: int) -> float:
+    """Mean probability the model puts on the unseen (appended) words of each identify
+    question whose label has any: ~0 zero-shot, and what few-shot fine-tuning should raise."""
+    masses = [float(probs[i, [j for j in g if j >= n_known]].sum())
+              for i, g in zip(np.flatnonzero(~ds.is_count), ds.target_sets(np.flatnonzero(~ds.is_count)))
+              if any(j >= n_known for j in g)]
+    return float(np.mean(masses)) if masses else float("nan")
+
+
 def _subset(ds, clip_ids: set[str]):
-    """The rows of a QADataset whose clip is in clip_ids (a new QADataset sharing the cache)."""
-    from lift.data import QADataset
-    rows = np.flatnonzero(ds.qa["clip_id"].isin(clip_ids).to_numpy())
-    lengths = ds.indptr[rows + 1] - ds.indptr[rows]
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    indices = np.concatenate([ds.indices[ds.indptr[r]:ds.indptr[r + 1]] for r in rows]) if len(rows) else ds.indices[:0]
-    weights = np.concatenate([ds.weights[ds.indptr[r]:ds.indptr[r + 1]] for r in rows]) if len(rows) else ds.weights[:0]
-    return QADataset(ds.qa.iloc[rows].reset_index(drop=True), ds.input_ids[rows], ds.attention_mask[rows],
-                     indptr, indices, weights, ds.clip_pos[rows], ds.n_classes)
+    """The rows of a QADataset whose clip is in clip_ids."""
+    return ds.take(np.flatnonzero(ds.qa["clip_id"].isin(clip_ids).to_numpy()))

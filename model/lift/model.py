@@ -65,9 +65,26 @@ class LiftModel(nn.Module):
     def forward(self, input_ids, attention_mask, pixel_values, pixel_mask) -> torch.Tensor:
         """Logits (B, V). pixel_values may be fp16/uint8 from the loader; cast to the model's dtype here."""
         dtype = self.vilt.embeddings.patch_embeddings.projection.weight.dtype
+        pixel_values, pixel_mask = crop_to_content(pixel_values, pixel_mask, self.vilt.config.patch_size)
         out = self.vilt(input_ids=input_ids.long(), attention_mask=attention_mask.long(),
                         pixel_values=pixel_values.to(dtype), pixel_mask=pixel_mask.long())
         return self.head(out.pooler_output)
+
+
+def crop_to_content(pixel_values: torch.Tensor, pixel_mask: torch.Tensor, patch: int):
+    """Drop the patch rows/columns that are padding in every image of the batch.
+
+    Exact, not an approximation: ViLT interpolates its position embeddings to each image's
+    valid patch grid and masks every padding patch out of attention, so whole-padding patches
+    change nothing but cost time (the motion image fills 320 of 384 rows, and most clips are
+    much shorter than 640 columns). Images start at the top-left corner (pad_motion_image)."""
+    rows = pixel_mask.any(dim=2).any(dim=0)
+    cols = pixel_mask.any(dim=1).any(dim=0)
+    if not rows.any():
+        return pixel_values, pixel_mask
+    h = -(-(int(rows.nonzero().max()) + 1) // patch) * patch
+    w = -(-(int(cols.nonzero().max()) + 1) // patch) * patch
+    return pixel_values[:, :, :h, :w], pixel_mask[:, :h, :w]
 
 
 def n_parameters(model: nn.Module) -> int:

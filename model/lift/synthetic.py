@@ -22,8 +22,9 @@ REST_POSE = np.array([
     [0.18, 0, 1.2], [0.18, 0, 0.95], [-0.18, 0, 1.45], [-0.18, 0, 1.2], [-0.18, 0, 0.95]], np.float32)
 UPPER = [0, 1, 4, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
 EXERCISES = ("squat", "arm raise", "jumping jack")
+UNSEEN_EXERCISES = ("knee raise",)   # for zero-/few-shot tests: "knee" is not a word of EXERCISES
 WORDS = {"squat": ("core_action", 1.0), "arm": ("body_part", 0.5), "raise": ("core_action", 1.0),
-         "jumping": ("spatial_adjective", 1.0), "jack": ("core_action", 1.0)}
+         "jumping": ("spatial_adjective", 1.0), "jack": ("core_action", 1.0), "knee": ("body_part", 0.5)}
 MAX_COUNT = 30
 
 
@@ -41,6 +42,10 @@ def exercise_skeleton(exercise: str, reps: int, period: float, rng: np.random.Ge
     elif exercise == "arm raise":
         kp[:, [12, 15], 2] += 0.3 * s[:, None]
         kp[:, [13, 16], 2] += 0.7 * s[:, None]
+    elif exercise == "knee raise":
+        kp[:, [2], 2] += 0.45 * s[:, None]
+        kp[:, [2], 1] += 0.35 * s[:, None]
+        kp[:, [3], 2] += 0.35 * s[:, None]
     elif exercise == "jumping jack":
         sign = np.where(REST_POSE[:, 0] >= 0, 1.0, -1.0).astype(np.float32)
         for j, dx, dz in ((13, 0.5, 0.6), (16, 0.5, 0.6), (12, 0.25, 0.3), (15, 0.25, 0.3), (3, 0.2, 0), (6, 0.2, 0)):
@@ -53,25 +58,27 @@ def exercise_skeleton(exercise: str, reps: int, period: float, rng: np.random.Ge
     return kp
 
 
-def synthetic_clips(n_clips: int, seed: int = 0, min_reps: int = 2, max_reps: int = 8):
+def synthetic_clips(n_clips: int, seed: int = 0, min_reps: int = 2, max_reps: int = 8,
+                    exercises=EXERCISES, source: str = "synthetic"):
     rng = np.random.default_rng(seed)
     for i in range(n_clips):
-        exercise = EXERCISES[i % len(EXERCISES)]
+        exercise = exercises[i % len(exercises)]
         reps = int(rng.integers(min_reps, max_reps + 1))
         period = float(rng.uniform(25, 45))
-        yield Clip(id=make_clip_id("synthetic", f"s{i:04d}"), source="synthetic", subject=f"s{i:04d}",
+        yield Clip(id=make_clip_id(source, f"s{i:04d}"), source=source, subject=f"s{i:04d}",
                    label_raw=exercise, label=exercise, keypoints=exercise_skeleton(exercise, reps, period, rng),
                    reps=reps, pose_estimator="synthetic",
                    provenance={"source_file": "", "sha256": "", "license": "CC0-1.0"})
 
 
-def vocabulary() -> dict:
-    classes = [{"index": i, "token": w, "category": c, "weight": wt} for i, (w, (c, wt)) in enumerate(WORDS.items())]
+def vocabulary(exercises=EXERCISES) -> dict:
+    words = dict.fromkeys(w for e in exercises for w in e.split())
+    classes = [{"index": i, "token": w, "category": WORDS[w][0], "weight": WORDS[w][1]} for i, w in enumerate(words)]
     classes += [{"index": len(classes) + k, "token": str(k + 1), "category": "integer", "weight": 1.0}
                 for k in range(MAX_COUNT)]
     return {"format_version": 1, "uncategorized_weight": 0.0,
             "categories": {"core_action": 1.0, "spatial_adjective": 1.0, "body_part": 0.5, "integer": 1.0},
-            "classes": classes, "max_count": MAX_COUNT, "single_class_labels": list(EXERCISES)}
+            "classes": classes, "max_count": MAX_COUNT, "single_class_labels": list(exercises)}
 
 
 IDENTIFY = ("What exercise is being performed?", "Name this exercise:")
@@ -107,9 +114,9 @@ def qa_rows(meta, vocab: dict) -> list[dict]:
     return rows
 
 
-def write_label_side(staging: Path, meta) -> dict:
+def write_label_side(staging: Path, meta, exercises=EXERCISES) -> dict:
     """The `extras` hook of write_store: meta/vocabulary.json and data/qa/{split}-*.parquet."""
-    vocab = vocabulary()
+    vocab = vocabulary(exercises)
     (staging / "meta").mkdir(parents=True, exist_ok=True)
     (staging / "meta" / "vocabulary.json").write_text(json.dumps(vocab, indent=1))
     (staging / "data" / "qa").mkdir(parents=True, exist_ok=True)
@@ -120,8 +127,11 @@ def write_label_side(staging: Path, meta) -> dict:
     return {}
 
 
-def write_synthetic_release(out_dir, n_clips: int = 30, seed: int = 0, progress: bool = False):
+def write_synthetic_release(out_dir, n_clips: int = 30, seed: int = 0, progress: bool = False,
+                            exercises=EXERCISES, source: str = "synthetic"):
     """Write the synthetic release to out_dir (clip-level random 80/10/10 split)."""
+    from functools import partial
     from olympia.store import write_store
-    return write_store(out_dir, synthetic_clips(n_clips, seed), split_mode="clip", seed=seed,
-                       progress=progress, extras=write_label_side)
+    return write_store(out_dir, synthetic_clips(n_clips, seed, exercises=exercises, source=source),
+                       split_mode="clip", seed=seed, progress=progress,
+                       extras=partial(write_label_side, exercises=exercises))

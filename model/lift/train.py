@@ -24,10 +24,23 @@ from olympia.errors import ConfigError
 from lift import evaluate as ev
 from lift.checkpoint import LAST_FILE, atomic_torch_save, save_checkpoint
 from lift.configs import LiftConfig
-from lift.data import ClassSpace, iterate_batches, load_release, release_questions
+from lift.data import ClassSpace, iterate_batches, load_release, release_questions, sample_questions
 from lift.loss import get_loss
 from lift.model import LiftModel, n_parameters
 from lift.tokenizer import load_tokenizer, train_wordpiece
+
+
+def configure_threads(threads: int | None) -> int:
+    """Set torch's CPU threads. None: every core, unless the machine is already busy (load
+    average >= cores), then 1 — OpenMP threads that wait at each barrier for a sibling the OS
+    has descheduled make every step several times slower than one thread alone."""
+    import os
+    if threads is None:
+        cores = os.cpu_count() or 1
+        busy = hasattr(os, "getloadavg") and os.getloadavg()[0] >= cores
+        threads = 1 if busy else cores
+    torch.set_num_threads(max(1, int(threads)))
+    return torch.get_num_threads()
 
 
 def seed_everything(seed: int) -> None:
@@ -62,17 +75,21 @@ def make_model(config: LiftConfig, tokenizer, n_classes: int) -> LiftModel:
 
 def train(release, config: LiftConfig, out_dir, *, resume: bool = True, progress: bool = True,
           baseline_every_epoch: bool = False) -> dict:
+    started = time.time()            # wall time of this invocation, data loading included
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tc = config.train
     seed_everything(tc.seed)
     device = ev.pick_device(tc.device)
+    threads = configure_threads(tc.threads) if device.type == "cpu" else torch.get_num_threads()
     loss_fn = get_loss(tc.loss)
 
     tokenizer = make_tokenizer(config, release, out_dir)
     data = load_release(release, tokenizer, None, splits=("train", "validation"), target_mode=tc.targets,
                         max_tokens=config.model.max_text_tokens, workers=tc.cache_workers, progress=progress)
     train_set, val_set = data.splits["train"], data.splits["validation"]
+    if tc.questions_per_clip is not None and len(val_set):   # the same draw every epoch: comparable losses
+        val_set = val_set.take(sample_questions(val_set, tc.questions_per_clip, np.random.default_rng(tc.seed)))
     if len(train_set) == 0:
         raise ConfigError(f"{release}: the train split has no questions; nothing to train on")
 
@@ -85,7 +102,8 @@ def train(release, config: LiftConfig, out_dir, *, resume: bool = True, progress
             print(f"resuming {out_dir} after epoch {state['epoch']} (best val loss {state['best_val']:.4f})")
     if progress:
         print(f"LiFT {config.name}: {n_parameters(model) / 1e6:.2f} M parameters, {len(data.space)} classes, "
-              f"{len(train_set)} train / {len(val_set)} validation questions, device {device}")
+              f"{len(train_set)} train / {len(val_set)} validation questions, device {device}"
+              + (f" ({threads} threads)" if device.type == "cpu" else ""))
 
     run_info = {"release": str(Path(release).resolve()), "release_info": _release_fingerprint(release)}
     while state["epoch"] < tc.max_epochs and state["bad_epochs"] < tc.patience:
@@ -113,7 +131,7 @@ def train(release, config: LiftConfig, out_dir, *, resume: bool = True, progress
             print(_epoch_line(row, improved))
     stopped = "early stop" if state["bad_epochs"] >= tc.patience else "max epochs"
     summary = {"epochs": state["epoch"], "best_val_loss": state["best_val"], "stopped_by": stopped,
-               "history": state["history"]}
+               "seconds": time.time() - started, "threads": threads, "history": state["history"]}
     (out_dir / "train_summary.json").write_text(json.dumps(summary, indent=1))
     return summary
 
@@ -122,8 +140,10 @@ def train_one_epoch(model, optimizer, loss_fn, train_set, cache, config, device,
     tc = config.train
     model.train()
     batches = iterate_batches(train_set, cache, tc.batch_size, shuffle=True, seed=tc.seed, epoch=epoch,
-                              num_workers=tc.num_workers, max_batches=tc.max_steps_per_epoch)
-    total = tc.max_steps_per_epoch or -(-len(train_set) // tc.batch_size)
+                              num_workers=tc.num_workers, max_batches=tc.max_steps_per_epoch,
+                              questions_per_clip=tc.questions_per_clip)
+    n = len(train_set) if tc.questions_per_clip is None else 2 * tc.questions_per_clip * len(set(train_set.clip_pos))
+    total = min(tc.max_steps_per_epoch or 10**9, -(-n // tc.batch_size))
     losses = []
     bar = tqdm(batches, desc=f"epoch {epoch}", unit="batch", total=total, disable=not progress, leave=False)
     for batch in bar:

@@ -1,0 +1,130 @@
+"""LiFT data pipeline benchmark (issue 7, item 1). Figures come with a reference measured in this run.
+
+A sample = padded motion image 3x384x640 + pixel mask, tokenized question (40 tokens) and its
+weighted multi-hot target; both tasks in every batch of 32, shuffled. Target: >= 2,000
+samples/s on 2 cores (what ViLT-B/32 consumes on one H100), and well above a naive loader
+(per sample: read the clip's keypoints, motion image, np.pad, tokenize, build the target).
+
+Usage: python benchmarks/bench_lift.py [--release DIR]   (default: a 200-clip demo release
+built into a temporary directory with the project's recipe).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "model"))
+
+from olympia.motion_image import motion_image, pad_motion_image  # noqa: E402
+from olympia.store import ClipStore  # noqa: E402
+
+from lift.data import (ClassSpace, MotionImageCache, build_dataset, iterate_batches, load_qa,  # noqa: E402
+                       load_vocabulary, normalize_image)
+from lift.tokenizer import encode, train_wordpiece  # noqa: E402
+
+TARGET = 2000.0
+BATCH = 32
+
+
+def verdict(ok, what):
+    print(("PASS " if ok else "FAIL ") + what, flush=True)
+
+
+def demo_release(tmp: Path, clips: int = 200) -> Path:
+    from olympia.recipe import build_from_recipe, load_recipe
+    recipe = load_recipe(REPO / "pipelines" / "release.yaml")
+    recipe.demo.n_clips = clips
+    out = tmp / "release"
+    build_from_recipe(recipe, out, progress=False)
+    return out
+
+
+class NaiveSamples(torch.utils.data.Dataset):
+    """Reference loader: everything per sample, no caching, default collate."""
+
+    def __init__(self, release, qa, tok, space: ClassSpace, vocab):
+        self.store, self.qa, self.tok, self.n = ClipStore(release), qa, tok, len(space)
+        tokens = {c["index"]: c["token"] for c in vocab["classes"]}
+        self.index = {t: tokens_i for tokens_i, t in enumerate(space.tokens)}
+        self.tokens = tokens
+
+    def __len__(self):
+        return len(self.qa)
+
+    def __getitem__(self, i):
+        row = self.qa.iloc[i]
+        img, mask, _ = pad_motion_image(normalize_image(motion_image(self.store.keypoints(row["clip_id"]))))
+        ids, att = encode(self.tok, [row["prompt"]], 40)
+        target = np.zeros(self.n, np.float32)
+        for j, w in zip(row["target_indices"], row["target_weights"]):
+            target[self.index[self.tokens[int(j)]]] = w
+        return {"pixel_values": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
+                "pixel_mask": torch.from_numpy(mask), "input_ids": torch.from_numpy(ids[0]),
+                "attention_mask": torch.from_numpy(att[0]), "targets": torch.from_numpy(target)}
+
+
+def samples_per_s(batches, seconds: float) -> float:
+    n, t0 = 0, time.perf_counter()
+    for batch in batches:
+        n += len(batch["input_ids"])
+        if time.perf_counter() - t0 > seconds:
+            break
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--release", type=Path)
+    ap.add_argument("--seconds", type=float, default=6.0)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        release = args.release or demo_release(Path(tmp))
+        vocab = load_vocabulary(release)
+        space = ClassSpace.from_vocabulary(vocab)
+        qa = load_qa(release, "train")
+        tok = train_wordpiece(qa["prompt"].astype(str).unique().tolist(), 1000)
+        meta = ClipStore(release).metadata(columns=["id", "source", "reps", "label", "n_frames"])
+
+        t0 = time.perf_counter()
+        cache = MotionImageCache.build(release, sorted(set(qa["clip_id"])), workers=2, progress=False)
+        t_cache = time.perf_counter() - t0
+        data = build_dataset(qa, meta, cache, tok, space, vocab, 40)
+        print(f"release {release}: {len(cache)} clips, {len(data)} train questions; motion-image cache "
+              f"{t_cache:.1f}s ({len(cache) / t_cache:,.0f} clips/s, 2 processes, once per run)")
+
+        def endless(workers):
+            epoch = 0
+            while True:
+                yield from iterate_batches(data, cache, BATCH, shuffle=True, epoch=epoch, num_workers=workers)
+                epoch += 1
+
+        fast = samples_per_s(endless(0), args.seconds)
+        b = next(iterate_batches(data, cache, BATCH, shuffle=True))
+        assert b["pixel_values"].shape == (BATCH, 3, 384, 640) and b["pixel_mask"].shape == (BATCH, 384, 640)
+        assert bool((b["targets"][:, space.integer_classes].sum(1) > 0).any()) and bool(
+            (b["targets"][:, space.word_classes].sum(1) > 0).any()), "both tasks in the batch"
+        print(f"lift loader (1 process, reused buffers): {fast:,.0f} samples/s")
+        fast2 = samples_per_s(endless(2), args.seconds)
+        print(f"lift loader (2 worker processes): {fast2:,.0f} samples/s")
+
+        naive = torch.utils.data.DataLoader(NaiveSamples(release, qa, tok, space, vocab), batch_size=BATCH,
+                                            shuffle=True, num_workers=0)
+        slow = samples_per_s(iter(naive), args.seconds)
+        best = max(fast, fast2)
+        print(f"naive loader (per-sample motion image + np.pad + tokenize, 1 process): {slow:,.0f} samples/s; "
+              f"ratio {best / slow:,.1f}x")
+        verdict(best >= TARGET, f"LiFT data pipeline {best:,.0f} samples/s >= {TARGET:,.0f} on 2 cores")
+        verdict(best / slow >= 10, f"LiFT data pipeline {best / slow:,.1f}x the naive loader >= 10x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
