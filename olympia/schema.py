@@ -233,5 +233,26 @@ def clip_fields_markdown() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # regenerate schemas/clip.schema.json: python -m olympia.schema > schemas/clip.schema.json
-    print(json.dumps(clip_json_schema(), indent=2))
+def clip_schema_doc() -> str:
+    """docs/clip-schema.md: the field table plus how the keypoints are stored."""
+    return f"""# Clip schema (format {FORMAT_VERSION})
+
+Generated from `olympia/schema.py` (`python -m olympia.schema markdown > docs/clip-schema.md`);
+the same declaration gives the Arrow schema of `data/clips/*.parquet` and
+`schemas/clip.schema.json` (`python -m olympia.schema json > schemas/clip.schema.json`).
+Every clip is validated against it on write: a clip that fails goes to `meta/quarantine.json`
+with the field and the reason, and the build goes on.
+
+{clip_fields_markdown()}
+
+Invariants checked on write beyond the types: `keypoints` finite with shape
+(`n_frames`, 17, 3) and `n_frames` >= 2; `rep_bounds` increasing, inside [0, `n_frames`], one per
+repetition when `reps` is known; `fps` = 25; `id` unique within a store.
+"""
+
+
+if __name__ == "__main__":  # regenerate the derived files (see clip_schema_doc)
+    import sys
+
+    what = sys.argv[1] if len(sys.argv) > 1 else "json"
+    print(clip_schema_doc() if what == "markdown" else json.dumps(clip_json_schema(), indent=2), end="\n")

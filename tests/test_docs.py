@@ -73,3 +73,10 @@ def test_quick_start_commands_exist():
 def test_clip_json_schema_file_is_current():
     on_disk = json.loads((REPO / "schemas/clip.schema.json").read_text())
     assert on_disk == clip_json_schema(), "regenerate: python -m olympia.schema > schemas/clip.schema.json"
+
+
+def test_clip_schema_doc_is_current():
+    from olympia.schema import clip_schema_doc
+
+    assert (REPO / "docs/clip-schema.md").read_text() == clip_schema_doc() + "\n", \
+        "regenerate: python -m olympia.schema markdown > docs/clip-schema.md"
