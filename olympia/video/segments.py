@@ -13,6 +13,11 @@ Two JSON formats are read by `load_any_segments`:
 `video` is resolved relative to the segments file when it is not absolute. `reps` may be null;
 `clip_id` is optional (default `<video stem>-<start>-<end>`); `subject` is optional (default the
 video stem); `rep_bounds` is optional ([[start, end), ...] relative to the segment start).
+
+3. The clips manifest `olympia annotate pull --clips DIR` writes (`DIR/<collection>.clips.json`:
+   `{"collection", "fps", "clips": [{"clip", "video", "start_frame", "end_frame", "exercise",
+   "label", "reps"}]}`): one segment per cut clip, the whole clip, with the annotated exercise
+   name and rep count; the split group is the long source video, so no video spans two splits.
 """
 from __future__ import annotations
 
@@ -87,9 +92,34 @@ def load_any_segments(path) -> list[Segment]:
         doc = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise SourceFormatError(path, f"cannot read segments JSON ({exc}); fix the file") from None
+    if isinstance(doc, dict) and "clips" in doc and "collection" in doc:
+        return _from_clips_manifest(path, doc)
     if isinstance(doc, dict):
         return _from_video_segments(path)
     return load_segments(path)
+
+
+def _from_clips_manifest(path: Path, doc: dict) -> list[Segment]:
+    collection = str(doc["collection"])
+    out = []
+    for i, item in enumerate(doc["clips"]):
+        try:
+            clip, video = Path(item["clip"]), str(item["video"])
+            start, end = int(item["start_frame"]), int(item["end_frame"])
+            reps = None if item.get("reps") is None else int(item["reps"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SourceFormatError(path, f"clip entry needs clip, video, start_frame, end_frame, reps ({exc})",
+                                    row=i) from None
+        if clip.is_absolute() or ".." in clip.parts:
+            raise SourceFormatError(path, f"clip path {clip} must stay inside {path.parent}", row=i)
+        stem = Path(video).with_suffix("").as_posix().replace("/", "-")
+        out.append(Segment(str(path.parent / clip), 0, end - start, str(item.get("exercise", "")), reps,
+                           clip_id=f"{collection}-{stem}-{start}-{end}", subject=stem,
+                           split_group=f"{collection}:{video}",
+                           provenance=(("source_file", f"{collection}/{video}#frames={start}-{end}"),),
+                           extra=(("collection", collection), ("video", video),
+                                  ("video_frames", [start, end]))))
+    return out
 
 
 def _from_video_segments(path: Path) -> list[Segment]:
