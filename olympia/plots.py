@@ -74,3 +74,49 @@ def motion_image_examples(out: Path, clips: list) -> str:
     fig.tight_layout()
     save(fig, out / "motion_images.png")
     return "motion_images.png"
+
+
+def clip_sheet(clip, out: Path, frames: int = 8) -> Path:
+    """One clip at a glance: stick figures (side and front view) at evenly spaced frames, the
+    per-repetition boundaries over the vertical motion of every joint, and its motion image."""
+    import numpy as np
+
+    from olympia.motion_image import motion_image
+    from olympia.skeleton import BONES, CHAIN_NAMES
+
+    kp = np.asarray(clip.keypoints, dtype=np.float32)
+    t = np.arange(len(kp)) / 25.0
+    picks = np.linspace(0, len(kp) - 1, frames).round().astype(int)
+    fig = plt.figure(figsize=(12, 8.5))
+    grid = fig.add_gridspec(4, frames, height_ratios=[1.3, 1.3, 1, 1.2], hspace=0.45)
+    centre = kp[:, 0].mean(0)
+    span = float(np.nanmax(np.abs(kp - centre))) or 1.0
+    for row, (a, b, view) in enumerate(((1, 2, "side (y-z)"), (0, 2, "front (x-z)"))):
+        for k, f in enumerate(picks):
+            ax = fig.add_subplot(grid[row, k])
+            for p, c in BONES:
+                ax.plot(kp[f, [p, c], a] - centre[a], kp[f, [p, c], b] - centre[b],
+                        color="#d8643b" if c in (4, 5, 6, 11, 12, 13) else "#3b7dd8", lw=1.5)
+            ax.set_xlim(-span, span), ax.set_ylim(-span, span), ax.set_aspect("equal")
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"{t[f]:.1f} s" + (f"\n{view}" if k == 0 else ""), fontsize=7)
+    ax = fig.add_subplot(grid[2, :])
+    ax.plot(t, kp[:, :, 2] - kp[:, :, 2].mean(0), color="#888888", lw=0.6)
+    for s, e in np.asarray(clip.rep_bounds).reshape(-1, 2):
+        ax.axvspan(s / 25.0, e / 25.0, color="#3b7dd8", alpha=0.12)
+        ax.axvline(s / 25.0, color="#3b7dd8", lw=0.8)
+    ax.set_xlim(0, t[-1]), ax.set_ylabel("joint height − mean (m)", fontsize=7)
+    ax.set_title(f"repetitions: {clip.reps if clip.reps is not None else 'unknown'} (shaded: rep_bounds)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax = fig.add_subplot(grid[3, :])
+    img = motion_image(kp - kp[:1, :1])
+    lo, hi = img.min(axis=(0, 1)), img.max(axis=(0, 1))
+    ax.imshow((img - lo) / np.maximum(hi - lo, 1e-6), aspect="auto", interpolation="nearest",
+              extent=(0, t[-1], 320, 0))
+    ax.set_yticks([32 + 64 * i for i in range(len(CHAIN_NAMES))], CHAIN_NAMES, fontsize=7)
+    ax.set_xlabel("seconds", fontsize=7), ax.tick_params(labelsize=7)
+    ax.set_title("motion image (x, y, z as RGB)", fontsize=8)
+    fig.suptitle(f"{clip.id} — “{clip.label_raw}” → {clip.label} — {clip.source}, {clip.pose_estimator}, "
+                 f"{len(kp)} frames", fontsize=10)
+    save(fig, out)
+    return out

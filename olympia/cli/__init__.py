@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "pose": "olympia.cli.video:pose",
     "annotate": "olympia.cli.annotate:annotate",
     "count": "olympia.cli.count:count",
+    "show": "olympia.cli.show:show",
 }
 
 
@@ -67,6 +68,7 @@ def main():
       olympia pose clip.mp4 --backend mediapipe --out work/stores/videos
       olympia annotate serve
       olympia count dist/olympia-demo
+      olympia show dist/olympia-demo --sample 3       # clips as PNGs: skeletons, reps, motion image
     """
 
 
