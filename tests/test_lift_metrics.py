@@ -93,3 +93,27 @@ def test_word_precision_hand_computed():
     # P = {0,1,2,3}, G = {0,4}: 1/4; P = ∅: 0; G = ∅: NaN
     out = per_sample_word_precision(np.vstack([probs, probs[:1]]), [{0, 4}, {1}, set()])
     assert out[0] == 0.25 and out[1] == 0.0 and math.isnan(out[2])
+
+
+def test_table3_per_source_rows_and_overall_hand_computed():
+    import pandas as pd
+    from lift.evaluate import table3
+    nan = float("nan")
+    scores = pd.DataFrame([
+        # source, task, detection, word_precision, pred_count, reps
+        ("a", "identify", 1.0, 1.0, nan, 4), ("a", "identify", 0.5, 0.5, nan, 5),
+        ("a", "count", nan, nan, 3, 4), ("a", "count", nan, nan, 5, 5),
+        ("b", "identify", 0.0, 0.0, nan, 6), ("b", "count", nan, nan, 10, 6)],
+        columns=["source", "task", "detection", "word_precision", "pred_count", "reps"])
+    counter = pd.DataFrame([("a", 4, 4), ("a", 5, 7), ("b", 6, 6)], columns=["source", "reps", "pred_count"])
+    t = table3(scores, counter).set_index("source")
+    assert list(t.index) == ["a", "b", "all"]
+    # a: detection (1 + .5)/2, errors 1, 0 -> OBO 1, MAE .5; b: 0, error 4 -> OBO 0, MAE 4
+    assert t.loc["a", "detection"] == 0.75 and t.loc["a", "obo"] == 1.0 and t.loc["a", "mae"] == 0.5
+    assert t.loc["b", "detection"] == 0.0 and t.loc["b", "obo"] == 0.0 and t.loc["b", "mae"] == 4.0
+    assert t.loc["all", "detection"] == pytest.approx(0.5) and t.loc["all", "mae"] == pytest.approx(5 / 3)
+    assert t.loc["all", "obo"] == pytest.approx(2 / 3)
+    # counter errors a: 0, 2 -> OBO .5, MAE 1; b: 0; all: OBO 2/3, MAE 2/3
+    assert t.loc["a", "counter_obo"] == 0.5 and t.loc["a", "counter_mae"] == 1.0
+    assert t.loc["all", "counter_mae"] == pytest.approx(2 / 3) and t.loc["b", "counter_obo"] == 1.0
+    assert t.loc["a", "relative_mae"] == pytest.approx((1 / 4 + 0) / 2)

@@ -189,19 +189,31 @@ def predict(inputs, checkpoint, backend, exercise, as_json):
       lift predict dist/olympia-demo --checkpoint work/lift-small | head
     """
     from olympia.cli.count import iter_skeletons
-    from olympia.counting import count_reps
     from lift.checkpoint import load_checkpoint
-    from lift.predict import predict_skeleton
     model, tokenizer, space, config, _ = load_checkpoint(checkpoint)
-    for name, kp, truth in iter_skeletons(inputs, backend):
-        r = predict_skeleton(model, tokenizer, space, kp, max_tokens=config.model.max_text_tokens, exercise=exercise)
-        r["counter_count"] = count_reps(kp).count
-        if as_json:
-            click.echo(json.dumps({"input": name, **r, "true_reps": truth}))
-        else:
-            words = ", ".join(f"{w} {p:.2f}" for w, p in r["words"]) or "(no word above τ)"
-            click.echo(f"{name}\t{words}\tcount {r['count']} ({r['count_confidence']:.2f})"
-                       f"\tcounter {r['counter_count']}" + ("" if truth is None else f"\ttrue {truth}"))
+    failed = 0
+    for raw in inputs:
+        try:
+            for name, kp, truth in iter_skeletons([raw], backend):
+                _print_prediction(name, kp, truth, model, tokenizer, space, config, exercise, as_json)
+        except OlympiaError as exc:     # one bad input is reported, the others are still predicted
+            failed += 1
+            click.secho(f"error: {exc}", fg="red", err=True)
+    if failed:
+        sys.exit(2)
+
+
+def _print_prediction(name, kp, truth, model, tokenizer, space, config, exercise, as_json):
+    from olympia.counting import count_reps
+    from lift.predict import predict_skeleton
+    r = predict_skeleton(model, tokenizer, space, kp, max_tokens=config.model.max_text_tokens, exercise=exercise)
+    r["counter_count"] = count_reps(kp).count
+    if as_json:
+        click.echo(json.dumps({"input": name, **r, "true_reps": truth}))
+    else:
+        words = ", ".join(f"{w} {p:.2f}" for w, p in r["words"]) or "(no word above τ)"
+        click.echo(f"{name}\t{words}\tcount {r['count']} ({r['count_confidence']:.2f})"
+                   f"\tcounter {r['counter_count']}" + ("" if truth is None else f"\ttrue {truth}"))
 
 
 if __name__ == "__main__":

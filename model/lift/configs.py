@@ -79,8 +79,12 @@ def small_config() -> LiftConfig:
 
 
 def vilt_b32_config() -> LiftConfig:
-    """The paper's ViLT-B/32 (~111 M parameters; lr 5e-5, batch 32, patience 5) for one GPU."""
-    return LiftConfig(name="vilt-b32", model=ModelConfig(), train=TrainConfig(num_workers=2))
+    """The paper's ViLT-B/32 (~111 M parameters; lr 5e-5, batch 32, patience 5) for one GPU.
+
+    Batches are assembled in the training process (num_workers 0): CUDA kernels run
+    asynchronously, so assembly overlaps the GPU step, and shipping 47 MB batches from worker
+    processes is ~10x slower than assembling them in place (benchmarks/bench_lift.py)."""
+    return LiftConfig(name="vilt-b32", model=ModelConfig(), train=TrainConfig(num_workers=0))
 
 
 CONFIGS = {"small": small_config, "vilt-b32": vilt_b32_config}

@@ -77,6 +77,7 @@ def few_shot(release, checkpoint, source: str, shots: int, out_dir, *, epochs: i
     if shots:
         config.train.seed = seed
         config.train.lr = lr or config.train.lr
+        config.train.questions_per_clip = None      # every question of the N shots, every epoch
         optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
         loss_fn = get_loss(config.train.loss)
         for epoch in range(1, epochs + 1):
