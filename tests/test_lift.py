@@ -212,11 +212,18 @@ def test_cli_train_evaluate_predict(release, tmp_path):
     runner = CliRunner()
     ck, ev = tmp_path / "ck", tmp_path / "ev"
     res = runner.invoke(main, ["train", "--release", str(release), "--config", "small", "--out", str(ck),
-                               "--epochs", "1", "--max-steps-per-epoch", "2", "--batch-size", "8", "--quiet"])
+                               "--epochs", "1", "--max-steps-per-epoch", "2", "--batch-size", "8", "--quiet",
+                               "--with-baseline"])
     assert res.exit_code == 0, res.output
+    base = json.loads((ck / "single_class" / "classes.json").read_text())
+    assert base["mode"] == "single_class"
+    assert [c["token"] for c in base["classes"][:3]] == ["squat", "arm raise", "jumping jack"]   # whole labels
     res = runner.invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(ck), "--out", str(ev), "--quiet"])
     assert res.exit_code == 0, res.output
     report = json.loads((ev / "report.json").read_text())
+    # Table 4: the baseline found in CHECKPOINT/single_class, the model, the counter
+    assert [r["model"].split(" ")[0] for r in report["table4"]] == ["single-class", "LiFT", "training-free"]
+    assert 0 <= report["single_class_baseline"]["detection"] <= 1
     assert {"detection", "obo", "mae", "relative_mae"} <= set(report["overall"])
     assert report["training_free_counter"]["counter_clips"] > 0
     assert (ev / "by_rep_count.png").is_file() and (ev / "by_label_length.png").is_file()
