@@ -39,6 +39,15 @@ def chain_segments(points: int = POINTS_PER_CHAIN):
     return tuple(segments)
 
 
+@lru_cache(maxsize=None)
+def chain_segment_weights(points: int = POINTS_PER_CHAIN):
+    """Per chain segment: (first row, last row + 1, joint a, joint b, weights (rows, 2) float32)
+    with weights [1 - fraction, fraction], so rows = weights @ [joint a; joint b]: one small
+    matrix product per segment writes its rows in a single pass."""
+    return tuple((r0, r1, a, b, np.stack([1 - frac, frac], axis=1).astype(np.float32))
+                 for r0, r1, a, b, frac in chain_segments(points))
+
+
 def smooth_and_downsample(keypoints: np.ndarray, step: int = 2) -> np.ndarray:
     """S'[t] = mean of frames t-1..t+1 that exist, kept at t = 0, step, 2*step, ...
 
@@ -49,7 +58,7 @@ def smooth_and_downsample(keypoints: np.ndarray, step: int = 2) -> np.ndarray:
         return _smooth_general(kp, step)
     # kept frames are the even ones; their neighbours are the odd ones (strided views, no gather)
     even, odd = kp[0::2], kp[1::2]
-    total = even.copy()
+    total = even.copy()                      # always a copy: the input must not change
     total[:len(odd)] += odd                  # frame t+1
     total[1:] += odd[:len(even) - 1]         # frame t-1
     count = np.full(len(even), 3.0, dtype=np.float32)
@@ -94,10 +103,8 @@ def motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarray | Non
     flat_joints = joints.reshape(N_JOINTS, width * 3)
     flat_out = out.reshape(IMAGE_ROWS, width * 3)
     copy_back = not np.shares_memory(flat_out, out)   # a caller's buffer whose rows can't be flattened
-    for r0, r1, a, b, frac in chain_segments():
-        rows = flat_out[r0:r1]
-        np.multiply(frac[:, None], flat_joints[b] - flat_joints[a], out=rows)
-        rows += flat_joints[a]
+    for r0, r1, a, b, weights in chain_segment_weights():
+        np.matmul(weights, flat_joints[[a, b]], out=flat_out[r0:r1])
     if copy_back:
         out[...] = flat_out.reshape(IMAGE_ROWS, width, 3)
     return out
@@ -156,9 +163,17 @@ def padded_motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarra
     cols = image.shape[1]
     out[:IMAGE_ROWS, cols:] = 0
     out[IMAGE_ROWS:] = 0
+    return out, pixel_mask(cols, height, width), False
+
+
+@lru_cache(maxsize=1024)
+def pixel_mask(cols: int, height: int = PAD_HEIGHT, width: int = PAD_WIDTH) -> np.ndarray:
+    """Read-only (height, width) bool mask, True on the first IMAGE_ROWS rows x `cols` columns
+    (shared between calls: copy it before editing)."""
     mask = np.zeros((height, width), dtype=bool)
     mask[:IMAGE_ROWS, :cols] = True
-    return out, mask, False
+    mask.flags.writeable = False
+    return mask
 
 
 def padded_width(n_frames: int) -> int:
