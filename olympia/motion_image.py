@@ -145,11 +145,14 @@ def pad_motion_image(image: np.ndarray, height: int = PAD_HEIGHT, width: int = P
 
 
 def padded_motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarray | None = None,
-                        height: int = PAD_HEIGHT, width: int = PAD_WIDTH):
+                        height: int = PAD_HEIGHT, width: int = PAD_WIDTH, zeroed_from: int | None = None):
     """`pad_motion_image(motion_image(keypoints, fps))` without the intermediate image.
 
     Writes straight into `out` (a reusable (height, width, 3) float32 buffer, e.g. one slot of
     a batch; its old content is overwritten) and returns (padded, mask, was_resampled).
+    `zeroed_from`: the caller guarantees `out` is already zero in the padding rows and from this
+    column on (e.g. the width of the clip the slot held before), so only the columns between
+    this clip's width and it are cleared.
     """
     kp = np.asarray(keypoints, dtype=np.float32)
     if out is None:
@@ -161,8 +164,11 @@ def padded_motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarra
         return out, mask, resampled
     image = motion_image(kp, fps, out=out[:IMAGE_ROWS])
     cols = image.shape[1]
-    out[:IMAGE_ROWS, cols:] = 0
-    out[IMAGE_ROWS:] = 0
+    if zeroed_from is None:
+        out[:IMAGE_ROWS, cols:] = 0
+        out[IMAGE_ROWS:] = 0
+    elif zeroed_from > cols:
+        out[:IMAGE_ROWS, cols:zeroed_from] = 0
     return out, pixel_mask(cols, height, width), False
 
 

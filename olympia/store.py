@@ -40,7 +40,7 @@ INFO_PATH = "meta/info.json"
 SPLITS_PATH = "meta/splits.json"
 QUARANTINE_PATH = "meta/quarantine.json"
 SHARD_MAX_BYTES = 128 << 20   # cap on raw keypoint bytes per shard (Hub-friendly file sizes)
-ROW_GROUP_ROWS = 8            # small row groups: one random access decodes at most 8 clips
+ROW_GROUP_ROWS = 2            # small row groups: a random access decodes at most 2 clips (measured: 2.2x the reads/s of 8, +0.03 ms per clip to open a store)
 BYTES_PER_FRAME = N_JOINTS * 3 * 4
 
 

@@ -124,3 +124,16 @@ def test_out_buffer_that_cannot_be_flattened_is_still_filled():
     got = motion_image(kp, out=buf)
     np.testing.assert_allclose(buf[:, :20], motion_image(kp), atol=1e-6)
     assert np.shares_memory(got, buf)
+
+
+def test_zeroed_from_clears_only_the_previous_clip_columns():
+    from olympia.motion_image import padded_motion_image
+
+    rng = np.random.default_rng(5)
+    long, short = (rng.normal(size=(n, 17, 3)).astype(np.float32) for n in (300, 101))
+    buf = np.zeros((384, 640, 3), dtype=np.float32)
+    padded_motion_image(long, out=buf, zeroed_from=0)                 # 150 columns written
+    got, mask, _ = padded_motion_image(short, out=buf, zeroed_from=150)
+    want, want_mask, _ = pad_motion_image(motion_image(short))
+    np.testing.assert_allclose(got, want, atol=1e-6)                  # columns 51..149 cleared
+    np.testing.assert_array_equal(mask, want_mask)
