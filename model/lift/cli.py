@@ -7,22 +7,14 @@ from pathlib import Path
 
 import click
 
+from olympia.cli import DomainErrorGroup
 from olympia.errors import OlympiaError
 
 CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 BASELINE_DIR = "single_class"   # where `lift train --with-baseline` puts the Table 4 baseline
 
 
-class LiftCLI(click.Group):
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except OlympiaError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
-            sys.exit(2)
-
-
-@click.group(cls=LiftCLI, context_settings=CTX)
+@click.group(cls=DomainErrorGroup, context_settings=CTX)
 def main():
     """LiFT: train and evaluate the Lightweight Fitness Transformer on an Olympia release.
 

@@ -45,13 +45,21 @@ class LazyGroup(click.Group):
             return unavailable
 
 
-class OlympiaCLI(LazyGroup):
+class DomainErrorGroup(click.Group):
+    """A command group that prints a domain error (OlympiaError) as one line and exits 2:
+    the library raises errors naming the file/row/clip and the fix, never a traceback here.
+    Shared with the `lift` command."""
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except OlympiaError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(2)
+
+
+class OlympiaCLI(DomainErrorGroup, LazyGroup):
+    pass
 
 
 @click.group(cls=OlympiaCLI, context_settings={"help_option_names": ["-h", "--help"]})
