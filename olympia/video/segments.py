@@ -1,6 +1,6 @@
 """Annotated segments of long videos: which frames of which video make one clip.
 
-Two JSON formats are read by `load_any_segments`:
+Three JSON formats are read by `load_any_segments`:
 
 1. The adapters' work items: `{"format_version": 1, "segments": [...]}` written by
    `olympia.adapters.common.write_segments_json` (frames at the video's NATIVE fps, or
@@ -53,13 +53,17 @@ class Segment:
 _REQUIRED = ("video", "start_frame", "end_frame")
 
 
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SourceFormatError(path, f"cannot read segments JSON ({exc}); fix the file") from None
+
+
 def load_segments(path) -> list[Segment]:
     """Parse a segments JSON file; errors name the file, the item index and the field."""
     path = Path(path)
-    try:
-        items = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SourceFormatError(path, f"cannot read segments JSON ({exc}); fix the file") from None
+    items = _read_json(path)
     if not isinstance(items, list):
         raise SourceFormatError(path, "must hold a JSON list of segment objects")
     out = []
@@ -86,12 +90,9 @@ def load_segments(path) -> list[Segment]:
 
 
 def load_any_segments(path) -> list[Segment]:
-    """Read either segments format (see the module docstring) as 25 fps Segments."""
+    """Read any of the three segments formats (see the module docstring) as 25 fps Segments."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SourceFormatError(path, f"cannot read segments JSON ({exc}); fix the file") from None
+    doc = _read_json(path)
     if isinstance(doc, dict) and "clips" in doc and "collection" in doc:
         return _from_clips_manifest(path, doc)
     if isinstance(doc, dict):
