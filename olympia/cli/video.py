@@ -175,7 +175,7 @@ def probe_cmd(paths):
               default=Path("work/cache/pose"), show_default=True,
               help="Pose cache; re-runs only process what changed.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the pose cache.")
-@click.option("--workers", type=int, default=None, help="Processes (default: one per core pair).")
+@click.option("--workers", type=int, default=None, help="Processes (default: one per core).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="MotionBERT checkpoint (default: $OLYMPIA_MOTIONBERT_CHECKPOINT).")
 @click.option("--motionbert-config", type=click.Choice(["lite", "base", "tiny", "auto"]),

@@ -4,8 +4,8 @@
 probe, sha256, cache lookup, decode at 25 fps, pose, cache write. It takes and returns plain
 picklable dataclasses and never raises for a bad item (the error goes into the outcome), so a
 distributed engine (Ray, Dask, Beam) can map it over tasks unchanged. `run_pose_tasks` is the
-local engine: a process pool with one worker per core pair, each pinned to its pair, and a
-tqdm progress bar.
+local engine: a process pool with one worker per core, each pinned to its core, and a tqdm
+progress bar.
 """
 from __future__ import annotations
 
@@ -96,8 +96,10 @@ def run_pose_task(task: PoseTask) -> PoseOutcome:
 
 
 def default_workers() -> int:
-    """One worker per core pair (MediaPipe and the ffmpeg decoder each keep a core busy)."""
-    return max(1, len(os.sched_getaffinity(0)) // 2)
+    """One worker per core. Measured (benchmarks/bench_pose.py, 2 cores, 720p): two pinned
+    workers pose 62.7-63.9 frames/s, one worker on the core pair 33.2-34.5 frames/s: MediaPipe
+    does not use a second core within one process, so a worker per pair leaves half idle."""
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 def _pin_worker(counter, cores_per_worker: int) -> None:
@@ -111,7 +113,7 @@ def _pin_worker(counter, cores_per_worker: int) -> None:
 
 
 def run_pose_tasks(tasks: list[PoseTask], workers: int | None = None, progress: bool = True,
-                   pin: bool = True, cores_per_worker: int = 2) -> list[PoseOutcome]:
+                   pin: bool = True, cores_per_worker: int = 1) -> list[PoseOutcome]:
     """Run tasks in a process pool (workers=1: in this process). Outcomes keep task order."""
     workers = default_workers() if workers is None else max(1, int(workers))
     bar = tqdm(total=len(tasks), desc="pose", unit="item", disable=not progress)

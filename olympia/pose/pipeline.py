@@ -27,7 +27,7 @@ class PoseJob:
     license: str = "unknown"            # provenance license of the videos
     default_label: str = "unlabeled"    # label_raw when posing whole videos without labels
     cache_dir: str | None = None
-    workers: int | None = None          # None: one per core pair
+    workers: int | None = None          # None: one per core
     gaps: GapPolicy = GapPolicy()
     max_height: int | None = 720
 
