@@ -25,8 +25,8 @@ sys.path.insert(0, str(REPO / "model"))
 from olympia.motion_image import motion_image, pad_motion_image  # noqa: E402
 from olympia.store import ClipStore  # noqa: E402
 
-from lift.data import (ClassSpace, MotionImageCache, build_dataset, iterate_batches, load_qa,  # noqa: E402
-                       load_vocabulary, normalize_image)
+from lift.data import (ClassSpace, MotionImageCache, StreamingImages, build_dataset, iterate_batches,  # noqa: E402
+                       load_qa, load_vocabulary, normalize_image)
 from lift.tokenizer import encode, train_wordpiece  # noqa: E402
 
 TARGET = 2000.0
@@ -115,6 +115,17 @@ def main() -> int:
         fast2 = samples_per_s(endless(2), args.seconds)
         print(f"lift loader (2 worker processes): {fast2:,.0f} samples/s")
 
+        streaming = StreamingImages(release, meta, cache.ids, keep=16)   # 10% of the clips: mostly misses
+
+        def endless_stream(workers):
+            epoch = 0
+            while True:
+                yield from iterate_batches(data, streaming, BATCH, shuffle=True, epoch=epoch, num_workers=workers)
+                epoch += 1
+        for workers in (0, 2):
+            rate = samples_per_s(endless_stream(workers), args.seconds)
+            print(f"lift loader --stream (images from the shards per batch, {workers or 1} process"
+                  f"{'es' if workers else ''}): {rate:,.0f} samples/s (for information: bounded memory)")
         naive = torch.utils.data.DataLoader(NaiveSamples(release, qa, tok, space, vocab), batch_size=BATCH,
                                             shuffle=True, num_workers=0)
         slow = samples_per_s(iter(naive), args.seconds)

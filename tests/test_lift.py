@@ -354,3 +354,26 @@ def test_predict_reports_a_bad_input_and_goes_on(tiny_checkpoint, release, tmp_p
     assert res.exit_code == 2
     assert "bad.npy" in res.output and "(T, 17, 3)" in res.output
     assert any(line.startswith(f"{good}\t") and "count " in line for line in res.output.splitlines())
+
+
+def test_streaming_images_equal_the_cache_and_train_from_shards(release, loaded, tmp_path):
+    """--stream computes each motion image from the shards when a batch needs it: the batches
+    are the same as with the up-front cache, in this process and in DataLoader workers."""
+    from lift.data import StreamingImages, iterate_batches
+    from lift.train import train
+
+    tok, data = loaded
+    split = data.splits["train"]
+    streaming = StreamingImages(release, data.clip_meta, data.cache.ids, keep=3)
+    np.testing.assert_array_equal(streaming.widths, data.cache.widths)
+    for pos in range(len(data.cache)):
+        np.testing.assert_array_equal(streaming.image(pos), data.cache.image(pos))
+    assert len(streaming._lru) == 3                                   # bounded memory
+    for workers in (0, 2):
+        a = list(iterate_batches(split, data.cache, 8, shuffle=True, seed=3, max_batches=2, num_workers=workers))
+        b = list(iterate_batches(split, streaming, 8, shuffle=True, seed=3, max_batches=2, num_workers=workers))
+        for x, y in zip(a, b):
+            assert torch.equal(x["pixel_values"], y["pixel_values"]) and torch.equal(x["pixel_mask"], y["pixel_mask"])
+    cfg = tiny_config()
+    cfg.train.max_epochs, cfg.train.max_steps_per_epoch, cfg.train.stream = 1, 2, True
+    assert train(release, cfg, tmp_path / "run", progress=False)["epochs"] == 1

@@ -52,10 +52,13 @@ def main():
                    "`lift evaluate` then reports it beside the model. Doubles the training time.")
 @click.option("--no-resume", is_flag=True, help="Start over even if OUT holds a resume point.")
 @click.option("--no-amp", is_flag=True, help="No mixed precision on GPU.")
+@click.option("--stream", is_flag=True,
+              help="Compute motion images from the clip shards as batches need them (bounded memory, "
+                   "for releases larger than RAM; pair with --workers) instead of once up front.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
           max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, with_baseline,
-          no_resume, no_amp, quiet):
+          no_resume, no_amp, stream, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
 
     Writes to OUT: model.pt (best validation loss), last.pt (resume point), config.json,
@@ -68,6 +71,7 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
           --pretrained-vilt models/vilt-b32-mlm --tokenizer models/bert-base-uncased
       lift train --release dist/olympia-demo --targets single_class --out work/lift-single
       lift train --release dist/olympia-demo --config small --out work/lift-small --with-baseline
+      lift train --release dist/olympia --config vilt-b32 --out work/vilt --stream --workers 8
     """
     from lift.configs import get_config
     from lift.train import train as run
@@ -81,6 +85,8 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
         cfg.train.questions_per_clip = questions_per_clip or None
     if no_amp:
         cfg.train.amp = False
+    if stream:
+        cfg.train.stream = True
     if pretrained_vilt:
         cfg.model.pretrained_vilt = str(Path(pretrained_vilt).resolve())
     if tokenizer:

@@ -39,6 +39,7 @@ class TrainConfig:
     seed: int = 0                     # seeds python, numpy and torch
     num_workers: int = 0              # loader worker processes for batch assembly (0 = main process)
     cache_workers: int = 2            # processes computing motion images from the clip shards
+    stream: bool = False              # compute motion images from the shards per batch (bounded memory)
     amp: bool = True                  # mixed precision when on a GPU (ignored on CPU)
     max_steps_per_epoch: int | None = None  # cap for quick runs and tests; None = the full split
     questions_per_clip: int | None = None   # per epoch and task, questions drawn per clip; None = all (the paper)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing as mp
+import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -318,6 +320,44 @@ class MotionImageCache:
         return cls(z["ids"].tolist(), z["widths"], z["flat"])
 
 
+class StreamingImages:
+    """The MotionImageCache interface without holding every image: each image is computed
+    from the clip shards when a batch asks for it (random access by id, 2-clip row groups),
+    and the last `keep` images stay in a small LRU. Memory stays bounded whatever the release
+    size; each worker process opens its own store. `lift train --stream` uses it."""
+
+    def __init__(self, release, clip_meta: pd.DataFrame, clip_ids, keep: int = 256):
+        meta = clip_meta.set_index("id").loc[list(clip_ids)]
+        self.release, self.ids, self.keep = Path(release), list(meta.index), keep
+        self.widths = np.minimum((meta["n_frames"].to_numpy(np.int64) + 1) // 2, IMAGE_WIDTH)
+        self._pos = {cid: i for i, cid in enumerate(self.ids)}
+        self._store, self._pid, self._lru = None, None, OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getstate__(self):                      # a worker process opens its own files
+        return {**self.__dict__, "_store": None, "_pid": None, "_lru": OrderedDict()}
+
+    def image(self, pos: int) -> np.ndarray:
+        img = self._lru.get(pos)
+        if img is not None:
+            self._lru.move_to_end(pos)
+            return img
+        if self._store is None or self._pid != os.getpid():
+            self._store, self._pid = ClipStore(self.release), os.getpid()
+        img = clip_image_chw(self._store.keypoints(self.ids[pos]))
+        if img.shape[2] != self.widths[pos]:
+            raise StoreIntegrityError(f"{self.release}: clip {self.ids[pos]!r} has {img.shape[2]} image "
+                                      f"columns but n_frames says {self.widths[pos]}; rebuild the release")
+        self._lru[pos] = img
+        if len(self._lru) > self.keep:
+            self._lru.popitem(last=False)
+        return img
+
+    positions = MotionImageCache.positions
+
+
 # --------------------------------------------------------------------------- batches
 def epoch_batches(is_count: np.ndarray, batch_size: int, rng: np.random.Generator | None,
                   drop_last: bool = False, widths: np.ndarray | None = None,
@@ -459,16 +499,18 @@ class ReleaseSplits:
     release: Path
     vocab: dict
     space: ClassSpace
-    cache: MotionImageCache
+    cache: "MotionImageCache | StreamingImages"
     splits: dict[str, QADataset]
     clip_meta: pd.DataFrame
 
 
 def load_release(release, tokenizer, space: ClassSpace | None, splits=("train", "validation", "test"),
                  target_mode: str = "multi_class", max_tokens: int = 40, workers: int = 2,
-                 progress: bool = True, sources: list[str] | None = None) -> ReleaseSplits:
+                 progress: bool = True, sources: list[str] | None = None, stream: bool = False) -> ReleaseSplits:
     """Read a published release: vocabulary, QA rows of `splits`, clip metadata, and the motion
-    images of the clips those rows ask about. `space` None = the release's own vocabulary."""
+    images of the clips those rows ask about. `space` None = the release's own vocabulary.
+    stream: compute images from the shards as batches need them (bounded memory) instead of
+    once up front."""
     release = Path(release)
     vocab = load_vocabulary(release)
     space = space or ClassSpace.from_vocabulary(vocab, target_mode)
@@ -479,7 +521,8 @@ def load_release(release, tokenizer, space: ClassSpace | None, splits=("train", 
         keep = set(clip_meta.loc[clip_meta["source"].isin(sources), "id"])
         qa_all = {s: q[q["clip_id"].isin(keep)].reset_index(drop=True) for s, q in qa_all.items()}
     wanted = sorted(set().union(*(set(q["clip_id"]) for q in qa_all.values()))) if qa_all else []
-    cache = MotionImageCache.build(release, wanted, workers=workers, progress=progress)
+    cache = (StreamingImages(release, clip_meta, wanted) if stream
+             else MotionImageCache.build(release, wanted, workers=workers, progress=progress))
     datasets = {s: build_dataset(q, clip_meta, cache, tokenizer, space, vocab, max_tokens)
                 for s, q in qa_all.items()}
     return ReleaseSplits(release, vocab, space, cache, datasets, clip_meta)

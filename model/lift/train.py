@@ -86,7 +86,8 @@ def train(release, config: LiftConfig, out_dir, *, resume: bool = True, progress
 
     tokenizer = make_tokenizer(config, release, out_dir)
     data = load_release(release, tokenizer, None, splits=("train", "validation"), target_mode=tc.targets,
-                        max_tokens=config.model.max_text_tokens, workers=tc.cache_workers, progress=progress)
+                        max_tokens=config.model.max_text_tokens, workers=tc.cache_workers, progress=progress,
+                        stream=tc.stream)
     train_set, val_set = data.splits["train"], data.splits["validation"]
     if tc.questions_per_clip is not None and len(val_set):   # the same draw every epoch: comparable losses
         val_set = val_set.take(sample_questions(val_set, tc.questions_per_clip, np.random.default_rng(tc.seed)))
