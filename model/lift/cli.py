@@ -186,7 +186,7 @@ def predict(inputs, checkpoint, backend, exercise, as_json):
       lift predict squat.npy --checkpoint work/lift-small --json
       lift predict dist/olympia-demo --checkpoint work/lift-small | head
     """
-    from olympia.cli.count import iter_skeletons
+    from olympia.pose.inputs import iter_skeletons
     from lift.checkpoint import load_checkpoint
     model, tokenizer, space, config, _ = load_checkpoint(checkpoint)
     failed = 0
