@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from olympia.labels.qa import pluralize_label
+
 from lift import metrics
 from lift.configs import IMAGE_HEIGHT, IMAGE_WIDTH
 from lift.data import ClassSpace, clip_image_chw
@@ -11,16 +13,6 @@ from lift.tokenizer import encode
 
 IDENTIFY_QUESTION = "What exercise is being performed?"
 COUNT_QUESTION = "How many {exercise} were done?"
-
-
-def pluralize(label: str) -> str:
-    """Plural of a label's head for the counting question, like the release's questions."""
-    try:
-        import inflect
-        words = label.split()
-        return " ".join(words[:-1] + [inflect.engine().plural_noun(words[-1]) or words[-1]]) if words else label
-    except ImportError:
-        return label + "s"
 
 
 @torch.no_grad()
@@ -48,7 +40,7 @@ def predict_skeleton(model, tokenizer, space: ClassSpace, keypoints: np.ndarray,
     words = [(space.tokens[j], float(p[j])) for j in space.word_classes if p[j] >= tau]
     words.sort(key=lambda x: -x[1])
     label = exercise or " ".join(w for w, _ in words) or "exercise"
-    q = _probs(model, tokenizer, image, COUNT_QUESTION.format(exercise=pluralize(label)), max_tokens)
+    q = _probs(model, tokenizer, image, COUNT_QUESTION.format(exercise=pluralize_label(label)), max_tokens)
     best = int(np.argmax(q[space.integer_classes])) if len(space.integer_classes) else None
     return {"words": words, "label": label,
             "count": None if best is None else int(space.integer_values[best]),
