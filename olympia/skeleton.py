@@ -2,8 +2,8 @@
 
 Axis convention for every clip Olympia writes (documented once, here):
 metres, right-handed, **z up** (gravity along -z), x/y horizontal. Fit3D and Human3.6M world
-frames already are z-up; sources in camera or y-down frames are rotated by their adapter or
-pose backend. The root is not forced to the origin: global motion (jumps, walks) is kept.
+frames already are z-up; sources in camera or y-up frames are rotated by their adapter or
+pose backend with `CAMERA_TO_Z_UP` / `Y_UP_TO_Z_UP` below. The root is not forced to the origin: global motion (jumps, walks) is kept.
 """
 from __future__ import annotations
 
@@ -17,24 +17,45 @@ H36M_JOINTS: tuple[str, ...] = (
     "neck", "head", "l_shoulder", "l_elbow", "l_wrist", "r_shoulder", "r_elbow", "r_wrist",
 )
 N_JOINTS = len(H36M_JOINTS)
-JOINT_INDEX = {name: i for i, name in enumerate(H36M_JOINTS)}
+# Joint indices by name, in H36M_JOINTS order (tests/test_skeleton.py checks the two agree).
+(ROOT, R_HIP, R_KNEE, R_ANKLE, L_HIP, L_KNEE, L_ANKLE, SPINE, THORAX, NECK, HEAD,
+ L_SHOULDER, L_ELBOW, L_WRIST, R_SHOULDER, R_ELBOW, R_WRIST) = range(N_JOINTS)
 
 # Parent of each joint (root has none); used for bone lengths and plausibility checks.
-H36M_PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15)
+H36M_PARENTS: tuple[int, ...] = (-1, ROOT, R_HIP, R_KNEE, ROOT, L_HIP, L_KNEE, ROOT, SPINE, THORAX,
+                                 NECK, THORAX, L_SHOULDER, L_ELBOW, THORAX, R_SHOULDER, R_ELBOW)
 BONES: tuple[tuple[int, int], ...] = tuple((p, c) for c, p in enumerate(H36M_PARENTS) if p >= 0)
 
 # The five kinematic chains of the motion image, in the paper's order (method.md §6).
 KINEMATIC_CHAINS: tuple[tuple[int, ...], ...] = (
-    (0, 7, 8, 9, 10),     # root, spine, thorax, neck, head
-    (0, 4, 5, 6),         # root, l_hip, l_knee, l_ankle
-    (0, 1, 2, 3),         # root, r_hip, r_knee, r_ankle
-    (8, 11, 12, 13),      # thorax, l_shoulder, l_elbow, l_wrist
-    (8, 14, 15, 16),      # thorax, r_shoulder, r_elbow, r_wrist
+    (ROOT, SPINE, THORAX, NECK, HEAD),
+    (ROOT, L_HIP, L_KNEE, L_ANKLE),
+    (ROOT, R_HIP, R_KNEE, R_ANKLE),
+    (THORAX, L_SHOULDER, L_ELBOW, L_WRIST),
+    (THORAX, R_SHOULDER, R_ELBOW, R_WRIST),
 )
 CHAIN_NAMES = ("torso_head", "left_leg", "right_leg", "left_arm", "right_arm")
 
-# Left/right pairs for symmetry checks (left index, right index).
-SYMMETRIC_BONES = (((4, 5), (1, 2)), ((5, 6), (2, 3)), ((11, 12), (14, 15)), ((12, 13), (15, 16)))
+# Left/right pairs for symmetry checks ((left bone), (right bone)): thigh, shin, upper arm, forearm.
+SYMMETRIC_BONES = (((L_HIP, L_KNEE), (R_HIP, R_KNEE)), ((L_KNEE, L_ANKLE), (R_KNEE, R_ANKLE)),
+                   ((L_SHOULDER, L_ELBOW), (R_SHOULDER, R_ELBOW)), ((L_ELBOW, L_WRIST), (R_ELBOW, R_WRIST)))
+
+# Rotations into the z-up convention (proper rotations, det +1, so left stays left):
+# a y-up frame (x sideways, y up, z towards/away from the camera): (x, y, z) -> (x, -z, y);
+Y_UP_TO_Z_UP = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=np.float64)
+# a camera frame (x right, y down, z forward, as MediaPipe's world landmarks, MotionBERT's output
+# and a pinhole back-projection are): (x, y, z) -> (x, z, -y), so y then points away from the camera.
+CAMERA_TO_Z_UP = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], dtype=np.float64)
+
+
+def rotate(keypoints: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """(..., 3) points times a 3x3 rotation -> float32 (NaN propagates)."""
+    return (np.asarray(keypoints, np.float64) @ np.asarray(matrix, np.float64).T).astype(np.float32)
+
+
+def camera_to_z_up(keypoints: np.ndarray) -> np.ndarray:
+    """(..., 3) camera-frame points (x right, y down, z forward) -> the project's z-up frame."""
+    return rotate(keypoints, CAMERA_TO_Z_UP)
 
 
 @dataclass(frozen=True)
@@ -118,26 +139,21 @@ UIPRMD22 = (
 # Root = mid-hips, thorax = mid-shoulders, spine = mid(root, thorax) = mean of the four
 # (method.md §5) for every set that lacks them.
 _HIPS_SHOULDERS = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
+# MediaPipe-33 and COCO-17 name their joints alike: one table serves both (neck <- nose,
+# head <- mid-eyes).
+_FACE_BODY_TO_H36M = {
+    "root": ("left_hip", "right_hip"), "r_hip": "right_hip", "r_knee": "right_knee",
+    "r_ankle": "right_ankle", "l_hip": "left_hip", "l_knee": "left_knee",
+    "l_ankle": "left_ankle", "spine": _HIPS_SHOULDERS,
+    "thorax": ("left_shoulder", "right_shoulder"), "neck": "nose",
+    "head": ("left_eye", "right_eye"), "l_shoulder": "left_shoulder",
+    "l_elbow": "left_elbow", "l_wrist": "left_wrist", "r_shoulder": "right_shoulder",
+    "r_elbow": "right_elbow", "r_wrist": "right_wrist"}
 
 JOINT_SETS: dict[str, JointSet] = {
-    "mediapipe33": _table("mediapipe33", MEDIAPIPE33, {
-        "root": ("left_hip", "right_hip"), "r_hip": "right_hip", "r_knee": "right_knee",
-        "r_ankle": "right_ankle", "l_hip": "left_hip", "l_knee": "left_knee",
-        "l_ankle": "left_ankle", "spine": _HIPS_SHOULDERS,
-        "thorax": ("left_shoulder", "right_shoulder"), "neck": "nose",
-        "head": ("left_eye", "right_eye"), "l_shoulder": "left_shoulder",
-        "l_elbow": "left_elbow", "l_wrist": "left_wrist", "r_shoulder": "right_shoulder",
-        "r_elbow": "right_elbow", "r_wrist": "right_wrist"},
-        "method.md §5 / source-formats.md: root, spine, thorax synthesized; head = mid-eyes"),
-    "coco17": _table("coco17", COCO17, {
-        "root": ("left_hip", "right_hip"), "r_hip": "right_hip", "r_knee": "right_knee",
-        "r_ankle": "right_ankle", "l_hip": "left_hip", "l_knee": "left_knee",
-        "l_ankle": "left_ankle", "spine": _HIPS_SHOULDERS,
-        "thorax": ("left_shoulder", "right_shoulder"), "neck": "nose",
-        "head": ("left_eye", "right_eye"), "l_shoulder": "left_shoulder",
-        "l_elbow": "left_elbow", "l_wrist": "left_wrist", "r_shoulder": "right_shoulder",
-        "r_elbow": "right_elbow", "r_wrist": "right_wrist"},
-        "same synthesis as MotionBERT's coco2h36m"),
+    "mediapipe33": _table("mediapipe33", MEDIAPIPE33, _FACE_BODY_TO_H36M,
+                          "method.md §5 / source-formats.md: root, spine, thorax synthesized; head = mid-eyes"),
+    "coco17": _table("coco17", COCO17, _FACE_BODY_TO_H36M, "same synthesis as MotionBERT's coco2h36m"),
     "kinect_v2_25": _table("kinect_v2_25", KINECT_V2_25, {
         "root": "SpineBase", "r_hip": "HipRight", "r_knee": "KneeRight", "r_ankle": "AnkleRight",
         "l_hip": "HipLeft", "l_knee": "KneeLeft", "l_ankle": "AnkleLeft", "spine": "SpineMid",

@@ -23,7 +23,9 @@ from olympia.pose.motionbert.lift import chain_height
 from olympia.pose.parallel import PoseTask, run_pose_task, run_pose_tasks
 from olympia.pose.pipeline import PoseJob, pose_items
 from olympia.schema import Clip, Rejected
-from olympia.skeleton import BONES, JOINT_INDEX, bone_lengths
+from olympia.skeleton import (BONES, HEAD, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST,
+                              R_ANKLE, R_ELBOW, R_HIP, R_KNEE, R_SHOULDER, R_WRIST, ROOT, THORAX,
+                              bone_lengths)
 from olympia.store import ClipStore, write_store
 from olympia.video.ffmpeg_ops import normalize_video, probe
 from olympia.video.segments import Segment
@@ -37,10 +39,10 @@ REAL_CLIPS = {
 }
 N_FRAMES = 100
 
-# Limb bones (index into olympia.skeleton.BONES, keyed by the child joint).
-LIMB_BONES = {name: BONES.index((parent, JOINT_INDEX[name])) for name, parent in [
-    ("r_knee", 1), ("r_ankle", 2), ("l_knee", 4), ("l_ankle", 5),
-    ("l_elbow", 11), ("l_wrist", 12), ("r_elbow", 14), ("r_wrist", 15)]}
+# Limb bones: index into olympia.skeleton.BONES of each (parent, child) pair.
+LIMB_BONES = [BONES.index(bone) for bone in [
+    (R_HIP, R_KNEE), (R_KNEE, R_ANKLE), (L_HIP, L_KNEE), (L_KNEE, L_ANKLE),
+    (L_SHOULDER, L_ELBOW), (L_ELBOW, L_WRIST), (R_SHOULDER, R_ELBOW), (R_ELBOW, R_WRIST)]]
 # A person's bones do not change length, so the frame-to-frame coefficient of variation (CV) of
 # each bone measures estimator noise. MediaPipe's world landmarks are per-frame estimates with a
 # 3D joint error of a few centimetres: independent errors of ~4 cm per axis at both ends give a
@@ -111,9 +113,9 @@ def test_bone_lengths_are_stable_and_metric(posed):
         vis = np.array(clip.extra["joint_visibility"])
         lengths = bone_lengths(clip.keypoints[clip.frame_confidence > 0])
         cvs = {}
-        for child, bone in LIMB_BONES.items():
-            parent = BONES[bone][0]
-            if min(vis[parent], vis[JOINT_INDEX[child]]) < MIN_VISIBILITY:
+        for bone in LIMB_BONES:
+            parent, child = BONES[bone]
+            if min(vis[parent], vis[child]) < MIN_VISIBILITY:
                 continue
             cvs[child] = lengths[:, bone].std() / lengths[:, bone].mean()
             median = np.median(lengths[:, bone])
@@ -129,14 +131,13 @@ def test_axis_convention_is_z_up_on_a_real_push_up(posed):
     # shoulders and the torso (root -> thorax) runs mostly sideways.
     items, _, _ = posed
     kp = next(c for c in items if c.extra["video"] == "pushup.mp4").keypoints
-    j = JOINT_INDEX
-    drop = kp[:, j["l_shoulder"], 2] - kp[:, j["l_wrist"], 2]   # the arm MediaPipe sees
+    drop = kp[:, L_SHOULDER, 2] - kp[:, L_WRIST, 2]   # the arm MediaPipe sees
     assert np.median(drop) > 0.25, np.median(drop)
-    torso = kp[:, j["thorax"]] - kp[:, j["root"]]
+    torso = kp[:, THORAX] - kp[:, ROOT]
     assert np.median(np.abs(torso[:, 2]) / np.linalg.norm(torso, axis=1)) < 0.5
     # The head is on the other side of the root from the ankles, horizontally.
-    head = kp[:, j["head"], :2] - kp[:, j["root"], :2]
-    feet = kp[:, j["l_ankle"], :2] - kp[:, j["root"], :2]
+    head = kp[:, HEAD, :2] - kp[:, ROOT, :2]
+    feet = kp[:, L_ANKLE, :2] - kp[:, ROOT, :2]
     assert np.median((head * feet).sum(axis=1)) < 0
 
 

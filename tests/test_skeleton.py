@@ -68,3 +68,25 @@ def test_bone_lengths_by_hand():
     kp = np.zeros((1, 17, 3), np.float32)
     kp[0, 1] = (3, 4, 0)                         # root -> r_hip = 5
     assert bone_lengths(kp)[0, 0] == pytest.approx(5.0)
+
+
+def test_joint_names_are_the_indices_of_h36m_joints():
+    import olympia.skeleton as sk
+    for i, name in enumerate(H36M_JOINTS):
+        assert getattr(sk, name.upper()) == i
+    assert not hasattr(sk, "JOINT_INDEX")      # one way to name a joint
+
+
+def test_rotations_to_z_up_are_proper_and_send_up_to_z():
+    from olympia.skeleton import CAMERA_TO_Z_UP, Y_UP_TO_Z_UP, camera_to_z_up, rotate
+    for m in (CAMERA_TO_Z_UP, Y_UP_TO_Z_UP):
+        assert np.linalg.det(m) == pytest.approx(1.0)
+    np.testing.assert_array_equal(rotate([0, 1, 0], Y_UP_TO_Z_UP), [0, 0, 1])        # y up -> z up
+    np.testing.assert_array_equal(camera_to_z_up([[0, -1, 0], [0, 0, 1], [1, 0, 0]]),  # y down: up
+                                  [[0, 0, 1], [0, 1, 0], [1, 0, 0]])                 # z forward -> y
+    assert np.isnan(camera_to_z_up([np.nan, 0, 0])[0])
+
+
+def test_mediapipe_and_coco_share_one_synthesis():
+    mp, coco = JOINT_SETS["mediapipe33"], JOINT_SETS["coco17"]
+    assert mp.to_h36m == coco.to_h36m and mp.to_h36m[10] == ("left_eye", "right_eye")

@@ -24,7 +24,8 @@ import numpy as np
 
 from olympia.errors import LayoutError, SourceFormatError
 from olympia.schema import FPS, Clip, Rejected
-from olympia.skeleton import BONES, SYMMETRIC_BONES, bone_lengths
+from olympia.skeleton import (BONES, HEAD, L_ANKLE, L_HIP, L_KNEE, NECK, R_ANKLE, R_HIP, R_KNEE,
+                              ROOT, SPINE, SYMMETRIC_BONES, THORAX, bone_lengths)
 
 log = logging.getLogger("olympia.adapters")
 
@@ -166,18 +167,6 @@ def fill_nan_gaps(keypoints: np.ndarray, max_fraction: float = 0.2) -> tuple[np.
     return flat.reshape(kp.shape).astype(np.float32), frac
 
 
-# --------------------------------------------------------------------------- space
-# Rotation taking a y-up frame (x right/left, y up, z towards/away from camera) to z-up:
-# (x, y, z) -> (x, -z, y). A proper rotation (det +1), so left stays left.
-Y_UP_TO_Z_UP = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=np.float64)
-# Camera frame (x right, y down, z forward) to z-up: (x, y, z) -> (x, z, -y), det +1.
-CAMERA_TO_Z_UP = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], dtype=np.float64)
-
-
-def rotate(keypoints: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    return (np.asarray(keypoints, np.float64) @ np.asarray(matrix, np.float64).T).astype(np.float32)
-
-
 # --------------------------------------------------------------------------- plausibility
 @dataclass(frozen=True)
 class PlausibilityLimits:
@@ -199,9 +188,9 @@ def stature(keypoints: np.ndarray) -> float:
     10% for the part above the head joint and below the ankle (H36M proportions)."""
     bl = bone_lengths(keypoints)
     idx = {b: i for i, b in enumerate(BONES)}
-    trunk = sum(bl[:, idx[b]] for b in ((0, 7), (7, 8), (8, 9), (9, 10)))
-    leg_r = bl[:, idx[(1, 2)]] + bl[:, idx[(2, 3)]]
-    leg_l = bl[:, idx[(4, 5)]] + bl[:, idx[(5, 6)]]
+    trunk = sum(bl[:, idx[b]] for b in ((ROOT, SPINE), (SPINE, THORAX), (THORAX, NECK), (NECK, HEAD)))
+    leg_r = bl[:, idx[(R_HIP, R_KNEE)]] + bl[:, idx[(R_KNEE, R_ANKLE)]]
+    leg_l = bl[:, idx[(L_HIP, L_KNEE)]] + bl[:, idx[(L_KNEE, L_ANKLE)]]
     return float(np.median(trunk + (leg_r + leg_l) / 2) * 1.10)
 
 
@@ -213,8 +202,8 @@ def plausibility_numbers(keypoints: np.ndarray) -> dict:
     cv = bl.std(axis=0) / np.maximum(med, 1e-9)
     idx = {b: i for i, b in enumerate(BONES)}
     asym = [abs(med[idx[l]] / max(med[idx[r]], 1e-9) - 1) for l, r in SYMMETRIC_BONES]
-    ankles_z = kp[:, [3, 6], 2].mean(axis=1)
-    upright = float((kp[:, 10, 2] > ankles_z).mean())
+    ankles_z = kp[:, [R_ANKLE, L_ANKLE], 2].mean(axis=1)
+    upright = float((kp[:, HEAD, 2] > ankles_z).mean())
     return {"bone_cv_max": float(cv.max()), "bone_cv_worst": [int(x) for x in BONES[int(cv.argmax())]],
             "asymmetry_max": float(max(asym)), "stature": stature(kp),
             "upright_fraction": upright}
@@ -258,7 +247,7 @@ def left_right_consistency(keypoints: np.ndarray, forward: np.ndarray) -> float:
     fwd = np.asarray(forward, np.float64).copy()
     fwd[:, 2] = 0
     left_dir = np.cross(np.array([0.0, 0.0, 1.0]), fwd)
-    side = np.einsum("ti,ti->t", kp[:, 4] - kp[:, 1], left_dir)
+    side = np.einsum("ti,ti->t", kp[:, L_HIP] - kp[:, R_HIP], left_dir)
     valid = np.linalg.norm(fwd, axis=1) > 1e-6
     return float((side[valid] > 0).mean()) if valid.any() else float("nan")
 
@@ -276,7 +265,7 @@ def detect_up_axis(keypoints: np.ndarray) -> np.ndarray:
     """Rotation matrix sending the axis along which the head sits above the ankles (median over
     frames, sign included) to +z. Chosen among the 6 signed axes; a proper rotation."""
     kp = np.asarray(keypoints, np.float64)
-    v = np.median(kp[:, 10] - kp[:, [3, 6]].mean(axis=1), axis=0)
+    v = np.median(kp[:, HEAD] - kp[:, [R_ANKLE, L_ANKLE]].mean(axis=1), axis=0)
     axis = int(np.argmax(np.abs(v)))
     sign = 1.0 if v[axis] > 0 else -1.0
     up = np.zeros(3)

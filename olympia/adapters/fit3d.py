@@ -31,7 +31,7 @@ import numpy as np
 from olympia.adapters.common import (Adapter, finish_clip, left_right_consistency, log,
                                      rejected, require_glob)
 from olympia.schema import Clip, Rejected, make_clip_id
-from olympia.skeleton import to_h36m
+from olympia.skeleton import NECK, THORAX, to_h36m
 
 NAME = "fit3d"
 FPS = 50.0
@@ -105,7 +105,7 @@ def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
             reps, rb = len(b) - 1, np.stack([b[:-1], b[1:]], axis=1) - start
         clip_kp = kp[start:end]
         if len(clip_kp) >= 2:
-            lr = left_right_consistency(clip_kp, clip_kp[:, 9] - clip_kp[:, 8])
+            lr = left_right_consistency(clip_kp, clip_kp[:, NECK] - clip_kp[:, THORAX])
             extra["left_right_consistency"] = round(lr, 3)
             if lr < 0.5:
                 log.warning("%s: left/right look mirrored (left hip on the subject's left in "

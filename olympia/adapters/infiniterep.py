@@ -29,10 +29,10 @@ from typing import Iterator
 
 import numpy as np
 
-from olympia.adapters.common import (CAMERA_TO_Z_UP, Adapter, VideoSegment, finish_clip,
-                                     provenance, rejected, require_glob, rotate)
+from olympia.adapters.common import (Adapter, VideoSegment, finish_clip, provenance, rejected,
+                                     require_glob)
 from olympia.schema import Clip, Rejected, make_clip_id
-from olympia.skeleton import BONES, H36M_JOINTS, JointSet
+from olympia.skeleton import BONES, CAMERA_TO_Z_UP, H36M_JOINTS, JointSet, rotate
 
 NAME = "infiniterep"
 FPS = 24.0

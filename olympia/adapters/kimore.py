@@ -20,10 +20,10 @@ from typing import Iterator
 
 import numpy as np
 
-from olympia.adapters.common import (Y_UP_TO_Z_UP, Adapter, PlausibilityLimits, finish_clip,
-                                     rejected, require_glob, rotate)
+from olympia.adapters.common import (Adapter, PlausibilityLimits, finish_clip, rejected,
+                                     require_glob)
 from olympia.schema import Clip, Rejected, make_clip_id
-from olympia.skeleton import to_h36m
+from olympia.skeleton import Y_UP_TO_Z_UP, rotate, to_h36m
 
 NAME = "kimore"
 FPS = 30.0

@@ -30,9 +30,9 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 from olympia.adapters.common import (Adapter, detect_units, detect_up_axis, finish_clip,
-                                     left_right_consistency, rejected, require_glob, rotate)
+                                     left_right_consistency, rejected, require_glob)
 from olympia.schema import Clip, Rejected, make_clip_id
-from olympia.skeleton import to_h36m
+from olympia.skeleton import NECK, THORAX, rotate, to_h36m
 
 NAME = "mmfit"
 FPS = 30.0
@@ -135,7 +135,7 @@ def _clip(raw_dir, pose_path, kp_src, clip_id, w, exercise, reps, start, end):
     kp = rotate(kp * scale, up)
     extra.update(unit_scale=scale, up_axis=np.round(up, 3).tolist())
     ok = np.isfinite(kp).all(axis=(1, 2))
-    extra["left_right_consistency"] = round(left_right_consistency(kp[ok], kp[ok, 9] - kp[ok, 8]), 3)
+    extra["left_right_consistency"] = round(left_right_consistency(kp[ok], kp[ok, NECK] - kp[ok, THORAX]), 3)
     return finish_clip(ADAPTER, path=pose_path, raw_dir=raw_dir, clip_id=clip_id, subject=w,
                        label_raw=exercise, keypoints=kp, src_fps=FPS, reps=reps, extra=extra,
                        split_group=f"{NAME}:{w}")

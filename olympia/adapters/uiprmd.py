@@ -36,10 +36,9 @@ from typing import Iterator
 
 import numpy as np
 
-from olympia.adapters.common import (Y_UP_TO_Z_UP, Adapter, finish_clip, rejected, require_glob,
-                                     rotate)
+from olympia.adapters.common import Adapter, finish_clip, rejected, require_glob
 from olympia.schema import Clip, Rejected, make_clip_id
-from olympia.skeleton import to_h36m
+from olympia.skeleton import Y_UP_TO_Z_UP, rotate, to_h36m
 
 NAME = "uiprmd"
 FPS = 30.0

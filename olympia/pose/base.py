@@ -2,9 +2,9 @@
 
 Every backend returns keypoints in the project axis convention (olympia/skeleton.py: metres,
 right-handed, z up). Camera-frame outputs (x right, y down, z away from the camera, as
-MediaPipe's world landmarks and MotionBERT's output are) are turned z-up ONCE, here, by
-`camera_to_z_up`: (x, y, z) -> (x, z, -y), a proper rotation (determinant +1), so x stays to
-the camera's right, y points away from the camera and z points up.
+MediaPipe's world landmarks and MotionBERT's output are) are turned z-up once, by
+`olympia.skeleton.camera_to_z_up`: (x, y, z) -> (x, z, -y), a proper rotation (determinant +1),
+so x stays to the camera's right, y points away from the camera and z points up.
 """
 from __future__ import annotations
 
@@ -14,15 +14,6 @@ from typing import Callable, Iterable, Protocol
 import numpy as np
 
 from olympia.errors import ConfigError
-
-# Camera frame (x right, y down, z forward) -> project frame (x right, y forward, z up).
-CAMERA_TO_Z_UP = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], dtype=np.float32)
-
-
-def camera_to_z_up(kp: np.ndarray) -> np.ndarray:
-    """(..., 3) camera-frame points -> z-up points (NaN propagates)."""
-    return (np.asarray(kp, np.float32) @ CAMERA_TO_Z_UP.T).astype(np.float32)
-
 
 @dataclass
 class PoseResult:

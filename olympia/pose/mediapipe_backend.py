@@ -7,7 +7,7 @@ tracks the person across frames.
 
 `pose_world_landmarks` (metres, origin at the hip centre, camera-aligned, y down) become H36M-17
 through `olympia.skeleton.JOINT_SETS["mediapipe33"]` (root, spine, thorax synthesized as
-method.md §5), then z-up through `camera_to_z_up`. Because the world landmarks are centred on
+method.md §5), then z-up through `olympia.skeleton.camera_to_z_up`. Because the world landmarks are centred on
 the hips, the root stays near the origin: MediaPipe does not recover global translation.
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Iterable
 import numpy as np
 
 from olympia.errors import ConfigError
-from olympia.pose.base import PoseResult, camera_to_z_up
-from olympia.skeleton import JOINT_SETS
+from olympia.pose.base import PoseResult
+from olympia.skeleton import JOINT_SETS, camera_to_z_up
 
 MODEL_COMPLEXITY = 1  # the only offline model (see module docstring)
 

@@ -18,8 +18,9 @@ from typing import Iterable
 import numpy as np
 
 from olympia.errors import ConfigError
-from olympia.pose.base import PoseResult, camera_to_z_up
+from olympia.pose.base import PoseResult
 from olympia.pose.mediapipe_backend import MediaPipeBackend
+from olympia.skeleton import camera_to_z_up
 
 CHECKPOINT_ENV = "OLYMPIA_MOTIONBERT_CHECKPOINT"
 CONFIGS = ("lite", "base", "tiny", "auto")

@@ -22,12 +22,15 @@ import torch
 from olympia.errors import ConfigError
 from olympia.pose.motionbert.checkpoint import WEIGHTS_URL_HINT, load_dstformer
 from olympia.pose.motionbert.model import DSTformer, DSTformerConfig, LITE
+from olympia.skeleton import (HEAD, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, NECK,
+                              R_ANKLE, R_ELBOW, R_HIP, R_KNEE, R_SHOULDER, R_WRIST, ROOT, SPINE,
+                              THORAX)
 
 NORMALIZATIONS = ("pixel", "box")
 ROOT_RULES = ("official", "first_frame", "relative", "none")
 # H36M-17 left/right joint pairs swapped by a horizontal flip (hips, knees, ankles, shoulders...).
-LEFT_JOINTS = (4, 5, 6, 11, 12, 13)
-RIGHT_JOINTS = (1, 2, 3, 14, 15, 16)
+LEFT_JOINTS = (L_HIP, L_KNEE, L_ANKLE, L_SHOULDER, L_ELBOW, L_WRIST)
+RIGHT_JOINTS = (R_HIP, R_KNEE, R_ANKLE, R_SHOULDER, R_ELBOW, R_WRIST)
 
 
 @dataclass(frozen=True)
@@ -132,8 +135,8 @@ def chain_height(pose: np.ndarray) -> np.ndarray:
 
     def seg(a, b):
         return np.linalg.norm(p[:, a] - p[:, b], axis=-1)
-    legs = (seg(3, 2) + seg(2, 1) + seg(6, 5) + seg(5, 4)) / 2.0
-    return legs + seg(0, 7) + seg(7, 8) + seg(8, 9) + seg(9, 10)
+    legs = (seg(R_ANKLE, R_KNEE) + seg(R_KNEE, R_HIP) + seg(L_ANKLE, L_KNEE) + seg(L_KNEE, L_HIP)) / 2.0
+    return legs + seg(ROOT, SPINE) + seg(SPINE, THORAX) + seg(THORAX, NECK) + seg(NECK, HEAD)
 
 
 def scale_to_chain_height(pose: np.ndarray, target_m: float) -> np.ndarray:
@@ -218,7 +221,7 @@ class MotionBERTLifter:
                 for s, p in zip(chunk, pred.cpu().numpy()):
                     out[s] = p
         if self.root == "first_frame" and len(out):
-            out[0, 0, 2] = 0.0
+            out[0, ROOT, 2] = 0.0
         return out
 
     def _predict(self, batch: torch.Tensor) -> torch.Tensor:
@@ -229,7 +232,7 @@ class MotionBERTLifter:
         else:
             pred = self.model(batch)
         if self.root == "official":
-            pred[:, 0, 0, 2] = 0.0
+            pred[:, 0, ROOT, 2] = 0.0
         elif self.root == "relative":
-            pred = pred - pred[:, :, :1, :]
+            pred = pred - pred[:, :, ROOT:ROOT + 1, :]
         return pred
