@@ -22,11 +22,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "model"))
 
+from olympia.labels.vocabulary import Vocabulary  # noqa: E402
 from olympia.motion_image import motion_image, pad_motion_image  # noqa: E402
 from olympia.store import ClipStore  # noqa: E402
 
-from lift.data import (ClassSpace, MotionImageCache, StreamingImages, build_dataset, iterate_batches,  # noqa: E402
-                       load_qa, load_vocabulary, normalize_image)
+from lift.batches import iterate_batches  # noqa: E402
+from lift.images import MotionImageCache, StreamingImages, normalize_image  # noqa: E402
+from lift.samples import CLIP_COLUMNS, build_dataset, load_qa  # noqa: E402
 from lift.tokenizer import encode, train_wordpiece  # noqa: E402
 
 TARGET = 2000.0
@@ -49,11 +51,8 @@ def demo_release(tmp: Path, clips: int = 200) -> Path:
 class NaiveSamples(torch.utils.data.Dataset):
     """Reference loader: everything per sample, no caching, default collate."""
 
-    def __init__(self, release, qa, tok, space: ClassSpace, vocab):
-        self.store, self.qa, self.tok, self.n = ClipStore(release), qa, tok, len(space)
-        tokens = {c["index"]: c["token"] for c in vocab["classes"]}
-        self.index = {t: tokens_i for tokens_i, t in enumerate(space.tokens)}
-        self.tokens = tokens
+    def __init__(self, release, qa, tok, vocab: Vocabulary):
+        self.store, self.qa, self.tok, self.n = ClipStore(release), qa, tok, len(vocab)
 
     def __len__(self):
         return len(self.qa)
@@ -64,7 +63,7 @@ class NaiveSamples(torch.utils.data.Dataset):
         ids, att = encode(self.tok, [row["prompt"]], 40)
         target = np.zeros(self.n, np.float32)
         for j, w in zip(row["target_indices"], row["target_weights"]):
-            target[self.index[self.tokens[int(j)]]] = w
+            target[int(j)] = w          # the model's classes are the release's own
         return {"pixel_values": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
                 "pixel_mask": torch.from_numpy(mask), "input_ids": torch.from_numpy(ids[0]),
                 "attention_mask": torch.from_numpy(att[0]), "targets": torch.from_numpy(target)}
@@ -87,16 +86,15 @@ def main() -> int:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         release = args.release or demo_release(Path(tmp))
-        vocab = load_vocabulary(release)
-        space = ClassSpace.from_vocabulary(vocab)
+        vocab = Vocabulary.of_release(release)
         qa = load_qa(release, "train")
         tok = train_wordpiece(qa["prompt"].astype(str).unique().tolist(), 1000)
-        meta = ClipStore(release).metadata(columns=["id", "source", "reps", "label", "n_frames"])
+        meta = ClipStore(release).metadata(columns=CLIP_COLUMNS)
 
         t0 = time.perf_counter()
         cache = MotionImageCache.build(release, sorted(set(qa["clip_id"])), workers=2, progress=False)
         t_cache = time.perf_counter() - t0
-        data = build_dataset(qa, meta, cache, tok, space, vocab, 40)
+        data = build_dataset(qa, meta, cache, tok, vocab, vocab, 40)
         print(f"release {release}: {len(cache)} clips, {len(data)} train questions; motion-image cache "
               f"{t_cache:.1f}s ({len(cache) / t_cache:,.0f} clips/s, 2 processes, once per run)")
 
@@ -109,8 +107,8 @@ def main() -> int:
         fast = samples_per_s(endless(0), args.seconds)
         b = next(iterate_batches(data, cache, BATCH, shuffle=True))
         assert b["pixel_values"].shape == (BATCH, 3, 384, 640) and b["pixel_mask"].shape == (BATCH, 384, 640)
-        assert bool((b["targets"][:, space.integer_classes].sum(1) > 0).any()) and bool(
-            (b["targets"][:, space.word_classes].sum(1) > 0).any()), "both tasks in the batch"
+        assert bool((b["targets"][:, vocab.integer_indices()].sum(1) > 0).any()) and bool(
+            (b["targets"][:, vocab.word_indices()].sum(1) > 0).any()), "both tasks in the batch"
         print(f"lift loader (1 process, reused buffers): {fast:,.0f} samples/s")
         fast2 = samples_per_s(endless(2), args.seconds)
         print(f"lift loader (2 worker processes): {fast2:,.0f} samples/s")
@@ -126,7 +124,7 @@ def main() -> int:
             rate = samples_per_s(endless_stream(workers), args.seconds)
             print(f"lift loader --stream (images from the shards per batch, {workers or 1} process"
                   f"{'es' if workers else ''}): {rate:,.0f} samples/s (for information: bounded memory)")
-        naive = torch.utils.data.DataLoader(NaiveSamples(release, qa, tok, space, vocab), batch_size=BATCH,
+        naive = torch.utils.data.DataLoader(NaiveSamples(release, qa, tok, vocab), batch_size=BATCH,
                                             shuffle=True, num_workers=0)
         slow = samples_per_s(iter(naive), args.seconds)
         best = max(fast, fast2)

@@ -200,3 +200,61 @@ def test_project_data_extends_the_spec_files_without_changing_them(spec):
     ours_q = yaml.safe_load(QUESTIONS_YAML.read_text())
     for task in ("count", "identify"):
         assert ours_q[task][:len(ref_q[task])] == ref_q[task]
+
+
+def test_word_and_integer_indices_split_the_classes(small):
+    vocab, _, _ = small
+    # words dumbbell 0, foo 1, row 2, slow 3, squat 4; integers "1".."5" -> 5..9
+    assert vocab.word_indices().tolist() == [0, 1, 2, 3, 4]
+    assert vocab.integer_indices().tolist() == [5, 6, 7, 8, 9]
+    assert vocab.integer_values().tolist() == [1, 2, 3, 4, 5]
+
+
+def test_single_class_view_is_whole_labels_then_integers(small, tmp_path):
+    vocab, _, _ = small
+    single = vocab.single_class()
+    # single_class_labels are sorted: "dumbbell row", "slow squat", "squat foo"
+    assert single.mode == "single_class"
+    assert single.tokens == ["dumbbell row", "slow squat", "squat foo", "1", "2", "3", "4", "5"]
+    assert single.word_indices().tolist() == [0, 1, 2]
+    assert single.integer_indices().tolist() == [3, 4, 5, 6, 7]
+    assert single.weights().tolist() == [1.0] * 8
+    assert single.single_class() is single
+    path = tmp_path / "classes.json"
+    single.save(path)
+    assert json.loads(path.read_text())["mode"] == "single_class"
+    assert Vocabulary.load(path) == single
+
+
+def test_including_appends_another_vocabularys_classes_with_their_weights(small):
+    vocab, cats, _ = small
+    other = Vocabulary.build(["slow curl", "squat"], cats)     # curl 0, slow 1, squat 2, integers
+    merged = vocab.including(other)
+    assert merged.tokens[:10] == vocab.tokens and merged.tokens[10:] == ["curl"]
+    assert merged.classes[10].category == "core_action" and merged.classes[10].weight == 1.0
+    assert merged.single_class_labels == vocab.single_class_labels + ("slow curl", "squat")
+    assert merged.including(other) is merged                   # nothing new: the same vocabulary
+
+
+def test_read_qa_names_the_folder_or_shard(small, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from olympia.errors import StoreIntegrityError
+    from olympia.labels.qa import read_qa, write_qa_shards
+    vocab, cats, _ = small
+    t = QuestionTemplates(identify=("What exercise is being performed?",), count=("How many {exercise} were done?",))
+    rows = (qa_rows_for_clip("src:a", "train", "slow squat", 3, vocab, t, categories=cats)
+            + qa_rows_for_clip("src:b", "test", "dumbbell row", 2, vocab, t, categories=cats))
+    assert [str(p) for p in write_qa_shards(tmp_path, rows)] == [
+        "data/qa/test-00000-of-00001.parquet", "data/qa/train-00000-of-00001.parquet"]
+    train = read_qa(tmp_path, "train", columns=["qa_id", "count_class"])
+    assert train.column_names == ["qa_id", "count_class"]
+    assert train.to_pydict() == {"qa_id": ["src:a#identify#0", "src:a#count#0"], "count_class": [None, 7]}
+    assert read_qa(tmp_path).num_rows == 4
+    with pytest.raises(StoreIntegrityError, match="data/qa has no validation QA shards"):
+        read_qa(tmp_path, "validation")
+    shard = tmp_path / "data/qa/test-00000-of-00001.parquet"
+    pq.write_table(pq.read_table(shard).drop_columns(["answer"]), shard)
+    with pytest.raises(StoreIntegrityError, match=r"test-00000-of-00001.parquet: QA shard lacks columns \['answer'\]"):
+        read_qa(tmp_path)
+    assert read_qa(tmp_path, columns=["qa_id"]).num_rows == 4    # a column it does not ask for may be absent

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
+from olympia.labels.vocabulary import VocabClass, Vocabulary
 from olympia.motion_image import motion_image, pad_motion_image
 from olympia.store import ClipStore
 
+from lift.batches import BatchAssembler, epoch_batches, iterate_batches
 from lift.checkpoint import load_checkpoint, save_checkpoint
 from lift.configs import IMAGE_HEIGHT, IMAGE_WIDTH, get_config
-from lift.data import (BatchAssembler, ClassSpace, epoch_batches, iterate_batches, load_release,
-                       normalize_image, release_questions)
 from lift.evaluate import predict_probs
+from lift.images import normalize_image
+from lift.samples import load_release, release_questions
 from lift.fewshot import draw_shots, extend_for_release
 from lift.loss import weighted_softmax_ce
 from lift.model import LiftModel
@@ -53,7 +56,7 @@ def test_batches_hold_padded_images_masks_tokens_and_targets(release, loaded):
     batch = next(iterate_batches(train, data.cache, 8, shuffle=True, seed=0))
     assert batch["pixel_values"].shape == (8, 3, IMAGE_HEIGHT, IMAGE_WIDTH)
     assert batch["pixel_mask"].shape == (8, IMAGE_HEIGHT, IMAGE_WIDTH)
-    assert batch["input_ids"].shape == (8, 40) and batch["targets"].shape == (8, len(data.space))
+    assert batch["input_ids"].shape == (8, 40) and batch["targets"].shape == (8, len(data.vocab))
     store = ClipStore(release)
     for slot, row in enumerate(batch["index"].tolist()):
         qa = train.qa.iloc[row]
@@ -64,7 +67,7 @@ def test_batches_hold_padded_images_masks_tokens_and_targets(release, loaded):
         assert np.array_equal(batch["pixel_mask"][slot].numpy(), ref_mask)
         assert batch["pixel_mask"][slot].sum() == 320 * math.ceil(len(kp) / 2)
         # the target row carries the shard's weighted multi-hot target
-        tokens = {data.space.tokens[j]: float(batch["targets"][slot, j]) for j in torch.nonzero(batch["targets"][slot]).ravel()}
+        tokens = {data.vocab.tokens[j]: float(batch["targets"][slot, j]) for j in torch.nonzero(batch["targets"][slot]).ravel()}
         if qa["task"] == "identify":
             expected = {"squat": {"squat": 1.0}, "arm raise": {"arm": 0.5, "raise": 1.0},
                         "jumping jack": {"jumping": 1.0, "jack": 1.0}}[qa["label"]]
@@ -102,12 +105,12 @@ def test_vilt_takes_384x640_images_and_ignores_masked_patches(loaded):
     tok, data = loaded
     cfg = tiny_config()
     torch.manual_seed(0)
-    model = LiftModel.build(cfg.model, tok.get_vocab_size(), len(data.space)).eval()
+    model = LiftModel.build(cfg.model, tok.get_vocab_size(), len(data.vocab)).eval()
     batch = next(iterate_batches(data.splits["train"], data.cache, 4, shuffle=False))
     b = {k: v.clone() for k, v in batch.items()}
     with torch.no_grad():
         logits = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"])
-        assert logits.shape == (4, len(data.space)) and torch.isfinite(logits).all()
+        assert logits.shape == (4, len(data.vocab)) and torch.isfinite(logits).all()
         # garbage in whole patches outside the mask must not change the output
         noisy = b["pixel_values"].clone()
         noisy[:, :, 320:, :] = torch.randn_like(noisy[:, :, 320:, :])
@@ -120,7 +123,7 @@ def test_vilt_takes_384x640_images_and_ignores_masked_patches(loaded):
 def test_a_few_adam_steps_lower_the_loss(loaded):
     tok, data = loaded
     torch.manual_seed(0)
-    model = LiftModel.build(tiny_config().model, tok.get_vocab_size(), len(data.space))
+    model = LiftModel.build(tiny_config().model, tok.get_vocab_size(), len(data.vocab))
     batch = {k: v.clone() for k, v in next(iterate_batches(data.splits["train"], data.cache, 16, shuffle=True)).items()}
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
@@ -163,10 +166,10 @@ def test_checkpoint_round_trip_gives_identical_predictions(loaded, tmp_path):
     tok, data = loaded
     cfg = tiny_config()
     torch.manual_seed(1)
-    model = LiftModel.build(cfg.model, tok.get_vocab_size(), len(data.space)).eval()
-    save_checkpoint(tmp_path / "ck", model, cfg, data.space, tok)
-    model2, tok2, space2, cfg2, _ = load_checkpoint(tmp_path / "ck")
-    assert space2.tokens == data.space.tokens and cfg2 == cfg
+    model = LiftModel.build(cfg.model, tok.get_vocab_size(), len(data.vocab)).eval()
+    save_checkpoint(tmp_path / "ck", model, cfg, data.vocab, tok)
+    model2, tok2, vocab2, cfg2, _ = load_checkpoint(tmp_path / "ck")
+    assert vocab2 == data.vocab and cfg2 == cfg
     assert tok2.encode("Q: How many squats were done? A:").ids == tok.encode("Q: How many squats were done? A:").ids
     test = data.splits["test"]
     p1, l1 = predict_probs(model, test, data.cache, batch_size=8)
@@ -178,30 +181,34 @@ def test_checkpoint_round_trip_gives_identical_predictions(loaded, tmp_path):
 def test_vocabulary_extension_appends_without_moving_old_classes(loaded):
     tok, data = loaded
     torch.manual_seed(0)
-    model = LiftModel.build(tiny_config().model, tok.get_vocab_size(), len(data.space)).eval()
+    model = LiftModel.build(tiny_config().model, tok.get_vocab_size(), len(data.vocab)).eval()
     batch = {k: v.clone() for k, v in next(iterate_batches(data.splits["test"], data.cache, 4, shuffle=False)).items()}
     args = (batch["input_ids"], batch["attention_mask"], batch["pixel_values"], batch["pixel_mask"])
     with torch.no_grad():
         before = model(*args)
-    vocab = {"classes": [{"index": 0, "token": "squat", "category": "core_action", "weight": 1.0},
-                         {"index": 1, "token": "knee", "category": "body_part", "weight": 0.5}]}
-    space = extend_for_release(model, data.space, vocab)
-    assert space.tokens == data.space.tokens + ["knee"] and space.weights[-1] == 0.5
+    other = Vocabulary(classes=(VocabClass(0, "squat", "core_action", 1.0), VocabClass(1, "knee", "body_part", 0.5)),
+                       categories={"core_action": 1.0, "body_part": 0.5}, max_count=0)
+    vocab = extend_for_release(model, data.vocab, other)
+    assert vocab.tokens == data.vocab.tokens + ["knee"] and vocab.weights()[-1] == 0.5
+    assert vocab.classes[-1].category == "body_part"
     with torch.no_grad():
         after = model(*args)
     assert after.shape[1] == before.shape[1] + 1
     torch.testing.assert_close(after[:, :-1], before)
-    assert extend_for_release(model, space, vocab) is space      # nothing new: unchanged
+    assert extend_for_release(model, vocab, other) is vocab      # nothing new: unchanged
+    assert model.head.out.out_features == len(vocab)
 
 
 def test_single_class_space_and_shots():
-    vocab = {"classes": [{"index": 0, "token": "squat", "category": "core_action", "weight": 1.0},
-                         {"index": 1, "token": "1", "category": "integer", "weight": 1.0},
-                         {"index": 2, "token": "2", "category": "integer", "weight": 1.0}],
-             "single_class_labels": ["squat", "arm raise"]}
-    space = ClassSpace.from_vocabulary(vocab, "single_class")
-    assert space.tokens == ["squat", "arm raise", "1", "2"]
-    assert space.integer_classes.tolist() == [2, 3] and space.integer_values.tolist() == [1, 2]
+    vocab = Vocabulary(classes=(VocabClass(0, "squat", "core_action", 1.0), VocabClass(1, "1", "integer", 1.0),
+                                VocabClass(2, "2", "integer", 1.0)),
+                       categories={"core_action": 1.0, "integer": 1.0}, max_count=2,
+                       single_class_labels=("squat", "arm raise"))
+    single = vocab.single_class()
+    assert single.mode == "single_class" and single.tokens == ["squat", "arm raise", "1", "2"]
+    assert single.integer_indices().tolist() == [2, 3] and single.integer_values().tolist() == [1, 2]
+    assert single.word_indices().tolist() == [0, 1]
+    assert Vocabulary.from_json(single.to_json()) == single         # how a checkpoint stores it
     train, test = draw_shots([f"c{i}" for i in range(10)], 3, seed=0)
     assert len(train) == 3 and not set(train) & set(test) and len(test) == 7
     assert draw_shots([f"c{i}" for i in range(10)], 3, seed=0)[0] == train
@@ -217,7 +224,7 @@ def test_cli_train_evaluate_predict(release, tmp_path):
     assert res.exit_code == 0, res.output
     base = json.loads((ck / "single_class" / "classes.json").read_text())
     assert base["mode"] == "single_class"
-    assert [c["token"] for c in base["classes"][:3]] == ["squat", "arm raise", "jumping jack"]   # whole labels
+    assert [c["token"] for c in base["classes"][:3]] == ["arm raise", "jumping jack", "squat"]   # whole labels
     res = runner.invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(ck), "--out", str(ev), "--quiet"])
     assert res.exit_code == 0, res.output
     report = json.loads((ev / "report.json").read_text())
@@ -255,7 +262,7 @@ def test_crop_to_content_gives_the_same_logits_as_the_full_padded_image(loaded):
     from lift.model import crop_to_content
     tok, data = loaded
     torch.manual_seed(0)
-    model = LiftModel.build(tiny_config().model, tok.get_vocab_size(), len(data.space)).eval()
+    model = LiftModel.build(tiny_config().model, tok.get_vocab_size(), len(data.vocab)).eval()
     b = {k: v.clone() for k, v in next(iterate_batches(data.splits["train"], data.cache, 4, shuffle=False)).items()}
     px, mk = crop_to_content(b["pixel_values"], b["pixel_mask"], 32)
     widest = int(data.cache.widths[data.splits["train"].clip_pos[b["index"].numpy()]].max())
@@ -268,7 +275,7 @@ def test_crop_to_content_gives_the_same_logits_as_the_full_padded_image(loaded):
 
 
 def test_question_sampling_and_length_buckets_keep_both_tasks(loaded):
-    from lift.data import sample_questions
+    from lift.samples import sample_questions
     _, data = loaded
     train = data.splits["train"]
     rows = sample_questions(train, 1, np.random.default_rng(0))
@@ -359,7 +366,7 @@ def test_predict_reports_a_bad_input_and_goes_on(tiny_checkpoint, release, tmp_p
 def test_streaming_images_equal_the_cache_and_train_from_shards(release, loaded, tmp_path):
     """--stream computes each motion image from the shards when a batch needs it: the batches
     are the same as with the up-front cache, in this process and in DataLoader workers."""
-    from lift.data import StreamingImages, iterate_batches
+    from lift.images import StreamingImages
     from lift.train import train
 
     tok, data = loaded
@@ -377,3 +384,66 @@ def test_streaming_images_equal_the_cache_and_train_from_shards(release, loaded,
     cfg = tiny_config()
     cfg.train.max_epochs, cfg.train.max_steps_per_epoch, cfg.train.stream = 1, 2, True
     assert train(release, cfg, tmp_path / "run", progress=False)["epochs"] == 1
+
+
+def test_checkpoint_records_the_release_build_fingerprint(release, tmp_path):
+    """config.json names the exact build it was trained on: meta/info.json's build_fingerprint
+    (the key the store writes), its format version and counts."""
+    from lift.train import train
+    info = json.loads((release / "meta" / "info.json").read_text())
+    assert info["build_fingerprint"]                    # the synthetic release records one, as a recipe build does
+    cfg = tiny_config()
+    cfg.train.max_epochs, cfg.train.max_steps_per_epoch = 1, 1
+    out = tmp_path / "fp"
+    train(release, cfg, out, progress=False)
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["release_info"]["build_fingerprint"] == info["build_fingerprint"]
+    assert meta["release_info"]["counts"] == info["counts"]
+    assert meta["release"] == str(release.resolve()) and meta["checkpoint_version"] == 2
+    assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]     # no temporary file left
+
+
+def test_a_checkpoint_of_an_older_format_is_refused_with_the_fix(tiny_checkpoint, tmp_path):
+    import shutil
+    from olympia.errors import ConfigError
+    old = tmp_path / "old"
+    shutil.copytree(tiny_checkpoint, old)
+    meta = json.loads((old / "config.json").read_text())
+    del meta["checkpoint_version"]                      # what lift wrote before format 2
+    (old / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match=r"format 1; this lift reads format 2: retrain it \(lift train"):
+        load_checkpoint(old)
+
+
+def test_release_words_the_model_lacks_are_named(loaded):
+    from olympia.errors import ConfigError
+    from lift.samples import target_rows
+    from lift.synthetic import word_categories
+    _, data = loaded
+    squat_only = Vocabulary.build(["squat"], word_categories())
+    with pytest.raises(ConfigError, match=r"\['arm', 'jack', 'jumping', 'raise'\].*extend the vocabulary"):
+        target_rows(data.splits["train"].qa, squat_only, data.release_vocab)
+
+
+def test_motion_image_cache_saves_and_loads_atomically(loaded, tmp_path):
+    from lift.images import MotionImageCache
+    _, data = loaded
+    path = tmp_path / "images.npz"
+    data.cache.save(path)
+    again = MotionImageCache.load(path)
+    assert again.ids == data.cache.ids
+    np.testing.assert_array_equal(again.widths, data.cache.widths)
+    np.testing.assert_array_equal(again.flat, data.cache.flat)
+    assert [p.name for p in tmp_path.iterdir()] == ["images.npz"]
+
+
+def test_a_release_without_qa_shards_is_named(release, tmp_path):
+    import shutil
+    from olympia.errors import StoreIntegrityError
+    from lift.samples import load_qa
+    bare = tmp_path / "bare"
+    shutil.copytree(release, bare)
+    shutil.rmtree(bare / "data" / "qa")
+    with pytest.raises(StoreIntegrityError, match=re.escape(f"{bare / 'data' / 'qa'} has no train QA shards")):
+        load_qa(bare, "train")

@@ -188,12 +188,12 @@ def predict(inputs, checkpoint, backend, exercise, as_json):
     """
     from olympia.pose.inputs import iter_skeletons
     from lift.checkpoint import load_checkpoint
-    model, tokenizer, space, config, _ = load_checkpoint(checkpoint)
+    model, tokenizer, vocab, config, _ = load_checkpoint(checkpoint)
     failed = 0
     for raw in inputs:
         try:
             for name, kp, truth in iter_skeletons([raw], backend):
-                _print_prediction(name, kp, truth, model, tokenizer, space, config, exercise, as_json)
+                _print_prediction(name, kp, truth, model, tokenizer, vocab, config, exercise, as_json)
         except OlympiaError as exc:     # one bad input is reported, the others are still predicted
             failed += 1
             click.secho(f"error: {exc}", fg="red", err=True)
@@ -201,10 +201,10 @@ def predict(inputs, checkpoint, backend, exercise, as_json):
         sys.exit(2)
 
 
-def _print_prediction(name, kp, truth, model, tokenizer, space, config, exercise, as_json):
+def _print_prediction(name, kp, truth, model, tokenizer, vocab, config, exercise, as_json):
     from olympia.counting import count_reps
     from lift.predict import predict_skeleton
-    r = predict_skeleton(model, tokenizer, space, kp, max_tokens=config.model.max_text_tokens, exercise=exercise)
+    r = predict_skeleton(model, tokenizer, vocab, kp, max_tokens=config.model.max_text_tokens, exercise=exercise)
     r["counter_count"] = count_reps(kp).count
     if as_json:
         click.echo(json.dumps({"input": name, **r, "true_reps": truth}))

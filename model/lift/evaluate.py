@@ -7,7 +7,6 @@ Table 3: source, detection accuracy, OBO, MAE (plus relative MAE and sample coun
 """
 from __future__ import annotations
 
-import json
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -16,9 +15,14 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from olympia.io import atomic_path, atomic_write_json, atomic_write_text
+from olympia.labels.vocabulary import SINGLE_CLASS, Vocabulary
+
 from lift import metrics
-from lift.data import ClassSpace, MotionImageCache, QADataset, iterate_batches
+from lift.batches import iterate_batches
+from lift.images import MotionImageCache
 from lift.loss import get_loss
+from lift.samples import QADataset
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -59,7 +63,7 @@ def predict_probs(model, data: QADataset, cache: MotionImageCache, *, batch_size
     return probs, total / max(n, 1)
 
 
-def sample_scores(probs: np.ndarray, data: QADataset, space: ClassSpace, tau: float = metrics.TAU) -> pd.DataFrame:
+def sample_scores(probs: np.ndarray, data: QADataset, vocab: Vocabulary, tau: float = metrics.TAU) -> pd.DataFrame:
     """One row per QA sample: task, source, label, reps, and its score (detection accuracy for
     identify; predicted count and error for count)."""
     qa = data.qa
@@ -70,17 +74,18 @@ def sample_scores(probs: np.ndarray, data: QADataset, space: ClassSpace, tau: fl
     out["word_precision"] = np.nan
     out["pred_count"] = np.nan
     ident = np.flatnonzero(~is_count)
-    if space.mode == "single_class":
+    if vocab.mode == SINGLE_CLASS:
+        labels = vocab.word_indices()
         gt = [t[0] if t else -1 for t in data.target_sets(ident)]
-        pred = np.argmax(probs[ident][:, space.word_classes], axis=1)
-        out.loc[ident, "detection"] = (space.word_classes[pred] == np.array(gt)).astype(float)
+        pred = np.argmax(probs[ident][:, labels], axis=1)
+        out.loc[ident, "detection"] = (labels[pred] == np.array(gt)).astype(float)
     else:
         sets = data.target_sets(ident)
         out.loc[ident, "detection"] = metrics.per_sample_partial_credit(probs[ident], sets, tau)
         out.loc[ident, "word_precision"] = metrics.per_sample_word_precision(probs[ident], sets, tau)
     cnt = np.flatnonzero(is_count)
-    if len(cnt) and len(space.integer_classes):
-        out.loc[cnt, "pred_count"] = metrics.count_from_probs(probs[cnt], space.integer_classes, space.integer_values)
+    if len(cnt):
+        out.loc[cnt, "pred_count"] = metrics.count_from_probs(probs[cnt], vocab.integer_indices(), vocab.integer_values())
     return out
 
 
@@ -161,7 +166,8 @@ def plot_breakdowns(by_reps: pd.DataFrame, counter_by_reps: pd.DataFrame, by_len
         b.set(xlabel="ground-truth repetitions", ylabel="MAE (reps)", title="MAE by rep count")
         a.legend(); b.legend()
         fig.tight_layout()
-        fig.savefig(out / "by_rep_count.png", dpi=100)
+        with atomic_path(out / "by_rep_count.png") as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
         plt.close(fig)
         written.append("by_rep_count.png")
     if len(by_len):
@@ -172,30 +178,31 @@ def plot_breakdowns(by_reps: pd.DataFrame, counter_by_reps: pd.DataFrame, by_len
         a.set(xlabel="words in the label", ylabel="detection accuracy (partial credit)", ylim=(0, 1.1),
               title="Detection by label length")
         fig.tight_layout()
-        fig.savefig(out / "by_label_length.png", dpi=100)
+        with atomic_path(out / "by_label_length.png") as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
         plt.close(fig)
         written.append("by_label_length.png")
     return written
 
 
-def evaluate_model(model, tokenizer, space: ClassSpace, config, release, *, split: str = "test",
+def evaluate_model(model, tokenizer, vocab: Vocabulary, config, release, *, split: str = "test",
                    sources=None, device=None, progress: bool = True, extend_vocabulary: bool = True):
-    """Run one checkpoint on a release split: (sample scores, mean loss, ClassSpace used, data).
+    """Run one checkpoint on a release split: (sample scores, mean loss, Vocabulary used, data).
 
     Release words unknown to the checkpoint are appended to its classes (zero-shot vocabulary
     extension, method.md §9) when extend_vocabulary; the model can then at best learn them by
     fine-tuning (lift fewshot), so they count as misses here."""
-    from lift.data import load_release, load_vocabulary
     from lift.fewshot import extend_for_release
+    from lift.samples import load_release
     device = device or next(model.parameters()).device
-    if extend_vocabulary and space.mode == "multi_class":
-        space = extend_for_release(model, space, load_vocabulary(release))
-    data = load_release(release, tokenizer, space, splits=(split,), max_tokens=config.model.max_text_tokens,
+    if extend_vocabulary and vocab.mode != SINGLE_CLASS:
+        vocab = extend_for_release(model, vocab, Vocabulary.of_release(release))
+    data = load_release(release, tokenizer, vocab, splits=(split,), max_tokens=config.model.max_text_tokens,
                         workers=config.train.cache_workers, progress=progress, sources=sources)
     ds = data.splits[split]
     probs, loss = predict_probs(model, ds, data.cache, batch_size=config.train.eval_batch_size, device=device,
                                 loss_name=config.train.loss, amp=config.train.amp, progress=progress)
-    return sample_scores(probs, ds, space), loss, space, data
+    return sample_scores(probs, ds, vocab), loss, vocab, data
 
 
 def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", sources=None,
@@ -206,8 +213,8 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dev = pick_device(device)
-    model, tokenizer, space, config, meta = load_checkpoint(checkpoint, device=str(dev))
-    scores, loss, space, data = evaluate_model(model, tokenizer, space, config, release, split=split,
+    model, tokenizer, vocab, config, meta = load_checkpoint(checkpoint, device=str(dev))
+    scores, loss, vocab, data = evaluate_model(model, tokenizer, vocab, config, release, split=split,
                                                sources=sources, device=dev, progress=progress,
                                                extend_vocabulary=extend_vocabulary)
     counter = counter_scores(release, sorted(set(scores["clip_id"])))
@@ -216,13 +223,13 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
     counter_by_reps = pd.DataFrame([{"reps": r, **_counter_summary(g)} for r, g in counter.groupby("reps")])
     by_len = per_group(scores[scores["task"] == "identify"], "label_words")
     report = {"release": str(release), "checkpoint": str(checkpoint), "split": split, "loss": loss,
-              "mode": space.mode, "overall": summarize(scores),
+              "mode": vocab.mode, "overall": summarize(scores),
               "training_free_counter": _counter_summary(counter) if len(counter) else {},
               "per_source": t3.to_dict(orient="records")}
-    table4 = [{"model": f"LiFT {config.name} ({space.mode})", **{k: report["overall"][k] for k in ("detection", "obo", "mae")}}]
+    table4 = [{"model": f"LiFT {config.name} ({vocab.mode})", **{k: report["overall"][k] for k in ("detection", "obo", "mae")}}]
     if baseline_checkpoint:
-        b_model, b_tok, b_space, b_cfg, _ = load_checkpoint(baseline_checkpoint, device=str(dev))
-        b_scores, _, _, _ = evaluate_model(b_model, b_tok, b_space, b_cfg, release, split=split, sources=sources,
+        b_model, b_tok, b_vocab, b_cfg, _ = load_checkpoint(baseline_checkpoint, device=str(dev))
+        b_scores, _, _, _ = evaluate_model(b_model, b_tok, b_vocab, b_cfg, release, split=split, sources=sources,
                                            device=dev, progress=progress, extend_vocabulary=False)
         b = summarize(b_scores)
         table4.insert(0, {"model": f"single-class baseline ({b_cfg.name})", **{k: b[k] for k in ("detection", "obo", "mae")}})
@@ -232,14 +239,12 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
         table4.append({"model": "training-free counter (no detection)", "detection": float("nan"),
                        "obo": c["counter_obo"], "mae": c["counter_mae"]})
     report["table4"] = table4
-    scores.to_csv(out / "samples.csv", index=False)
-    counter.to_csv(out / "counter.csv", index=False)
-    t3.to_csv(out / "table3.csv", index=False)
-    by_reps.to_csv(out / "by_rep_count.csv", index=False)
-    by_len.to_csv(out / "by_label_length.csv", index=False)
+    for name, table in (("samples", scores), ("counter", counter), ("table3", t3), ("by_rep_count", by_reps),
+                        ("by_label_length", by_len)):
+        atomic_write_text(out / f"{name}.csv", table.to_csv(index=False))
     report["plots"] = plot_breakdowns(by_reps, counter_by_reps, by_len, out)
-    (out / "report.json").write_text(json.dumps(report, indent=1, default=float))
-    (out / "report.md").write_text(report_markdown(report, t3, pd.DataFrame(table4)))
+    atomic_write_json(out / "report.json", report)
+    atomic_write_text(out / "report.md", report_markdown(report, t3, pd.DataFrame(table4)))
     return report
 
 

@@ -11,27 +11,24 @@ to the report so the split can be reproduced.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from olympia.errors import ConfigError
+from olympia.io import atomic_write_json, atomic_write_text
+from olympia.labels.vocabulary import SINGLE_CLASS, Vocabulary
 
-from lift.data import ClassSpace, load_release, load_vocabulary
+from lift.samples import load_release
 
 
-def extend_for_release(model, space: ClassSpace, vocab: dict) -> ClassSpace:
-    """Append the release's classes the model lacks (vocabulary extension); grows the head."""
-    known = space.index()
-    new = [c for c in sorted(vocab["classes"], key=lambda c: c["index"]) if c["token"] not in known]
-    if not new:
-        return space
-    extended = ClassSpace(space.tokens + [c["token"] for c in new],
-                          np.concatenate([space.weights, [c.get("weight", 1.0) for c in new]]),
-                          space.categories + [c.get("category", "uncategorized") for c in new], space.mode)
-    model.head.extend(len(new))
+def extend_for_release(model, vocab: Vocabulary, release_vocab: Vocabulary) -> Vocabulary:
+    """The model's classes with the release's classes it lacks appended (Vocabulary.including);
+    the head grows by as many rows."""
+    extended = vocab.including(release_vocab)
+    if len(extended) > len(vocab):
+        model.head.extend(len(extended) - len(vocab))
     return extended
 
 
@@ -59,11 +56,11 @@ def few_shot(release, checkpoint, source: str, shots: int, out_dir, *, epochs: i
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dev = ev.pick_device(device)
-    model, tokenizer, space, config, _ = load_checkpoint(checkpoint, device=str(dev))
-    n_known = len(space)
-    if space.mode == "multi_class":
-        space = extend_for_release(model, space, load_vocabulary(release))
-    data = load_release(release, tokenizer, space, splits=("all",), max_tokens=config.model.max_text_tokens,
+    model, tokenizer, vocab, config, _ = load_checkpoint(checkpoint, device=str(dev))
+    n_known = len(vocab)
+    if vocab.mode != SINGLE_CLASS:
+        vocab = extend_for_release(model, vocab, Vocabulary.of_release(release))
+    data = load_release(release, tokenizer, vocab, splits=("all",), max_tokens=config.model.max_text_tokens,
                         workers=config.train.cache_workers, progress=progress, sources=[source])
     ds = data.splits["all"]
     clip_ids = sorted(set(ds.qa["clip_id"]))
@@ -84,20 +81,20 @@ def few_shot(release, checkpoint, source: str, shots: int, out_dir, *, epochs: i
             loss = train_one_epoch(model, optimizer, loss_fn, subset[0], data.cache, config, dev, epoch, progress)
             if progress:
                 print(f"few-shot epoch {epoch}: train loss {loss:.4f}")
-        save_checkpoint(out, model, config, space, tokenizer,
+        save_checkpoint(out, model, config, vocab, tokenizer,
                         extra={"fewshot": {"source": source, "shots": shots, "train_clips": train_ids}})
     probs, test_loss = ev.predict_probs(model, subset[1], data.cache, batch_size=config.train.eval_batch_size,
                                         device=dev, loss_name=config.train.loss, amp=config.train.amp)
-    scores = ev.sample_scores(probs, subset[1], space)
+    scores = ev.sample_scores(probs, subset[1], vocab)
     report = {"protocol": "few-shot" if shots else "zero-shot", "source": source, "shots": shots,
               "epochs": epochs if shots else 0, "seed": seed, "test_clips": len(test_ids), "test_loss": test_loss,
-              **ev.summarize(scores), "unseen_words": space.tokens[n_known:],
+              **ev.summarize(scores), "unseen_words": vocab.tokens[n_known:],
               "unseen_word_mass": unseen_word_mass(probs, subset[1], n_known),
               "train_clips": train_ids, "test_clip_ids": test_ids}
     counter = ev.counter_scores(release, test_ids)          # the training-free counter, same clips
     report["training_free_counter"] = ev._counter_summary(counter) if len(counter) else {}
-    (out / "report.json").write_text(json.dumps(report, indent=1, default=float))
-    scores.to_csv(out / "samples.csv", index=False)
+    atomic_write_json(out / "report.json", report)
+    atomic_write_text(out / "samples.csv", scores.to_csv(index=False))
     return report
 
 

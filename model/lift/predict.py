@@ -5,10 +5,11 @@ import numpy as np
 import torch
 
 from olympia.labels.qa import pluralize_label
+from olympia.labels.vocabulary import Vocabulary
 
 from lift import metrics
 from lift.configs import IMAGE_HEIGHT, IMAGE_WIDTH
-from lift.data import ClassSpace, clip_image_chw
+from lift.images import clip_image_chw
 from lift.tokenizer import encode
 
 IDENTIFY_QUESTION = "What exercise is being performed?"
@@ -29,7 +30,7 @@ def _probs(model, tokenizer, image: np.ndarray, question: str, max_tokens: int) 
     return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
 
 
-def predict_skeleton(model, tokenizer, space: ClassSpace, keypoints: np.ndarray, *, max_tokens: int = 40,
+def predict_skeleton(model, tokenizer, vocab: Vocabulary, keypoints: np.ndarray, *, max_tokens: int = 40,
                      tau: float = metrics.TAU, exercise: str | None = None) -> dict:
     """{"words": [(word, p), ...] (p >= tau, most confident first), "label": str, "count": int,
     "count_confidence": float}. The counting question names `exercise`, by default the
@@ -37,12 +38,12 @@ def predict_skeleton(model, tokenizer, space: ClassSpace, keypoints: np.ndarray,
     model.eval()
     image = clip_image_chw(keypoints)
     p = _probs(model, tokenizer, image, IDENTIFY_QUESTION, max_tokens)
-    words = [(space.tokens[j], float(p[j])) for j in space.word_classes if p[j] >= tau]
+    tokens, integers = vocab.tokens, vocab.integer_indices()
+    words = [(tokens[j], float(p[j])) for j in vocab.word_indices() if p[j] >= tau]
     words.sort(key=lambda x: -x[1])
     label = exercise or " ".join(w for w, _ in words) or "exercise"
     q = _probs(model, tokenizer, image, COUNT_QUESTION.format(exercise=pluralize_label(label)), max_tokens)
-    best = int(np.argmax(q[space.integer_classes])) if len(space.integer_classes) else None
-    return {"words": words, "label": label,
-            "count": None if best is None else int(space.integer_values[best]),
-            "count_confidence": None if best is None else float(q[space.integer_classes][best]),
+    best = int(np.argmax(q[integers]))
+    return {"words": words, "label": label, "count": int(vocab.integer_values()[best]),
+            "count_confidence": float(q[integers][best]),
             "frames": int(len(keypoints))}

@@ -2,18 +2,19 @@
 
 Three exercises with distinct motions (squat, arm raise, jumping jack), 2-8 repetitions each
 at known periods. Clips go through olympia.store.write_store; the label side (QA shards and
-meta/vocabulary.json, formats of docs/architecture.md) is written by the `extras` hook here,
-standing in for the labels engineer's writer so the trainer can be tested on its own.
+meta/vocabulary.json) through the labels package's own writers, with the synthetic words'
+categories and two question templates per task instead of the project's data files.
 """
 from __future__ import annotations
 
-import json
+import hashlib
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from olympia.labels.qa import QuestionTemplates, qa_rows_for_clip, write_qa_shards
+from olympia.labels.vocabulary import INTEGER, UNCATEGORIZED, Vocabulary, WordCategories
+from olympia.layout import VOCABULARY_PATH
 from olympia.schema import Clip, make_clip_id
 
 REST_POSE = np.array([
@@ -71,67 +72,38 @@ def synthetic_clips(n_clips: int, seed: int = 0, min_reps: int = 2, max_reps: in
                    provenance={"source_file": "", "sha256": "", "license": "CC0-1.0"})
 
 
-def vocabulary(exercises=EXERCISES) -> dict:
-    words = dict.fromkeys(w for e in exercises for w in e.split())
-    classes = [{"index": i, "token": w, "category": WORDS[w][0], "weight": WORDS[w][1]} for i, w in enumerate(words)]
-    classes += [{"index": len(classes) + k, "token": str(k + 1), "category": "integer", "weight": 1.0}
-                for k in range(MAX_COUNT)]
-    return {"format_version": 1, "uncategorized_weight": 0.0,
-            "categories": {"core_action": 1.0, "spatial_adjective": 1.0, "body_part": 0.5, "integer": 1.0},
-            "classes": classes, "max_count": MAX_COUNT, "single_class_labels": list(exercises)}
+def word_categories() -> WordCategories:
+    """Categories and weights of the synthetic words (stand-in for annotations/vocabulary.yaml)."""
+    weights = {cat: w for cat, w in WORDS.values()}
+    return WordCategories(weights={**weights, UNCATEGORIZED: 0.0, INTEGER: 1.0},
+                          word_category={word: cat for word, (cat, _) in WORDS.items()}, max_count=MAX_COUNT)
 
 
 IDENTIFY = ("What exercise is being performed?", "Name this exercise:")
-COUNT = ("How many {exercise}s were done?", "Count the number of {exercise}s in this video.")
-
-QA_SCHEMA = pa.schema([
-    ("qa_id", pa.string()), ("clip_id", pa.string()), ("split", pa.string()), ("task", pa.string()),
-    ("variant", pa.int32()), ("question", pa.string()), ("prompt", pa.string()), ("answer", pa.string()),
-    ("target_indices", pa.list_(pa.int32())), ("target_weights", pa.list_(pa.float32())),
-    ("count_class", pa.int32()), ("label_class", pa.int32())])
-
-
-def qa_rows(meta, vocab: dict) -> list[dict]:
-    index = {c["token"]: c["index"] for c in vocab["classes"]}
-    weight = {c["token"]: c["weight"] for c in vocab["classes"]}
-    labels = vocab["single_class_labels"]
-    rows = []
-    for r in meta.itertuples():
-        words = r.label.split()
-        tgt = [(index[w], weight[w]) for w in dict.fromkeys(words) if weight[w] > 0]
-        for v, q in enumerate(IDENTIFY):
-            rows.append({"qa_id": f"{r.id}#identify#{v}", "clip_id": r.id, "split": r.split, "task": "identify",
-                         "variant": v, "question": q, "prompt": f"Q: {q} A:", "answer": r.label,
-                         "target_indices": [i for i, _ in tgt], "target_weights": [w for _, w in tgt],
-                         "count_class": None, "label_class": labels.index(r.label)})
-        for v, q in enumerate(COUNT):
-            q = q.format(exercise=r.label)
-            cc = index[str(min(int(r.reps), MAX_COUNT))]
-            rows.append({"qa_id": f"{r.id}#count#{v}", "clip_id": r.id, "split": r.split, "task": "count",
-                         "variant": v, "question": q, "prompt": f"Q: {q} A:", "answer": str(r.reps),
-                         "target_indices": [cc], "target_weights": [1.0], "count_class": cc,
-                         "label_class": labels.index(r.label)})
-    return rows
+COUNT = ("How many {exercise} were done?", "Count the number of {exercise} in this video.")
 
 
 def write_label_side(staging: Path, meta, exercises=EXERCISES) -> dict:
-    """The `extras` hook of write_store: meta/vocabulary.json and data/qa/{split}-*.parquet."""
-    vocab = vocabulary(exercises)
-    (staging / "meta").mkdir(parents=True, exist_ok=True)
-    (staging / "meta" / "vocabulary.json").write_text(json.dumps(vocab, indent=1))
-    (staging / "data" / "qa").mkdir(parents=True, exist_ok=True)
-    rows = qa_rows(meta, vocab)
-    for split in sorted(set(meta["split"])):
-        part = [r for r in rows if r["split"] == split]
-        pq.write_table(pa.Table.from_pylist(part, schema=QA_SCHEMA), staging / "data" / "qa" / f"{split}-00000-of-00001.parquet")
+    """The `extras` hook of write_store: meta/vocabulary.json and data/qa/{split}-*.parquet,
+    written by the labels package (Vocabulary, qa_rows_for_clip, write_qa_shards) with the
+    synthetic words' categories and two question templates per task."""
+    categories = word_categories()
+    vocab = Vocabulary.build(exercises, categories)
+    vocab.save(staging / VOCABULARY_PATH)
+    templates = QuestionTemplates(identify=IDENTIFY, count=COUNT)
+    rows = [row for r in meta.sort_values("id").itertuples()
+            for row in qa_rows_for_clip(r.id, r.split, r.label, r.reps, vocab, templates, categories=categories)]
+    write_qa_shards(staging, rows)
     return {}
 
 
 def write_synthetic_release(out_dir, n_clips: int = 30, seed: int = 0, progress: bool = False,
                             exercises=EXERCISES, source: str = "synthetic"):
-    """Write the synthetic release to out_dir (clip-level random 80/10/10 split)."""
+    """Write the synthetic release to out_dir (clip-level random 80/10/10 split). Its
+    meta/info.json build_fingerprint is a hash of the arguments, as a recipe build records one."""
     from functools import partial
     from olympia.store import write_store
+    fingerprint = hashlib.sha256(repr((n_clips, seed, tuple(exercises), source)).encode()).hexdigest()
     return write_store(out_dir, synthetic_clips(n_clips, seed, exercises=exercises, source=source),
                        split_mode="clip", seed=seed, progress=progress,
-                       extras=partial(write_label_side, exercises=exercises))
+                       extras=partial(write_label_side, exercises=exercises), fingerprint=fingerprint)

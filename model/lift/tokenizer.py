@@ -13,6 +13,7 @@ import numpy as np
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 from olympia.errors import ConfigError
+from olympia.io import atomic_path
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 TOKENIZER_FILE = "tokenizer.json"
@@ -60,11 +61,9 @@ def load_tokenizer(path) -> Tokenizer:
 
 
 def save_tokenizer(tok: Tokenizer, out_dir) -> Path:
-    import os
     out = Path(out_dir) / TOKENIZER_FILE
-    tmp = out.with_suffix(".json.tmp")
-    tok.save(str(tmp))
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        tok.save(str(tmp))
     return out
 
 

@@ -9,7 +9,6 @@ Output directory = the checkpoint (see lift.checkpoint for its files).
 """
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -20,11 +19,14 @@ import torch
 from tqdm import tqdm
 
 from olympia.errors import ConfigError
+from olympia.io import atomic_path, atomic_write_json, atomic_write_text, read_json
+from olympia.layout import INFO_PATH
 
 from lift import evaluate as ev
-from lift.checkpoint import LAST_FILE, atomic_torch_save, save_checkpoint
+from lift.batches import iterate_batches
+from lift.checkpoint import CONFIG_FILE, LAST_FILE, atomic_torch_save, check_version, save_checkpoint
 from lift.configs import LiftConfig
-from lift.data import ClassSpace, iterate_batches, load_release, release_questions, sample_questions
+from lift.samples import load_release, release_questions, sample_questions
 from lift.loss import get_loss
 from lift.model import LiftModel, n_parameters
 from lift.tokenizer import load_tokenizer, train_wordpiece
@@ -73,8 +75,7 @@ def make_model(config: LiftConfig, tokenizer, n_classes: int) -> LiftModel:
     return LiftModel.build(config.model, tokenizer.get_vocab_size(), n_classes, vilt=vilt)
 
 
-def train(release, config: LiftConfig, out_dir, *, resume: bool = True, progress: bool = True,
-          baseline_every_epoch: bool = False) -> dict:
+def train(release, config: LiftConfig, out_dir, *, resume: bool = True, progress: bool = True) -> dict:
     started = time.time()            # wall time of this invocation, data loading included
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -85,44 +86,31 @@ def train(release, config: LiftConfig, out_dir, *, resume: bool = True, progress
     loss_fn = get_loss(tc.loss)
 
     tokenizer = make_tokenizer(config, release, out_dir)
-    data = load_release(release, tokenizer, None, splits=("train", "validation"), target_mode=tc.targets,
-                        max_tokens=config.model.max_text_tokens, workers=tc.cache_workers, progress=progress,
-                        stream=tc.stream)
-    train_set, val_set = data.splits["train"], data.splits["validation"]
-    if tc.questions_per_clip is not None and len(val_set):   # the same draw every epoch: comparable losses
-        val_set = val_set.take(sample_questions(val_set, tc.questions_per_clip, np.random.default_rng(tc.seed)))
-    if len(train_set) == 0:
-        raise ConfigError(f"{release}: the train split has no questions; nothing to train on")
-
-    model = make_model(config, tokenizer, len(data.space)).to(device)
+    data, train_set, val_set = load_train_validation(release, config, tokenizer, progress)
+    model = make_model(config, tokenizer, len(data.vocab)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
     state = {"epoch": 0, "best_val": math.inf, "bad_epochs": 0, "history": []}
     if resume and (out_dir / LAST_FILE).exists():
-        state = resume_from(out_dir / LAST_FILE, model, optimizer, device)
-        if progress:
-            print(f"resuming {out_dir} after epoch {state['epoch']} (best val loss {state['best_val']:.4f})")
+        state = resume_from(out_dir, model, optimizer, device, progress)
     if progress:
-        print(f"LiFT {config.name}: {n_parameters(model) / 1e6:.2f} M parameters, {len(data.space)} classes, "
+        print(f"LiFT {config.name}: {n_parameters(model) / 1e6:.2f} M parameters, {len(data.vocab)} classes, "
               f"{len(train_set)} train / {len(val_set)} validation questions, device {device}"
               + (f" ({threads} threads)" if device.type == "cpu" else ""))
 
-    run_info = {"release": str(Path(release).resolve()), "release_info": _release_fingerprint(release)}
+    trained_on = release_record(release)
     while state["epoch"] < tc.max_epochs and state["bad_epochs"] < tc.patience:
         epoch = state["epoch"] + 1
         t0 = time.time()
         train_loss = train_one_epoch(model, optimizer, loss_fn, train_set, data.cache, config, device, epoch, progress)
-        probs, val_loss = ev.predict_probs(model, val_set, data.cache, batch_size=tc.eval_batch_size, device=device,
-                                           loss_name=tc.loss, amp=tc.amp) if len(val_set) else (None, train_loss)
-        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "seconds": time.time() - t0}
-        if probs is not None:
-            row.update({f"val_{k}": v for k, v in ev.summarize(ev.sample_scores(probs, val_set, data.space)).items()
-                        if not k.startswith("n_")})
+        val_loss, val_metrics = validate(model, val_set, data, config, device, train_loss)
+        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "seconds": time.time() - t0,
+               **val_metrics}
         state["history"].append(row)
-        improved = val_loss < state["best_val"] - tc.min_delta
+        improved = row["val_loss"] < state["best_val"] - tc.min_delta
         if improved:
-            state["best_val"], state["bad_epochs"] = val_loss, 0
-            save_checkpoint(out_dir, model, config, data.space, tokenizer,
-                            extra={**run_info, "epoch": epoch, "val_loss": val_loss})
+            state["best_val"], state["bad_epochs"] = row["val_loss"], 0
+            save_checkpoint(out_dir, model, config, data.vocab, tokenizer,
+                            extra={**trained_on, "epoch": epoch, "val_loss": row["val_loss"]})
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
@@ -133,8 +121,35 @@ def train(release, config: LiftConfig, out_dir, *, resume: bool = True, progress
     stopped = "early stop" if state["bad_epochs"] >= tc.patience else "max epochs"
     summary = {"epochs": state["epoch"], "best_val_loss": state["best_val"], "stopped_by": stopped,
                "seconds": time.time() - started, "threads": threads, "history": state["history"]}
-    (out_dir / "train_summary.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_json(out_dir / "train_summary.json", summary)
     return summary
+
+
+def load_train_validation(release, config: LiftConfig, tokenizer, progress: bool):
+    """(ReleaseSplits, train set, validation set). With questions_per_clip, validation keeps one
+    fixed draw, so its loss is comparable from epoch to epoch."""
+    tc = config.train
+    data = load_release(release, tokenizer, None, splits=("train", "validation"), target_mode=tc.targets,
+                        max_tokens=config.model.max_text_tokens, workers=tc.cache_workers, progress=progress,
+                        stream=tc.stream)
+    train_set, val_set = data.splits["train"], data.splits["validation"]
+    if len(train_set) == 0:
+        raise ConfigError(f"{release}: the train split has no questions; nothing to train on")
+    if tc.questions_per_clip is not None and len(val_set):
+        val_set = val_set.take(sample_questions(val_set, tc.questions_per_clip, np.random.default_rng(tc.seed)))
+    return data, train_set, val_set
+
+
+def validate(model, val_set, data, config: LiftConfig, device, train_loss: float) -> tuple[float, dict]:
+    """Validation loss and metrics ({"val_detection": ..., "val_obo": ...}); without a validation
+    split the training loss stands in for the validation loss."""
+    tc = config.train
+    if not len(val_set):
+        return train_loss, {}
+    probs, val_loss = ev.predict_probs(model, val_set, data.cache, batch_size=tc.eval_batch_size, device=device,
+                                       loss_name=tc.loss, amp=tc.amp)
+    scores = ev.summarize(ev.sample_scores(probs, val_set, data.vocab))
+    return val_loss, {f"val_{k}": v for k, v in scores.items() if not k.startswith("n_")}
 
 
 def train_one_epoch(model, optimizer, loss_fn, train_set, cache, config, device, epoch, progress) -> float:
@@ -166,21 +181,27 @@ def save_resume_point(path: Path, model, optimizer, state: dict) -> None:
                                "python": random.getstate()}}, path)
 
 
-def resume_from(path: Path, model, optimizer, device) -> dict:
-    blob = torch.load(path, map_location=device, weights_only=False)
+def resume_from(out_dir: Path, model, optimizer, device, progress: bool) -> dict:
+    """Model, optimizer, RNG and early-stopping state of the last finished epoch (last.pt)."""
+    if (out_dir / CONFIG_FILE).exists():
+        check_version(out_dir)
+    blob = torch.load(out_dir / LAST_FILE, map_location=device, weights_only=False)
     model.load_state_dict(blob["model"])
     optimizer.load_state_dict(blob["optimizer"])
     torch.set_rng_state(blob["rng"]["torch"].cpu())
     np.random.set_state(blob["rng"]["numpy"])
     random.setstate(blob["rng"]["python"])
-    return blob["state"]
+    state = blob["state"]
+    if progress:
+        print(f"resuming {out_dir} after epoch {state['epoch']} (best val loss {state['best_val']:.4f})")
+    return state
 
 
 def write_history(out_dir: Path, history: list[dict]) -> None:
     import pandas as pd
     df = pd.DataFrame(history)
-    df.to_csv(out_dir / "metrics.csv", index=False)
-    (out_dir / "metrics.json").write_text(json.dumps(history, indent=1))
+    atomic_write_text(out_dir / "metrics.csv", df.to_csv(index=False))
+    atomic_write_json(out_dir / "metrics.json", history)
     plot_learning_curve(df, out_dir / "learning_curve.png")
 
 
@@ -199,10 +220,9 @@ def plot_learning_curve(df, path: Path) -> None:
     b.set(xlabel="epoch", ylim=(0, 1.02), title="validation metrics")
     b.legend()
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
-    tmp.replace(path)
 
 
 def _epoch_line(row: dict, improved: bool) -> str:
@@ -213,6 +233,10 @@ def _epoch_line(row: dict, improved: bool) -> str:
     return "  ".join(parts) + f"  ({row['seconds']:.0f}s){'  *best' if improved else ''}"
 
 
-def _release_fingerprint(release) -> dict:
-    info = json.loads((Path(release) / "meta" / "info.json").read_text())
-    return {k: info.get(k) for k in ("format_version", "counts", "fingerprint") if k in info}
+def release_record(release) -> dict:
+    """What a checkpoint records about the release it was trained on: its path, and from its
+    meta/info.json the format version, counts and build fingerprint (the recipe's content hash,
+    so a checkpoint can be matched to the exact build)."""
+    info = read_json(Path(release) / INFO_PATH, "release meta/info.json")
+    return {"release": str(Path(release).resolve()),
+            "release_info": {k: info.get(k) for k in ("format_version", "counts", "build_fingerprint")}}

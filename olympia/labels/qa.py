@@ -10,26 +10,24 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import random
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from olympia.errors import ConfigError
+from olympia.errors import ConfigError, StoreIntegrityError
+from olympia.io import atomic_write_parquet
 from olympia.labels.rules import QUESTIONS_YAML
+from olympia.layout import QA_DIR, QA_ROWS_PER_SHARD, qa_shard_path, shard_files
 from olympia.labels.vocabulary import (INTEGER, Vocabulary, WordCategories, count_target,
                                        load_word_categories, single_class_target, sparse_target)
 
 TASKS = ("identify", "count")
 DEFAULT_VARIANTS = 10
-QA_ROWS_PER_SHARD = 100_000
-QA_SHARD_PATTERN = "data/qa/{split}-{i:05d}-of-{n:05d}.parquet"
 QA_ARROW_SCHEMA = pa.schema([
     pa.field("qa_id", pa.string(), nullable=False),        # <clip_id>#<task>#<variant>
     pa.field("clip_id", pa.string(), nullable=False),
@@ -157,29 +155,33 @@ def write_qa_shards(root: Path, rows: Iterable[dict], *,
         n = max(1, -(-len(split_rows) // rows_per_shard))
         for i in range(n):
             chunk = split_rows[i * rows_per_shard:(i + 1) * rows_per_shard]
-            rel = Path(QA_SHARD_PATTERN.format(split=split, i=i, n=n))
+            rel = Path(qa_shard_path(split, i, n))
             table = pa.Table.from_pylist(chunk, schema=QA_ARROW_SCHEMA)
-            _write_parquet_atomic(table, root / rel)
+            atomic_write_parquet(table, root / rel, **PARQUET_WRITE_OPTIONS)
             written.append(rel)
     return written
 
 
-def _write_parquet_atomic(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp, **PARQUET_WRITE_OPTIONS)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def read_qa(root: Path, split: str | None = None) -> pa.Table:
-    """All QA rows of a release (optionally one split), shards concatenated in name order."""
-    files = sorted((Path(root) / "data" / "qa").glob(f"{split or '*'}-*-of-*.parquet"))
+def read_qa(root: Path, split: str | None = None, columns: Sequence[str] | None = None) -> pa.Table:
+    """QA rows of a release (one split, or all), shards concatenated in name order, with
+    `columns` (default: every column of QA_ARROW_SCHEMA) typed as that schema declares.
+    No shard, or a shard without one of the columns: StoreIntegrityError naming the folder
+    or the shard."""
+    folder = Path(root) / QA_DIR
+    files = shard_files(root, QA_DIR, split)
     if not files:
-        return QA_ARROW_SCHEMA.empty_table()
-    return pa.concat_tables([pq.read_table(f, schema=QA_ARROW_SCHEMA) for f in files])
+        raise StoreIntegrityError(f"{folder} has no {split + ' ' if split else ''}QA shards: {root} is not "
+                                  "a published release with questions (build it with `olympia build`)")
+    columns = list(columns or QA_ARROW_SCHEMA.names)
+    unknown = [c for c in columns if c not in QA_ARROW_SCHEMA.names]
+    if unknown:
+        raise ConfigError(f"read_qa: {unknown} are not QA columns; choose from {QA_ARROW_SCHEMA.names}")
+    schema = pa.schema([QA_ARROW_SCHEMA.field(c) for c in columns], metadata=QA_ARROW_SCHEMA.metadata)
+    tables = []
+    for path in files:
+        missing = [c for c in columns if c not in pq.read_schema(path).names]
+        if missing:
+            raise StoreIntegrityError(f"{path}: QA shard lacks columns {missing}; rebuild the release "
+                                      "with the current labels code")
+        tables.append(pq.read_table(path, columns=columns).cast(schema))
+    return pa.concat_tables(tables)

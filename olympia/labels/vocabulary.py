@@ -5,12 +5,15 @@ rep-count classes). Each word has a category and the category's weight (vocabula
 Indices are stable: `Vocabulary.extend` appends, never reorders, so a model trained on one
 release can be evaluated on another (zero-/few-shot sources extend the vocabulary of the
 release the model was trained on).
+
+The same class is the trainer's output space (model/lift): `word_indices` / `integer_indices`
+split the logits, `including(other)` appends another release's unseen classes, and
+`single_class()` is the Table 4 baseline's space (one class per whole label, then the
+integers), a Vocabulary with mode "single_class".
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -19,14 +22,18 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from olympia.errors import ConfigError, LabelError
+from olympia.errors import ConfigError, LabelError, StoreIntegrityError
+from olympia.io import atomic_write_text
 from olympia.labels.rules import VOCABULARY_YAML
+from olympia.layout import VOCABULARY_PATH
 
 FORMAT_VERSION = 1
 MAX_COUNT = 30                      # integers 1..30 are classes (method.md §3)
 UNCATEGORIZED = "uncategorized"
 INTEGER = "integer"
 OVER_MAX_RULES = ("skip", "clamp")  # what a rep count above max_count becomes (docs/labels.md)
+MULTI_CLASS, SINGLE_CLASS = "multi_class", "single_class"   # Vocabulary.mode
+LABEL = "label"                     # category of a whole-label class (single-class mode)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ class Vocabulary:
     categories: dict[str, float]             # category -> weight
     max_count: int = MAX_COUNT
     single_class_labels: tuple[str, ...] = ()
+    mode: str = MULTI_CLASS                  # single_class: classes are whole labels + integers
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     _label_index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
@@ -92,6 +100,8 @@ class Vocabulary:
         if len(index) != len(self.classes) or [c.index for c in self.classes] != list(range(len(self.classes))):
             raise LabelError("vocabulary classes must have unique tokens and indices 0..n-1; "
                              "fix: rebuild meta/vocabulary.json with Vocabulary.save")
+        if self.mode not in (MULTI_CLASS, SINGLE_CLASS):
+            raise LabelError(f"vocabulary mode {self.mode!r}; use {MULTI_CLASS} or {SINGLE_CLASS}")
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_label_index", {l: i for i, l in enumerate(self.single_class_labels)})
 
@@ -122,7 +132,37 @@ class Vocabulary:
         classes = self.classes + tuple(_make_class(len(self.classes) + i, w, categories)
                                        for i, w in enumerate(new_words))
         return Vocabulary(classes=classes, categories=dict(self.categories), max_count=self.max_count,
-                          single_class_labels=self.single_class_labels + tuple(sorted(new_labels)))
+                          single_class_labels=self.single_class_labels + tuple(sorted(new_labels)),
+                          mode=self.mode)
+
+    def including(self, other: "Vocabulary") -> "Vocabulary":
+        """This vocabulary with the classes of `other` it lacks appended, in `other`'s order and
+        with `other`'s category and weight, and `other`'s unseen single-class labels: a model
+        trained on this vocabulary keeps its indices and gains rows for another release's words
+        (zero-/few-shot, method.md §9). Returns self when nothing is new."""
+        new = [c for c in other.classes if c.token not in self._index]
+        labels = tuple(l for l in other.single_class_labels if l not in self._label_index)
+        if not new and not labels:
+            return self
+        classes = self.classes + tuple(VocabClass(len(self.classes) + i, c.token, c.category, c.weight)
+                                       for i, c in enumerate(new))
+        categories = dict(self.categories)
+        for name, weight in other.categories.items():
+            categories.setdefault(name, weight)
+        return Vocabulary(classes=classes, categories=categories,
+                          max_count=self.max_count, single_class_labels=self.single_class_labels + labels,
+                          mode=self.mode)
+
+    def single_class(self) -> "Vocabulary":
+        """The single-class baseline's classes (paper Table 4): one class per whole label, in
+        `single_class_labels` order, then the integers 1..max_count; each of weight 1."""
+        if self.mode == SINGLE_CLASS:
+            return self
+        tokens = list(self.single_class_labels) + [str(n) for n in range(1, self.max_count + 1)]
+        classes = tuple(VocabClass(i, t, LABEL if i < len(self.single_class_labels) else INTEGER, 1.0)
+                        for i, t in enumerate(tokens))
+        return Vocabulary(classes=classes, categories={LABEL: 1.0, INTEGER: 1.0}, max_count=self.max_count,
+                          single_class_labels=self.single_class_labels, mode=SINGLE_CLASS)
 
     # ----------------------------------------------------------------- lookup
     def __len__(self) -> int:
@@ -149,6 +189,15 @@ class Vocabulary:
         """Class index of the integers 1..max_count, in order (counting reads these logits)."""
         return np.array([self._index[str(n)] for n in range(1, self.max_count + 1)], dtype=np.int64)
 
+    def integer_values(self) -> np.ndarray:
+        """The counts the classes of `integer_indices` stand for: 1..max_count."""
+        return np.arange(1, self.max_count + 1, dtype=np.int64)
+
+    def word_indices(self) -> np.ndarray:
+        """Class index of every class that is not an integer: the words (the whole labels in
+        single-class mode), which identification reads."""
+        return np.array([c.index for c in self.classes if c.category != INTEGER], dtype=np.int64)
+
     def label_index(self, label: str) -> int:
         try:
             return self._label_index[label]
@@ -158,7 +207,9 @@ class Vocabulary:
 
     # ----------------------------------------------------------------- I/O
     def to_json(self) -> dict:
-        return {
+        """meta/vocabulary.json's content; a single-class vocabulary (written only into a LiFT
+        checkpoint) adds "mode": "single_class"."""
+        data = {
             "format_version": FORMAT_VERSION,
             "uncategorized_weight": self.categories.get(UNCATEGORIZED, 0.0),
             "categories": dict(self.categories),
@@ -167,6 +218,7 @@ class Vocabulary:
             "max_count": self.max_count,
             "single_class_labels": list(self.single_class_labels),
         }
+        return data if self.mode == MULTI_CLASS else {**data, "mode": self.mode}
 
     @classmethod
     def from_json(cls, data: dict, where: str = "vocabulary") -> "Vocabulary":
@@ -178,13 +230,14 @@ class Vocabulary:
                                        float(c["weight"])) for c in data["classes"])
             return cls(classes=classes, categories={k: float(v) for k, v in data["categories"].items()},
                        max_count=int(data["max_count"]),
-                       single_class_labels=tuple(data.get("single_class_labels", ())))
+                       single_class_labels=tuple(data.get("single_class_labels", ())),
+                       mode=str(data.get("mode", MULTI_CLASS)))
         except (KeyError, TypeError, ValueError) as exc:
             raise LabelError(f"{where}: malformed vocabulary ({exc!r}); fix: rebuild it") from exc
 
     def save(self, path: Path) -> None:
         """Write meta/vocabulary.json atomically, byte-identical for the same vocabulary."""
-        write_text_atomic(Path(path), json.dumps(self.to_json(), indent=1, ensure_ascii=True) + "\n")
+        atomic_write_text(path, json.dumps(self.to_json(), indent=1, ensure_ascii=True) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> "Vocabulary":
@@ -196,6 +249,15 @@ class Vocabulary:
                              "meta/vocabulary.json") from exc
         return cls.from_json(data, where=str(path))
 
+    @classmethod
+    def of_release(cls, root) -> "Vocabulary":
+        """The vocabulary of a published release (its meta/vocabulary.json)."""
+        path = Path(root) / VOCABULARY_PATH
+        if not path.is_file():
+            raise StoreIntegrityError(f"{path} is missing: {root} is not a published release with "
+                                      "labels (build it with `olympia build`)")
+        return cls.load(path)
+
 
 def _make_class(index: int, token: str, categories: WordCategories) -> VocabClass:
     cat = categories.category(token)
@@ -203,16 +265,8 @@ def _make_class(index: int, token: str, categories: WordCategories) -> VocabClas
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Kept for olympia.labels.release until it imports olympia.io itself."""
+    atomic_write_text(path, text)
 
 
 # --------------------------------------------------------------------------- targets

@@ -1,0 +1,184 @@
+"""A release's questions as training samples (method.md §3, §4).
+
+A sample is one QA row: its tokenized prompt, its target in the model's classes (CSR: the
+non-zeros of the weighted multi-hot target, or the one integer class of a count) and the
+position of its clip's motion image. Questions are tokenized once per distinct prompt.
+
+Only a published release is read, through the labels package: `olympia.labels.read_qa`
+(data/qa shards) and `Vocabulary.of_release` (meta/vocabulary.json); clip metadata and
+keypoints through `olympia.store.ClipStore`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from olympia.errors import ConfigError, StoreIntegrityError
+from olympia.labels.qa import read_qa
+from olympia.labels.vocabulary import SINGLE_CLASS, Vocabulary
+from olympia.store import ClipStore
+
+from lift.images import MotionImageCache, StreamingImages
+from lift.tokenizer import encode
+
+QA_COLUMNS = ["qa_id", "clip_id", "split", "task", "variant", "prompt", "answer",
+              "target_indices", "target_weights", "count_class", "label_class"]
+CLIP_COLUMNS = ["id", "source", "reps", "label", "n_frames"]
+
+
+def load_qa(release, split: str | None = None) -> pd.DataFrame:
+    """The QA rows the trainer uses, of one split or all (None)."""
+    return read_qa(release, split, columns=QA_COLUMNS).to_pandas()
+
+
+def release_questions(release, split: str = "train") -> list[str]:
+    """Question and answer texts of a split, the corpus the WordPiece tokenizer is trained on."""
+    qa = read_qa(release, split, columns=["prompt", "answer"]).to_pandas()
+    return list(dict.fromkeys(qa["prompt"].astype(str).tolist() + qa["answer"].astype(str).tolist()))
+
+
+def target_rows(qa: pd.DataFrame, vocab: Vocabulary, release_vocab: Vocabulary
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR targets (indptr, indices, weights) of each QA row in `vocab`'s class indices.
+
+    The QA shards index `release_vocab`; the two are matched by token, so a checkpoint trained
+    on one release evaluates on another. Release classes unknown to `vocab` raise (extend
+    first: Vocabulary.including)."""
+    if vocab.mode == SINGLE_CLASS:
+        lengths, tokens = _label_targets(qa, vocab, release_vocab)
+        weights = np.ones(len(tokens), np.float32)
+    else:
+        release_tokens = release_vocab.tokens
+        lengths = qa["target_indices"].map(len).to_numpy(np.int64)
+        tokens = [release_tokens[j] for row in qa["target_indices"] for j in row]
+        weights = np.concatenate([np.zeros(0, np.float32), *qa["target_weights"]]).astype(np.float32)
+    unknown = sorted({t for t in tokens if t not in vocab})
+    if unknown:
+        raise ConfigError(f"release classes {unknown[:10]} are not classes of the model; "
+                          "extend the vocabulary first (lift evaluate --extend-vocabulary)")
+    indices = np.array([vocab.index(t) for t in tokens], np.int64)
+    return np.concatenate([[0], np.cumsum(lengths)]), indices, weights
+
+
+def _label_targets(qa: pd.DataFrame, vocab: Vocabulary, release_vocab: Vocabulary) -> tuple[np.ndarray, list[str]]:
+    """Single-class targets (the Table 4 baseline): an identify row's whole label, none when the
+    label is not a class of the model (scored as a miss); a count row's integer class."""
+    labels, release_tokens = release_vocab.single_class_labels, release_vocab.tokens
+    tokens = [release_tokens[int(cc)] if task == "count" else labels[int(lc)]
+              for task, lc, cc in zip(qa["task"], qa["label_class"], qa["count_class"])]
+    has = [task == "count" or t in vocab for task, t in zip(qa["task"], tokens)]
+    return np.array(has, np.int64), [t for t, h in zip(tokens, has) if h]
+
+
+@dataclass
+class QADataset:
+    """The QA rows of one split, tokenized, with CSR targets and per-row clip positions."""
+
+    qa: pd.DataFrame                 # the rows (plus clip metadata columns: source, reps, label)
+    input_ids: np.ndarray            # (N, L) int32
+    attention_mask: np.ndarray       # (N, L) uint8
+    indptr: np.ndarray               # CSR targets over the model's classes
+    indices: np.ndarray
+    weights: np.ndarray
+    clip_pos: np.ndarray             # (N,) position of the row's clip in the MotionImageCache
+    n_classes: int
+
+    def __len__(self) -> int:
+        return len(self.qa)
+
+    @property
+    def is_count(self) -> np.ndarray:
+        return (self.qa["task"] == "count").to_numpy()
+
+    def take(self, rows) -> "QADataset":
+        """A new dataset of the given rows (in that order), sharing the motion-image cache."""
+        rows = np.asarray(rows, np.int64)
+        lengths = self.indptr[rows + 1] - self.indptr[rows]
+        pick = (np.concatenate([np.arange(self.indptr[r], self.indptr[r + 1]) for r in rows])
+                if len(rows) else np.zeros(0, np.int64))
+        return QADataset(self.qa.iloc[rows].reset_index(drop=True), self.input_ids[rows], self.attention_mask[rows],
+                         np.concatenate([[0], np.cumsum(lengths)]), self.indices[pick], self.weights[pick],
+                         self.clip_pos[rows], self.n_classes)
+
+    def target_sets(self, rows=None) -> list[list[int]]:
+        rows = range(len(self)) if rows is None else rows
+        return [self.indices[self.indptr[i]:self.indptr[i + 1]].tolist() for i in rows]
+
+
+def build_dataset(qa: pd.DataFrame, clip_meta: pd.DataFrame, cache, tokenizer, vocab: Vocabulary,
+                  release_vocab: Vocabulary, max_tokens: int) -> QADataset:
+    """Join QA rows with clip metadata and the cache; tokenize each distinct prompt once."""
+    qa = qa.merge(clip_meta[CLIP_COLUMNS].rename(columns={"id": "clip_id"}),
+                  on="clip_id", how="left", validate="many_to_one")
+    missing = qa["source"].isna()
+    if missing.any():
+        raise StoreIntegrityError(f"QA row {qa.loc[missing, 'qa_id'].iloc[0]!r} names clip "
+                                  f"{qa.loc[missing, 'clip_id'].iloc[0]!r} that has no keypoints in the release")
+    prompts, inverse = np.unique(qa["prompt"].to_numpy().astype(str), return_inverse=True)
+    ids, mask = encode(tokenizer, prompts.tolist(), max_tokens)
+    indptr, indices, weights = target_rows(qa, vocab, release_vocab)
+    clip_pos = cache.positions(qa["clip_id"].tolist())
+    return QADataset(qa.reset_index(drop=True), ids[inverse], mask[inverse], indptr, indices, weights,
+                     clip_pos, len(vocab))
+
+
+def sample_questions(data: QADataset, per_clip: int, rng: np.random.Generator) -> np.ndarray:
+    """Row indices holding `per_clip` randomly drawn questions of each task for every clip.
+
+    The release asks ~10 variants of each question per clip; they share one motion image, so
+    an epoch over all of them is ~10 passes over the same clips. Drawing a few per epoch
+    gives early stopping a finer grain on a small release at the same cost per sample."""
+    if per_clip < 1:
+        raise ConfigError(f"questions_per_clip must be >= 1, got {per_clip}")
+    order = rng.permutation(len(data))
+    key = pd.DataFrame({"clip": data.clip_pos[order], "count": data.is_count[order]})
+    keep = key.groupby(["clip", "count"], sort=False).cumcount().to_numpy() < per_clip
+    return np.sort(order[keep])
+
+
+@dataclass
+class ReleaseSplits:
+    """Everything the trainer needs from a release, for the requested splits."""
+
+    release: Path
+    release_vocab: Vocabulary        # meta/vocabulary.json: what the QA shards index
+    vocab: Vocabulary                # the model's classes (release_vocab, a checkpoint's, or single-class)
+    cache: MotionImageCache | StreamingImages
+    splits: dict[str, QADataset]
+    clip_meta: pd.DataFrame
+
+
+def load_release(release, tokenizer, vocab: Vocabulary | None, splits=("train", "validation", "test"),
+                 target_mode: str = "multi_class", max_tokens: int = 40, workers: int = 2,
+                 progress: bool = True, sources: list[str] | None = None, stream: bool = False) -> ReleaseSplits:
+    """Read a published release: vocabulary, QA rows of `splits` ("all": every split), clip
+    metadata, and the motion images of the clips those rows ask about. `vocab` None = the
+    release's own (as `target_mode` says). stream: compute images from the shards as batches
+    need them (bounded memory) instead of once up front."""
+    release = Path(release)
+    release_vocab = Vocabulary.of_release(release)
+    vocab = vocab or model_vocabulary(release_vocab, target_mode)
+    clip_meta = ClipStore(release).metadata(columns=CLIP_COLUMNS)
+    qa_all = {s: load_qa(release, None if s == "all" else s) for s in splits}
+    if sources:
+        keep = set(clip_meta.loc[clip_meta["source"].isin(sources), "id"])
+        qa_all = {s: q[q["clip_id"].isin(keep)].reset_index(drop=True) for s, q in qa_all.items()}
+    wanted = sorted(set().union(*(set(q["clip_id"]) for q in qa_all.values()))) if qa_all else []
+    cache = (StreamingImages(release, clip_meta, wanted) if stream
+             else MotionImageCache.build(release, wanted, workers=workers, progress=progress))
+    datasets = {s: build_dataset(q, clip_meta, cache, tokenizer, vocab, release_vocab, max_tokens)
+                for s, q in qa_all.items()}
+    return ReleaseSplits(release, release_vocab, vocab, cache, datasets, clip_meta)
+
+
+def model_vocabulary(release_vocab: Vocabulary, target_mode: str) -> Vocabulary:
+    """The classes a new model predicts: the release's words + integers (multi_class), or one
+    class per whole label + the integers (single_class, the Table 4 baseline)."""
+    if target_mode == "multi_class":
+        return release_vocab
+    if target_mode == SINGLE_CLASS:
+        return release_vocab.single_class()
+    raise ConfigError(f"unknown target mode {target_mode!r}; use multi_class or single_class")
