@@ -163,7 +163,7 @@ def test_segments_json_rejects_unknown_format(tmp_path):
     with pytest.raises(SourceFormatError, match="format_version"):
         load_segments_json(p)
     p.write_text('{"format_version": 1, "segments": [')
-    with pytest.raises(SourceFormatError, match="cannot read"):
+    with pytest.raises(SourceFormatError, match="not valid JSON"):
         load_segments_json(p)
 
 

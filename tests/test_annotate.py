@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
 from olympia.annotate.config import LabelStudioConfig, load_config
-from olympia.annotate.convert import (Segment, check_video_relpath, frames_to_ls_range,
-                                      latest_annotation, load_annotations, ls_range_to_frames,
-                                      make_document, parse_result, resolve_video, segments_to_result,
+from olympia.annotate.convert import (Segment, check_video_relpath, latest_annotation,
+                                      load_annotations, make_document, parse_result, resolve_video, segments_to_result,
                                       video_entry, with_labels, write_annotations)
 from olympia.annotate.export import TaskOutcome, merge, PullReport, task_outcome
+from olympia.timebase import frames_to_ls_range, ls_range_to_frames
 from olympia.annotate.server import ServerSettings, label_studio_executable, server_command, server_env
 from olympia.errors import ConfigError, LabelError, OlympiaError
 

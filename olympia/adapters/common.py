@@ -11,11 +11,7 @@ side is left, which axis is up). They measure the data and warn or fail WITH the
 """
 from __future__ import annotations
 
-import json
 import logging
-import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -23,9 +19,11 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from olympia.errors import LayoutError, SourceFormatError
-from olympia.schema import FPS, Clip, Rejected
+from olympia.io import atomic_write_json, read_json
+from olympia.schema import Clip, Rejected
 from olympia.skeleton import (BONES, HEAD, L_ANKLE, L_HIP, L_KNEE, NECK, R_ANKLE, R_HIP, R_KNEE,
                               ROOT, SPINE, SYMMETRIC_BONES, THORAX, bone_lengths)
+from olympia.timebase import FPS, rescale_rep_bounds, resample_to_fps
 
 log = logging.getLogger("olympia.adapters")
 
@@ -95,56 +93,14 @@ def provenance(path: Path, raw_dir: Path, license_: str) -> dict:
 
 def rejected(source: str, path: Path | str, message: str, *, row: int | None = None,
              field_: str = "", clip_id: str | None = None) -> Rejected:
+    """A quarantine record naming the file (and row); a message that already starts with the
+    file's name (SourceFormatError) does not repeat it."""
     where = str(path) if row is None else f"{path}, row {row}"
+    message = str(message).removeprefix(f"{path}: ")
     return Rejected(source=source, where=where, field=field_, message=message, clip_id=clip_id)
 
 
 # --------------------------------------------------------------------------- time
-def resampled_length(n_src: int, src_fps: float, dst_fps: float = FPS) -> int:
-    """Frames at dst_fps covering the same span [0, (n_src-1)/src_fps] seconds."""
-    if n_src < 1:
-        return 0
-    return int(math.floor((n_src - 1) * dst_fps / src_fps + 1e-9)) + 1
-
-
-def resample_to_fps(keypoints: np.ndarray, src_fps: float, dst_fps: float = FPS) -> np.ndarray:
-    """(T, J, C) sampled at src_fps -> (T', J, C) float32 at dst_fps, linear in time.
-
-    Output frame k sits at time k/dst_fps; T' = floor((T-1)·dst/src) + 1 so no frame is
-    extrapolated. Frame f of the source maps to frame f·dst/src (see `rescale_frames`).
-    """
-    kp = np.asarray(keypoints, dtype=np.float64)
-    if src_fps <= 0 or dst_fps <= 0:
-        raise ValueError(f"fps must be > 0, got src {src_fps}, dst {dst_fps}")
-    n = kp.shape[0]
-    if abs(src_fps - dst_fps) < 1e-9:
-        return kp.astype(np.float32)
-    m = resampled_length(n, src_fps, dst_fps)
-    t = np.arange(m) * (src_fps / dst_fps)          # positions in source frames
-    i0 = np.clip(np.floor(t).astype(int), 0, max(n - 1, 0))
-    i1 = np.clip(i0 + 1, 0, max(n - 1, 0))
-    w = (t - i0).reshape((-1,) + (1,) * (kp.ndim - 1))
-    return ((1 - w) * kp[i0] + w * kp[i1]).astype(np.float32)
-
-
-def rescale_frames(frames, src_fps: float, dst_fps: float = FPS, n_dst: int | None = None) -> np.ndarray:
-    """Map source frame indices to dst_fps with the same mapping as resample_to_fps
-    (f -> round(f·dst/src)), clipped to [0, n_dst] when n_dst is given."""
-    out = np.rint(np.asarray(frames, dtype=np.float64) * (dst_fps / src_fps)).astype(np.int64)
-    return np.clip(out, 0, n_dst) if n_dst is not None else out
-
-
-def rescale_rep_bounds(rep_bounds, src_fps: float, n_dst: int, dst_fps: float = FPS) -> np.ndarray:
-    """(R, 2) [start, end) source frames -> dst frames; raises ValueError if a rep collapses."""
-    rb = np.asarray(rep_bounds, dtype=np.int64).reshape(-1, 2)
-    out = rescale_frames(rb, src_fps, dst_fps, n_dst)
-    if rb.size and (out[:, 0] >= out[:, 1]).any():
-        i = int(np.argmax(out[:, 0] >= out[:, 1]))
-        raise ValueError(f"rep {i} ({rb[i].tolist()} at {src_fps} fps) is shorter than one frame at "
-                         f"{dst_fps} fps")
-    return out
-
-
 def fill_nan_gaps(keypoints: np.ndarray, max_fraction: float = 0.2) -> tuple[np.ndarray, float]:
     """Linearly interpolate frames holding NaN (edges: nearest valid frame).
 
@@ -370,22 +326,13 @@ def segment_rep_bounds(segment: VideoSegment, native_fps: float, n_frames: int,
 
 def write_segments_json(segments: Iterable[VideoSegment], path: Path | str) -> Path:
     """Write {"format_version": 1, "segments": [...]} atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format_version": SEGMENTS_FORMAT_VERSION, "segments": [s.to_json() for s in segments]}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_json(path, doc, indent=1)
 
 
 def load_segments_json(path: Path | str) -> list[VideoSegment]:
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SourceFormatError(path, f"cannot read segments JSON: {exc}") from exc
+    doc = read_json(path, "segments JSON")
     if not isinstance(doc, dict) or doc.get("format_version") != SEGMENTS_FORMAT_VERSION:
         raise SourceFormatError(path, f"expected format_version {SEGMENTS_FORMAT_VERSION} "
                                       "(write it with olympia.adapters.write_segments_json)")

@@ -21,7 +21,6 @@ here, so this was checked on fixture data built to the documented convention onl
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Iterator
@@ -30,11 +29,13 @@ import numpy as np
 
 from olympia.adapters.common import (Adapter, finish_clip, left_right_consistency, log,
                                      rejected, require_glob)
+from olympia.errors import SourceFormatError
+from olympia.io import read_json
 from olympia.schema import Clip, Rejected, make_clip_id
 from olympia.skeleton import NECK, THORAX, to_h36m
 
 NAME = "fit3d"
-FPS = 50.0
+NATIVE_FPS = 50.0
 CAMERAS = ("50591643", "58860488", "60457274", "65906101")
 _WARMUP = re.compile(r"^warmup_?(\d+)$")
 
@@ -49,19 +50,16 @@ def _load_rep_ann(path: Path) -> dict | Rejected:
     if not path.exists():
         return {}
     try:
-        ann = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return rejected(NAME, path, f"not valid JSON ({exc}); re-extract rep_ann.json")
+        ann = read_json(path, "Fit3D rep_ann.json")
+    except SourceFormatError as exc:
+        return rejected(NAME, path, str(exc))
     if not isinstance(ann, dict):
         return rejected(NAME, path, "expected an object {action: [frames]}")
     return ann
 
 
 def _joints(path: Path) -> np.ndarray:
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not valid JSON ({exc}); the file is truncated or not a Fit3D joints file")
+    doc = read_json(path, "Fit3D joints file")
     if not isinstance(doc, dict) or "joints3d_25" not in doc:
         raise ValueError("no 'joints3d_25' key: not a Fit3D joints3d_25 file")
     kp = np.asarray(doc["joints3d_25"], dtype=np.float64)
@@ -85,7 +83,7 @@ def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
         ann = reps_by_subject[subject_dir]
         try:
             kp = to_h36m(_joints(path), "fit3d25")
-        except ValueError as exc:
+        except (ValueError, SourceFormatError) as exc:
             yield rejected(NAME, path, str(exc), field_="keypoints", clip_id=clip_id)
             continue
         extra = {"action": action, "cameras": _cameras(subject_dir, action)}
@@ -112,7 +110,7 @@ def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
                             "%.0f%% of frames)", path, 100 * lr)
         yield finish_clip(ADAPTER, path=path, raw_dir=raw_dir, clip_id=clip_id, subject=subject,
                           label_raw=action, label=label_for(action), keypoints=clip_kp,
-                          src_fps=FPS, reps=reps, rep_bounds=rb, extra=extra,
+                          src_fps=NATIVE_FPS, reps=reps, rep_bounds=rb, extra=extra,
                           split_group=f"{NAME}:{subject}")
 
 
@@ -128,5 +126,5 @@ ADAPTER = Adapter(
     license="Fit3D research license (non-commercial, imar.ro)",
     homepage="https://fit3d.imar.ro",
     layout="train/<subject>/joints3d_25/<action>.json + train/<subject>/rep_ann.json",
-    native_fps=FPS, joint_set="fit3d25", iter_clips=iter_clips,
+    native_fps=NATIVE_FPS, joint_set="fit3d25", iter_clips=iter_clips,
     verified=__doc__.split("Verified on the data")[1].strip())

@@ -22,7 +22,6 @@ armature_connections.json, which the tests read). Videos without a JSON go to th
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Iterator
@@ -31,11 +30,13 @@ import numpy as np
 
 from olympia.adapters.common import (Adapter, VideoSegment, finish_clip, provenance, rejected,
                                      require_glob)
+from olympia.errors import SourceFormatError
+from olympia.io import read_json
 from olympia.schema import Clip, Rejected, make_clip_id
 from olympia.skeleton import BONES, CAMERA_TO_Z_UP, H36M_JOINTS, JointSet, rotate
 
 NAME = "infiniterep"
-FPS = 24.0
+NATIVE_FPS = 24.0
 LICENSE = "CC BY 4.0"
 
 # H36M joint <- SMPL-X armature joint(s) (mean). SMPL-X has no nose or head-top: neck/nose takes
@@ -75,10 +76,7 @@ def rep_bounds_from_counts(counts: np.ndarray) -> np.ndarray:
 
 def read_coco(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float]]:
     """-> (uvz (T, J, 3) in pixels/metres with NaN where missing, rep_count (T,), image ids, (w, h))."""
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not valid JSON ({exc}); truncated or not an InfiniteRep label file")
+    doc = read_json(path, "InfiniteRep label file")
     if not isinstance(doc, dict) or not {"images", "annotations"} <= set(doc):
         raise ValueError("missing 'images'/'annotations': not a COCO-style InfiniteRep file")
     images = sorted(doc["images"], key=lambda im: im["id"])
@@ -141,14 +139,14 @@ def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
             uvz, counts, _, size = read_coco(path)
             rb = rep_bounds_from_counts(counts)
             f = estimate_focal(uvz, size)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, SourceFormatError) as exc:
             yield rejected(NAME, path, str(exc), field_="keypoints", clip_id=clip_id)
             continue
         kp = rotate(ARMATURE_SET.convert(back_project(uvz, f, size)), CAMERA_TO_Z_UP)
         reps = int(np.floor(counts[-1] + 1e-9) - np.floor(counts[0] + 1e-9))
         yield finish_clip(ADAPTER, path=path, raw_dir=raw_dir, clip_id=clip_id,
                           subject=f"{exercise}-{path.stem}", label_raw=exercise, keypoints=kp,
-                          src_fps=FPS, reps=reps, rep_bounds=rb,
+                          src_fps=NATIVE_FPS, reps=reps, rep_bounds=rb,
                           extra={"focal_px": round(f, 2), "video": path.with_suffix(".mp4").name,
                                  "folder": path.parent.parent.name, "lifted_from": "image+depth"},
                           split_group=f"{NAME}:{exercise}-{path.stem}")
@@ -166,7 +164,7 @@ def iter_segments(raw_dir: Path) -> Iterator[VideoSegment | Rejected]:
                            label_raw=exercise, start_frame=0, end_frame=None, reps=None,
                            split_group=f"{NAME}:{exercise}-{video.stem}",
                            provenance=provenance(video, raw_dir, LICENSE),
-                           extra={"native_fps": FPS, "folder": video.parent.parent.name})
+                           extra={"native_fps": NATIVE_FPS, "folder": video.parent.parent.name})
 
 
 ADAPTER = Adapter(
@@ -175,7 +173,7 @@ ADAPTER = Adapter(
              "(github.com/toinfinityai/InfiniteRep)",
     license=LICENSE, homepage="https://github.com/toinfinityai/InfiniteRep",
     layout="<ExerciseFolder>/data/NNNNNN.json (+ NNNNNN.mp4)",
-    native_fps=FPS, joint_set="smplx_armature (adapter table)", iter_clips=iter_clips,
+    native_fps=NATIVE_FPS, joint_set="smplx_armature (adapter table)", iter_clips=iter_clips,
     iter_segments=iter_segments,
     verified="armature names match the real armature_connections.json; focal length estimated "
              "per video from bone-length stability (extra focal_px); rep bounds from rep_count")

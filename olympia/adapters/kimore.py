@@ -23,10 +23,10 @@ import numpy as np
 from olympia.adapters.common import (Adapter, PlausibilityLimits, finish_clip, rejected,
                                      require_glob)
 from olympia.schema import Clip, Rejected, make_clip_id
-from olympia.skeleton import Y_UP_TO_Z_UP, rotate, to_h36m
+from olympia.skeleton import KINECT_V2_25, Y_UP_TO_Z_UP, rotate, to_h36m
 
 NAME = "kimore"
-FPS = 30.0
+NATIVE_FPS = 30.0
 GROUPS = ("CG/Expert", "CG/NotExpert", "GPP/Stroke", "GPP/Parkinson", "GPP/BackPain")
 EXERCISES = {  # Capecci et al. 2019, Table 1
     "Es1": "lifting of the arms",
@@ -65,7 +65,8 @@ def read_joint_positions(path: Path) -> np.ndarray:
         rows.append(values)
     if len(rows) < 2:
         raise ValueError(f"{len(rows)} frame rows; a set needs at least 2")
-    arr = np.asarray(rows, dtype=np.float64).reshape(len(rows), 25, width // 25)[:, :, :3]
+    n_joints = len(KINECT_V2_25)
+    arr = np.asarray(rows, dtype=np.float64).reshape(len(rows), n_joints, width // n_joints)[:, :, :3]
     arr[np.all(arr == 0, axis=-1)] = np.nan
     return arr
 
@@ -86,7 +87,7 @@ def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
             continue
         yield finish_clip(ADAPTER, path=path, raw_dir=raw_dir, clip_id=clip_id,
                           subject=f"{group}/{subject}", label_raw=EXERCISES[m.group(0)],
-                          keypoints=rotate(kp, Y_UP_TO_Z_UP), src_fps=FPS, reps=None,
+                          keypoints=rotate(kp, Y_UP_TO_Z_UP), src_fps=NATIVE_FPS, reps=None,
                           extra={"group": group, "exercise": es_dir.name},
                           split_group=f"{NAME}:{group}/{subject}", limits=LIMITS)
 
@@ -98,5 +99,5 @@ ADAPTER = Adapter(
     license="KIMORE terms (research use, on request from the owners)",
     homepage="https://vrai.dii.univpm.it/content/kimore-dataset",
     layout="{CG/Expert,...,GPP/BackPain}/<subject>/Es<1-5>/Raw/JointPosition*.csv",
-    native_fps=FPS, joint_set="kinect_v2_25", role="evaluation", iter_clips=iter_clips,
+    native_fps=NATIVE_FPS, joint_set="kinect_v2_25", role="evaluation", iter_clips=iter_clips,
     verified="stature/bones/symmetry/upright per clip; fixtures only (no real file here)")

@@ -35,7 +35,7 @@ from olympia.schema import Clip, Rejected, make_clip_id
 from olympia.skeleton import NECK, THORAX, rotate, to_h36m
 
 NAME = "mmfit"
-FPS = 30.0
+NATIVE_FPS = 30.0
 OFFICIAL_SPLIT = {
     **{w: "train" for w in ("01", "02", "03", "04", "06", "07", "08", "16", "17", "18")},
     **{w: "val" for w in ("14", "15", "19")}, **{w: "test" for w in ("09", "10", "11")},
@@ -137,7 +137,7 @@ def _clip(raw_dir, pose_path, kp_src, clip_id, w, exercise, reps, start, end):
     ok = np.isfinite(kp).all(axis=(1, 2))
     extra["left_right_consistency"] = round(left_right_consistency(kp[ok], kp[ok, NECK] - kp[ok, THORAX]), 3)
     return finish_clip(ADAPTER, path=pose_path, raw_dir=raw_dir, clip_id=clip_id, subject=w,
-                       label_raw=exercise, keypoints=kp, src_fps=FPS, reps=reps, extra=extra,
+                       label_raw=exercise, keypoints=kp, src_fps=NATIVE_FPS, reps=reps, extra=extra,
                        split_group=f"{NAME}:{w}")
 
 
@@ -148,6 +148,6 @@ ADAPTER = Adapter(
     license="MM-Fit terms (research use, mmfit.github.io)",
     homepage="https://mmfit.github.io",
     layout="wNN/wNN_pose_3d.npy (3, N, 18) + wNN/wNN_labels.csv (start,end,reps,exercise)",
-    native_fps=FPS, joint_set="mmfit17", iter_clips=iter_clips,
+    native_fps=NATIVE_FPS, joint_set="mmfit17", iter_clips=iter_clips,
     verified="units, up axis and sides measured per set (extra: unit_scale, up_axis, "
              "left_right_consistency); all 21 real label CSVs parse")

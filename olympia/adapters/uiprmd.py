@@ -41,7 +41,7 @@ from olympia.schema import Clip, Rejected, make_clip_id
 from olympia.skeleton import Y_UP_TO_Z_UP, rotate, to_h36m
 
 NAME = "uiprmd"
-FPS = 30.0
+NATIVE_FPS = 30.0
 CM = 0.01
 MOVEMENTS = {
     1: "deep squat", 2: "hurdle step", 3: "inline lunge", 4: "side lunge", 5: "sit to stand",
@@ -140,7 +140,7 @@ def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
         kp = to_h36m(chain_positions(pos, ang) * CM, "uiprmd22")
         yield finish_clip(ADAPTER, path=pos_path, raw_dir=raw_dir, clip_id=clip_id,
                           subject=f"s{subject}", label_raw=MOVEMENTS[movement],
-                          keypoints=rotate(kp, Y_UP_TO_Z_UP), src_fps=FPS, reps=1,
+                          keypoints=rotate(kp, Y_UP_TO_Z_UP), src_fps=NATIVE_FPS, reps=1,
                           rep_bounds=[[0, len(kp)]],
                           extra={"movement": f"m{movement:02d}", "episode": f"e{episode}",
                                  "incorrect": inc},
@@ -154,6 +154,6 @@ ADAPTER = Adapter(
     license="UI-PRMD terms (free for research, University of Idaho)",
     homepage="https://webpages.uidaho.edu/ui-prmd/",
     layout="[**/Vicon/**/]mMM_sSS_eEE_positions.txt + mMM_sSS_eEE_angles.txt (66 columns)",
-    native_fps=FPS, joint_set="uiprmd22", role="evaluation", iter_clips=iter_clips,
+    native_fps=NATIVE_FPS, joint_set="uiprmd22", role="evaluation", iter_clips=iter_clips,
     verified="Euler order Rz·Rx·Ry, degrees, cm, y-up, authors' collar rule: measured on the "
              "5 real file pairs (ankle stillness, arm symmetry, stature); see module docstring")

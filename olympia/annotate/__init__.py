@@ -3,11 +3,12 @@ workout videos; `push` sends normalized videos as tasks, `pull` validates the ex
 annotations/<collection>.json and cuts one clip per set. See docs/annotate.md.
 
 Modules: config (URL + token), server (local Label Studio in its own venv), project (push),
-export (pull, clip cutting), convert (frame convention, validation, file format).
+export (pull, clip cutting), convert (validation, file format); the Label Studio frame
+convention is olympia.timebase.ls_range_to_frames / frames_to_ls_range.
 """
 from olympia.annotate.config import LabelStudioConfig, load_config
-from olympia.annotate.convert import (AnnotationError, Problem, Segment, frames_to_ls_range,
-                                      load_annotations, ls_range_to_frames, write_annotations)
+from olympia.annotate.convert import (AnnotationError, Problem, Segment, load_annotations,
+                                      write_annotations)
 
 __all__ = ["LabelStudioConfig", "load_config", "AnnotationError", "Problem", "Segment",
-           "frames_to_ls_range", "ls_range_to_frames", "load_annotations", "write_annotations"]
+           "load_annotations", "write_annotations"]

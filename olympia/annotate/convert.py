@@ -1,12 +1,12 @@
 """Label Studio results <-> Olympia set segments, validation, and annotations/<collection>.json.
 
-Frame convention (the ONE convention; docs/annotate.md):
+Frame convention (docs/annotate.md; the conversion lives in olympia.timebase):
   Label Studio numbers video frames from 1 and a TimelineLabels range {"start": s, "end": e}
   includes both ends (a one-frame region has s == e). Olympia uses 0-based half-open frame
   intervals on the 25 fps timeline, like `Clip.rep_bounds` and `cut_clip`:
       start_frame = s - 1,  end_frame = e          (frames [start_frame, end_frame))
-      start_s = start_frame / 25,  end_s = end_frame / 25
-  and back: s = start_frame + 1, e = end_frame.
+  (`ls_range_to_frames`), and back: s = start_frame + 1, e = end_frame (`frames_to_ls_range`).
+  The file also stores seconds: start_s = start_frame / fps, end_s = end_frame / fps.
 
 Everything read from an export is untrusted: types, sizes and paths are checked here, and a
 bad region becomes a `Problem` naming the task, the region and the fix, never an exception
@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -26,9 +24,11 @@ import jsonschema
 
 from olympia.annotate.config import REPO_ROOT
 from olympia.errors import LabelError, OlympiaError
+from olympia.io import atomic_write_text, read_json
+from olympia.timebase import (FPS, duration_seconds, frame_to_seconds, frames_to_ls_range,
+                              ls_range_to_frames, seconds_to_frame)
 
 FORMAT_VERSION = 1
-FPS = 25.0
 OBJECT_VIDEO, CONTROL_SET, CONTROL_NAME, CONTROL_REPS = "video", "set", "exercise", "reps"
 SET_LABEL = "set"
 MODEL_VERSION = "olympia-annotations"     # predictions pushed from annotations/<collection>.json
@@ -36,12 +36,12 @@ MIN_SET_FRAMES = 2                        # a clip needs T >= 2 frames (olympia.
 MAX_REPS = 1000
 MAX_NAME_CHARS = 200
 MAX_PATH_CHARS = 512
-MAX_FRAMES = 25 * 3600 * 12               # 12 h at 25 fps: anything longer is not a workout video
+MAX_FRAMES = seconds_to_frame(12 * 3600)  # 12 h: anything longer is not a workout video
 VIDEO_SUFFIXES = (".mp4",)
 SCHEMA_PATH = REPO_ROOT / "schemas" / "annotations.schema.json"
-FRAME_CONVENTION = ("0-based half-open [start_frame, end_frame) on the 25 fps timeline; "
-                    "start_s = start_frame / 25, end_s = end_frame / 25; a Label Studio range "
-                    "{start: s, end: e} (1-based, inclusive) is [s - 1, e)")
+FRAME_CONVENTION = (f"0-based half-open [start_frame, end_frame) on the {FPS:g} fps timeline; "
+                    f"start_s = start_frame / {FPS:g}, end_s = end_frame / {FPS:g}; a Label Studio "
+                    "range {start: s, end: e} (1-based, inclusive) is [s - 1, e)")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _COLLECTION = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -84,19 +84,9 @@ class Segment:
 
     def to_json(self) -> dict:
         return {"start_frame": self.start_frame, "end_frame": self.end_frame,
-                "start_s": round(self.start_frame / FPS, 6), "end_s": round(self.end_frame / FPS, 6),
+                "start_s": round(frame_to_seconds(self.start_frame), 6),
+                "end_s": round(frame_to_seconds(self.end_frame), 6),
                 "exercise": self.exercise, "label": self.label, "reps": self.reps}
-
-
-# --- frame convention ------------------------------------------------------------------------
-
-def ls_range_to_frames(start: int, end: int) -> tuple[int, int]:
-    """Label Studio's 1-based inclusive range -> Olympia's 0-based half-open frames."""
-    return start - 1, end
-
-
-def frames_to_ls_range(start_frame: int, end_frame: int) -> dict:
-    return {"start": start_frame + 1, "end": end_frame}
 
 
 # --- untrusted values ------------------------------------------------------------------------
@@ -191,7 +181,7 @@ def clean_range(value, n_frames: int) -> tuple[int, int]:
     start_frame, end_frame = ls_range_to_frames(start, end)
     if start_frame < 0 or end_frame > n_frames:
         raise ValueError(f"frames {start}..{end} lie outside the video (frames 1..{n_frames}, "
-                         f"{n_frames / FPS:.2f} s): redraw the region inside the video")
+                         f"{duration_seconds(n_frames):.2f} s): redraw the region inside the video")
     if end_frame - start_frame < MIN_SET_FRAMES:
         raise ValueError(f"a set must span at least {MIN_SET_FRAMES} frames, got "
                          f"{end_frame - start_frame} (frames {start}..{end})")
@@ -321,7 +311,7 @@ def segments_of(entry: dict) -> list[Segment]:
 
 
 def annotations_schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return read_json(SCHEMA_PATH, "annotations JSON Schema")
 
 
 def validate_document(doc: dict, where) -> None:
@@ -345,15 +335,7 @@ def write_annotations(path: Path, doc: dict) -> bool:
     text = dump_document(doc)
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_text(path, text)
     return True
 
 
@@ -362,10 +344,7 @@ def load_annotations(path: Path, collection: str | None = None) -> dict | None:
     path = Path(path)
     if not path.is_file():
         return None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise OlympiaError(f"{path}: not valid JSON ({exc}); restore it from git") from None
+    doc = read_json(path, "annotations file (restore it from git)")
     validate_document(doc, path)
     if collection is not None and doc["collection"] != collection:
         raise OlympiaError(f"{path}: holds collection {doc['collection']!r}, expected {collection!r}")

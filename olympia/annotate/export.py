@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from olympia.annotate.config import LabelStudioConfig
-from olympia.annotate.convert import (FPS, MAX_FRAMES, Problem, Segment, _SHA256, _as_int,
+from olympia.annotate.convert import (MAX_FRAMES, Problem, Segment, _SHA256, _as_int,
                                       check_collection, dump_document, latest_annotation, load_annotations,
                                       make_document, parse_result, resolve_video, segments_of,
                                       video_entry, with_labels, write_annotations)
 from olympia.annotate.project import call, connect, find_project
 from olympia.errors import ConfigError, OlympiaError, VideoError
+from olympia.io import atomic_write_text
 from olympia.schema import sha256_file
+from olympia.timebase import FPS
 
 MAX_EXPORT_BYTES = 256 * 1024 * 1024   # a JSON export of ~100k regions is a few MB
 MAX_TASKS = 100_000
@@ -244,9 +246,5 @@ def cut_segments(doc: dict, videos_root: Path, clips_dir: Path, report: PullRepo
                              "start_frame": seg.start_frame, "end_frame": seg.end_frame,
                              "exercise": seg.exercise, "label": seg.label, "reps": seg.reps})
     out = Path(clips_dir) / f"{doc['collection']}.clips.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    text = dump_document({"collection": doc["collection"], "fps": FPS, "clips": manifest})
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    atomic_write_text(out, dump_document({"collection": doc["collection"], "fps": FPS, "clips": manifest}))
     return clips

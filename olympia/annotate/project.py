@@ -23,6 +23,7 @@ from olympia.annotate.convert import (MODEL_VERSION, check_collection, check_vid
                                       load_annotations, segments_of, segments_to_result)
 from olympia.errors import ConfigError, OlympiaError, VideoError
 from olympia.schema import sha256_file
+from olympia.timebase import FPS
 
 LABELING_CONFIG = REPO_ROOT / "annotations" / "labeling_config.xml"
 TITLE_PREFIX = "olympia "
@@ -89,7 +90,7 @@ class VideoRecord:
 
 def scan_videos(videos_root: Path, collection: str) -> list[VideoRecord]:
     """The normalized videos of a collection: <videos_root>/<collection>/**/*.mp4."""
-    from olympia.video.ffmpeg_ops import FPS, require_video
+    from olympia.video.ffmpeg_ops import require_video
 
     root = Path(videos_root).resolve()
     folder = root / collection

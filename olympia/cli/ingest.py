@@ -8,6 +8,7 @@ import click
 
 from olympia.adapters import ADAPTERS
 from olympia.adapters.common import VideoSegment, write_segments_json
+from olympia.io import atomic_write_json
 from olympia.schema import Rejected
 
 # official split name in the source -> Olympia split
@@ -87,10 +88,7 @@ def _has_videos_only(source: str, raw_dir: Path) -> bool:
 def _report_rejected(rejected: list[Rejected], path: Path) -> None:
     if not rejected:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps([r.__dict__ for r in rejected], indent=1))
-    tmp.replace(path)
+    atomic_write_json(path, [r.__dict__ for r in rejected], indent=1)
     click.echo(f"{len(rejected)} rejected -> {path}")
     for item in rejected[:20]:
         click.echo(f"  rejected [{item.source}] {item.where}: {item.message}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from olympia.errors import OlympiaError
+from olympia.timebase import FPS
 
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -71,7 +72,7 @@ def download(manifest, out_dir, only, retries, max_height, quiet):
 @videos.command("normalize")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--fps", type=float, default=25.0, show_default=True)
+@click.option("--fps", type=float, default=FPS, show_default=True)
 @click.option("--max-height", type=int, default=720, show_default=True)
 def normalize(sources, out_dir, fps, max_height):
     """Re-encode videos as constant 25 fps H.264 mp4 (rotation applied), one per SOURCE.

@@ -5,18 +5,18 @@ Layout under the cache dir:
   sha256/<path-key>.txt      a video's sha256, memoized by (absolute path, size, mtime_ns)
 The key is the sha256 of a canonical JSON of everything that changes the result, so a re-run
 recomputes exactly the items whose video bytes, range, backend or model version changed.
-Writes are atomic (temp file + os.replace); a corrupt entry is treated as a miss.
+Writes are atomic (olympia.io); a corrupt entry is treated as a miss.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from olympia.io import atomic_write_bytes, atomic_write_text
 from olympia.pose.base import PoseResult
 from olympia.schema import sha256_file
 
@@ -29,18 +29,6 @@ def cache_key(video_sha256: str, start_frame: int, end_frame: int, backend: str,
                "end": int(end_frame), "backend": backend, "version": version,
                "fps": float(fps), "max_height": max_height}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def _atomic_write_bytes(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def video_sha256(path, cache_dir=None) -> str:
@@ -58,7 +46,7 @@ def video_sha256(path, cache_dir=None) -> str:
     except OSError:
         pass
     digest = sha256_file(path)
-    _atomic_write_bytes(memo, lambda f: f.write(digest.encode()))
+    atomic_write_text(memo, digest)
     return digest
 
 
@@ -95,6 +83,6 @@ class PoseCache:
                 "image_size": list(result.image_size) if result.image_size else None,
                 "extra": result.extra}
         arrays["meta"] = np.array(json.dumps(meta, sort_keys=True, default=str))
-        path = self.path(key)
-        _atomic_write_bytes(path, lambda f: np.savez(f, **arrays))
-        return path
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return atomic_write_bytes(self.path(key), buf.getvalue())

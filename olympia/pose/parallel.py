@@ -20,8 +20,8 @@ from tqdm import tqdm
 from olympia.errors import OlympiaError
 from olympia.pose.base import PoseResult, make_backend
 from olympia.pose.cache import PoseCache, cache_key, video_sha256
-from olympia.video.ffmpeg_ops import (FPS, MAX_HEIGHT, VideoInfo, frame_size, iter_frames,
-                                      require_video)
+from olympia.timebase import FPS
+from olympia.video.ffmpeg_ops import MAX_HEIGHT, VideoInfo, frame_size, iter_frames, require_video
 
 
 @dataclass(frozen=True)

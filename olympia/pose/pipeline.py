@@ -14,6 +14,7 @@ import numpy as np
 from olympia.pose.gaps import GapPolicy, fill_gaps
 from olympia.pose.parallel import PoseOutcome, PoseTask, run_pose_tasks
 from olympia.schema import Clip, Rejected, make_clip_id
+from olympia.timebase import FPS
 from olympia.video.segments import Segment
 
 
@@ -70,7 +71,7 @@ def outcome_to_clip(outcome: PoseOutcome, segment: Segment | None, job: PoseJob)
         return Rejected(source, where, "video", outcome.error, clip_id=clip_id)
     res = outcome.result
     if res.n_frames < 2:
-        return Rejected(source, where, "n_frames", f"only {res.n_frames} frame(s) at 25 fps; "
+        return Rejected(source, where, "n_frames", f"only {res.n_frames} frame(s) at {FPS:g} fps; "
                         "a clip needs at least 2: widen the segment", clip_id=clip_id)
     fill = fill_gaps(res.keypoints, job.gaps.max_gap)
     detected = float((res.confidence > 0).mean())
@@ -106,6 +107,6 @@ def outcome_to_clip(outcome: PoseOutcome, segment: Segment | None, job: PoseJob)
         keypoints=fill.keypoints, reps=segment.reps if segment else None,
         rep_bounds=list(segment.rep_bounds) if segment else [],
         camera=segment.camera if segment else None, split_group=split_group,
-        source_fps=info.fps or 25.0, frame_confidence=res.confidence.clip(0.0, 1.0),
+        source_fps=info.fps or FPS, frame_confidence=res.confidence.clip(0.0, 1.0),
         pose_estimator=res.backend, pose_estimator_version=res.version,
         provenance=provenance, gap_filled_fraction=fill.filled_fraction, extra=extra)

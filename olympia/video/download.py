@@ -15,14 +15,11 @@ or restarted on the next run. A URL that fails gives a per-item error; the other
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from olympia.errors import SourceFormatError
+from olympia.io import atomic_write_json, read_json
 from olympia.schema import sha256_file
 from olympia.video.manifest import SourceVideo, load_sources  # noqa: F401  (re-exported)
 
@@ -48,19 +45,11 @@ def load_records(out_dir) -> dict:
     path = Path(out_dir) / RECORDS
     if not path.is_file():
         return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise SourceFormatError(path, f"corrupt download records ({exc}); delete the file to "
-                                      "rebuild it from the finished videos") from None
+    return read_json(path, "download records (delete the file to rebuild it from the finished videos)")
 
 
 def write_records(out_dir, records: dict) -> None:
-    path = Path(out_dir) / RECORDS
-    fd, tmp = tempfile.mkstemp(prefix=f".{RECORDS}.", dir=out_dir)
-    with os.fdopen(fd, "w") as f:
-        json.dump(records, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    atomic_write_json(Path(out_dir) / RECORDS, records, indent=1)
 
 
 def is_done(record: dict | None, out_dir) -> bool:
@@ -148,9 +137,3 @@ def download_sources(sources: list[SourceVideo], out_dir, *, progress: bool = Tr
             write_records(out_dir, records)
         outcomes.append(outcome)
     return outcomes
-
-
-def outcome_summary(outcome: DownloadOutcome) -> dict:
-    return {"id": outcome.source.id, "ok": outcome.ok, "skipped": outcome.skipped,
-            "path": outcome.path, "sha256": outcome.sha256, "error": outcome.error,
-            "source": asdict(outcome.source)}

@@ -1,16 +1,14 @@
 """ffmpeg through ffmpeg-python: probe, normalize to constant 25 fps H.264, cut [start, end).
 
 ffmpeg-python builds argv lists (never a shell string), so paths and values from users cannot
-inject commands. Every write goes to a temporary file beside the target and is renamed into
-place, so a crash never leaves a half-written video under the final name.
+inject commands. Every write goes through `olympia.io.atomic_path` (a temporary file beside the
+target, renamed into place), so a crash never leaves a half-written video under the final name.
 
 Frame indices are always frames of the *normalized* 25 fps timeline (method.md §5): frame i
 covers [i/25, (i+1)/25) seconds of the source.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -20,8 +18,8 @@ import ffmpeg
 import numpy as np
 
 from olympia.errors import VideoError
-
-FPS = 25.0
+from olympia.io import atomic_path
+from olympia.timebase import FPS, seconds_to_frame
 MAX_HEIGHT = 720
 X264_PRESET = "veryfast"   # normalization speed vs size; quality is set by CRF
 X264_CRF = 18              # visually lossless for pose estimation and annotation
@@ -50,7 +48,7 @@ class VideoInfo:
 
     def frames_at(self, fps: float = FPS) -> int:
         """Number of frames on a constant `fps` timeline covering the whole duration."""
-        return int(round(self.duration * fps))
+        return seconds_to_frame(self.duration, fps)
 
 
 def _ffmpeg_error(path, action: str, exc: ffmpeg.Error) -> VideoError:
@@ -119,27 +117,17 @@ def require_video(path) -> VideoInfo:
     return info
 
 
-def _atomic_target(dst: Path) -> Path:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix or ".mp4", dir=dst.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
 def _encode(stream, dst: Path, src, action: str) -> Path:
-    tmp = _atomic_target(dst)
     try:
-        stream.output(str(tmp), vcodec="libx264", preset=X264_PRESET, crf=X264_CRF,
-                      pix_fmt="yuv420p", movflags="+faststart", an=None,
-                      **{"fps_mode": "cfr", "map_metadata": -1}
-                      ).overwrite_output().run(quiet=True)
-        if tmp.stat().st_size == 0:
-            raise VideoError(f"{src}: {action} produced no frames; check the input and range")
-        os.replace(tmp, dst)
+        with atomic_path(dst) as tmp:   # the temporary name does not end in .mp4: say the format
+            stream.output(str(tmp), format="mp4", vcodec="libx264", preset=X264_PRESET,
+                          crf=X264_CRF, pix_fmt="yuv420p", movflags="+faststart", an=None,
+                          **{"fps_mode": "cfr", "map_metadata": -1}
+                          ).overwrite_output().run(quiet=True)
+            if tmp.stat().st_size == 0:
+                raise VideoError(f"{src}: {action} produced no frames; check the input and range")
     except ffmpeg.Error as exc:
         raise _ffmpeg_error(src, action, exc) from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return dst
 
 

@@ -10,15 +10,14 @@ comes from configuration.
 """
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from olympia.errors import ConfigError
+from olympia.io import atomic_path
 from olympia.pose.motionbert.model import DSTformer, DSTformerConfig, LITE
 
 STATE_KEY = "model_pos"
@@ -132,13 +131,6 @@ def save_checkpoint(model: DSTformer, path: str | Path, *, epoch: int = 0, lr: f
     state = {PREFIX + k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"epoch": epoch, "lr": lr, "optimizer": optimizer or {"state": {}, "param_groups": []},
                STATE_KEY: state, "min_loss": min_loss}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

@@ -14,12 +14,13 @@ state dicts load strictly (see checkpoint.py). Pure torch, no I/O.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from olympia.io import read_json
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,7 @@ TINY = DSTformerConfig(dim_feat=32, dim_rep=64, depth=2, num_heads=4, mlp_ratio=
 
 def config_from_json(path: str | Path, name: str = "tiny") -> DSTformerConfig:
     """Read one entry ("tiny" or "lite_shape") of dstformer_vectors.json into a config."""
-    with open(path, encoding="utf-8") as f:
-        entry = json.load(f)[name]
+    entry = read_json(path, "DSTformer vectors file")[name]
     return replace(DSTformerConfig(), **entry["config"])
 
 
