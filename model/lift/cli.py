@@ -127,8 +127,9 @@ def evaluate(release, checkpoint, out, split, sources, baseline_checkpoint, no_e
       lift evaluate --release dist/olympia-demo --checkpoint work/lift-small \\
           --baseline-checkpoint work/lift-single --out work/ablation
     """
+    from lift.checkpoint import MODEL_FILE
     from lift.evaluate import evaluate_checkpoint
-    if baseline_checkpoint is None and (Path(checkpoint) / BASELINE_DIR / "model.pt").is_file():
+    if baseline_checkpoint is None and (Path(checkpoint) / BASELINE_DIR / MODEL_FILE).is_file():
         baseline_checkpoint = str(Path(checkpoint) / BASELINE_DIR)
     report = evaluate_checkpoint(release, checkpoint, out, split=split, sources=list(sources) or None,
                                  baseline_checkpoint=baseline_checkpoint, device=device, progress=not quiet,

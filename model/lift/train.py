@@ -29,7 +29,7 @@ from lift.configs import LiftConfig
 from lift.samples import load_release, release_questions, sample_questions
 from lift.loss import get_loss
 from lift.model import LiftModel, n_parameters
-from lift.tokenizer import load_tokenizer, train_wordpiece
+from lift.tokenizer import TOKENIZER_FILE, load_tokenizer, train_wordpiece
 
 
 def configure_threads(threads: int | None) -> int:
@@ -53,7 +53,7 @@ def seed_everything(seed: int) -> None:
 
 def make_tokenizer(config: LiftConfig, release, out_dir: Path):
     """Resume: the run's own tokenizer; else a local bert-base-uncased one; else train WordPiece."""
-    if (out_dir / "tokenizer.json").exists() and (out_dir / LAST_FILE).exists():
+    if (out_dir / TOKENIZER_FILE).exists() and (out_dir / LAST_FILE).exists():
         return load_tokenizer(out_dir)
     if config.model.pretrained_tokenizer:
         return load_tokenizer(config.model.pretrained_tokenizer)
@@ -76,6 +76,8 @@ def make_model(config: LiftConfig, tokenizer, n_classes: int) -> LiftModel:
 
 
 def train(release, config: LiftConfig, out_dir, *, resume: bool = True, progress: bool = True) -> dict:
+    """Train on `release` into the checkpoint directory `out_dir` (see the module doc); returns
+    the summary also written to train_summary.json."""
     started = time.time()            # wall time of this invocation, data loading included
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
