@@ -4,7 +4,8 @@ A `Segment` is frames [start_frame, end_frame) of a video with the set's label a
 what video-only adapters hand to the pose path, what `olympia pose --segments` reads, and what
 an annotator's Label Studio region becomes. Frame numbers count at `fps`: the project's 25 fps
 timeline (normalized videos, annotations) or a source's native rate (an adapter that has not
-probed the video yet); `at_fps` converts with the timebase's one mapping.
+probed the video yet; `fps` None when even the rate is unknown until then); `at_fps` converts
+with the timebase's one mapping.
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ class Segment:
     video: str                          # path of the video file
     start_frame: int = 0                # first frame of the set, 0-based, counted at `fps`
     end_frame: int | None = None        # one past its last frame; None = to the end of the video
-    fps: float = FPS                    # rate the frame numbers count at (25 = Olympia's timeline)
+    fps: float | None = FPS             # rate the frame numbers count at (25 = Olympia's timeline;
+                                        # None = the video's own rate, known once it is probed)
     label_raw: str = ""                 # exercise name as the source or annotator wrote it
     label: str = ""                     # normalized label (olympia.labels.normalize_label)
     reps: int | None = None             # repetitions in the set; None when unknown
@@ -88,6 +90,9 @@ class Segment:
     def at_fps(self, fps: float = FPS, video_frames: int | None = None) -> "Segment":
         """The same set with frame numbers at `fps`. `video_frames` (the video's length at
         `fps`) fills an open end. Raises ValueError when a rep becomes shorter than a frame."""
+        if self.fps is None:
+            raise ValueError(f"{self.video}: frames count at the video's own rate; probe it and "
+                             "set fps first")
         start = int(rescale_frames(self.start_frame, self.fps, fps))
         if self.end_frame is not None:
             end = int(rescale_frames(self.end_frame, self.fps, fps))

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from olympia.adapters import ADAPTERS, configured_sources
-from olympia.adapters.common import (VideoSegment, load_segments_json, resample_to_fps,
-                                     rescale_rep_bounds, segment_rep_bounds, write_segments_json)
-from olympia.schema import FPS, Clip, Rejected, validate_clip
+from olympia.schema import Clip, Rejected, validate_clip
+from olympia.segment import Segment
 from olympia.skeleton import bone_lengths
+from olympia.timebase import FPS, rescale_rep_bounds, resample_to_fps
+from olympia.video.segments import load_segments_json, write_segments_json
 from tests import raw_fixtures as rf
 
 CLIP_SOURCES = sorted(n for n, a in ADAPTERS.items() if a.iter_clips is not None)
@@ -92,7 +93,7 @@ def test_store_round_trip_and_no_group_in_two_splits(name, items, tmp_path):
 @pytest.mark.parametrize("name", SEGMENT_SOURCES)
 def test_segment_adapter_contract(name, raw, tmp_path):
     segs = [s for s in ADAPTERS[name].iter_segments(raw[name])]
-    assert segs and all(isinstance(s, VideoSegment) for s in segs)
+    assert segs and all(isinstance(s, Segment) for s in segs)
     assert len({s.clip_id for s in segs}) == len(segs)
     for s in segs:
         assert Path(s.video).is_file() and s.source == name and s.split_group
@@ -115,11 +116,6 @@ def test_resample_is_linear_in_time_and_bounds_follow():
     assert rescale_rep_bounds([[0, 30], [30, 60]], 30.0, 51).tolist() == [[0, 25], [25, 50]]
     with pytest.raises(ValueError, match="shorter than one frame"):
         rescale_rep_bounds([[11, 12]], 50.0, 100)  # 5.5 -> 6, 6 -> 6
-
-
-def test_segment_rep_bounds_are_relative_to_the_segment():
-    seg = VideoSegment("x:1", "x", "s", "/v.mp4", "squat", start_frame=60, rep_bounds=[[60, 120], [120, 180]])
-    assert segment_rep_bounds(seg, 30.0, 100).tolist() == [[0, 50], [50, 100]]
 
 
 def test_configured_sources_env_wins_and_skips_say_why(tmp_path):

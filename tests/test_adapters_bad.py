@@ -8,15 +8,16 @@ import numpy as np
 import pytest
 
 from olympia.adapters import ADAPTERS
-from olympia.adapters.common import VideoSegment, load_segments_json
 from olympia.errors import LayoutError, SourceFormatError
 from olympia.schema import Clip, Rejected
+from olympia.segment import Segment
+from olympia.video.segments import load_segments_json
 from tests import raw_fixtures as rf
 
 
 def _split(items):
     items = list(items)
-    return ([i for i in items if isinstance(i, (Clip, VideoSegment))],
+    return ([i for i in items if isinstance(i, (Clip, Segment))],
             [i for i in items if isinstance(i, Rejected)])
 
 

@@ -12,13 +12,14 @@ from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
 from olympia.annotate.config import LabelStudioConfig, load_config
-from olympia.annotate.convert import (Segment, check_video_relpath, latest_annotation,
-                                      load_annotations, make_document, parse_result, resolve_video, segments_to_result,
-                                      video_entry, with_labels, write_annotations)
+from olympia.annotate.convert import (check_video_relpath, latest_annotation, load_annotations,
+                                      make_document, parse_result, resolve_video, segment_entry,
+                                      segments_to_result, video_entry, with_labels, write_annotations)
 from olympia.annotate.export import TaskOutcome, merge, PullReport, task_outcome
-from olympia.timebase import frames_to_ls_range, ls_range_to_frames
 from olympia.annotate.server import ServerSettings, label_studio_executable, server_command, server_env
 from olympia.errors import ConfigError, LabelError, OlympiaError
+from olympia.segment import Segment
+from olympia.timebase import frames_to_ls_range, ls_range_to_frames
 
 SHA = "ab" * 32
 
@@ -35,6 +36,11 @@ def region(rid, start, end, name=None, reps=None):
     return items
 
 
+def seg(start, end, exercise, reps, label="", video="demo/a.mp4"):
+    """A set of one annotated video (an olympia.segment.Segment on the 25 fps timeline)."""
+    return Segment(video, start, end, label_raw=exercise, reps=reps, label=label)
+
+
 def parse(*regions, n_frames=100):
     return parse_result([i for r in regions for i in r], task_id=7, video="demo/a.mp4", n_frames=n_frames)
 
@@ -46,9 +52,9 @@ def test_frame_convention_by_hand():
     assert ls_range_to_frames(1, 40) == (0, 40)
     assert ls_range_to_frames(51, 100) == (50, 100)
     assert frames_to_ls_range(50, 100) == {"start": 51, "end": 100}
-    assert Segment(50, 100, "x", 1).to_json()["start_s"] == 2.0
-    assert Segment(50, 100, "x", 1).to_json()["end_s"] == 4.0
-    assert Segment(1, 26, "x", 1).to_json()["start_s"] == 0.04
+    assert segment_entry(seg(50, 100, "x", 1))["start_s"] == 2.0
+    assert segment_entry(seg(50, 100, "x", 1))["end_s"] == 4.0
+    assert segment_entry(seg(1, 26, "x", 1))["start_s"] == 0.04
 
 
 @given(st.integers(1, 10**6), st.integers(0, 10**6))
@@ -59,8 +65,8 @@ def test_frame_convention_round_trips(start, length):
 
 
 def test_preannotation_result_parses_back_to_the_same_segments():
-    segs = [Segment(50, 100, "lunge", 3), Segment(0, 40, "Squats", 5)]
-    back, problems = parse_result(segments_to_result(segs), task_id=1, video="v.mp4", n_frames=100)
+    segs = [seg(50, 100, "lunge", 3), seg(0, 40, "Squats", 5)]
+    back, problems = parse_result(segments_to_result(segs), task_id=1, video="demo/a.mp4", n_frames=100)
     assert problems == []
     assert back == sorted(segs, key=lambda s: s.start_frame)
 
@@ -70,7 +76,7 @@ def test_preannotation_result_parses_back_to_the_same_segments():
 def test_valid_regions_become_sorted_segments():
     segs, problems = parse(region("b", 51, 100, "  Alt.  DB Curls ", 8), region("a", 1, 40, "squat", 5.0))
     assert problems == []
-    assert segs == [Segment(0, 40, "squat", 5), Segment(50, 100, "Alt. DB Curls", 8)]
+    assert segs == [seg(0, 40, "squat", 5), seg(50, 100, "Alt. DB Curls", 8)]
 
 
 def test_adjacent_sets_do_not_overlap_but_a_shared_frame_does():
@@ -155,7 +161,7 @@ def test_latest_not_skipped_annotation_counts():
 def test_label_normalizer_refusal_is_a_problem():
     from olympia.annotate.export import label_normalizer
 
-    segs, problems = with_labels([Segment(0, 10, "!!!", 2), Segment(10, 20, "Squats", 2)], label_normalizer(),
+    segs, problems = with_labels([seg(0, 10, "!!!", 2), seg(10, 20, "Squats", 2)], label_normalizer(),
                                  task_id=3, video="v.mp4")
     assert [s.label for s in segs] == ["squat"]
     assert [(p.task_id, p.region, p.field) for p in problems] == [(3, "frames 1..10", "exercise")]
@@ -188,7 +194,7 @@ def test_task_data_is_checked_before_any_file_is_touched(tmp_path):
 
 def test_merge_keeps_previous_entries_of_problem_and_missing_videos():
     old = {"sha256": SHA, "n_frames": 100, "segments": []}
-    new = video_entry(SHA, 100, [Segment(0, 10, "squat", 2, "squat")])
+    new = video_entry(SHA, 100, [seg(0, 10, "squat", 2, "squat")])
     previous = make_document("demo", {"demo/a.mp4": old, "demo/b.mp4": old, "demo/gone.mp4": old})
     from olympia.annotate.convert import Problem
     outcomes = [TaskOutcome(1, "demo/a.mp4", problems=[Problem(1, "demo/a.mp4", "r", "reps", "bad")]),
@@ -203,8 +209,8 @@ def test_merge_keeps_previous_entries_of_problem_and_missing_videos():
 # --- annotations file ------------------------------------------------------------------------
 
 def _doc(order):
-    entries = {"demo/b.mp4": video_entry(SHA, 75, [Segment(25, 75, "push-up", 10, "pushup")]),
-               "demo/a.mp4": video_entry(SHA, 100, [Segment(50, 100, "b", 2, "b"), Segment(0, 40, "a", 1, "a")])}
+    entries = {"demo/b.mp4": video_entry(SHA, 75, [seg(25, 75, "push-up", 10, "pushup")]),
+               "demo/a.mp4": video_entry(SHA, 100, [seg(50, 100, "b", 2, "b"), seg(0, 40, "a", 1, "a")])}
     return make_document("demo", {k: entries[k] for k in order})
 
 

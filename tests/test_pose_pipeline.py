@@ -23,12 +23,12 @@ from olympia.pose.motionbert.lift import chain_height
 from olympia.pose.parallel import PoseTask, run_pose_task, run_pose_tasks
 from olympia.pose.pipeline import PoseJob, pose_items
 from olympia.schema import Clip, Rejected
+from olympia.segment import Segment
 from olympia.skeleton import (BONES, HEAD, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST,
                               R_ANKLE, R_ELBOW, R_HIP, R_KNEE, R_SHOULDER, R_WRIST, ROOT, THORAX,
                               bone_lengths)
 from olympia.store import ClipStore, write_store
 from olympia.video.ffmpeg_ops import normalize_video, probe
-from olympia.video.segments import Segment
 
 # name -> (file under ../shared/realdata, first frame, end frame) on the 25 fps timeline
 REAL_CLIPS = {
@@ -265,8 +265,8 @@ def test_bad_items_are_quarantined_by_name_and_the_rest_go_on(normalized, tmp_pa
     nobody = tmp_path / "empty_gym.mp4"
     ffmpeg.input("testsrc=size=320x240:rate=25:d=1", f="lavfi").output(
         str(nobody), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True)
-    segs = [Segment(str(normalized["countix"]), 10, 60, "Bench Press", 2),
-            Segment(str(normalized["countix"]), 90, 130, "Bench Press", 1),   # past the end
+    segs = [Segment(str(normalized["countix"]), 10, 60, label_raw="Bench Press", reps=2),
+            Segment(str(normalized["countix"]), 90, 130, label_raw="Bench Press", reps=1),   # past the end
             Segment(str(corrupt), 0, 10), Segment(str(audio), 0, 10), Segment(str(nobody), 0, 25)]
     items = pose_items([], segs, PoseJob(workers=1), progress=False)
     ok, outside, bad, voice, empty = items

@@ -1,7 +1,7 @@
 """Source adapters: one small module per dataset, registered in the plain dict ADAPTERS.
 
 Each module declares its `ADAPTER` (name, citation, license, homepage, layout, native fps,
-joint set) and yields canonical `Clip`s (3D sources) or `VideoSegment`s (video-only sources)
+joint set) and yields canonical `Clip`s (3D sources) or `olympia.segment.Segment`s (video-only sources)
 plus `Rejected` records for bad input. See docs/adapters.md.
 """
 from __future__ import annotations
@@ -10,8 +10,7 @@ import os
 from pathlib import Path
 
 from olympia.adapters import fit3d, infiniterep, kimore, mmfit, repcount, uco, uiprmd
-from olympia.adapters.common import (Adapter, VideoSegment, load_segments_json, resample_to_fps,
-                                     segment_rep_bounds, write_segments_json)
+from olympia.adapters.common import Adapter
 from olympia.errors import ConfigError
 
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
@@ -21,8 +20,7 @@ ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
 
 DEFAULT_SOURCES_CONFIG = Path("pipelines/sources.yaml")
 
-__all__ = ["ADAPTERS", "Adapter", "VideoSegment", "configured_sources", "load_segments_json",
-           "resample_to_fps", "segment_rep_bounds", "write_segments_json"]
+__all__ = ["ADAPTERS", "Adapter", "configured_sources"]
 
 
 def configured_sources(config_path: str | Path = DEFAULT_SOURCES_CONFIG,

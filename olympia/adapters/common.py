@@ -1,6 +1,7 @@
-"""Shared pieces of the source adapters: the `Adapter` declaration, resampling to 25 fps,
-gap filling, axis rotation, plausibility checks, and the `VideoSegment` work items that
-video-only sources hand to the pose path (`olympia pose --segments FILE`).
+"""Shared pieces of the source adapters: the `Adapter` declaration, clip assembly (gap filling,
+plausibility checks, resampling to 25 fps with olympia.timebase) and quarantine records.
+Video-only sources yield `olympia.segment.Segment` work items for the pose path
+(`olympia pose --segments FILE`); axis rotations live in olympia.skeleton.
 
 Plausibility checks exist because several facts about the sources are uncertain (units, which
 side is left, which axis is up). They measure the data and warn or fail WITH the numbers:
@@ -12,22 +13,20 @@ side is left, which axis is up). They measure the data and warn or fail WITH the
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from olympia.errors import LayoutError, SourceFormatError
-from olympia.io import atomic_write_json, read_json
 from olympia.schema import Clip, Rejected
+from olympia.segment import Segment, check_rep_bounds
 from olympia.skeleton import (BONES, HEAD, L_ANKLE, L_HIP, L_KNEE, NECK, R_ANKLE, R_HIP, R_KNEE,
                               ROOT, SPINE, SYMMETRIC_BONES, THORAX, bone_lengths)
-from olympia.timebase import FPS, rescale_rep_bounds, resample_to_fps
+from olympia.timebase import rescale_rep_bounds, resample_to_fps
 
 log = logging.getLogger("olympia.adapters")
-
-SEGMENTS_FORMAT_VERSION = 1
 
 
 # --------------------------------------------------------------------------- declaration
@@ -45,7 +44,7 @@ class Adapter:
     joint_set: str | None          # olympia.skeleton.JOINT_SETS key (or the adapter's own table)
     role: str = "train"            # "train" or "evaluation"
     iter_clips: Callable[[Path], Iterator[Clip | Rejected]] | None = None
-    iter_segments: Callable[[Path], Iterator["VideoSegment | Rejected"]] | None = None
+    iter_segments: Callable[[Path], Iterator[Segment | Rejected]] | None = None
     verified: str = ""             # what was checked on the data, and how
 
     @property
@@ -59,7 +58,7 @@ class Adapter:
         if self.iter_clips is not None:
             yield from self.iter_clips(Path(raw_dir))
             return
-        n = sum(1 for s in self.iter_segments(Path(raw_dir)) if isinstance(s, VideoSegment))
+        n = sum(1 for s in self.iter_segments(Path(raw_dir)) if isinstance(s, Segment))
         yield Rejected(self.name, str(raw_dir), "", f"{n} video segment(s) need the pose path: "
                        f"olympia ingest {self.name} {raw_dir} --segments-out SEGMENTS.json, then "
                        "olympia pose --segments SEGMENTS.json")
@@ -250,14 +249,7 @@ def finish_clip(adapter: Adapter, *, path: Path, raw_dir: Path, clip_id: str, su
         kp = np.asarray(keypoints, np.float64)
         if kp.ndim != 3 or kp.shape[1:] != (17, 3) or kp.shape[0] < 2:
             raise ValueError(f"need (T >= 2, 17, 3) keypoints, got {kp.shape}")
-        rb = np.asarray(rep_bounds, np.int64).reshape(-1, 2)
-        if rb.size and (rb.min() < 0 or rb.max() > kp.shape[0]):
-            raise ValueError(f"rep bounds [{rb.min()}, {rb.max()}] lie outside the sequence "
-                             f"[0, {kp.shape[0]}] frames")
-        if rb.size and ((rb[:, 0] >= rb[:, 1]).any() or (rb[1:, 0] < rb[:-1, 1]).any()):
-            raise ValueError(f"rep bounds are empty, unordered or overlapping: {rb.tolist()}")
-        if rb.size and reps is not None and len(rb) != reps:
-            raise ValueError(f"{len(rb)} rep bound pairs but reps = {reps}")
+        rb = check_rep_bounds(rep_bounds, kp.shape[0], reps)
         kp, gap = fill_nan_gaps(kp, max_gap_fraction)
         warnings = check_plausibility(kp, where, limits)
         out = resample_to_fps(kp, src_fps)
@@ -273,75 +265,3 @@ def finish_clip(adapter: Adapter, *, path: Path, raw_dir: Path, clip_id: str, su
                 split_group=split_group, source_fps=float(src_fps),
                 provenance=prov or provenance(path, raw_dir, adapter.license),
                 gap_filled_fraction=gap, extra=extra)
-
-
-# --------------------------------------------------------------------------- video work items
-@dataclass
-class VideoSegment:
-    """One clip to be made by the video pose path (sources that ship only videos).
-
-    Frames are at the video's native fps and absolute in the video file; end is exclusive.
-    Either (start_frame, end_frame) or (start_s, end_s) is set; end None = to the video's end.
-    rep_bounds are absolute native frames [start, end) of each repetition (empty: unknown);
-    `segment_rep_bounds` converts them to 25-fps frames of the cut clip.
-    """
-
-    clip_id: str                       # final clip id (make_clip_id)
-    source: str                        # adapter name
-    subject: str                       # performer id (or video id when unknown)
-    video: str                         # absolute path of the video file
-    label_raw: str                     # exercise label as the source wrote it
-    camera: str | None = None          # camera id, when the source has several
-    start_frame: int | None = None     # first frame, native fps
-    end_frame: int | None = None       # exclusive end frame, native fps
-    start_s: float | None = None       # alternative to frames: seconds
-    end_s: float | None = None
-    reps: int | None = None            # repetition count, None when unknown
-    rep_bounds: list = field(default_factory=list)   # [[start, end), ...] native frames
-    split_group: str = ""              # leak-free split group (subject or source video)
-    provenance: dict = field(default_factory=dict)   # source_file, sha256, license
-    extra: dict = field(default_factory=dict)        # source-specific metadata
-
-    def __post_init__(self):
-        self.rep_bounds = [[int(a), int(b)] for a, b in np.asarray(self.rep_bounds, np.int64).reshape(-1, 2)]
-        if not self.split_group:
-            self.split_group = f"{self.source}:{self.subject}"
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-def segment_rep_bounds(segment: VideoSegment, native_fps: float, n_frames: int,
-                       dst_fps: float = FPS) -> np.ndarray:
-    """The segment's rep bounds as [start, end) frames of the cut clip at dst_fps."""
-    if segment.start_frame is not None:
-        offset = segment.start_frame
-    elif segment.start_s is not None:
-        offset = segment.start_s * native_fps
-    else:
-        offset = 0
-    rb = np.asarray(segment.rep_bounds, np.float64).reshape(-1, 2) - offset
-    return rescale_rep_bounds(np.rint(rb), native_fps, n_frames, dst_fps)
-
-
-def write_segments_json(segments: Iterable[VideoSegment], path: Path | str) -> Path:
-    """Write {"format_version": 1, "segments": [...]} atomically."""
-    doc = {"format_version": SEGMENTS_FORMAT_VERSION, "segments": [s.to_json() for s in segments]}
-    return atomic_write_json(path, doc, indent=1)
-
-
-def load_segments_json(path: Path | str) -> list[VideoSegment]:
-    path = Path(path)
-    doc = read_json(path, "segments JSON")
-    if not isinstance(doc, dict) or doc.get("format_version") != SEGMENTS_FORMAT_VERSION:
-        raise SourceFormatError(path, f"expected format_version {SEGMENTS_FORMAT_VERSION} "
-                                      "(write it with olympia.adapters.write_segments_json)")
-    out = []
-    names = set(VideoSegment.__dataclass_fields__)
-    for i, item in enumerate(doc.get("segments", [])):
-        unknown = set(item) - names
-        if unknown or not {"clip_id", "source", "subject", "video", "label_raw"} <= set(item):
-            raise SourceFormatError(path, f"segment {i}: unknown keys {sorted(unknown)} or a "
-                                          "required key missing", row=i)
-        out.append(VideoSegment(**item))
-    return out

@@ -32,6 +32,7 @@ from olympia.adapters.common import (Adapter, finish_clip, left_right_consistenc
 from olympia.errors import SourceFormatError
 from olympia.io import read_json
 from olympia.schema import Clip, Rejected, make_clip_id
+from olympia.segment import check_rep_bounds
 from olympia.skeleton import NECK, THORAX, to_h36m
 
 NAME = "fit3d"
@@ -68,6 +69,20 @@ def _joints(path: Path) -> np.ndarray:
     return kp
 
 
+def _annotated_set(bounds, n_frames: int) -> tuple[int, np.ndarray, int, int]:
+    """rep_ann boundaries [b_0, ..., b_n] -> (n reps, (n, 2) bounds relative to b_0, b_0, b_n);
+    ValueError unless they are >= 2 increasing frames within the joints file."""
+    b = np.asarray(bounds, dtype=np.int64).ravel()
+    try:
+        if b.size < 2:
+            raise ValueError(f"{b.size} boundary makes no repetition")
+        rb = check_rep_bounds(np.stack([b[:-1], b[1:]], axis=1), n_frames)
+    except ValueError as exc:
+        raise ValueError(f"boundaries {b.tolist()} must be >= 2 increasing frames within "
+                         f"[0, {n_frames}] (the joints file has {n_frames} frames): {exc}") from None
+    return len(rb), rb - b[0], int(b[0]), int(b[-1])
+
+
 def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
     raw_dir = Path(raw_dir)
     files = require_glob(raw_dir, "train/*/joints3d_25/*.json", NAME)
@@ -92,15 +107,12 @@ def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
             reps, rb, start, end = None, [], 0, len(kp)
             extra["rep_annotation"] = "absent"
         else:
-            b = np.asarray(bounds, dtype=np.int64).ravel()
-            if b.size < 2 or (np.diff(b) <= 0).any() or b[0] < 0 or b[-1] > len(kp):
-                yield rejected(NAME, subject_dir / "rep_ann.json",
-                               f"action {action!r}: boundaries {b.tolist()} must be >= 2 increasing "
-                               f"frames within [0, {len(kp)}] (the joints file has {len(kp)} frames)",
+            try:
+                reps, rb, start, end = _annotated_set(bounds, len(kp))
+            except ValueError as exc:
+                yield rejected(NAME, subject_dir / "rep_ann.json", f"action {action!r}: {exc}",
                                field_="rep_bounds", clip_id=clip_id)
                 continue
-            start, end = int(b[0]), int(b[-1])
-            reps, rb = len(b) - 1, np.stack([b[:-1], b[1:]], axis=1) - start
         clip_kp = kp[start:end]
         if len(clip_kp) >= 2:
             lr = left_right_consistency(clip_kp, clip_kp[:, NECK] - clip_kp[:, THORAX])

@@ -28,11 +28,12 @@ from typing import Iterator
 
 import numpy as np
 
-from olympia.adapters.common import (Adapter, VideoSegment, finish_clip, provenance, rejected,
+from olympia.adapters.common import (Adapter, finish_clip, provenance, rejected,
                                      require_glob)
 from olympia.errors import SourceFormatError
 from olympia.io import read_json
 from olympia.schema import Clip, Rejected, make_clip_id
+from olympia.segment import Segment
 from olympia.skeleton import BONES, CAMERA_TO_Z_UP, H36M_JOINTS, JointSet, rotate
 
 NAME = "infiniterep"
@@ -152,19 +153,18 @@ def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
                           split_group=f"{NAME}:{exercise}-{path.stem}")
 
 
-def iter_segments(raw_dir: Path) -> Iterator[VideoSegment | Rejected]:
+def iter_segments(raw_dir: Path) -> Iterator[Segment | Rejected]:
     """Videos without a label JSON: whole video to the pose path, reps unknown."""
     raw_dir = Path(raw_dir)
     for video in _files(raw_dir, ".mp4"):
         if video.with_suffix(".json").exists():
             continue
         exercise = exercise_from_folder(video.parent.parent.name)
-        yield VideoSegment(clip_id=make_clip_id(NAME, exercise, video.stem), source=NAME,
-                           subject=f"{exercise}-{video.stem}", video=str(video.resolve()),
-                           label_raw=exercise, start_frame=0, end_frame=None, reps=None,
-                           split_group=f"{NAME}:{exercise}-{video.stem}",
-                           provenance=provenance(video, raw_dir, LICENSE),
-                           extra={"native_fps": NATIVE_FPS, "folder": video.parent.parent.name})
+        yield Segment(str(video.resolve()), 0, None, fps=None, label_raw=exercise, reps=None,
+                      clip_id=make_clip_id(NAME, exercise, video.stem), source=NAME,
+                      subject=f"{exercise}-{video.stem}", split_group=f"{NAME}:{exercise}-{video.stem}",
+                      provenance=provenance(video, raw_dir, LICENSE),
+                      extra={"native_fps": NATIVE_FPS, "folder": video.parent.parent.name})
 
 
 ADAPTER = Adapter(

@@ -1,5 +1,5 @@
 """RepCount-A (TransRAC, CVPR 2022; evaluation, few-shot): YouTube/student videos with
-per-repetition boundaries. No skeletons: every video goes to the pose path as a VideoSegment.
+per-repetition boundaries. No skeletons: every video goes to the pose path as a Segment.
 
 Layout (official LLSP release):
     <root>/annotation/{train,valid,test}.csv      (`val.csv` also accepted)
@@ -23,9 +23,10 @@ import csv
 from pathlib import Path
 from typing import Iterator
 
-from olympia.adapters.common import Adapter, VideoSegment, provenance, rejected, require_path
+from olympia.adapters.common import Adapter, provenance, rejected, require_path
 from olympia.errors import LayoutError
 from olympia.schema import Rejected, make_clip_id
+from olympia.segment import Segment, check_rep_bounds
 
 NAME = "repcount"
 LICENSE = "RepCount terms (research use, svip-lab)"
@@ -72,9 +73,10 @@ def parse_row(row: dict, n: int) -> tuple[int, list[list[int]], str]:
     if len(frames) % 2:
         return count, [], f"{len(frames)} L cells: not start/end pairs"
     pairs = [frames[i:i + 2] for i in range(0, len(frames), 2)]
-    for k, (a, b) in enumerate(pairs):
-        if a < 0 or b <= a or (k and a < pairs[k - 1][1]):
-            return count, [], f"rep {k + 1} [{a}, {b}] is empty, negative or overlaps the previous rep"
+    try:  # the video's length is not known here: the pose path checks the bounds against it
+        check_rep_bounds(pairs, max(frames, default=0))
+    except ValueError as exc:
+        return count, [], f"L1..L{len(frames)}: {exc}"
     if len(pairs) != count:
         return count, [], f"count {count} but {len(pairs)} start/end pairs in L1..L{len(frames)}"
     return count, pairs, ""
@@ -93,7 +95,7 @@ def _annotation_files(raw_dir: Path) -> list[tuple[str, str, Path]]:
     return out
 
 
-def iter_segments(raw_dir: Path) -> Iterator[VideoSegment | Rejected]:
+def iter_segments(raw_dir: Path) -> Iterator[Segment | Rejected]:
     raw_dir = Path(raw_dir)
     for split, folder, path in _annotation_files(raw_dir):
         yield from _csv_segments(raw_dir, split, raw_dir / "video" / folder, path)
@@ -129,10 +131,9 @@ def _csv_segments(raw_dir: Path, split: str, video_dir: Path, path: Path):
                            clip_id=clip_id)
             continue
         cls = clean_class(row["type"])
-        yield VideoSegment(
-            clip_id=clip_id, source=NAME, subject=Path(name).stem, video=str(video.resolve()),
-            label_raw=cls, start_frame=0, end_frame=None, reps=count, rep_bounds=pairs,
-            split_group=f"{NAME}:{Path(name).stem}", provenance=provenance(video, raw_dir, LICENSE),
+        yield Segment(
+            str(video.resolve()), 0, None, fps=None, label_raw=cls, reps=count, rep_bounds=pairs,
+            clip_id=clip_id, source=NAME, subject=Path(name).stem, split_group=f"{NAME}:{Path(name).stem}", provenance=provenance(video, raw_dir, LICENSE),
             extra={"repcount_split": split, "type_raw": row["type"], "csv": path.name,
                    "csv_row": line, "paper_excluded": cls in PAPER_EXCLUDED,
                    **({"rep_bounds_dropped": problem} if problem else {})})

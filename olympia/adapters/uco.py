@@ -4,7 +4,7 @@ left/right), 4 slow repetitions each, 5 RGB cameras (1280×720).
 Layout (README, medium confidence):
     <root>/data/<subject>/<activity>/cam{0-4}.avi, cam{0-4}_p2d.txt, p3d.txt
 The marker ground truth covers only the working limb (shoulder/elbow/wrist or hip/knee/ankle),
-so full-body skeletons come from the video pose path: this adapter emits one VideoSegment
+so full-body skeletons come from the video pose path: this adapter emits one Segment
 per (subject, activity, camera) — the whole video, label = the activity folder name with
 underscores as spaces, reps = 4 without per-rep bounds, side parsed from the name into
 extra["side"]. p3d.txt / cam*_p2d.txt are used only for checks: their row counts are recorded
@@ -19,8 +19,9 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from olympia.adapters.common import Adapter, VideoSegment, provenance, require_glob
+from olympia.adapters.common import Adapter, provenance, require_glob
 from olympia.schema import Rejected, make_clip_id
+from olympia.segment import Segment
 
 NAME = "uco"
 LICENSE = "UCO Physical Rehabilitation terms (research use, AVA group, Universidad de Córdoba)"
@@ -49,17 +50,17 @@ def count_numeric_rows(path: Path) -> tuple[int | None, str]:
     return len(lines), "ok"
 
 
-def iter_segments(raw_dir: Path) -> Iterator[VideoSegment | Rejected]:
+def iter_segments(raw_dir: Path) -> Iterator[Segment | Rejected]:
     raw_dir = Path(raw_dir)
     for video in require_glob(raw_dir, "data/*/*/cam[0-9].avi", NAME):
         activity_dir = video.parent
         subject, activity, camera = activity_dir.parent.name, activity_dir.name, video.stem[3:]
         p3d_rows, p3d_check = count_numeric_rows(activity_dir / "p3d.txt")
         p2d_rows, p2d_check = count_numeric_rows(activity_dir / f"{video.stem}_p2d.txt")
-        yield VideoSegment(
+        yield Segment(
+            str(video.resolve()), 0, None, fps=None, label_raw=activity.replace("_", " "), reps=REPS,
             clip_id=make_clip_id(NAME, subject, activity, f"cam{camera}"), source=NAME,
-            subject=subject, video=str(video.resolve()), camera=camera,
-            label_raw=activity.replace("_", " "), start_frame=0, end_frame=None, reps=REPS,
+            subject=subject, camera=camera,
             split_group=f"{NAME}:{subject}", provenance=provenance(video, raw_dir, LICENSE),
             extra={"activity": activity, "side": side_of(activity), "p3d_rows": p3d_rows,
                    "p2d_rows": p2d_rows,

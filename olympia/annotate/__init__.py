@@ -7,8 +7,7 @@ export (pull, clip cutting), convert (validation, file format); the Label Studio
 convention is olympia.timebase.ls_range_to_frames / frames_to_ls_range.
 """
 from olympia.annotate.config import LabelStudioConfig, load_config
-from olympia.annotate.convert import (AnnotationError, Problem, Segment, load_annotations,
-                                      write_annotations)
+from olympia.annotate.convert import AnnotationError, Problem, load_annotations, write_annotations
 
-__all__ = ["LabelStudioConfig", "load_config", "AnnotationError", "Problem", "Segment",
-           "load_annotations", "write_annotations"]
+__all__ = ["LabelStudioConfig", "load_config", "AnnotationError", "Problem", "load_annotations",
+           "write_annotations"]

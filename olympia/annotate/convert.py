@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 import jsonschema
@@ -25,6 +25,7 @@ import jsonschema
 from olympia.annotate.config import REPO_ROOT
 from olympia.errors import LabelError, OlympiaError
 from olympia.io import atomic_write_text, read_json
+from olympia.segment import Segment
 from olympia.timebase import (FPS, duration_seconds, frame_to_seconds, frames_to_ls_range,
                               ls_range_to_frames, seconds_to_frame)
 
@@ -72,21 +73,22 @@ class Problem:
         return f"{where}, {self.field}: {self.message}"
 
 
-@dataclass(frozen=True)
-class Segment:
-    """One exercise set inside a long video."""
+# A set is an olympia.segment.Segment on the 25 fps timeline: video = its path relative to the
+# videos folder, label_raw = the exercise name as the annotator typed it (trimmed), label = its
+# normalized form, reps >= 1. In annotations/<collection>.json it is written as below.
 
-    start_frame: int   # first frame of the set, 0-based on the 25 fps timeline
-    end_frame: int     # one past its last frame
-    exercise: str      # exercise name as the annotator typed it (trimmed)
-    reps: int          # repetitions in the set, >= 1
-    label: str = ""    # normalized label (olympia.labels.normalize_label)
+def segment_entry(seg: Segment) -> dict:
+    """A set as annotations/<collection>.json stores it (keys in this order)."""
+    return {"start_frame": seg.start_frame, "end_frame": seg.end_frame,
+            "start_s": round(frame_to_seconds(seg.start_frame), 6),
+            "end_s": round(frame_to_seconds(seg.end_frame), 6),
+            "exercise": seg.label_raw, "label": seg.label, "reps": seg.reps}
 
-    def to_json(self) -> dict:
-        return {"start_frame": self.start_frame, "end_frame": self.end_frame,
-                "start_s": round(frame_to_seconds(self.start_frame), 6),
-                "end_s": round(frame_to_seconds(self.end_frame), 6),
-                "exercise": self.exercise, "label": self.label, "reps": self.reps}
+
+def segments_of(video: str, entry: dict) -> list[Segment]:
+    """The sets of one video's entry in annotations/<collection>.json."""
+    return [Segment(video, s["start_frame"], s["end_frame"], label_raw=s["exercise"],
+                    label=s.get("label", ""), reps=s["reps"]) for s in entry.get("segments", [])]
 
 
 # --- untrusted values ------------------------------------------------------------------------
@@ -200,7 +202,7 @@ def segments_to_result(segments: list[Segment]) -> list[dict]:
             {**common, "from_name": CONTROL_SET, "type": "timelinelabels",
              "value": {"ranges": [frames_to_ls_range(seg.start_frame, seg.end_frame)],
                        "timelinelabels": [SET_LABEL]}},
-            {**common, "from_name": CONTROL_NAME, "type": "textarea", "value": {"text": [seg.exercise]}},
+            {**common, "from_name": CONTROL_NAME, "type": "textarea", "value": {"text": [seg.label_raw]}},
             {**common, "from_name": CONTROL_REPS, "type": "number", "value": {"number": seg.reps}},
         ]
     return result
@@ -257,7 +259,7 @@ def parse_result(result, *, task_id, video: str, n_frames: int) -> tuple[list[Se
                 bad(rid, control, str(exc))
         if len(fields) == 3:
             (start, end), name, reps = fields[CONTROL_SET], fields[CONTROL_NAME], fields[CONTROL_REPS]
-            segments.append((rid, Segment(start, end, name, reps)))
+            segments.append((rid, Segment(video, start, end, label_raw=name, reps=reps)))
     segments.sort(key=lambda rs: (rs[1].start_frame, rs[1].end_frame, rs[0]))
     reach_id, reach = None, None
     for rid, seg in segments:
@@ -285,7 +287,7 @@ def with_labels(segments: list[Segment], normalize, *, task_id, video) -> tuple[
     out, problems = [], []
     for seg in segments:
         try:
-            out.append(Segment(seg.start_frame, seg.end_frame, seg.exercise, seg.reps, normalize(seg.exercise)))
+            out.append(replace(seg, label=normalize(seg.label_raw)))
         except LabelError as exc:
             problems.append(Problem(task_id, video, f"frames {seg.start_frame + 1}..{seg.end_frame}",
                                     CONTROL_NAME, f"{exc}; rename the exercise"))
@@ -296,18 +298,13 @@ def with_labels(segments: list[Segment], normalize, *, task_id, video) -> tuple[
 
 def video_entry(sha256: str, n_frames: int, segments: list[Segment]) -> dict:
     return {"sha256": sha256, "n_frames": n_frames,
-            "segments": [s.to_json() for s in sorted(segments, key=lambda s: (s.start_frame, s.end_frame))]}
+            "segments": [segment_entry(s) for s in sorted(segments, key=lambda s: (s.start_frame, s.end_frame))]}
 
 
 def make_document(collection: str, videos: dict[str, dict]) -> dict:
     return {"format_version": FORMAT_VERSION, "collection": collection, "fps": FPS,
             "frame_convention": FRAME_CONVENTION,
             "videos": {rel: videos[rel] for rel in sorted(videos)}}
-
-
-def segments_of(entry: dict) -> list[Segment]:
-    return [Segment(s["start_frame"], s["end_frame"], s["exercise"], s["reps"], s.get("label", ""))
-            for s in entry.get("segments", [])]
 
 
 def annotations_schema() -> dict:

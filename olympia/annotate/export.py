@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from olympia.annotate.config import LabelStudioConfig
-from olympia.annotate.convert import (MAX_FRAMES, Problem, Segment, _SHA256, _as_int,
+from olympia.annotate.convert import (MAX_FRAMES, Problem, _SHA256, _as_int,
                                       check_collection, dump_document, latest_annotation, load_annotations,
                                       make_document, parse_result, resolve_video, segments_of,
                                       video_entry, with_labels, write_annotations)
@@ -26,6 +26,7 @@ from olympia.annotate.project import call, connect, find_project
 from olympia.errors import ConfigError, OlympiaError, VideoError
 from olympia.io import atomic_write_text
 from olympia.schema import sha256_file
+from olympia.segment import Segment
 from olympia.timebase import FPS
 
 MAX_EXPORT_BYTES = 256 * 1024 * 1024   # a JSON export of ~100k regions is a few MB
@@ -230,7 +231,7 @@ def cut_segments(doc: dict, videos_root: Path, clips_dir: Path, report: PullRepo
                 report.problems.append(Problem(None, rel, "", "video", f"{src} is missing or changed "
                                                "since it was annotated; its clips were not cut"))
             continue
-        for seg in segments_of(entry):
+        for seg in segments_of(rel, entry):
             dst = clip_path(clips_dir, rel, seg)
             want = seg.end_frame - seg.start_frame
             if not (dst.is_file() and probe(dst).frames_at(FPS) == want):
@@ -244,7 +245,7 @@ def cut_segments(doc: dict, videos_root: Path, clips_dir: Path, report: PullRepo
             clips.append(dst)
             manifest.append({"clip": dst.relative_to(clips_dir).as_posix(), "video": rel,
                              "start_frame": seg.start_frame, "end_frame": seg.end_frame,
-                             "exercise": seg.exercise, "label": seg.label, "reps": seg.reps})
+                             "exercise": seg.label_raw, "label": seg.label, "reps": seg.reps})
     out = Path(clips_dir) / f"{doc['collection']}.clips.json"
     atomic_write_text(out, dump_document({"collection": doc["collection"], "fps": FPS, "clips": manifest}))
     return clips

@@ -210,7 +210,7 @@ def push(cfg: LabelStudioConfig, collection: str, *, videos_root: Path, annotati
         data = task_data(rec, collection, videos_root, url_prefix)
         entry = doc["videos"].get(rec.rel)
         # Pre-annotate only from segments made on this very file (same sha256).
-        result = segments_to_result(segments_of(entry)) if entry and entry["sha256"] == rec.sha256 else []
+        result = segments_to_result(segments_of(rec.rel, entry)) if entry and entry["sha256"] == rec.sha256 else []
         task = existing.get(rec.rel)
         if task is None:
             new_tasks.append({"data": data, **({"predictions": [{"model_version": MODEL_VERSION,

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from olympia.adapters import ADAPTERS
-from olympia.adapters.common import VideoSegment, write_segments_json
 from olympia.io import atomic_write_json
 from olympia.schema import Rejected
+from olympia.segment import Segment
+from olympia.video.segments import write_segments_json
 
 # official split name in the source -> Olympia split
 _OFFICIAL = {"train": "train", "val": "validation", "valid": "validation", "test": "test",
@@ -59,7 +60,7 @@ def ingest(source, raw_dir, out_dir, segments_out, split_mode, official_splits, 
     if adapter.iter_segments is not None and (adapter.kind == "segments" or _has_videos_only(source, raw_dir)):
         segments = []
         for item in adapter.iter_segments(raw_dir):
-            (segments if isinstance(item, VideoSegment) else rejected).append(item)
+            (segments if isinstance(item, Segment) else rejected).append(item)
         if segments:
             write_segments_json(segments, segments_path)
             click.echo(f"{len(segments)} video segments -> {segments_path} "

@@ -119,8 +119,9 @@ def cut(video, segments_file, start_frame, end_frame, out_dir):
     """
     from dataclasses import replace
 
+    from olympia.segment import Segment
     from olympia.video.ffmpeg_ops import cut_clip
-    from olympia.video.segments import Segment, load_any_segments
+    from olympia.video.segments import load_any_segments
     if segments_file:
         segments = load_any_segments(segments_file)
         if video is not None:
@@ -136,7 +137,7 @@ def cut(video, segments_file, start_frame, end_frame, out_dir):
     from tqdm import tqdm
     failures, done = [], 0
     for seg in tqdm(segments, desc="cut", unit="clip"):
-        name = (seg.full_id or seg.name).replace(":", "_")
+        name = seg.name.replace(":", "_")
         try:
             cut_clip(seg.video, out_dir / f"{name}.mp4", seg.start_frame, seg.end_frame)
             done += 1

@@ -14,8 +14,9 @@ import numpy as np
 from olympia.pose.gaps import GapPolicy, fill_gaps
 from olympia.pose.parallel import PoseOutcome, PoseTask, run_pose_tasks
 from olympia.schema import Clip, Rejected, make_clip_id
+from olympia.segment import Segment
 from olympia.timebase import FPS
-from olympia.video.segments import Segment
+from olympia.video.ffmpeg_ops import MAX_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class PoseJob:
     cache_dir: str | None = None
     workers: int | None = None          # None: one per core
     gaps: GapPolicy = GapPolicy()
-    max_height: int | None = 720
+    max_height: int | None = MAX_HEIGHT
 
 
 def tasks_for(videos: list[str], segments: list[Segment] | None, job: PoseJob) -> list[PoseTask]:
@@ -60,12 +61,40 @@ def joint_visibility(result) -> list[float] | None:
     return [round(float(v), 3) for v in conf.mean(axis=0)]
 
 
+def clip_id_for(video: Path, segment: Segment | None, source: str) -> str:
+    """An adapter's segment carries its full clip id; otherwise the id is
+    `<source>:<video stem>[:<segment name>]` (the name: its clip_id, else `<stem>-<start>-<end>`)."""
+    if segment is not None and segment.source and segment.clip_id:
+        return segment.clip_id
+    return make_clip_id(source, video.stem, *([segment.name] if segment is not None else []))
+
+
+def gap_problem(fill, n_frames: int, gaps: GapPolicy) -> tuple[str, str] | None:
+    """(field, message) when the detection gaps make the clip unusable (the rule: olympia.pose.gaps)."""
+    if fill.missing.any():
+        return "keypoints", (f"no person detected on {int(fill.missing.sum())} of {n_frames} frames "
+                             f"(longest gap {fill.longest_unfilled_run} frames > max_gap "
+                             f"{gaps.max_gap}); check that one person is fully in view, or trim "
+                             "the segment")
+    if fill.filled_fraction > gaps.max_filled_fraction:
+        return "gap_filled_fraction", (f"{fill.filled_fraction:.1%} of frames interpolated over "
+                                       f"detection gaps (limit {gaps.max_filled_fraction:.0%}); "
+                                       "pose is unreliable here")
+    return None
+
+
+def segment_fields(segment: Segment | None, video: Path, source: str, job: PoseJob) -> dict:
+    """The clip fields a segment (or, for a whole video, the job) decides."""
+    seg = segment or Segment(str(video))
+    return dict(label_raw=seg.label_raw or job.default_label, subject=seg.subject or video.stem,
+                split_group=seg.split_group or f"{source}:{video.stem}", reps=seg.reps,
+                rep_bounds=seg.clip_rep_bounds(), camera=seg.camera)
+
+
 def outcome_to_clip(outcome: PoseOutcome, segment: Segment | None, job: PoseJob) -> Clip | Rejected:
     video = Path(outcome.task.video)
-    source = (segment.source if segment and segment.source else job.source)
-    part = segment.name if segment else None
-    clip_id = (segment.full_id if segment and segment.full_id
-               else make_clip_id(source, video.stem, *([part] if part else [])))
+    source = segment.source if segment is not None and segment.source else job.source
+    clip_id = clip_id_for(video, segment, source)
     where = f"{video}" + (f" frames [{segment.start_frame}, {segment.end_frame})" if segment else "")
     if not outcome.ok:
         return Rejected(source, where, "video", outcome.error, clip_id=clip_id)
@@ -74,39 +103,22 @@ def outcome_to_clip(outcome: PoseOutcome, segment: Segment | None, job: PoseJob)
         return Rejected(source, where, "n_frames", f"only {res.n_frames} frame(s) at {FPS:g} fps; "
                         "a clip needs at least 2: widen the segment", clip_id=clip_id)
     fill = fill_gaps(res.keypoints, job.gaps.max_gap)
-    detected = float((res.confidence > 0).mean())
-    if fill.missing.any():
-        return Rejected(source, where, "keypoints",
-                        f"no person detected on {int(fill.missing.sum())} of {res.n_frames} frames "
-                        f"(longest gap {fill.longest_unfilled_run} frames > max_gap "
-                        f"{job.gaps.max_gap}); check that one person is fully in view, or trim "
-                        "the segment", clip_id=clip_id)
-    if fill.filled_fraction > job.gaps.max_filled_fraction:
-        return Rejected(source, where, "gap_filled_fraction",
-                        f"{fill.filled_fraction:.1%} of frames interpolated over detection gaps "
-                        f"(limit {job.gaps.max_filled_fraction:.0%}); pose is unreliable here",
-                        clip_id=clip_id)
+    problem = gap_problem(fill, res.n_frames, job.gaps)
+    if problem:
+        return Rejected(source, where, *problem, clip_id=clip_id)
     info = outcome.info
     extra = {"video": video.name, "backend_version": res.version, "image_size": res.image_size,
-             "detected_fraction": round(detected, 4), "max_gap": job.gaps.max_gap,
-             "joint_visibility": joint_visibility(res),
+             "detected_fraction": round(float((res.confidence > 0).mean()), 4),
+             "max_gap": job.gaps.max_gap, "joint_visibility": joint_visibility(res),
              "rotation": info.rotation, "variable_frame_rate": info.variable_frame_rate,
              **res.extra}
-    provenance = {"source_file": video.name, "sha256": outcome.video_sha256,
-                  "license": job.license}
+    provenance = {"source_file": video.name, "sha256": outcome.video_sha256, "license": job.license}
     if segment:
-        extra.update(dict(segment.extra), start_frame=segment.start_frame,
-                     end_frame=segment.end_frame)
-        provenance.update({k: v for k, v in segment.provenance if v and k != "sha256"})
-    label = (segment.label_raw if segment and segment.label_raw else job.default_label)
-    subject = (segment.subject if segment and segment.subject else video.stem)
-    split_group = (segment.split_group if segment and segment.split_group
-                   else f"{source}:{video.stem}")
+        extra.update(segment.extra, start_frame=segment.start_frame, end_frame=segment.end_frame)
+        provenance.update({k: v for k, v in segment.provenance.items() if v and k != "sha256"})
     return Clip(
-        id=clip_id, source=source, subject=subject, label_raw=label,
-        keypoints=fill.keypoints, reps=segment.reps if segment else None,
-        rep_bounds=list(segment.rep_bounds) if segment else [],
-        camera=segment.camera if segment else None, split_group=split_group,
-        source_fps=info.fps or FPS, frame_confidence=res.confidence.clip(0.0, 1.0),
-        pose_estimator=res.backend, pose_estimator_version=res.version,
-        provenance=provenance, gap_filled_fraction=fill.filled_fraction, extra=extra)
+        id=clip_id, source=source, keypoints=fill.keypoints, source_fps=info.fps or FPS,
+        frame_confidence=res.confidence.clip(0.0, 1.0), pose_estimator=res.backend,
+        pose_estimator_version=res.version, provenance=provenance,
+        gap_filled_fraction=fill.filled_fraction, extra=extra,
+        **segment_fields(segment, video, source, job))
