@@ -159,9 +159,9 @@ def test_latest_not_skipped_annotation_counts():
 
 
 def test_label_normalizer_refusal_is_a_problem():
-    from olympia.annotate.export import label_normalizer
+    from olympia.labels import normalize_label
 
-    segs, problems = with_labels([seg(0, 10, "!!!", 2), seg(10, 20, "Squats", 2)], label_normalizer(),
+    segs, problems = with_labels([seg(0, 10, "!!!", 2), seg(10, 20, "Squats", 2)], normalize_label,
                                  task_id=3, video="v.mp4")
     assert [s.label for s in segs] == ["squat"]
     assert [(p.task_id, p.region, p.field) for p in problems] == [(3, "frames 1..10", "exercise")]

@@ -100,7 +100,7 @@ def test_local_files_storage_serves_the_video(live):
 
 
 def test_pull_writes_segments_and_cuts_clips(live, work):
-    from olympia.annotate.export import label_normalizer
+    from olympia.labels import normalize_label
     from olympia.video.ffmpeg_ops import probe
     import jsonschema
 
@@ -116,7 +116,7 @@ def test_pull_writes_segments_and_cuts_clips(live, work):
     doc = json.loads(text)
     jsonschema.validate(doc, annotations_schema())
     assert live.token not in text
-    norm = label_normalizer()
+    norm = normalize_label
     seg = [(s["start_frame"], s["end_frame"], s["start_s"], s["end_s"], s["exercise"], s["reps"], s["label"])
            for s in doc["videos"]["demo/a.mp4"]["segments"]]
     # LS 1..40 -> [0, 40) = 0.0-1.6 s; LS 51..100 -> [50, 100) = 2.0-4.0 s

@@ -16,8 +16,8 @@ import pytest
 from conftest import shared_path
 
 from olympia.errors import ConfigError
+from olympia.gaps import GapPolicy
 from olympia.pose.base import make_backend
-from olympia.pose.gaps import GapPolicy
 from olympia.pose.mediapipe_backend import MediaPipeBackend
 from olympia.pose.motionbert.lift import chain_height
 from olympia.pose.parallel import PoseTask, run_pose_task, run_pose_tasks

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from olympia.errors import LayoutError, SourceFormatError
+from olympia.gaps import GapPolicy, fill_gaps
 from olympia.schema import Clip, Rejected
 from olympia.segment import Segment, check_rep_bounds
 from olympia.skeleton import (BONES, HEAD, L_ANKLE, L_HIP, L_KNEE, NECK, R_ANKLE, R_HIP, R_KNEE,
@@ -84,10 +85,15 @@ def require_glob(raw_dir: Path, pattern: str, adapter: str) -> list[Path]:
     return found
 
 
-def provenance(path: Path, raw_dir: Path, license_: str) -> dict:
+def provenance(path: Path, raw_dir: Path, license_: str, *, hashed: bool = True) -> dict:
+    """source_file (relative to RAW_DIR), license and, when `hashed`, the file's sha256. A video
+    handed to the pose path is not hashed here: the pose stage hashes it when it poses it
+    (memoized in its cache), so listing a source's segments reads no video bytes."""
     from olympia.schema import sha256_file
-    return {"source_file": Path(path).relative_to(raw_dir).as_posix(),
-            "sha256": sha256_file(path), "license": license_}
+    out = {"source_file": Path(path).relative_to(raw_dir).as_posix(), "license": license_}
+    if hashed:
+        out["sha256"] = sha256_file(path)
+    return out
 
 
 def rejected(source: str, path: Path | str, message: str, *, row: int | None = None,
@@ -99,27 +105,22 @@ def rejected(source: str, path: Path | str, message: str, *, row: int | None = N
     return Rejected(source=source, where=where, field=field_, message=message, clip_id=clip_id)
 
 
-# --------------------------------------------------------------------------- time
-def fill_nan_gaps(keypoints: np.ndarray, max_fraction: float = 0.2) -> tuple[np.ndarray, float]:
-    """Linearly interpolate frames holding NaN (edges: nearest valid frame).
+# --------------------------------------------------------------------------- gaps
+# Mocap and Kinect gaps (untracked joints) are filled whatever their length, as long as they
+# are at most 20 % of the frames (olympia.gaps; the pose path also limits the run length).
+GAPS = GapPolicy(max_gap=None, max_filled_fraction=0.2)
 
-    Returns (filled float32, fraction of frames filled). Raises ValueError naming the count and
-    the first bad frame when more than max_fraction of frames (or all) are missing.
-    """
-    kp = np.array(keypoints, dtype=np.float64)
-    bad = ~np.isfinite(kp).reshape(kp.shape[0], -1).all(axis=1)
-    frac = float(bad.mean()) if kp.shape[0] else 1.0
-    if not bad.any():
-        return kp.astype(np.float32), 0.0
-    if bad.all() or frac > max_fraction:
-        raise ValueError(f"{int(bad.sum())} of {kp.shape[0]} frames hold NaN/missing joints "
-                         f"(first: frame {int(np.argmax(bad))}); more than {max_fraction:.0%} "
-                         "cannot be gap-filled")
-    good = np.nonzero(~bad)[0]
-    flat = kp.reshape(kp.shape[0], -1)
-    for c in range(flat.shape[1]):
-        flat[bad, c] = np.interp(np.nonzero(bad)[0], good, flat[good, c])
-    return flat.reshape(kp.shape).astype(np.float32), frac
+
+def fill_missing_frames(keypoints: np.ndarray, gaps: GapPolicy = GAPS) -> tuple[np.ndarray, float]:
+    """(filled float32 keypoints, fraction of frames filled); ValueError naming the count and
+    the first bad frame when more than the policy allows are missing."""
+    fill = fill_gaps(keypoints, gaps.max_gap)
+    bad = fill.filled | fill.missing
+    if fill.missing.any() or fill.filled_fraction > gaps.max_filled_fraction:
+        raise ValueError(f"{int(bad.sum())} of {len(bad)} frames hold NaN/missing joints "
+                         f"(first: frame {int(np.argmax(bad))}); more than "
+                         f"{gaps.max_filled_fraction:.0%} cannot be gap-filled")
+    return fill.keypoints, fill.filled_fraction
 
 
 # --------------------------------------------------------------------------- plausibility
@@ -240,7 +241,7 @@ def finish_clip(adapter: Adapter, *, path: Path, raw_dir: Path, clip_id: str, su
                 rep_bounds=(), camera: str | None = None, split_group: str = "",
                 extra: dict | None = None, label: str = "", prov: dict | None = None,
                 limits: PlausibilityLimits = PlausibilityLimits(),
-                max_gap_fraction: float = 0.2) -> Clip | Rejected:
+                gaps: GapPolicy = GAPS) -> Clip | Rejected:
     """H36M keypoints (T, 17, 3) at src_fps, metres, z up -> a 25-fps Clip, or a Rejected
     record naming the file and what is wrong (NaN frames, bounds outside the set, implausible
     skeleton)."""
@@ -250,7 +251,7 @@ def finish_clip(adapter: Adapter, *, path: Path, raw_dir: Path, clip_id: str, su
         if kp.ndim != 3 or kp.shape[1:] != (17, 3) or kp.shape[0] < 2:
             raise ValueError(f"need (T >= 2, 17, 3) keypoints, got {kp.shape}")
         rb = check_rep_bounds(rep_bounds, kp.shape[0], reps)
-        kp, gap = fill_nan_gaps(kp, max_gap_fraction)
+        kp, gap = fill_missing_frames(kp, gaps)
         warnings = check_plausibility(kp, where, limits)
         out = resample_to_fps(kp, src_fps)
         rb25 = rescale_rep_bounds(rb, src_fps, out.shape[0])

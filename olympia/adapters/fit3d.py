@@ -11,13 +11,7 @@ Actions without a rep_ann entry (e.g. walk_the_box) keep the whole sequence with
 Warm-ups keep their own names: label "warmup7" for warmup_7 (method.md §1).
 The 3D joints are camera-independent, so each action is ingested once (camera = null).
 
-Verified on the data (run time, per clip): bone lengths stable, left/right limbs symmetric,
-stature in metres, head above ankles in z (check_plausibility); and the left/right convention
-(indices 1-3 = LEFT leg, from the official eval_util.py H36M_TO_J17 map, medium confidence):
-the subject's left, computed as up × facing with facing = nose (joint 9) minus thorax (joint
-8) projected on the floor, must hold the H36M left hip in most frames
-(`extra["left_right_consistency"]`, warning below 0.5). No real Fit3D file is available
-here, so this was checked on fixture data built to the documented convention only.
+What is verified on the data, and how: `VERIFIED` below (also listed by `olympia sources`).
 """
 from __future__ import annotations
 
@@ -38,6 +32,14 @@ from olympia.skeleton import NECK, THORAX, to_h36m
 NAME = "fit3d"
 NATIVE_FPS = 50.0
 CAMERAS = ("50591643", "58860488", "60457274", "65906101")
+VERIFIED = (
+    "(run time, per clip): bone lengths stable, left/right limbs symmetric, stature in metres, "
+    "head above ankles in z (check_plausibility); and the left/right convention (indices 1-3 = "
+    "LEFT leg, from the official eval_util.py H36M_TO_J17 map, medium confidence): the subject's "
+    "left, computed as up × facing with facing = nose (H36M neck) minus thorax projected on the "
+    "floor, must hold the H36M left hip in most frames (`extra[\"left_right_consistency\"]`, "
+    "warning below 0.5). No real Fit3D file is available here, so this was checked on fixture "
+    "data built to the documented convention only.")
 _WARMUP = re.compile(r"^warmup_?(\d+)$")
 
 
@@ -139,4 +141,4 @@ ADAPTER = Adapter(
     homepage="https://fit3d.imar.ro",
     layout="train/<subject>/joints3d_25/<action>.json + train/<subject>/rep_ann.json",
     native_fps=NATIVE_FPS, joint_set="fit3d25", iter_clips=iter_clips,
-    verified=__doc__.split("Verified on the data")[1].strip())
+    verified=VERIFIED)

@@ -163,7 +163,7 @@ def iter_segments(raw_dir: Path) -> Iterator[Segment | Rejected]:
         yield Segment(str(video.resolve()), 0, None, fps=None, label_raw=exercise, reps=None,
                       clip_id=make_clip_id(NAME, exercise, video.stem), source=NAME,
                       subject=f"{exercise}-{video.stem}", split_group=f"{NAME}:{exercise}-{video.stem}",
-                      provenance=provenance(video, raw_dir, LICENSE),
+                      provenance=provenance(video, raw_dir, LICENSE, hashed=False),
                       extra={"native_fps": NATIVE_FPS, "folder": video.parent.parent.name})
 
 

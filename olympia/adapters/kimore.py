@@ -27,7 +27,6 @@ from olympia.skeleton import KINECT_V2_25, Y_UP_TO_Z_UP, rotate, to_h36m
 
 NAME = "kimore"
 NATIVE_FPS = 30.0
-GROUPS = ("CG/Expert", "CG/NotExpert", "GPP/Stroke", "GPP/Parkinson", "GPP/BackPain")
 EXERCISES = {  # Capecci et al. 2019, Table 1
     "Es1": "lifting of the arms",
     "Es2": "lateral tilt of the trunk with the arms in extension",

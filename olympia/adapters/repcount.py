@@ -133,7 +133,7 @@ def _csv_segments(raw_dir: Path, split: str, video_dir: Path, path: Path):
         cls = clean_class(row["type"])
         yield Segment(
             str(video.resolve()), 0, None, fps=None, label_raw=cls, reps=count, rep_bounds=pairs,
-            clip_id=clip_id, source=NAME, subject=Path(name).stem, split_group=f"{NAME}:{Path(name).stem}", provenance=provenance(video, raw_dir, LICENSE),
+            clip_id=clip_id, source=NAME, subject=Path(name).stem, split_group=f"{NAME}:{Path(name).stem}", provenance=provenance(video, raw_dir, LICENSE, hashed=False),
             extra={"repcount_split": split, "type_raw": row["type"], "csv": path.name,
                    "csv_row": line, "paper_excluded": cls in PAPER_EXCLUDED,
                    **({"rep_bounds_dropped": problem} if problem else {})})

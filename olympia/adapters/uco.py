@@ -61,7 +61,7 @@ def iter_segments(raw_dir: Path) -> Iterator[Segment | Rejected]:
             str(video.resolve()), 0, None, fps=None, label_raw=activity.replace("_", " "), reps=REPS,
             clip_id=make_clip_id(NAME, subject, activity, f"cam{camera}"), source=NAME,
             subject=subject, camera=camera,
-            split_group=f"{NAME}:{subject}", provenance=provenance(video, raw_dir, LICENSE),
+            split_group=f"{NAME}:{subject}", provenance=provenance(video, raw_dir, LICENSE, hashed=False),
             extra={"activity": activity, "side": side_of(activity), "p3d_rows": p3d_rows,
                    "p2d_rows": p2d_rows,
                    "marker_check": "; ".join(c for c in (p3d_check, p2d_check) if c not in ("ok", "absent")) or "ok"})

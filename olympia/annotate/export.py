@@ -25,6 +25,7 @@ from olympia.annotate.convert import (MAX_FRAMES, Problem, _SHA256, _as_int,
 from olympia.annotate.project import call, connect, find_project
 from olympia.errors import ConfigError, OlympiaError, VideoError
 from olympia.io import atomic_write_text
+from olympia.labels import normalize_label
 from olympia.schema import sha256_file
 from olympia.segment import Segment
 from olympia.timebase import FPS
@@ -154,14 +155,6 @@ class PullReport:
                 f"annotations because of problems, {len(self.clips)} clip(s)")
 
 
-def label_normalizer():
-    try:
-        from olympia.labels import normalize_label
-    except ImportError:
-        from olympia.labels.normalize import normalize_label
-    return normalize_label
-
-
 def merge(collection: str, previous: dict | None, outcomes: list[TaskOutcome], report: PullReport) -> dict:
     old = dict(previous["videos"]) if previous else {}
     videos = dict(old)
@@ -202,7 +195,7 @@ def pull(cfg: LabelStudioConfig, collection: str, *, videos_root: Path, annotati
         raise ConfigError(f"Label Studio at {cfg.url} has no project for collection {collection!r}; "
                           f"run `olympia annotate push {collection}` first")
     tasks = fetch_export(cfg, client, project.id)
-    normalize = normalize or label_normalizer()
+    normalize = normalize or normalize_label
     outcomes = [task_outcome(t, collection, videos_root, normalize) for t in tasks]
     report = PullReport(path)
     doc = merge(collection, previous, outcomes, report)

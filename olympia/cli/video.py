@@ -205,7 +205,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, worker
       olympia pose --segments work/segments.json --out work/stores/opensource --source opensource
       OLYMPIA_MOTIONBERT_CHECKPOINT=ckpt/best_epoch.bin olympia pose a.mp4 --backend motionbert --out work/stores/mb
     """
-    from olympia.pose.gaps import GapPolicy
+    from olympia.gaps import GapPolicy
     from olympia.pose.pipeline import PoseJob, pose_items
     from olympia.store import write_store
     from olympia.video.segments import load_any_segments

@@ -25,11 +25,7 @@ def read_skeleton_npy(path: Path) -> np.ndarray:
 
 def skeleton_from_video(path: Path, backend: str = "mediapipe") -> np.ndarray:
     """(T, 17, 3) at 25 fps through the video pose path (olympia.pose), gaps filled."""
-    try:
-        from olympia.pose.pipeline import PoseJob, pose_items
-    except ImportError as exc:
-        raise ConfigError(f"{path}: the video pose path (olympia.pose) is unavailable ({exc}); "
-                          "pass a (T, 17, 3) .npy skeleton instead") from exc
+    from olympia.pose.pipeline import PoseJob, pose_items   # imported late: ffmpeg, tqdm
     item = pose_items([str(path)], None, PoseJob(backend=backend, workers=1), progress=False)[0]
     if not hasattr(item, "keypoints"):
         raise ConfigError(f"{path}: no skeleton from the video ({item.field}: {item.message})")

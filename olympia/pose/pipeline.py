@@ -1,7 +1,7 @@
 """Videos (or annotated segments of them) -> canonical clips, through the parallel pose stage.
 
 `pose_items` is what `olympia pose` runs: build one PoseTask per video or segment, run them
-(cached, in parallel), fill short detection gaps (olympia.pose.gaps) and return a `Clip` per
+(cached, in parallel), fill short detection gaps (olympia.gaps) and return a `Clip` per
 item, or a `Rejected` naming the file, the field and the fix. Nothing is dropped silently.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from olympia.pose.gaps import GapPolicy, fill_gaps
+from olympia.gaps import GapPolicy, fill_gaps
 from olympia.pose.parallel import PoseOutcome, PoseTask, run_pose_tasks
 from olympia.schema import Clip, Rejected, make_clip_id
 from olympia.segment import Segment
@@ -70,7 +70,7 @@ def clip_id_for(video: Path, segment: Segment | None, source: str) -> str:
 
 
 def gap_problem(fill, n_frames: int, gaps: GapPolicy) -> tuple[str, str] | None:
-    """(field, message) when the detection gaps make the clip unusable (the rule: olympia.pose.gaps)."""
+    """(field, message) when the detection gaps make the clip unusable (the rule: olympia.gaps)."""
     if fill.missing.any():
         return "keypoints", (f"no person detected on {int(fill.missing.sum())} of {n_frames} frames "
                              f"(longest gap {fill.longest_unfilled_run} frames > max_gap "

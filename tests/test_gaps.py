@@ -1,9 +1,9 @@
-"""Gap filling rule (olympia.pose.gaps), checked against hand-computed values."""
+"""The one gap filler (olympia.gaps), checked against hand-computed values."""
 from __future__ import annotations
 
 import numpy as np
 
-from olympia.pose.gaps import fill_gaps, missing_runs
+from olympia.gaps import fill_gaps, missing_runs
 
 
 def ramp(t):
@@ -56,3 +56,13 @@ def test_runs_longer_than_max_gap_stay_missing():
 def test_all_missing_stays_missing():
     fill = fill_gaps(np.full((4, 17, 3), np.nan, np.float32))
     assert fill.missing.all() and not fill.filled.any()
+
+
+def test_without_max_gap_every_run_is_filled_as_the_adapters_want():
+    kp = ramp(10)[:, :2].astype(np.float64)    # (10, 2, 3) float64 in: float32 out
+    kp[0] = np.nan                              # start: held from frame 1
+    kp[3:8, 1, 0] = np.nan                      # 5 frames between frame 2 and frame 8
+    fill = fill_gaps(kp, max_gap=None)
+    assert fill.keypoints.dtype == np.float32 and not fill.missing.any()
+    np.testing.assert_allclose(fill.keypoints[:, 0, 0], [1, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    assert fill.filled.sum() == 6 and fill.filled_fraction == 0.6
