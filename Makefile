@@ -7,7 +7,7 @@ RELEASE   ?= dist/olympia-demo
 WORK      ?= work
 export OLYMPIA_LABEL_STUDIO_VENV := $(abspath $(LS_VENV))
 
-.PHONY: help env dataset test test-fast bench train evaluate labelstudio ffmpeg clean
+.PHONY: help env dataset test test-fast bench train evaluate labelstudio ffmpeg chromium clean
 
 help:
 	@echo "make dataset    set up .venv and build the embedded demo release into $(RELEASE)"
@@ -30,6 +30,14 @@ ffmpeg:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq ffmpeg >/dev/null; }
 
+# Headless browser for the viewer tests (tests/test_viewer.py): Debian's chromium and
+# chromium-driver, installed only where missing.
+chromium:
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { \
+	  echo "installing chromium and chromium-driver (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 env: $(VENV)/.installed ffmpeg
 
 # Label Studio server in its own venv: it pins many dependencies of its own.
@@ -44,10 +52,10 @@ labelstudio: $(LS_VENV)/.installed
 dataset: env
 	$(BIN)/olympia build --out $(RELEASE)
 
-test: env labelstudio
+test: env labelstudio chromium
 	$(BIN)/python -m pytest -q
 
-test-fast: env
+test-fast: env chromium
 	$(BIN)/python -m pytest -q -m "not labelstudio and not slow"
 
 bench: env

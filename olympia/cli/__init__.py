@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "annotate": "olympia.cli.annotate:annotate",
     "count": "olympia.cli.count:count",
     "show": "olympia.cli.show:show",
+    "view": "olympia.cli.view:view",
 }
 
 
@@ -77,6 +78,7 @@ def main():
       olympia annotate serve
       olympia count dist/olympia-demo
       olympia show dist/olympia-demo --sample 3       # clips as PNGs: skeletons, reps, motion image
+      olympia view dist/olympia-demo --out work/site  # browse a release in a browser (static site)
     """
 
 
