@@ -285,7 +285,7 @@ def test_clip_view_draws_and_animates_the_skeleton(browser, site, release):
     expected = motion_image(kp)
     assert (js["rows"], js["cols"]) == expected.shape[:2]
     np.testing.assert_allclose(js["sample"], expected.reshape(-1)[::97], atol=1e-5)
-    browser.set_window_size(1360, 1250)
+    browser.set_window_size(1360, 1400)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "viewer.png"))
     browser.save_screenshot(str(site.parent / "viewer.png"))

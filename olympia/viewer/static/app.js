@@ -120,8 +120,9 @@
     const rel = OV.summary.release;
     document.title = rel.name + " · Olympia viewer";
     document.getElementById("release-name").textContent = rel.name;
-    document.getElementById("release-version").textContent =
-      `format ${rel.format_version} · olympia ${rel.olympia_version || "?"} · split mode ${rel.split_mode || "?"}`;
+    document.getElementById("release-version").textContent = [
+      rel.format_version && "format " + rel.format_version, rel.olympia_version && "olympia " + rel.olympia_version,
+      rel.split_mode && "split mode " + rel.split_mode].filter(Boolean).join(" · ");
     const q = OV.summary.counts.quarantined;
     document.getElementById("nav-quarantine-count").textContent = q ? q.toLocaleString("en") : "";
     overview();

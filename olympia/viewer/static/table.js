@@ -205,7 +205,7 @@
       if (token === renderToken) status.textContent = `loading the clip index: ${done} of ${of} blocks`;
     });
     if (token !== renderToken) return;
-    status.textContent = result.total ? "" : "no clip matches these filters";
+    status.textContent = result.total ? "" : OV.summary.rows.total ? "no clip matches these filters" : "this release has no clips";
     const context = { total: result.total, order: result.order, query };
     OV.tableContext = context;
     const body = document.getElementById("clips-body");
