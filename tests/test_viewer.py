@@ -293,6 +293,20 @@ def test_clip_view_draws_and_animates_the_skeleton(browser, site, release):
     assert severe(browser) == []
 
 
+def test_page_decoders_agree_with_python(browser, site):
+    open_page(browser, (site / "index.html").as_uri())
+    ids = ["", "a", "demo:s0001:0001:situp", "lab:größe:ü"]
+    assert browser.execute_script("return arguments[0].map(OV.clipKey)", ids) == [clip_key(i) for i in ids]
+    kp = np.zeros((4, 17, 3), np.float32)
+    kp[:, 2, 1] = [0.0, 40.0, -3.25, 0.001]     # steps beyond int16 millimetres: the int32 path
+    for case in (kp, kp / 1000):                  # and the int16 path
+        enc = encode_keypoints(case)
+        got = browser.execute_async_script(
+            "OV.decodeKeypoints(arguments[0]).then((a) => arguments[1](Array.from(a)))", enc)
+        np.testing.assert_allclose(np.reshape(got, (4, 17, 3)), decode_keypoints(enc), atol=1e-7)
+    assert severe(browser) == []
+
+
 def test_prev_next_follow_the_table(browser, site):
     open_page(browser, (site / "index.html").as_uri() + "#/?source=lab")
     ids = [r.get_attribute("data-id") for r in browser.find_elements("css selector", "#clips-body tr")]
