@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from olympia.adapters import ADAPTERS, configured_sources
+from olympia.labels import normalize_label
 from olympia.schema import Clip, Rejected, validate_clip
 from olympia.segment import Segment
-from olympia.skeleton import bone_lengths
+from olympia.skeleton import HEAD, L_ANKLE, R_ANKLE, bone_lengths
 from olympia.timebase import FPS, rescale_rep_bounds, resample_to_fps
 from olympia.video.segments import load_segments_json, write_segments_json
 from tests import raw_fixtures as rf
@@ -66,18 +67,16 @@ def test_clip_adapter_contract(name, items, raw):
         assert (raw[name] / prov["source_file"]).is_file() and len(prov["sha256"]) == 64
         assert prov["license"] == ADAPTERS[name].license
         json.dumps(c.extra)
-        c.label = c.label or c.label_raw
+        assert c.label == normalize_label(c.label_raw)      # labels are normalized at ingest
         validate_clip(c)
         # metres, z up: the body stands between 1.0 and 2.3 m and the head is above the ankles
-        assert (c.keypoints[:, 10, 2] > c.keypoints[:, [3, 6], 2].mean(1)).mean() > 0.9
+        assert (c.keypoints[:, HEAD, 2] > c.keypoints[:, [R_ANKLE, L_ANKLE], 2].mean(1)).mean() > 0.9
 
 
 @pytest.mark.parametrize("name", CLIP_SOURCES)
 def test_store_round_trip_and_no_group_in_two_splits(name, items, tmp_path):
     from olympia.store import ClipStore, write_store
     clips = _clips(items, name)
-    for c in clips:
-        c.label = c.label or c.label_raw.replace("_", " ")
     report = write_store(tmp_path / "store", clips, progress=False)
     assert report.n_clips == len(clips) and not report.rejected
     store = ClipStore(tmp_path / "store")
@@ -177,7 +176,8 @@ def test_uiprmd_chaining_recovers_absolute_positions(raw):
 def test_uiprmd_clip_is_one_rep_in_metres(items):
     c = next(c for c in _clips(items, "uiprmd") if c.id == "uiprmd:m01:s01:e01")
     assert c.reps == 1 and c.rep_bounds.tolist() == [[0, c.n_frames]] and c.label_raw == "deep squat"
-    np.testing.assert_allclose(c.keypoints[:, 3], resample_to_fps(rf.squat_body(45, 30.0), 30.0)[:, 3], atol=1e-4)
+    np.testing.assert_allclose(c.keypoints[:, R_ANKLE], resample_to_fps(rf.squat_body(45, 30.0), 30.0)[:, R_ANKLE],
+                               atol=1e-4)
 
 
 def test_kimore_reads_100_and_75_column_files_without_reps(items):
@@ -295,8 +295,6 @@ def test_fit3d_file_in_the_other_left_right_convention_is_flagged(tmp_path, capl
 def test_no_clip_id_in_two_splits(items, tmp_path):
     from olympia.store import ClipStore, write_store
     clips = [c for n in CLIP_SOURCES for c in _clips(items, n)]
-    for c in clips:
-        c.label = c.label or c.label_raw.replace("_", " ")
     write_store(tmp_path / "all", clips, progress=False)
     meta = ClipStore(tmp_path / "all").metadata(columns=["id", "split", "split_group"])
     assert len(meta) == len(clips) and meta["id"].is_unique

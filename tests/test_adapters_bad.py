@@ -78,6 +78,17 @@ def test_mmfit_bad_rows_and_zero_length_sets(tmp_path):
     assert "got 3" in text and "got 5" in text and "start < end" in text and "select 0 rows" in text
 
 
+def test_a_label_with_no_words_is_quarantined_naming_the_file(tmp_path):
+    rf.write_mmfit(tmp_path)
+    labels = tmp_path / "w01" / "w01_labels.csv"
+    labels.write_text(labels.read_text().replace("lunges", "!!!"))
+    good, bad = _split(ADAPTERS["mmfit"].iter_clips(tmp_path))
+    assert sorted(c.label for c in good) == ["squat", "squat"]
+    [r] = bad
+    assert r.where.endswith("w01_pose_3d.npy") and r.field == "label_raw"
+    assert "'!!!' normalizes to nothing" in r.message
+
+
 def test_mmfit_binary_labels_and_wrong_pose_shape(tmp_path):
     rf.write_mmfit(tmp_path)
     (tmp_path / "w01" / "w01_labels.csv").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")

@@ -286,3 +286,30 @@ def test_an_unexpected_failure_is_one_items_error(normalized):
     out_bad, out_good = run_pose_tasks([bad, good], workers=1, progress=False)
     assert not out_bad.ok and "countix.mp4" in out_bad.error and "TypeError" in out_bad.error
     assert out_good.ok and out_good.result.n_frames == 5
+
+
+def test_clips_carry_their_normalized_label_and_a_wordless_one_is_quarantined():
+    """No video needed: a posed outcome (a standing body, 30 frames) becomes a clip with
+    label = normalize_label(label_raw), or the annotated label when the segment has one."""
+    from olympia.pose.base import PoseResult
+    from olympia.pose.parallel import PoseOutcome
+    from olympia.pose.pipeline import outcome_to_clip
+    from olympia.video.ffmpeg_ops import VideoInfo
+
+    body = np.zeros((30, 17, 3), np.float32)
+    body[:, :, 2] = np.linspace(0.0, 1.7, 17)                     # joints stacked upwards
+    result = PoseResult(keypoints=body, confidence=np.ones(30), fps=25.0, backend="mediapipe",
+                        version="v")
+    info = VideoInfo("gym/a.mp4", 64, 48, 25.0, 30, 1.2, 0, "h264", True, False, False)
+
+    def clip(segment):
+        outcome = PoseOutcome(PoseTask("gym/a.mp4", start_frame=0, end_frame=30), result, info=info,
+                              video_sha256="0" * 64)
+        return outcome_to_clip(outcome, segment, PoseJob(source="gym"))
+
+    assert clip(Segment("gym/a.mp4", 0, 30, label_raw="Push-ups")).label == "pushup"
+    assert clip(Segment("gym/a.mp4", 0, 30, label_raw="Push-ups", label="push up")).label == "push up"
+    assert clip(None).label == "unlabeled"                        # a whole video: PoseJob.default_label
+    bad = clip(Segment("gym/a.mp4", 0, 30, label_raw="!!!"))
+    assert isinstance(bad, Rejected) and bad.field == "label_raw" and "gym/a.mp4" in bad.where
+    assert "normalizes to nothing" in bad.message

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from olympia.errors import LayoutError, SourceFormatError
+from olympia.errors import LabelError, LayoutError, SourceFormatError
 from olympia.gaps import GapPolicy, fill_gaps
 from olympia.schema import Clip, Rejected
 from olympia.segment import Segment, check_rep_bounds
@@ -242,10 +242,16 @@ def finish_clip(adapter: Adapter, *, path: Path, raw_dir: Path, clip_id: str, su
                 extra: dict | None = None, label: str = "", prov: dict | None = None,
                 limits: PlausibilityLimits = PlausibilityLimits(),
                 gaps: GapPolicy = GAPS) -> Clip | Rejected:
-    """H36M keypoints (T, 17, 3) at src_fps, metres, z up -> a 25-fps Clip, or a Rejected
-    record naming the file and what is wrong (NaN frames, bounds outside the set, implausible
+    """H36M keypoints (T, 17, 3) at src_fps, metres, z up -> a 25-fps Clip with its normalized
+    label (`label`, else normalize_label(label_raw)), or a Rejected record naming the file and
+    what is wrong (a label with no words, NaN frames, bounds outside the set, implausible
     skeleton)."""
     where = str(path)
+    from olympia.labels import normalize_label   # imported late: pandas and spaCy load on use
+    try:
+        label = label or normalize_label(label_raw)
+    except LabelError as exc:
+        return Rejected(adapter.name, where, "label_raw", str(exc), clip_id=clip_id)
     try:
         kp = np.asarray(keypoints, np.float64)
         if kp.ndim != 3 or kp.shape[1:] != (17, 3) or kp.shape[0] < 2:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from olympia.errors import LabelError
 from olympia.gaps import GapPolicy, fill_gaps
 from olympia.pose.parallel import PoseOutcome, PoseTask, run_pose_tasks
 from olympia.schema import Clip, Rejected, make_clip_id
@@ -106,6 +107,12 @@ def outcome_to_clip(outcome: PoseOutcome, segment: Segment | None, job: PoseJob)
     problem = gap_problem(fill, res.n_frames, job.gaps)
     if problem:
         return Rejected(source, where, *problem, clip_id=clip_id)
+    fields = segment_fields(segment, video, source, job)
+    from olympia.labels import normalize_label   # imported late: pandas and spaCy load on use
+    try:
+        label = (segment.label if segment is not None else "") or normalize_label(fields["label_raw"])
+    except LabelError as exc:
+        return Rejected(source, where, "label_raw", str(exc), clip_id=clip_id)
     info = outcome.info
     extra = {"video": video.name, "backend_version": res.version, "image_size": res.image_size,
              "detected_fraction": round(float((res.confidence > 0).mean()), 4),
@@ -120,5 +127,4 @@ def outcome_to_clip(outcome: PoseOutcome, segment: Segment | None, job: PoseJob)
         id=clip_id, source=source, keypoints=fill.keypoints, source_fps=info.fps or FPS,
         frame_confidence=res.confidence.clip(0.0, 1.0), pose_estimator=res.backend,
         pose_estimator_version=res.version, provenance=provenance,
-        gap_filled_fraction=fill.filled_fraction, extra=extra,
-        **segment_fields(segment, video, source, job))
+        gap_filled_fraction=fill.filled_fraction, extra=extra, label=label, **fields)
