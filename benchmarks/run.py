@@ -27,7 +27,7 @@ def main() -> int:
         print(f"{name}: {verdict}")
     failed = sum(v.startswith("FAIL") for _, v in results)
     print(f"{len(results) - failed} passed, {failed} failed")
-    return 0
+    return 1 if failed or not results else 0
 
 
 if __name__ == "__main__":

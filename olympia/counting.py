@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import find_peaks
 
+from olympia.timebase import FPS
+
 MIN_PERIOD_S = 0.4    # faster than 2.5 reps/s is not a rep but jitter
 MAX_PERIOD_S = 12.0   # slower than one rep per 12 s is not seen as periodic
 SMOOTH_S = 0.2        # moving-average window for the motion signal
@@ -33,7 +35,7 @@ class CountResult:
     peaks: np.ndarray             # frame indices of the counted rep extremes
 
 
-def motion_signal(keypoints: np.ndarray, fps: float = 25.0) -> np.ndarray:
+def motion_signal(keypoints: np.ndarray, fps: float = FPS) -> np.ndarray:
     """(T, J, 3) -> (T,) projection on the first principal component of the centred motion."""
     kp = np.asarray(keypoints, dtype=np.float64)
     if kp.ndim != 3 or kp.shape[-1] != 3:
@@ -50,7 +52,7 @@ def motion_signal(keypoints: np.ndarray, fps: float = 25.0) -> np.ndarray:
     return x @ vt[0]
 
 
-def estimate_period(signal: np.ndarray, fps: float = 25.0) -> float | None:
+def estimate_period(signal: np.ndarray, fps: float = FPS) -> float | None:
     """Rep period in frames from the autocorrelation, or None when there is no clear period."""
     s = np.asarray(signal, dtype=np.float64) - np.mean(signal)
     n = len(s)
@@ -72,7 +74,7 @@ def estimate_period(signal: np.ndarray, fps: float = 25.0) -> float | None:
     return float(first)
 
 
-def count_reps(keypoints: np.ndarray, fps: float = 25.0) -> CountResult:
+def count_reps(keypoints: np.ndarray, fps: float = FPS) -> CountResult:
     """Count repetitions in a (T, J, 3) skeleton sequence at `fps`."""
     s = motion_signal(keypoints, fps)
     span = np.ptp(s) if len(s) else 0.0

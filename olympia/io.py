@@ -7,6 +7,7 @@ crash) never sees half a file. Written files get the mode the process umask give
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -100,6 +101,15 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
         return json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise SourceFormatError(path, f"{what} is not valid JSON ({exc}); fix or regenerate it") from None
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _json_default(o):

@@ -13,11 +13,12 @@ from functools import lru_cache
 import numpy as np
 
 from olympia.skeleton import KINEMATIC_CHAINS, N_JOINTS
+from olympia.timebase import FPS, duration_seconds, resample_to_fps, resample_to_length, resampled_length
 
 POINTS_PER_CHAIN = 64
 IMAGE_ROWS = POINTS_PER_CHAIN * len(KINEMATIC_CHAINS)   # 320
 PAD_HEIGHT, PAD_WIDTH = 384, 640                         # ViLT's largest image (method.md §6)
-MAX_SECONDS = PAD_WIDTH * 2 / 25.0                       # 51.2 s at 25 fps
+MAX_SECONDS = duration_seconds(PAD_WIDTH * 2)           # 51.2 s at 25 fps
 
 
 @lru_cache(maxsize=None)
@@ -83,7 +84,7 @@ def _smooth_general(kp: np.ndarray, step: int) -> np.ndarray:
     return total
 
 
-def motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarray | None = None) -> np.ndarray:
+def motion_image(keypoints: np.ndarray, fps: float = FPS, out: np.ndarray | None = None) -> np.ndarray:
     """(T, 17, 3) skeleton at 25 fps -> float32 (320, ceil(T/2), 3) motion image.
 
     `fps` other than 25 is resampled to 25 first (linear). `out` may be a preallocated
@@ -94,8 +95,8 @@ def motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarray | Non
         raise ValueError(f"motion_image expects (T, {N_JOINTS}, 3) keypoints, got {kp.shape}")
     if kp.shape[0] < 1:
         raise ValueError("motion_image needs at least one frame")
-    if abs(fps - 25.0) > 1e-6:
-        kp = resample_time(kp, round(kp.shape[0] * 25.0 / fps))
+    if abs(fps - FPS) > 1e-6:
+        kp = resample_to_fps(kp, fps)
     joints = np.ascontiguousarray(smooth_and_downsample(kp).transpose(1, 0, 2))  # (17, W, 3)
     width = joints.shape[1]
     out = np.empty((IMAGE_ROWS, width, 3), dtype=np.float32) if out is None else out[:, :width]
@@ -112,14 +113,7 @@ def motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarray | Non
 
 def resample_time(x: np.ndarray, length: int) -> np.ndarray:
     """Uniform linear resampling along axis 0 to `length` samples (endpoints kept)."""
-    n = x.shape[0]
-    if length == n:
-        return x
-    pos = np.linspace(0.0, n - 1, length)
-    i0 = np.floor(pos).astype(int)
-    i1 = np.minimum(i0 + 1, n - 1)
-    w = (pos - i0).reshape(-1, *([1] * (x.ndim - 1))).astype(np.float32)
-    return (x[i0] * (1 - w) + x[i1] * w).astype(np.float32)
+    return resample_to_length(x, length)
 
 
 def pad_motion_image(image: np.ndarray, height: int = PAD_HEIGHT, width: int = PAD_WIDTH):
@@ -135,7 +129,7 @@ def pad_motion_image(image: np.ndarray, height: int = PAD_HEIGHT, width: int = P
         raise ValueError(f"image has {rows} rows, more than the padded height {height}")
     resampled = cols > width
     if resampled:
-        image = resample_time(image.transpose(1, 0, 2), width).transpose(1, 0, 2)
+        image = resample_to_length(image.transpose(1, 0, 2), width).transpose(1, 0, 2)
         cols = width
     padded = np.zeros((height, width, 3), dtype=np.float32)
     padded[:rows, :cols] = image
@@ -144,7 +138,7 @@ def pad_motion_image(image: np.ndarray, height: int = PAD_HEIGHT, width: int = P
     return padded, mask, resampled
 
 
-def padded_motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarray | None = None,
+def padded_motion_image(keypoints: np.ndarray, fps: float = FPS, out: np.ndarray | None = None,
                         height: int = PAD_HEIGHT, width: int = PAD_WIDTH, zeroed_from: int | None = None):
     """`pad_motion_image(motion_image(keypoints, fps))` without the intermediate image.
 
@@ -157,7 +151,8 @@ def padded_motion_image(keypoints: np.ndarray, fps: float = 25.0, out: np.ndarra
     kp = np.asarray(keypoints, dtype=np.float32)
     if out is None:
         out = np.empty((height, width, 3), dtype=np.float32)
-    cols = math.ceil(kp.shape[0] * 25.0 / fps / 2) if abs(fps - 25.0) > 1e-6 else math.ceil(kp.shape[0] / 2)
+    n_frames = kp.shape[0] if abs(fps - FPS) <= 1e-6 else resampled_length(kp.shape[0], fps)
+    cols = math.ceil(n_frames / 2)
     if cols > width:                      # longer than 51.2 s: the resampling rule of pad_motion_image
         padded, mask, resampled = pad_motion_image(motion_image(kp, fps), height, width)
         out[...] = padded

@@ -5,6 +5,9 @@ from pathlib import Path
 
 import matplotlib
 
+from olympia.io import atomic_path
+from olympia.timebase import FPS, duration_seconds
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -12,8 +15,8 @@ _PNG_META = {"Software": None}
 
 
 def save(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, metadata=_PNG_META, bbox_inches="tight")
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata=_PNG_META, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -67,7 +70,7 @@ def motion_image_examples(out: Path, clips: list) -> str:
         img = motion_image(clip.keypoints - clip.keypoints[:, :1].mean(0))   # root-centred at t=0
         lo, hi = img.min(axis=(0, 1)), img.max(axis=(0, 1))
         ax.imshow((img - lo) / np.maximum(hi - lo, 1e-6), aspect="auto", interpolation="nearest")
-        ax.set_title(f"{clip.label or clip.label_raw} — {clip.reps} reps, {clip.n_frames / 25:.1f} s", fontsize=9)
+        ax.set_title(f"{clip.label or clip.label_raw} — {clip.reps} reps, {duration_seconds(clip.n_frames):.1f} s", fontsize=9)
         ax.set_yticks([32 + 64 * i for i in range(len(CHAIN_NAMES))], CHAIN_NAMES, fontsize=7)
         ax.set_xlabel("time (columns = every 2nd frame)", fontsize=7)
         ax.tick_params(axis="x", labelsize=7)
@@ -85,7 +88,7 @@ def clip_sheet(clip, out: Path, frames: int = 8) -> Path:
     from olympia.skeleton import BONES, CHAIN_NAMES
 
     kp = np.asarray(clip.keypoints, dtype=np.float32)
-    t = np.arange(len(kp)) / 25.0
+    t = np.arange(len(kp)) / FPS
     picks = np.linspace(0, len(kp) - 1, frames).round().astype(int)
     fig = plt.figure(figsize=(12, 8.5))
     grid = fig.add_gridspec(4, frames, height_ratios=[1.3, 1.3, 1, 1.2], hspace=0.45)
@@ -103,8 +106,8 @@ def clip_sheet(clip, out: Path, frames: int = 8) -> Path:
     ax = fig.add_subplot(grid[2, :])
     ax.plot(t, kp[:, :, 2] - kp[:, :, 2].mean(0), color="#888888", lw=0.6)
     for s, e in np.asarray(clip.rep_bounds).reshape(-1, 2):
-        ax.axvspan(s / 25.0, e / 25.0, color="#3b7dd8", alpha=0.12)
-        ax.axvline(s / 25.0, color="#3b7dd8", lw=0.8)
+        ax.axvspan(s / FPS, e / FPS, color="#3b7dd8", alpha=0.12)
+        ax.axvline(s / FPS, color="#3b7dd8", lw=0.8)
     ax.set_xlim(0, t[-1]), ax.set_ylabel("joint height − mean (m)", fontsize=7)
     ax.set_title(f"repetitions: {clip.reps if clip.reps is not None else 'unknown'} (shaded: rep_bounds)", fontsize=8)
     ax.tick_params(labelsize=7)

@@ -9,7 +9,6 @@ video sources' pose path): their clips join the release as they are.
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -20,7 +19,8 @@ from olympia.demo import DemoConfig, generate_demo
 from olympia.errors import ConfigError
 from olympia.release import ReleaseConfig, build_release, code_fingerprint, is_up_to_date, log
 from olympia.schema import Clip, Rejected
-from olympia.store import INFO_PATH
+from olympia.layout import INFO_PATH
+from olympia.store import load_info
 
 
 @dataclass
@@ -66,10 +66,7 @@ def configured_sources(recipe: Recipe) -> tuple[list[tuple[str, Path]], dict[str
     """(source, raw dir) for every configured source that exists; skipped ones with the reason."""
     if recipe.sources_config is None:
         return [], {}
-    try:
-        from olympia.adapters import configured_sources as adapters_configured
-    except ImportError as exc:
-        return [], {"all raw sources": f"olympia.adapters unavailable ({exc})"}
+    from olympia.adapters import configured_sources as adapters_configured
 
     found, skipped = adapters_configured(recipe.sources_config)
     return list(found), dict(skipped)
@@ -100,7 +97,7 @@ def build_from_recipe(recipe: Recipe, out_dir: str | Path, *, force: bool = Fals
     skipped.update(stores_skipped)
     listing = [(name, sorted((p.relative_to(raw).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
                              for p in Path(raw).rglob("*") if p.is_file())) for name, raw in sources]
-    listing += [(str(s), json.loads((s / INFO_PATH).read_text()).get("files")) for s in stores]
+    listing += [(str(s), load_info(s).get("files")) for s in stores]
     fingerprint = code_fingerprint(asdict(recipe.release), asdict(recipe.demo) if recipe.demo else None, listing)
     unset = sorted(k for k, v in skipped.items() if " not set " in v)
     if unset:

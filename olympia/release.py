@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 
 from olympia import __version__, plots
-from olympia.schema import FORMAT_VERSION, Clip, Rejected
+from olympia.io import atomic_write_json, read_json
+from olympia.layout import CARD_PATH, FORMAT_VERSION, PLOTS_DIR, QUARANTINE_PATH, STATS_PATH
+from olympia.schema import Clip, Rejected
 from olympia.skeleton import H36M_JOINTS
-from olympia.store import INFO_PATH, ClipStore, StoreReport, json_dump_atomic, load_info, write_store
+from olympia.store import ClipStore, StoreReport, load_info, write_store
+from olympia.timebase import duration_seconds
 
-STATS_PATH = "meta/stats.json"
-CARD_PATH = "README.md"
-PLOTS_DIR = "plots"
 REPS_BINS = list(range(0, 32)) + [10_000]
 DURATION_BINS_S = [0, 5, 10, 15, 20, 30, 45, 51.2, 60, 90, 120, 10_000]
 
@@ -67,7 +67,7 @@ def _histogram(values, bins) -> dict:
 
 
 def release_stats(meta: pd.DataFrame, joints: JointStats) -> dict:
-    duration = meta["n_frames"].astype(float) / 25.0
+    duration = duration_seconds(meta["n_frames"].astype(float))
     reps = meta["reps"].dropna().astype(int)
     return {
         "joints": joints.result(),
@@ -83,14 +83,13 @@ def release_stats(meta: pd.DataFrame, joints: JointStats) -> dict:
     }
 
 
-def _label_artifacts(staging: Path, meta: pd.DataFrame) -> dict:
-    """Vocabulary, QA shards and the labels report (labels area), when that module exists."""
-    try:
-        from olympia.labels.release import write_label_artifacts
-    except ImportError as exc:
-        return {"skipped": f"olympia.labels.release unavailable ({exc}): no QA shards or vocabulary"}
+def _label_artifacts(staging: Path, meta: pd.DataFrame, quarantine: list[dict]) -> dict:
+    """Vocabulary, QA shards and the labels report; clips quarantined for their label are listed."""
+    from olympia.labels.release import write_label_artifacts  # spaCy: loaded only when building
 
-    return write_label_artifacts(staging, meta)
+    rejected = [{"clip_id": q.get("clip_id") or q["where"], "label_raw": "", "reason": q["message"]}
+                for q in quarantine if q.get("field") == "label"]
+    return write_label_artifacts(staging, meta, rejected_labels=rejected)
 
 
 def build_release(out_dir: str | Path, items: Iterable[Clip | Rejected], cfg: ReleaseConfig | None = None,
@@ -114,12 +113,12 @@ def build_release(out_dir: str | Path, items: Iterable[Clip | Rejected], cfg: Re
 
         t0 = time.perf_counter()
         stats = release_stats(meta, joints)
-        json_dump_atomic(stats, staging / STATS_PATH)
-        labels = _label_artifacts(staging, meta) if len(meta) else {}
+        atomic_write_json(staging / STATS_PATH, stats)
+        quarantine = read_json(staging / QUARANTINE_PATH, "quarantine list")
+        labels = _label_artifacts(staging, meta, quarantine) if len(meta) else {}
         plot_files = plots.release_plots(staging / PLOTS_DIR, stats)
         if examples:
             plot_files.append(plots.motion_image_examples(staging / PLOTS_DIR, list(examples.values())))
-        quarantine = json.loads((staging / "meta/quarantine.json").read_text())
         card.write_card(staging / CARD_PATH, cfg, meta, stats, labels, plot_files, quarantine,
                         sources_skipped or {})
         return {"release": cfg.name, "olympia_version": __version__, "labels": _json_safe(labels),
@@ -141,7 +140,7 @@ def code_fingerprint(*parts) -> str:
     files = sorted(root.rglob("*.py")) + sorted((repo / "annotations").rglob("*.y*ml")) \
         if (repo / "annotations").exists() else sorted(root.rglob("*.py"))
     for f in files:
-        h.update(f.as_posix().encode())
+        h.update(f.relative_to(repo).as_posix().encode())   # relative: same hash in any checkout
         h.update(f.read_bytes())
     for p in parts:
         h.update(json.dumps(p, sort_keys=True, default=str).encode())
@@ -163,4 +162,4 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-__all__ = ["ReleaseConfig", "build_release", "code_fingerprint", "is_up_to_date", "INFO_PATH"]
+__all__ = ["ReleaseConfig", "build_release", "code_fingerprint", "is_up_to_date"]

@@ -3,7 +3,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -13,10 +12,11 @@ import numpy as np
 import pyarrow as pa
 
 from olympia.errors import ClipValidationError
+from olympia.io import sha256_file  # noqa: F401  (re-exported for callers not yet moved to olympia.io)
+from olympia.layout import FORMAT_VERSION
+from olympia.segment import check_rep_bounds
 from olympia.skeleton import N_JOINTS
-
-FORMAT_VERSION = "1.0"
-FPS = 25.0  # every clip is stored at 25 fps (method.md §5)
+from olympia.timebase import FPS
 
 _PROVENANCE_TYPE = pa.struct([
     ("source_file", pa.string()), ("sha256", pa.string()), ("license", pa.string()),
@@ -82,14 +82,6 @@ def make_clip_id(source: str, *parts: Any) -> str:
     """Deterministic readable id, e.g. make_clip_id("fit3d", "s03", "squat") -> "fit3d:s03:squat"."""
     cleaned = [_ID_SAFE.sub("-", str(p).lower()).strip("-") for p in (source, *parts)]
     return ":".join(c for c in cleaned if c)
-
-
-def sha256_file(path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
@@ -182,7 +174,10 @@ def validate_clip(clip: Clip) -> None:
         bad("source_fps", f"must be > 0, got {clip.source_fps}")
     if clip.reps is not None and (int(clip.reps) != clip.reps or clip.reps < 0):
         bad("reps", f"must be a non-negative integer or null, got {clip.reps!r}")
-    _validate_rep_bounds(clip, bad)
+    try:
+        check_rep_bounds(clip.rep_bounds, clip.n_frames, clip.reps)
+    except ValueError as exc:
+        bad("rep_bounds", str(exc))
     conf = clip.frame_confidence
     if conf is not None:
         conf = np.asarray(conf)
@@ -195,21 +190,6 @@ def validate_clip(clip: Clip) -> None:
     missing = {"source_file", "sha256", "license"} - set(clip.provenance)
     if missing:
         bad("provenance", f"missing keys {sorted(missing)}")
-
-
-def _validate_rep_bounds(clip: Clip, bad) -> None:
-    rb, n = clip.rep_bounds, clip.n_frames
-    if rb.size == 0:
-        return
-    if (rb[:, 0] >= rb[:, 1]).any():
-        i = int(np.argmax(rb[:, 0] >= rb[:, 1]))
-        bad("rep_bounds", f"rep {i} has start {rb[i, 0]} >= end {rb[i, 1]}")
-    if rb.min() < 0 or rb.max() > n:
-        bad("rep_bounds", f"bounds must lie in [0, {n}] (n_frames), got [{rb.min()}, {rb.max()}]")
-    if (np.diff(rb[:, 0]) <= 0).any() or (rb[1:, 0] < rb[:-1, 1]).any():
-        bad("rep_bounds", "reps must be in increasing order and must not overlap")
-    if clip.reps is not None and len(rb) != clip.reps:
-        bad("rep_bounds", f"{len(rb)} rep bound pairs but reps = {clip.reps}")
 
 
 def clip_json_schema() -> dict:

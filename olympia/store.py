@@ -1,6 +1,6 @@
 """Parquet keypoint store: sharded, validated, atomic writes; random access and streaming reads.
 
-Layout (Hugging Face style, constants below):
+Layout (Hugging Face style, paths in olympia.layout):
     data/clips/{split}-{i:05d}-of-{n:05d}.parquet   clips, sorted by id within a split
     meta/info.json                                   format, schema, counts, sha256 per file
     meta/splits.json                                 clip id -> split and the mode used
@@ -28,19 +28,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from olympia.errors import ClipValidationError, LabelError, StoreIntegrityError
-from olympia.schema import (CLIP_ARROW_SCHEMA, FORMAT_VERSION, FPS, METADATA_COLUMNS, Clip, Rejected,
-                            clip_json_schema, sha256_file, validate_clip)
+from olympia.errors import ClipValidationError, OlympiaError, StoreIntegrityError
+from olympia.io import atomic_write_json, read_json, sha256_file
+from olympia.layout import (CLIPS_DIR, CODEBASE, FORMAT_VERSION, INFO_PATH, QUARANTINE_PATH, ROW_GROUP_ROWS,
+                            SHARD_MAX_BYTES, SHARD_PATTERN, SPLITS_PATH, clip_shard_path, shard_split)
+from olympia.schema import CLIP_ARROW_SCHEMA, METADATA_COLUMNS, Clip, Rejected, clip_json_schema, validate_clip
 from olympia.skeleton import CHAIN_NAMES, H36M_JOINTS, KINEMATIC_CHAINS, N_JOINTS
 from olympia.splits import DEFAULT_RATIOS, SPLITS, assign_splits
+from olympia.timebase import FPS
 
-CLIPS_DIR = "data/clips"
-CLIP_SHARD_PATTERN = "{split}-{index:05d}-of-{count:05d}.parquet"
-INFO_PATH = "meta/info.json"
-SPLITS_PATH = "meta/splits.json"
-QUARANTINE_PATH = "meta/quarantine.json"
-SHARD_MAX_BYTES = 128 << 20   # cap on raw keypoint bytes per shard (Hub-friendly file sizes)
-ROW_GROUP_ROWS = 2            # small row groups: a random access decodes at most 2 clips (measured: 2.2x the reads/s of 8, +0.03 ms per clip to open a store)
 BYTES_PER_FRAME = N_JOINTS * 3 * 4
 
 
@@ -57,42 +53,23 @@ class StoreReport:
         return f"{self.n_clips} clips ({splits}); {len(self.rejected)} quarantined -> {self.path}"
 
 
-def json_dump_atomic(obj, path: Path) -> None:
-    """Write JSON (sorted keys, stable formatting) via a temp file and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=_json_default) + "\n")
-    os.replace(tmp, path)
-
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")
-
-
 # ---------------------------------------------------------------------------------- writing
 
 def prepare_clips(items: Iterable[Clip | Rejected], progress: bool = False,
                   desc: str = "validating clips") -> tuple[list[Clip], list[Rejected]]:
-    """Fill labels, validate, drop duplicates into the quarantine. Nothing is lost silently."""
+    """Validate, drop duplicates into the quarantine. Nothing is lost silently.
+
+    Labels are normalized once, at ingest (adapters, pose path, demo); the store only checks
+    that every clip carries one (validate_clip)."""
     clips, rejected, seen = [], [], {}
     for item in tqdm(items, desc=desc, unit="clip", disable=not progress, file=sys.stderr):
         if isinstance(item, Rejected):
             rejected.append(item)
             continue
         try:
-            if not item.label:
-                from olympia.labels import normalize_label  # imported late: spaCy loads on first use
-                item.label = normalize_label(item.label_raw)
             validate_clip(item)
-        except (ClipValidationError, LabelError) as exc:
+            _check_label_normalized(item)
+        except ClipValidationError as exc:
             rejected.append(Rejected(item.source, item.provenance.get("source_file") or item.id,
                                      getattr(exc, "field", "label"), str(exc), item.id))
             continue
@@ -104,6 +81,21 @@ def prepare_clips(items: Iterable[Clip | Rejected], progress: bool = False,
         seen[item.id] = item.provenance.get("source_file") or item.source
         clips.append(item)
     return clips, rejected
+
+
+def _check_label_normalized(clip: Clip) -> None:
+    """The label must be the normalizer's output: it is the answer of every QA pair."""
+    from olympia.labels import normalize_label  # imported late: spaCy loads on first use
+    from olympia.errors import LabelError
+
+    try:
+        expected = normalize_label(clip.label)
+    except LabelError as exc:
+        raise ClipValidationError(clip.id, "label", str(exc)) from None
+    if expected != clip.label:
+        raise ClipValidationError(clip.id, "label", f"{clip.label!r} is not normalized ("
+                                  f"normalize_label gives {expected!r}); labels are normalized at "
+                                  "ingest: re-run the adapter or pose step that made the clip")
 
 
 def clips_metadata(clips: list[Clip]) -> pd.DataFrame:
@@ -186,19 +178,18 @@ def write_store(
         for split, members in by_split.items():
             plan = _shard_plan(members, shard_max_bytes)
             for i, shard in enumerate(plan):
-                name = CLIP_SHARD_PATTERN.format(split=split, index=i, count=len(plan))
-                jobs.append((shard, staging / CLIPS_DIR / name))
+                jobs.append((shard, staging / clip_shard_path(split, i, len(plan))))
         for shard, path in tqdm(jobs, desc="writing shards", unit="shard", disable=not progress,
                                 file=sys.stderr):
             _write_shard(shard, path)
-        json_dump_atomic({"mode": "explicit+" + split_mode if splits else split_mode, "seed": seed,
-                          "ratios": list(ratios), "assignment": dict(sorted(assignment.items()))},
-                         staging / SPLITS_PATH)
-        json_dump_atomic([r.__dict__ for r in rejected], staging / QUARANTINE_PATH)
+        atomic_write_json(staging / SPLITS_PATH,
+                          {"mode": "explicit+" + split_mode if splits else split_mode, "seed": seed,
+                           "ratios": list(ratios), "assignment": dict(sorted(assignment.items()))})
+        atomic_write_json(staging / QUARANTINE_PATH, [r.__dict__ for r in rejected])
         extra_info = extras(staging, meta) if extras else {}
         counts = meta["split"].value_counts().reindex(list(SPLITS), fill_value=0)
         info = _info(staging, meta, counts, rejected, extra_info, split_mode, fingerprint)
-        json_dump_atomic(info, staging / INFO_PATH)
+        atomic_write_json(staging / INFO_PATH, info)
         _swap_into_place(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -215,14 +206,14 @@ def _info(root: Path, meta: pd.DataFrame, counts, rejected, extra_info, split_mo
             continue
         files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     return {
-        "codebase": "olympia",
+        "codebase": CODEBASE,
         "format_version": FORMAT_VERSION,
         "fps": FPS,
         "joint_names": list(H36M_JOINTS),
         "kinematic_chains": {n: list(c) for n, c in zip(CHAIN_NAMES, KINEMATIC_CHAINS)},
         "axes": "metres, right-handed, z up",
         "clip_schema": clip_json_schema(),
-        "clips_path_pattern": f"{CLIPS_DIR}/{CLIP_SHARD_PATTERN}",
+        "clips_path_pattern": f"{CLIPS_DIR}/{SHARD_PATTERN}",
         "row_group_rows": ROW_GROUP_ROWS,
         "split_mode": split_mode,
         "counts": {
@@ -278,9 +269,9 @@ def load_info(root: str | Path) -> dict:
         raise StoreIntegrityError(f"{path} is missing: {root} is not an Olympia store "
                                   "(build one with `olympia build` or `olympia ingest`)")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise StoreIntegrityError(f"{path} is not valid JSON ({exc}); rebuild the store") from exc
+        return read_json(path, "store info")
+    except OlympiaError as exc:
+        raise StoreIntegrityError(f"{exc}; rebuild the store") from None
 
 
 class ClipStore:
@@ -338,7 +329,7 @@ class ClipStore:
                 rg = np.repeat(np.arange(len(sizes)), sizes)
                 row = np.concatenate([np.arange(n) for n in sizes]) if sizes else np.array([], int)
                 parts.append(pd.DataFrame({"id": ids, "file": rel, "row_group": rg, "row": row,
-                                           "split": Path(rel).name.split("-")[0]}))
+                                           "split": shard_split(rel)}))
             self._index = (pd.concat(parts, ignore_index=True) if parts else
                            pd.DataFrame(columns=["id", "file", "row_group", "row", "split"])).set_index("id")
         return self._index
@@ -351,7 +342,7 @@ class ClipStore:
         return self.info["counts"]["clips"]
 
     def files_for(self, split: str | None) -> list[str]:
-        return [f for f in self.clip_files if split is None or Path(f).name.startswith(f"{split}-")]
+        return [f for f in self.clip_files if split is None or shard_split(f) == split]
 
     def metadata(self, columns=None, split: str | None = None) -> pd.DataFrame:
         """Clip metadata without keypoints (column projection), with a `split` column."""
@@ -359,7 +350,7 @@ class ClipStore:
         frames = []
         for rel in self.files_for(split):
             df = self._file(rel).read(columns=cols).to_pandas()
-            df["split"] = Path(rel).name.split("-")[0]
+            df["split"] = shard_split(rel)
             frames.append(df)
         if not frames:
             return pd.DataFrame(columns=cols + ["split"])

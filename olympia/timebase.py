@@ -25,9 +25,9 @@ def seconds_to_frame(seconds: float, fps: float = FPS) -> int:
     return int(round(float(seconds) * fps))
 
 
-def duration_seconds(n_frames: int, fps: float = FPS) -> float:
-    """Length in seconds of n_frames frames."""
-    return float(n_frames) / fps
+def duration_seconds(n_frames, fps: float = FPS):
+    """Length in seconds of n_frames frames (a number, or an array/Series of them)."""
+    return n_frames / fps
 
 
 def resampled_length(n_src: int, src_fps: float, dst_fps: float = FPS) -> int:

@@ -112,6 +112,20 @@ def test_duplicate_ids_and_adapter_rejections_are_reported(tmp_path):
     assert "duplicate clip id 'test:c0001'" in report.rejected[0].message
 
 
+def test_store_only_validates_labels_normalized_at_ingest(tmp_path):
+    # method.md §2: "Squats" is normalized to "squat" at ingest; the store does not do it
+    raw = make_clip(2, label="squat")
+    raw.label = "Squats"
+    empty = make_clip(3)
+    empty.label = ""
+    report = write_store(tmp_path / "s", [make_clip(1), raw, empty], progress=False)
+    assert report.n_clips == 1
+    by_id = {r.clip_id: r for r in report.rejected}
+    assert by_id["test:c0002"].field == "label" and "'squat'" in by_id["test:c0002"].message
+    assert "re-run the adapter" in by_id["test:c0002"].message
+    assert by_id["test:c0003"].field == "label"
+
+
 def test_deleted_truncated_or_altered_shard_is_named(tmp_path):
     write_store(tmp_path / "s", [make_clip(i) for i in range(5)], progress=False)
     shard = next((tmp_path / "s/data/clips").glob("train-*.parquet"))

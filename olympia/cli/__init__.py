@@ -37,13 +37,7 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, attr = target.split(":")
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:  # an area not built yet must not break the rest
-            @click.command(name=name, help=f"(unavailable: {exc})")
-            def unavailable():
-                raise click.ClickException(f"'olympia {name}' is unavailable: {exc}")
-            return unavailable
+        return getattr(importlib.import_module(module), attr)
 
 
 class DomainErrorGroup(click.Group):

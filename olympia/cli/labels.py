@@ -87,8 +87,9 @@ def report(release, realdata, as_json):
     from olympia.labels.report import normalize_names, realdata_class_names, source_class_names
 
     if release is not None:
-        name = "labels_report.json" if as_json else "labels_report.md"
-        path = release / "meta" / name
+        from olympia.layout import LABELS_REPORT_JSON_PATH, LABELS_REPORT_MD_PATH
+
+        path = release / (LABELS_REPORT_JSON_PATH if as_json else LABELS_REPORT_MD_PATH)
         if not path.is_file():
             raise LabelError(f"{path} is missing; fix: build the release first "
                              "(make dataset) or point --release at a built release")

@@ -7,43 +7,42 @@ writer settings, PNGs without a Software/date stamp).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from olympia.errors import LabelError
-from olympia.labels.normalize import MAX_LABEL_CHARS, normalize_label
-from olympia.labels.qa import (DEFAULT_VARIANTS, QA_ROWS_PER_SHARD, load_question_templates,
-                               qa_rows_for_clip, write_qa_shards)
+from olympia.io import atomic_path, atomic_write_text
+from olympia.labels.normalize import MAX_LABEL_CHARS
+from olympia.labels.qa import DEFAULT_VARIANTS, load_question_templates, qa_rows_for_clip, write_qa_shards
 from olympia.labels.report import build_labels_report, render_report_markdown
-from olympia.labels.vocabulary import Vocabulary, load_word_categories, write_text_atomic
+from olympia.labels.vocabulary import Vocabulary, load_word_categories
+from olympia.layout import (LABELS_REPORT_JSON_PATH, LABELS_REPORT_MD_PATH, PLOTS_DIR, QA_ROWS_PER_SHARD,
+                            VOCABULARY_PATH)
 
 REQUIRED_COLUMNS = ("id", "split", "source", "label_raw", "label", "reps")
-VOCABULARY_PATH = "meta/vocabulary.json"
-REPORT_JSON_PATH = "meta/labels_report.json"
-REPORT_MD_PATH = "meta/labels_report.md"
-LABEL_LENGTH_PLOT = "plots/label_length.png"
-WORDS_PER_CATEGORY_PLOT = "plots/words_per_category.png"
+LABEL_LENGTH_PLOT = f"{PLOTS_DIR}/label_length.png"
+WORDS_PER_CATEGORY_PLOT = f"{PLOTS_DIR}/words_per_category.png"
 
 
 def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
                           base_vocabulary: Vocabulary | None = None,
                           n_variants: int = DEFAULT_VARIANTS, over_max: str = "skip",
                           uncategorized_weight: float | None = None,
-                          rows_per_shard: int = QA_ROWS_PER_SHARD) -> dict:
+                          rows_per_shard: int = QA_ROWS_PER_SHARD,
+                          rejected_labels: list[dict] = ()) -> dict:
     """Write meta/vocabulary.json, data/qa/*.parquet, meta/labels_report.{json,md} and the two
     label plots under `staging_dir`. `base_vocabulary` (a previous release's) is extended
-    instead of building a fresh one, so its class indices stay valid.
+    instead of building a fresh one, so its class indices stay valid. `rejected_labels`
+    ({clip_id, label_raw, reason}: clips quarantined at ingest for their label) go to the report.
     Returns (JSON-safe except card_markdown; the release builder merges it into info.json):
       n_qa                int, QA rows written
       qa_pairs            {split: {task: rows}}
       vocab_size          int, classes in meta/vocabulary.json (words + integers)
       words_per_category  {category: vocabulary classes}, integer included
       label_lengths       {"<words>": distinct normalized labels with that many words}
-      rejected_labels     int, clips kept out of the QA shards (listed in the report)
+      rejected_labels     int, clips quarantined for their label (listed in the report)
       files               relative paths of the vocabulary, report and QA shards written
       plots               relative paths of the two label plots (for the dataset card)
       card_markdown       the card's labels section (links the plots)"""
@@ -53,7 +52,8 @@ def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
         raise LabelError(f"clips_meta lacks columns {missing}; fix: pass the store's metadata "
                          f"with columns {list(REQUIRED_COLUMNS)}")
     clips = clips_meta.sort_values("id", kind="stable").reset_index(drop=True)
-    kept, rejected, not_normalized = _resolve_labels(clips)
+    kept = _resolve_labels(clips)
+    rejected = list(rejected_labels)
     categories = load_word_categories(uncategorized_weight=uncategorized_weight)
     labels = sorted({label for _, _, _, label, _ in kept})
     vocab = (base_vocabulary.extend(labels=labels, categories=categories) if base_vocabulary
@@ -75,10 +75,10 @@ def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
              "max_label_chars": MAX_LABEL_CHARS}
     report = build_labels_report(clip_labels=[(c, r, l) for c, _, r, l, _ in kept], vocab=vocab,
                                  qa_counts=qa_counts, rejected=rejected,
-                                 not_normalized=not_normalized, counting=counting, rules=rules)
-    write_text_atomic(staging_dir / REPORT_JSON_PATH,
+                                 counting=counting, rules=rules)
+    atomic_write_text(staging_dir / LABELS_REPORT_JSON_PATH,
                       json.dumps(report, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
-    write_text_atomic(staging_dir / REPORT_MD_PATH, render_report_markdown(report))
+    atomic_write_text(staging_dir / LABELS_REPORT_MD_PATH, render_report_markdown(report))
     label_lengths = [len(l.split()) for l in labels]
     per_category = report["vocabulary"]["per_category"]
     plots = write_label_plots(staging_dir, label_lengths, per_category)
@@ -86,26 +86,19 @@ def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
             "words_per_category": dict(per_category),
             "label_lengths": {str(k): v for k, v in sorted(Counter(label_lengths).items())},
             "rejected_labels": len(rejected),
-            "files": [VOCABULARY_PATH, REPORT_JSON_PATH, REPORT_MD_PATH] + [p.as_posix() for p in qa_files],
+            "files": [VOCABULARY_PATH, LABELS_REPORT_JSON_PATH, LABELS_REPORT_MD_PATH]
+            + [p.as_posix() for p in qa_files],
             "plots": plots, "card_markdown": card_markdown(report, len(rows))}
 
 
 def _resolve_labels(clips: pd.DataFrame):
-    """(clip_id, split, label_raw, label, reps) per clip with a usable label; the rest rejected."""
-    kept, rejected, not_normalized = [], [], []
+    """(clip_id, split, label_raw, label, reps) per clip. Labels were normalized at ingest and
+    checked by the store, so the clip's label is the answer of its QA pairs as it is."""
+    kept = []
     for rec in clips[list(REQUIRED_COLUMNS)].itertuples(index=False):
-        raw = rec.label_raw if isinstance(rec.label_raw, str) else ""
-        given = rec.label if isinstance(rec.label, str) else ""
-        try:
-            label = normalize_label(given if given.strip() else raw)
-        except LabelError as exc:
-            rejected.append({"clip_id": rec.id, "label_raw": raw, "reason": str(exc)})
-            continue
-        if given.strip() and label != given:
-            not_normalized.append({"clip_id": rec.id, "label": given, "normalized": label})
         reps = None if pd.isna(rec.reps) else int(rec.reps)
-        kept.append((rec.id, rec.split, raw, label, reps))
-    return kept, rejected, not_normalized
+        kept.append((rec.id, rec.split, rec.label_raw, rec.label, reps))
+    return kept
 
 
 def _note_count(counting: dict, clip_id: str, reps, vocab: Vocabulary, over_max: str) -> None:
@@ -168,13 +161,5 @@ def write_label_plots(root: Path, label_lengths: list[int], per_category: dict[s
 
 
 def _save_png(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", metadata={"Software": None})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

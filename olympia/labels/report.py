@@ -8,14 +8,14 @@ with a realdata folder, from the real files themselves.
 from __future__ import annotations
 
 import csv
-import json
 from collections import Counter
 from pathlib import Path
 
 import yaml
 
 from olympia.errors import LabelError
-from olympia.labels.normalize import MAX_LABEL_CHARS, explain_label
+from olympia.io import read_json
+from olympia.labels.normalize import explain_label
 from olympia.labels.rules import SOURCE_CLASS_NAMES_YAML
 from olympia.labels.vocabulary import UNCATEGORIZED, Vocabulary
 
@@ -79,7 +79,7 @@ def realdata_class_names(realdata: Path) -> tuple[dict[str, list[str]], list[str
                              "names listed in source_class_names.yaml")
     infinite = set()
     for f in sorted(realdata.glob("infiniterep/*_params.json")):
-        infinite.add(str(json.loads(f.read_text())["params"]["exercise"]))
+        infinite.add(str(read_json(f, "InfiniteRep params")["params"]["exercise"]))
     if infinite:
         names["infiniterep"] = sorted(infinite)
     return names, notes
@@ -103,7 +103,7 @@ def normalize_names(names_by_source: dict[str, list[str]]) -> list[dict]:
 
 def build_labels_report(*, clip_labels: list[tuple[str, str, str]], vocab: Vocabulary,
                         qa_counts: dict[str, dict[str, int]], rejected: list[dict],
-                        not_normalized: list[dict], counting: dict, rules: dict,
+                        counting: dict, rules: dict,
                         source_names: dict[str, list[str]] | None = None) -> dict:
     """clip_labels: (clip_id, label_raw, label) of every clip that got QA pairs."""
     raw_counts = Counter(raw for _, raw, _ in clip_labels)
@@ -157,7 +157,6 @@ def build_labels_report(*, clip_labels: list[tuple[str, str, str]], vocab: Vocab
         "zero_weight_labels": zero_target,
         "label_numbers_outside_range": numbers,
         "rejected": rejected,
-        "labels_not_in_normal_form": not_normalized,
         "counting": counting,
         "source_class_names": normalize_names(source_names if source_names is not None
                                               else source_class_names()),
@@ -222,5 +221,3 @@ def render_report_markdown(report: dict) -> str:
                       "; ".join(x.get("corrections", []))] for x in report["source_class_names"]])
     return "\n".join(lines).rstrip() + "\n"
 
-
-REPORT_RULES_DEFAULT = {"max_label_chars": MAX_LABEL_CHARS}
