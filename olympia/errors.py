@@ -34,6 +34,10 @@ class StoreIntegrityError(OlympiaError):
     """A release on disk does not match its meta/info.json (missing, truncated or altered file)."""
 
 
+class OutputFolderError(OlympiaError):
+    """An output folder cannot be written: it holds the user's files, or another process is writing it."""
+
+
 class LabelError(OlympiaError):
     """A raw label cannot be normalized (empty, no letters, ...)."""
 

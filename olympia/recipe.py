@@ -29,6 +29,7 @@ class Recipe:
     demo: DemoConfig | None = field(default_factory=DemoConfig)   # None: no demo clips
     sources_config: Path | None = None                            # pipelines/sources.yaml
     stores: list[Path] = field(default_factory=list)              # clip stores to include (pose path)
+    root: Path = Path(".")                                        # repository root paths resolve against
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -48,7 +49,7 @@ def load_recipe(path: str | Path) -> Recipe:
     stores = raw.get("stores") or []
     if not isinstance(stores, list):
         raise ConfigError(f"{path}: `stores` must be a list of clip store directories")
-    return Recipe(release, demo, resolve(sources) if sources else None, [resolve(s) for s in stores])
+    return Recipe(release, demo, resolve(sources) if sources else None, [resolve(s) for s in stores], root)
 
 
 def included_stores(recipe: Recipe) -> tuple[list[Path], dict[str, str]]:
@@ -89,6 +90,11 @@ def recipe_items(recipe: Recipe, sources: list[tuple[str, Path]], workers: int,
     return itertools.chain.from_iterable(streams)
 
 
+def _shown(text, root: Path) -> str:
+    """`text` with the repository root's absolute path replaced by a relative one."""
+    return str(text).replace(f"{Path(root).resolve()}/", "")
+
+
 def build_from_recipe(recipe: Recipe, out_dir: str | Path, *, force: bool = False, workers: int = 2,
                       progress: bool = True):
     """Build (or skip, when inputs are unchanged) the release at out_dir. Returns the report or None."""
@@ -97,8 +103,11 @@ def build_from_recipe(recipe: Recipe, out_dir: str | Path, *, force: bool = Fals
     skipped.update(stores_skipped)
     listing = [(name, sorted((p.relative_to(raw).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
                              for p in Path(raw).rglob("*") if p.is_file())) for name, raw in sources]
-    listing += [(str(s), load_info(s).get("files")) for s in stores]
+    listing += [(_shown(s, recipe.root), load_info(s).get("files")) for s in stores]
     fingerprint = code_fingerprint(asdict(recipe.release), asdict(recipe.demo) if recipe.demo else None, listing)
+    # what goes into the release (info.json, card) names paths relative to the repository:
+    # the same inputs give the same bytes in any checkout
+    skipped = {_shown(k, recipe.root): _shown(v, recipe.root) for k, v in skipped.items()}
     unset = sorted(k for k, v in skipped.items() if " not set " in v)
     if unset:
         log(f"raw sources not configured, skipped: {', '.join(unset)} "
@@ -110,4 +119,4 @@ def build_from_recipe(recipe: Recipe, out_dir: str | Path, *, force: bool = Fals
         log(f"{out_dir} is up to date (same code, recipe and raw files); use --force to rebuild")
         return None
     return build_release(out_dir, recipe_items(recipe, sources, workers, stores), recipe.release, progress=progress,
-                         fingerprint=fingerprint, sources_skipped=skipped)
+                         fingerprint=fingerprint, sources_skipped=skipped, force=force)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -94,7 +93,7 @@ def _label_artifacts(staging: Path, meta: pd.DataFrame, quarantine: list[dict]) 
 
 def build_release(out_dir: str | Path, items: Iterable[Clip | Rejected], cfg: ReleaseConfig | None = None,
                   *, progress: bool = True, fingerprint: str | None = None,
-                  sources_skipped: dict | None = None) -> StoreReport:
+                  sources_skipped: dict | None = None, force: bool = False) -> StoreReport:
     """Write a complete release at out_dir (atomic). Returns the store report."""
     cfg = cfg or ReleaseConfig()
     joints = JointStats()
@@ -111,7 +110,6 @@ def build_release(out_dir: str | Path, items: Iterable[Clip | Rejected], cfg: Re
     def extras(staging: Path, meta: pd.DataFrame) -> dict:
         from olympia import card
 
-        t0 = time.perf_counter()
         stats = release_stats(meta, joints)
         atomic_write_json(staging / STATS_PATH, stats)
         quarantine = read_json(staging / QUARANTINE_PATH, "quarantine list")
@@ -122,10 +120,10 @@ def build_release(out_dir: str | Path, items: Iterable[Clip | Rejected], cfg: Re
         card.write_card(staging / CARD_PATH, cfg, meta, stats, labels, plot_files, quarantine,
                         sources_skipped or {})
         return {"release": cfg.name, "olympia_version": __version__, "labels": _json_safe(labels),
-                "sources_skipped": sources_skipped or {}, "extras_seconds": round(time.perf_counter() - t0, 2)}
+                "sources_skipped": sources_skipped or {}}
 
     return write_store(out_dir, observed(items), split_mode=cfg.split_mode, seed=cfg.seed,
-                       progress=progress, extras=extras, fingerprint=fingerprint)
+                       progress=progress, extras=extras, fingerprint=fingerprint, force=force)
 
 
 def _json_safe(d: dict) -> dict:

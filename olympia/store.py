@@ -6,18 +6,16 @@ Layout (Hugging Face style, paths in olympia.layout):
     meta/splits.json                                 clip id -> split and the mode used
     meta/quarantine.json                             every rejected item and why
 
-Atomicity: everything is written into a staging directory beside the target and swapped in
-with two renames at the end. A kill -9 before the swap leaves the previous store untouched;
-a kill between the two renames leaves it under `<name>.previous`, which `recover_store`
-(called by ClipStore and write_store) moves back.
+Atomicity, locking and never deleting a user's files: olympia.swap (a locked staging folder
+swapped in with two renames; readers recover an interrupted swap). Integrity: every file's
+sha256 and size in meta/info.json, and Parquet page checksums verified on every read.
 """
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
 from collections import Counter, OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -35,6 +33,7 @@ from olympia.layout import (CLIPS_DIR, CODEBASE, FORMAT_VERSION, INFO_PATH, QUAR
 from olympia.schema import CLIP_ARROW_SCHEMA, METADATA_COLUMNS, Clip, Rejected, clip_json_schema, validate_clip
 from olympia.skeleton import CHAIN_NAMES, H36M_JOINTS, KINEMATIC_CHAINS, N_JOINTS
 from olympia.splits import DEFAULT_RATIOS, SPLITS, assign_splits
+from olympia.swap import recover, replacing
 from olympia.timebase import FPS
 
 BYTES_PER_FRAME = N_JOINTS * 3 * 4
@@ -135,6 +134,7 @@ def _write_shard(clips: list[Clip], path: Path) -> None:
         use_dictionary=["source", "subject", "camera", "split_group", "label_raw", "label",
                         "pose_estimator", "pose_estimator_version"],
         write_statistics=["id", "source", "n_frames", "reps"],
+        write_page_checksum=True,      # a damaged page is detected on read, not decoded as data
     )
 
 
@@ -150,6 +150,7 @@ def write_store(
     progress: bool = True,
     extras: Callable[[Path, pd.DataFrame], dict] | None = None,
     fingerprint: str | None = None,
+    force: bool = False,
 ) -> StoreReport:
     """Validate `items` and write them as a store at `out_dir`, atomically.
 
@@ -157,31 +158,18 @@ def write_store(
     `split_mode` ("group": leak-free by split_group, "clip": the paper's random 80/10/10).
     extras(staging_dir, clips_meta) may add files (QA shards, card, plots); they are hashed
     into info.json with the rest. Returns a StoreReport; rejected items are in
-    meta/quarantine.json and the report, never dropped.
+    meta/quarantine.json and the report, never dropped. `out_dir` must be absent, empty or a
+    store holding only its own files, unless `force` (olympia.swap.check_replaceable).
     """
     out_dir = Path(out_dir)
-    recover_store(out_dir)
-    clips, rejected = prepare_clips(items, progress=progress)
-    meta = clips_metadata(clips)
-    assignment = assign_splits(meta, split_mode, seed, ratios) if len(meta) else {}
-    if splits:
-        assignment.update({k: v for k, v in splits.items() if k in assignment})
-    meta["split"] = meta["id"].map(assignment)
-
-    staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / CLIPS_DIR).mkdir(parents=True)
-    try:
-        by_split = {s: sorted((c for c in clips if assignment[c.id] == s), key=lambda c: c.id)
-                    for s in SPLITS}
-        jobs = []
-        for split, members in by_split.items():
-            plan = _shard_plan(members, shard_max_bytes)
-            for i, shard in enumerate(plan):
-                jobs.append((shard, staging / clip_shard_path(split, i, len(plan))))
-        for shard, path in tqdm(jobs, desc="writing shards", unit="shard", disable=not progress,
-                                file=sys.stderr):
-            _write_shard(shard, path)
+    with replacing(out_dir, force=force) as staging:
+        clips, rejected = prepare_clips(items, progress=progress)
+        meta = clips_metadata(clips)
+        assignment = assign_splits(meta, split_mode, seed, ratios) if len(meta) else {}
+        if splits:
+            assignment.update({k: v for k, v in splits.items() if k in assignment})
+        meta["split"] = meta["id"].map(assignment)
+        _write_shards(staging, clips, assignment, shard_max_bytes, progress)
         atomic_write_json(staging / SPLITS_PATH,
                           {"mode": "explicit+" + split_mode if splits else split_mode, "seed": seed,
                            "ratios": list(ratios), "assignment": dict(sorted(assignment.items()))})
@@ -190,12 +178,20 @@ def write_store(
         counts = meta["split"].value_counts().reindex(list(SPLITS), fill_value=0)
         info = _info(staging, meta, counts, rejected, extra_info, split_mode, fingerprint)
         atomic_write_json(staging / INFO_PATH, info)
-        _swap_into_place(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return StoreReport(out_dir, len(clips), {s: int(counts[s]) for s in SPLITS}, rejected,
                        sorted(info["files"]))
+
+
+def _write_shards(staging: Path, clips: list[Clip], assignment: dict, shard_max_bytes: int,
+                  progress: bool) -> None:
+    (staging / CLIPS_DIR).mkdir(parents=True)
+    jobs = []
+    for split in SPLITS:
+        members = sorted((c for c in clips if assignment[c.id] == split), key=lambda c: c.id)
+        plan = _shard_plan(members, shard_max_bytes)
+        jobs += [(shard, staging / clip_shard_path(split, i, len(plan))) for i, shard in enumerate(plan)]
+    for shard, path in tqdm(jobs, desc="writing shards", unit="shard", disable=not progress, file=sys.stderr):
+        _write_shard(shard, path)
 
 
 def _info(root: Path, meta: pd.DataFrame, counts, rejected, extra_info, split_mode, fingerprint) -> dict:
@@ -229,38 +225,6 @@ def _info(root: Path, meta: pd.DataFrame, counts, rejected, extra_info, split_mo
     }
 
 
-def _swap_into_place(staging: Path, target: Path) -> None:
-    previous = target.with_name(f"{target.name}.previous")
-    shutil.rmtree(previous, ignore_errors=True)
-    if target.exists():
-        os.rename(target, previous)
-    os.rename(staging, target)
-    shutil.rmtree(previous, ignore_errors=True)
-
-
-def recover_store(target: str | Path) -> None:
-    """Undo a swap interrupted between its two renames, and clear dead staging dirs."""
-    target = Path(target)
-    previous = target.with_name(f"{target.name}.previous")
-    if not target.exists() and previous.exists():
-        os.rename(previous, target)
-    if target.parent.exists():
-        for stale in target.parent.glob(f".{target.name}.staging-*"):
-            pid = stale.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _pid_alive(int(pid)):
-                shutil.rmtree(stale, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 # ---------------------------------------------------------------------------------- reading
 
 def load_info(root: str | Path) -> dict:
@@ -274,12 +238,34 @@ def load_info(root: str | Path) -> dict:
         raise StoreIntegrityError(f"{exc}; rebuild the store") from None
 
 
+def integrity_problems(root: str | Path, info: dict, *, full: bool = True, strays: bool = True) -> list[str]:
+    """Every mismatch of a store against its meta/info.json, one line each: missing,
+    truncated or altered files (sha256 when `full`), and files it does not list (`strays`)."""
+    root, out = Path(root), []
+    for rel, entry in info["files"].items():
+        path = root / rel
+        if not path.is_file():
+            out.append(f"{path} is listed in {INFO_PATH} but missing; restore it or rebuild the store")
+        elif path.stat().st_size != entry["bytes"]:
+            out.append(f"{path} has {path.stat().st_size} bytes, {INFO_PATH} says {entry['bytes']} "
+                       "(truncated or altered); rebuild or re-download it")
+        elif full and sha256_file(path) != entry["sha256"]:
+            out.append(f"{path} does not match its sha256 in {INFO_PATH} (altered or corrupt); "
+                       "rebuild or re-download it")
+    if strays:
+        listed = set(info["files"]) | {INFO_PATH}
+        out += [f"{p} is not part of the store (not in {INFO_PATH}); remove it or rebuild"
+                for p in sorted(root.rglob("*"))
+                if p.is_file() and p.relative_to(root).as_posix() not in listed]
+    return out
+
+
 class ClipStore:
     """Read access to a store or release: metadata, random access by id, streaming."""
 
     def __init__(self, root: str | Path, verify: bool = False, cache_row_groups: int = 4):
         self.root = Path(root)
-        recover_store(self.root)
+        recover(self.root)
         self.info = load_info(self.root)
         self._check_files(full=verify)
         self.clip_files = sorted(f for f in self.info["files"] if f.startswith(CLIPS_DIR + "/"))
@@ -291,30 +277,37 @@ class ClipStore:
 
     # -- integrity
     def _check_files(self, full: bool) -> None:
-        for rel, entry in self.info["files"].items():
-            path = self.root / rel
-            if not path.is_file():
-                raise StoreIntegrityError(f"{path} is listed in {INFO_PATH} but missing; "
-                                          "restore it or rebuild the store")
-            if path.stat().st_size != entry["bytes"]:
-                raise StoreIntegrityError(f"{path} has {path.stat().st_size} bytes, {INFO_PATH} says "
-                                          f"{entry['bytes']} (truncated or altered); rebuild or re-download it")
-            if full and sha256_file(path) != entry["sha256"]:
-                raise StoreIntegrityError(f"{path} does not match its sha256 in {INFO_PATH} "
-                                          "(altered or corrupt); rebuild or re-download it")
+        problems = self.problems(full=full, strays=False)
+        if problems:
+            raise StoreIntegrityError(problems[0] if len(problems) == 1 else
+                                      f"{len(problems)} problems in {self.root}:\n" + "\n".join(problems))
+
+    def problems(self, full: bool = True, strays: bool = True) -> list[str]:
+        """See `integrity_problems`."""
+        return integrity_problems(self.root, self.info, full=full, strays=strays)
 
     def verify(self) -> None:
-        """Check every file against the sha256 in meta/info.json (raises naming the file)."""
-        self._check_files(full=True)
+        """Check every file against meta/info.json; raises naming every bad or stray file."""
+        problems = self.problems()
+        if problems:
+            raise StoreIntegrityError(f"{len(problems)} problem(s) in {self.root}:\n" + "\n".join(problems))
+
+    @contextmanager
+    def _reading(self, rel: str):
+        """A damaged shard (bad page checksum, unreadable bytes) becomes the store's integrity
+        error naming the shard, not a raw Arrow/OS error."""
+        try:
+            yield
+        except (pa.ArrowException, OSError) as exc:
+            raise StoreIntegrityError(f"{self.root / rel} is damaged ({exc}); run `olympia verify "
+                                      f"{self.root}` and rebuild or re-download it") from None
 
     # -- index and metadata
     def _file(self, rel: str) -> pq.ParquetFile:
         if rel not in self._files:
-            try:
-                self._files[rel] = pq.ParquetFile(self.root / rel, memory_map=True)
-            except (pa.ArrowInvalid, OSError) as exc:
-                raise StoreIntegrityError(f"{self.root / rel} cannot be read as Parquet ({exc}); "
-                                          "rebuild or re-download it") from exc
+            with self._reading(rel):
+                self._files[rel] = pq.ParquetFile(self.root / rel, memory_map=True,
+                                                  page_checksum_verification=True)
         return self._files[rel]
 
     @property
@@ -324,7 +317,8 @@ class ClipStore:
             parts = []
             for rel in self.clip_files:
                 pf = self._file(rel)
-                ids = pf.read(columns=["id"]).column("id").to_pylist()
+                with self._reading(rel):
+                    ids = pf.read(columns=["id"]).column("id").to_pylist()
                 sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
                 rg = np.repeat(np.arange(len(sizes)), sizes)
                 row = np.concatenate([np.arange(n) for n in sizes]) if sizes else np.array([], int)
@@ -349,7 +343,8 @@ class ClipStore:
         cols = list(columns or METADATA_COLUMNS)
         frames = []
         for rel in self.files_for(split):
-            df = self._file(rel).read(columns=cols).to_pandas()
+            with self._reading(rel):
+                df = self._file(rel).read(columns=cols).to_pandas()
             df["split"] = shard_split(rel)
             frames.append(df)
         if not frames:
@@ -361,7 +356,8 @@ class ClipStore:
         key = (rel, rg, columns)
         table = self._cache.get(key)
         if table is None:
-            table = self._file(rel).read_row_group(rg, columns=list(columns))
+            with self._reading(rel):
+                table = self._file(rel).read_row_group(rg, columns=list(columns))
             self._cache[key] = table
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
@@ -393,7 +389,12 @@ class ClipStore:
     def iter_clips(self, split: str | None = None, batch_rows: int = 64) -> Iterator[Clip]:
         """Stream clips shard by shard, a few row groups in memory at a time."""
         for rel in self.files_for(split):
-            for batch in self._file(rel).iter_batches(batch_size=batch_rows):
+            batches = self._file(rel).iter_batches(batch_size=batch_rows)
+            while True:
+                with self._reading(rel):
+                    batch = next(batches, None)
+                if batch is None:
+                    break
                 table = pa.Table.from_batches([batch])
                 kp = table.column("keypoints")
                 for i, row in enumerate(table.drop_columns(["keypoints"]).to_pylist()):

@@ -106,3 +106,40 @@ def test_recipe_with_a_raw_source_a_video_only_source_and_a_pose_store(tmp_path,
     assert len(pose_hint) == 1 and "olympia pose --segments" in pose_hint[0].message
     card = (tmp_path / "out/README.md").read_text()
     assert "| mmfit | 3 |" in card and "work/stores/missing" in card
+
+
+def test_same_bytes_whatever_the_checkout_cwd_hash_seed_or_workers(tmp_path):
+    """Two builds of the same inputs from two checkouts of the recipe, run from different
+    folders with different PYTHONHASHSEED and worker counts: every file byte-identical, every
+    file 0644 under umask 022 (no mkstemp 0600), no absolute path in info.json or the card."""
+    import os
+    import shutil
+    import stat
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    outs = []
+    for name, seed, workers in (("a", "1", "1"), ("b", "987", "2")):
+        checkout = tmp_path / name / "checkout"
+        shutil.copytree(repo / "pipelines", checkout / "pipelines")
+        out = tmp_path / name / "release"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        env.pop("OLYMPIA_RAW_MMFIT", None)
+        cmd = [sys.executable, "-c", "import os; os.umask(0o022); from olympia.cli import main; main()",
+               "build", "--recipe", str(checkout / "pipelines/release.yaml"), "--out", str(out),
+               "--clips", "30", "--workers", workers, "--quiet"]
+        subprocess.run(cmd, cwd=tmp_path / name, env=env, check=True, capture_output=True)
+        outs.append(out)
+
+    def tree(root):
+        return {p.relative_to(root).as_posix(): (p.read_bytes(), stat.S_IMODE(p.stat().st_mode))
+                for p in sorted(root.rglob("*")) if p.is_file()}
+    a, b = tree(outs[0]), tree(outs[1])
+    assert sorted(a) == sorted(b)
+    for rel in a:
+        assert a[rel][0] == b[rel][0], f"{rel} differs between the two builds"
+        assert a[rel][1] == 0o644, f"{rel} has mode {oct(a[rel][1])}"
+    for rel in ("meta/info.json", "README.md"):
+        text = a[rel][0].decode()
+        assert str(tmp_path) not in text and str(repo) not in text, f"{rel} names an absolute path"

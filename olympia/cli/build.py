@@ -1,12 +1,15 @@
 """`olympia build` and `olympia verify`."""
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
 import click
 
 from olympia.recipe import build_from_recipe, load_recipe
-from olympia.store import ClipStore
+from olympia.store import integrity_problems, load_info
+from olympia.swap import recover
 
 DEFAULT_RECIPE = "pipelines/release.yaml"
 
@@ -19,7 +22,9 @@ DEFAULT_RECIPE = "pipelines/release.yaml"
 @click.option("--clips", type=int, default=None, help="Override the demo size (7618 = Olympia scale).")
 @click.option("--split-mode", type=click.Choice(["group", "clip"]), default=None,
               help="group: leak-free by subject/video (default); clip: the paper's random 80/10/10.")
-@click.option("--force", is_flag=True, help="Rebuild even when inputs are unchanged.")
+@click.option("--force", is_flag=True,
+              help="Rebuild even when inputs are unchanged, and replace --out even when it is not an "
+                   "Olympia release (a folder with other files in it is refused otherwise).")
 @click.option("--workers", type=int, default=2, show_default=True, help="Processes for clip generation.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def build(out_dir, recipe, clips, split_mode, force, workers, quiet):
@@ -36,9 +41,11 @@ def build(out_dir, recipe, clips, split_mode, force, workers, quiet):
         r.demo.n_clips = clips
     if split_mode:
         r.release.split_mode = split_mode
+    started = time.perf_counter()
     report = build_from_recipe(r, out_dir, force=force, workers=workers, progress=not quiet)
     if report is not None:
         click.echo(report.summary())
+        click.echo(f"built in {time.perf_counter() - started:.1f} s", err=True)   # a log, not the release
         for item in report.rejected[:20]:
             click.echo(f"  quarantined [{item.source}] {item.where}: {item.message}")
         if len(report.rejected) > 20:
@@ -46,15 +53,21 @@ def build(out_dir, recipe, clips, split_mode, force, workers, quiet):
 
 
 @click.command()
-@click.argument("release", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("release", type=click.Path(file_okay=False, path_type=Path))
 def verify(release):
-    """Check every file of a release against the sha256 in meta/info.json.
+    """Check every file of a release or store against meta/info.json: missing, truncated or
+    altered files (sha256) and files it does not list. Prints every problem; exits 1 if any.
 
     \b
     Examples:
       olympia verify dist/olympia-demo
     """
-    store = ClipStore(release)
-    store.verify()
-    n = len(store.info["files"])
-    click.echo(f"{release}: {n} files match meta/info.json; {len(store)} clips")
+    recover(release)                    # a build interrupted during its final swap, as ClipStore does
+    info = load_info(release)
+    problems = integrity_problems(release, info)
+    for line in problems:
+        click.echo(f"FAIL {line}")
+    if problems:
+        click.echo(f"{release}: {len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo(f"{release}: {len(info['files'])} files match meta/info.json; {info['counts']['clips']} clips")
