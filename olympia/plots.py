@@ -63,11 +63,11 @@ def motion_image_examples(out: Path, clips: list) -> str:
     import numpy as np
 
     from olympia.motion_image import motion_image
-    from olympia.skeleton import CHAIN_NAMES
+    from olympia.skeleton import CHAIN_NAMES, ROOT
 
     fig, axes = plt.subplots(len(clips), 1, figsize=(9, 1.9 * len(clips)), squeeze=False)
     for ax, clip in zip(axes[:, 0], clips):
-        img = motion_image(clip.keypoints - clip.keypoints[:, :1].mean(0))   # root-centred at t=0
+        img = motion_image(clip.keypoints - clip.keypoints[:, [ROOT]].mean(0))   # root-centred at t=0
         lo, hi = img.min(axis=(0, 1)), img.max(axis=(0, 1))
         ax.imshow((img - lo) / np.maximum(hi - lo, 1e-6), aspect="auto", interpolation="nearest")
         ax.set_title(f"{clip.label or clip.label_raw} — {clip.reps} reps, {duration_seconds(clip.n_frames):.1f} s", fontsize=9)
@@ -85,21 +85,33 @@ def clip_sheet(clip, out: Path, frames: int = 8) -> Path:
     import numpy as np
 
     from olympia.motion_image import motion_image
-    from olympia.skeleton import BONES, CHAIN_NAMES
+    from olympia.skeleton import (
+        BONES,
+        CHAIN_NAMES,
+        L_ANKLE,
+        L_ELBOW,
+        L_HIP,
+        L_KNEE,
+        L_SHOULDER,
+        L_WRIST,
+        ROOT,
+    )
+
+    LEFT_JOINTS = (L_HIP, L_KNEE, L_ANKLE, L_SHOULDER, L_ELBOW, L_WRIST)
 
     kp = np.asarray(clip.keypoints, dtype=np.float32)
     t = np.arange(len(kp)) / FPS
     picks = np.linspace(0, len(kp) - 1, frames).round().astype(int)
     fig = plt.figure(figsize=(12, 8.5))
     grid = fig.add_gridspec(4, frames, height_ratios=[1.3, 1.3, 1, 1.2], hspace=0.45)
-    centre = kp[:, 0].mean(0)
+    centre = kp[:, ROOT].mean(0)
     span = float(np.nanmax(np.abs(kp - centre))) or 1.0
     for row, (a, b, view) in enumerate(((1, 2, "side (y-z)"), (0, 2, "front (x-z)"))):
         for k, f in enumerate(picks):
             ax = fig.add_subplot(grid[row, k])
             for p, c in BONES:
                 ax.plot(kp[f, [p, c], a] - centre[a], kp[f, [p, c], b] - centre[b],
-                        color="#d8643b" if c in (4, 5, 6, 11, 12, 13) else "#3b7dd8", lw=1.5)
+                        color="#d8643b" if c in LEFT_JOINTS else "#3b7dd8", lw=1.5)
             ax.set_xlim(-span, span), ax.set_ylim(-span, span), ax.set_aspect("equal")
             ax.set_xticks([]), ax.set_yticks([])
             ax.set_title(f"{t[f]:.1f} s" + (f"\n{view}" if k == 0 else ""), fontsize=7)
@@ -112,7 +124,7 @@ def clip_sheet(clip, out: Path, frames: int = 8) -> Path:
     ax.set_title(f"repetitions: {clip.reps if clip.reps is not None else 'unknown'} (shaded: rep_bounds)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax = fig.add_subplot(grid[3, :])
-    img = motion_image(kp - kp[:1, :1])
+    img = motion_image(kp - kp[:1, [ROOT]])
     lo, hi = img.min(axis=(0, 1)), img.max(axis=(0, 1))
     ax.imshow((img - lo) / np.maximum(hi - lo, 1e-6), aspect="auto", interpolation="nearest",
               extent=(0, t[-1], 320, 0))
