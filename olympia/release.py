@@ -18,7 +18,7 @@ import pandas as pd
 from olympia import __version__, plots
 from olympia.io import atomic_write_json, read_json
 from olympia.layout import CARD_PATH, FORMAT_VERSION, PLOTS_DIR, QUARANTINE_PATH, STATS_PATH
-from olympia.schema import Clip, Rejected
+from olympia.schema import UNLABELED, Clip, Rejected
 from olympia.skeleton import H36M_JOINTS
 from olympia.store import ClipStore, StoreReport, load_info, write_store
 from olympia.timebase import duration_seconds
@@ -33,6 +33,7 @@ class ReleaseConfig:
     split_mode: str = "group"           # "group" (leak-free, default) or "clip" (paper protocol)
     seed: int = 0                       # split seed
     license: str = "other"              # card license (sources keep their own; see provenance)
+    allow_unlabeled: bool = False       # keep clips labelled "unlabeled" (otherwise quarantined)
 
 
 class JointStats:
@@ -101,6 +102,11 @@ def build_release(out_dir: str | Path, items: Iterable[Clip | Rejected], cfg: Re
 
     def observed(stream):
         for item in stream:
+            if isinstance(item, Clip) and item.label == UNLABELED and not cfg.allow_unlabeled:
+                item = Rejected(item.source, item.provenance.get("source_file") or item.id, "label",
+                                f"clip {item.id} has no exercise label (posed without --label or "
+                                "segments): annotate it (olympia annotate) or build with --allow-unlabeled",
+                                item.id)
             if isinstance(item, Clip):
                 joints.add(item.keypoints)
                 if len(examples) < plots.MOTION_EXAMPLES and item.label_raw not in examples:

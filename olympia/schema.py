@@ -18,6 +18,8 @@ from olympia.segment import check_rep_bounds
 from olympia.skeleton import N_JOINTS
 from olympia.timebase import FPS
 
+UNLABELED = "unlabeled"   # label of clips posed without an exercise name (refused by release builds)
+
 _PROVENANCE_TYPE = pa.struct([
     ("source_file", pa.string()), ("sha256", pa.string()), ("license", pa.string()),
 ])

@@ -143,3 +143,17 @@ def test_same_bytes_whatever_the_checkout_cwd_hash_seed_or_workers(tmp_path):
     for rel in ("meta/info.json", "README.md"):
         text = a[rel][0].decode()
         assert str(tmp_path) not in text and str(repo) not in text, f"{rel} names an absolute path"
+
+
+def test_unlabeled_clips_are_refused_unless_allowed(tmp_path):
+    from factories import make_clip
+    from olympia.release import build_release
+
+    clips = [make_clip(0), make_clip(1, label="unlabeled")]
+    report = build_release(tmp_path / "r", clips, ReleaseConfig(name="t"), progress=False)
+    assert report.n_clips == 1
+    [rej] = report.rejected
+    assert rej.clip_id == "test:c0001" and rej.field == "label" and "--allow-unlabeled" in rej.message
+    report = build_release(tmp_path / "r", [make_clip(0), make_clip(1, label="unlabeled")],
+                           ReleaseConfig(name="t", allow_unlabeled=True), progress=False)
+    assert report.n_clips == 2

@@ -25,9 +25,11 @@ DEFAULT_RECIPE = "pipelines/release.yaml"
 @click.option("--force", is_flag=True,
               help="Rebuild even when inputs are unchanged, and replace --out even when it is not an "
                    "Olympia release (a folder with other files in it is refused otherwise).")
+@click.option("--allow-unlabeled", is_flag=True,
+              help="Keep clips labelled 'unlabeled' (whole videos posed without an exercise name).")
 @click.option("--workers", type=int, default=2, show_default=True, help="Processes for clip generation.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def build(out_dir, recipe, clips, split_mode, force, workers, quiet):
+def build(out_dir, recipe, clips, split_mode, force, allow_unlabeled, workers, quiet):
     """Build a release (clip shards, QA shards, splits, meta, card, plots).
 
     \b
@@ -41,6 +43,7 @@ def build(out_dir, recipe, clips, split_mode, force, workers, quiet):
         r.demo.n_clips = clips
     if split_mode:
         r.release.split_mode = split_mode
+    r.release.allow_unlabeled = r.release.allow_unlabeled or allow_unlabeled
     started = time.perf_counter()
     report = build_from_recipe(r, out_dir, force=force, workers=workers, progress=not quiet)
     if report is not None:
