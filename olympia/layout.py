@@ -33,7 +33,7 @@ PLOTS_DIR = "plots"
 SHARD_MAX_BYTES = 128 << 20     # cap on raw keypoint bytes per clip shard (Hub-friendly file sizes)
 ROW_GROUP_ROWS = 2              # clips per row group: a random access decodes at most 2 clips
                                 # (measured: 2.2x the reads/s of 8, +0.03 ms per clip to open a store)
-QA_ROWS_PER_SHARD = 200_000     # QA rows per data/qa shard
+QA_ROWS_PER_SHARD = 100_000     # QA rows per data/qa shard
 
 
 def shard_name(split: str, index: int, count: int) -> str:

@@ -111,11 +111,6 @@ def motion_image(keypoints: np.ndarray, fps: float = FPS, out: np.ndarray | None
     return out
 
 
-def resample_time(x: np.ndarray, length: int) -> np.ndarray:
-    """Uniform linear resampling along axis 0 to `length` samples (endpoints kept)."""
-    return resample_to_length(x, length)
-
-
 def pad_motion_image(image: np.ndarray, height: int = PAD_HEIGHT, width: int = PAD_WIDTH):
     """Zero-pad (rows, cols, 3) to (height, width, 3) with a bool pixel mask (True = real).
 

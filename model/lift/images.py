@@ -17,9 +17,9 @@ import pandas as pd
 
 from olympia.errors import StoreIntegrityError
 from olympia.io import atomic_path
-from olympia.motion_image import IMAGE_ROWS, motion_image, resample_time
+from olympia.motion_image import IMAGE_ROWS, motion_image
 from olympia.store import ClipStore
-from olympia.timebase import FPS
+from olympia.timebase import FPS, resample_to_length
 
 from lift.configs import IMAGE_WIDTH
 
@@ -35,7 +35,7 @@ def clip_image_chw(keypoints: np.ndarray, fps: float = FPS) -> np.ndarray:
     than 51.2 s are resampled in time to 640 columns (the rule of olympia.motion_image)."""
     img = normalize_image(motion_image(keypoints, fps=fps))
     if img.shape[1] > IMAGE_WIDTH:
-        img = resample_time(img.transpose(1, 0, 2), IMAGE_WIDTH).transpose(1, 0, 2)
+        img = resample_to_length(img.transpose(1, 0, 2), IMAGE_WIDTH).transpose(1, 0, 2)
     return np.ascontiguousarray(img.transpose(2, 0, 1)).astype(np.float16)
 
 

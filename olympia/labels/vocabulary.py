@@ -264,11 +264,6 @@ def _make_class(index: int, token: str, categories: WordCategories) -> VocabClas
     return VocabClass(index, token, cat, float(categories.weights.get(cat, 0.0)))
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Kept for olympia.labels.release until it imports olympia.io itself."""
-    atomic_write_text(path, text)
-
-
 # --------------------------------------------------------------------------- targets
 
 def label_words(label: str) -> tuple[str, ...]:
