@@ -27,10 +27,11 @@ from click.testing import CliRunner
 from factories import make_clip
 from olympia.cli import main as olympia_main
 from olympia.demo import DemoConfig, generate_demo
-from olympia.errors import ConfigError
+from olympia.errors import OutputFolderError
 from olympia.motion_image import motion_image
 from olympia.schema import Rejected, make_clip_id
 from olympia.store import write_store
+from olympia.swap import replacing
 from olympia.viewer import build_site
 from olympia.viewer.export import clip_key, decode_keypoints, encode_keypoints
 from olympia.viewer.site import MARKER
@@ -96,16 +97,22 @@ def test_site_layout_determinism_and_folder_rules(tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
-    with pytest.raises(ConfigError, match="not an `olympia view` site"):
+    with pytest.raises(OutputFolderError, match="not an `olympia view` site"):
         build_site(tmp_path / "store", mine, progress=False)
     assert (mine / "notes.txt").read_text() == "keep me"
     build_site(tmp_path / "store", mine, progress=False, force=True)
     assert not (mine / "notes.txt").exists() and (mine / MARKER).is_file()
-    with pytest.raises(ConfigError, match="holds the release"):
+    with pytest.raises(OutputFolderError, match="holds the release"):
         build_site(tmp_path / "store", tmp_path, progress=False, force=True)
-    with pytest.raises(ConfigError, match="inside the release"):
+    with pytest.raises(OutputFolderError, match="inside the release"):
         build_site(tmp_path / "store", tmp_path / "store" / "site", progress=False)
     assert (tmp_path / "store/meta/info.json").is_file()
+    with pytest.raises(KeyboardInterrupt):
+        with replacing(out, force=True):                 # another writer holds the site's lock ...
+            with pytest.raises(OutputFolderError, match="another olympia process"):
+                build_site(tmp_path / "store", out, progress=False)
+            raise KeyboardInterrupt                      # ... and is stopped before its swap
+    assert tree_bytes(out) == first
 
 
 def test_cli_refusal_is_one_line(tmp_path):

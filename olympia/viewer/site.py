@@ -1,28 +1,26 @@
 """`olympia view`: a release as a self-contained static site (docs/viewer.md).
 
-The site is written into a staging folder beside --out and swapped in at the end, so --out is
-always a complete site (the previous one until the swap). Same release -> same bytes.
+The site is written into a staging folder beside --out and swapped in at the end under a lock
+(olympia.swap), so --out is always a complete site (the previous one until the swap) and a
+second writer fails at once. Same release -> same bytes.
 """
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 from tqdm import tqdm
 
-from olympia.errors import ConfigError
+from olympia.errors import OlympiaError, OutputFolderError
 from olympia.io import json_text, read_json
 from olympia.layout import QUARANTINE_PATH
 from olympia.splits import SPLITS
 from olympia.store import ClipStore
+from olympia.swap import replacing
 from olympia.viewer import export
 
 MARKER = "olympia-viewer.json"     # names a folder as viewer output: a rebuild may replace it
@@ -46,47 +44,31 @@ class SiteReport:
 
 
 def check_out_dir(out: Path, release: Path, force: bool = False) -> None:
-    """Refuse an --out whose replacement could lose something that is not a viewer site."""
+    """Refuse an --out whose replacement could lose something that is not a viewer site.
+
+    olympia.swap's own rule knows stores, not sites: this check runs first, then the swap is
+    forced."""
     out_abs, release_abs = out.resolve(), release.resolve()
     if out.is_symlink():
-        raise ConfigError(f"--out {out} is a symbolic link; give the folder it points to")
+        raise OutputFolderError(f"--out {out} is a symbolic link; give the folder it points to")
     if out_abs == release_abs or out_abs in release_abs.parents:
-        raise ConfigError(f"--out {out} holds the release {release}: replacing it would delete the "
+        raise OutputFolderError(f"--out {out} holds the release {release}: replacing it would delete the "
                           "release; choose another folder")
     if release_abs in out_abs.parents:
-        raise ConfigError(f"--out {out} is inside the release {release}: the site would change the "
+        raise OutputFolderError(f"--out {out} is inside the release {release}: the site would change the "
                           "release; choose a folder outside it")
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file, not a folder; choose a folder")
+        raise OutputFolderError(f"--out {out} is a file, not a folder; choose a folder")
     if not out.is_dir() or not any(out.iterdir()) or (out / MARKER).is_file():
         return
     if not force:
-        raise ConfigError(f"--out {out} is not empty and is not an `olympia view` site (no {MARKER}): "
+        raise OutputFolderError(f"--out {out} is not empty and is not an `olympia view` site (no {MARKER}): "
                           "replacing it would delete its contents. Choose a new or empty folder, or "
                           "pass --force to replace it")
     if out_abs in (Path("/"), Path.home().resolve()) or out_abs in Path.cwd().resolve().parents \
             or out_abs == Path.cwd().resolve():
-        raise ConfigError(f"--out {out} is /, your home or holds the working directory; even with "
+        raise OutputFolderError(f"--out {out} is /, your home or holds the working directory; even with "
                           "--force the viewer will not replace it")
-
-
-@contextmanager
-def _replacing(out: Path) -> Iterator[Path]:
-    """Yield a staging folder beside `out`; on success it becomes `out`, on error it vanishes."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.staging-{os.getpid()}"
-    previous = out.parent / f".{out.name}.previous-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)          # a leftover of this very process id
-    staging.mkdir()
-    try:
-        yield staging
-        if out.exists():
-            os.rename(out, previous)
-        os.rename(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
 
 
 def _write(root: Path, rel: str, data: bytes) -> int:
@@ -141,7 +123,7 @@ def _write_clips(store: ClipStore, meta: pd.DataFrame, root: Path, progress: boo
     for clip_id in tqdm(store.ids, desc="viewer: clips", unit="clip", disable=not progress, file=sys.stderr):
         key = export.clip_key(clip_id)
         if key in keys:   # 64-bit hash: never seen, but a silent overwrite would show the wrong clip
-            raise ConfigError(f"clips {keys[key]!r} and {clip_id!r} hash to the same viewer file {key}")
+            raise OlympiaError(f"clips {keys[key]!r} and {clip_id!r} hash to the same viewer file {key}")
         keys[key] = clip_id
         payload = {"meta": export.clip_record(records[clip_id]),
                    "keypoints": export.encode_keypoints(store.keypoints(clip_id))}
@@ -163,7 +145,7 @@ def build_site(release: str | Path, out: str | Path, *, force: bool = False, pro
                    if f.startswith("plots/") and f.endswith(".png"))
     dictionaries = {"source": sorted(set(meta["source"])), "split": _ordered_splits(meta),
                     "label": sorted(set(meta["label"]))}
-    with _replacing(out) as root:
+    with replacing(out, force=True) as root:
         static = resources.files("olympia.viewer") / "static"
         for name in STATIC_FILES:
             _write(root, name if name == "index.html" else f"assets/{name}", (static / name).read_bytes())
