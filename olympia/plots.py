@@ -85,19 +85,7 @@ def clip_sheet(clip, out: Path, frames: int = 8) -> Path:
     import numpy as np
 
     from olympia.motion_image import motion_image
-    from olympia.skeleton import (
-        BONES,
-        CHAIN_NAMES,
-        L_ANKLE,
-        L_ELBOW,
-        L_HIP,
-        L_KNEE,
-        L_SHOULDER,
-        L_WRIST,
-        ROOT,
-    )
-
-    LEFT_JOINTS = (L_HIP, L_KNEE, L_ANKLE, L_SHOULDER, L_ELBOW, L_WRIST)
+    from olympia.skeleton import BONES, CHAIN_NAMES, LEFT_JOINTS, ROOT
 
     kp = np.asarray(clip.keypoints, dtype=np.float32)
     t = np.arange(len(kp)) / FPS

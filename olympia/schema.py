@@ -12,7 +12,6 @@ import numpy as np
 import pyarrow as pa
 
 from olympia.errors import ClipValidationError
-from olympia.io import sha256_file  # noqa: F401  (re-exported for callers not yet moved to olympia.io)
 from olympia.layout import FORMAT_VERSION
 from olympia.segment import check_rep_bounds
 from olympia.skeleton import N_JOINTS

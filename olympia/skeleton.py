@@ -21,6 +21,11 @@ N_JOINTS = len(H36M_JOINTS)
 (ROOT, R_HIP, R_KNEE, R_ANKLE, L_HIP, L_KNEE, L_ANKLE, SPINE, THORAX, NECK, HEAD,
  L_SHOULDER, L_ELBOW, L_WRIST, R_SHOULDER, R_ELBOW, R_WRIST) = range(N_JOINTS)
 
+# The limbs, proximal to distal, per side (drawing, symmetry, synthetic motion).
+LEFT_LEG, RIGHT_LEG = (L_HIP, L_KNEE, L_ANKLE), (R_HIP, R_KNEE, R_ANKLE)
+LEFT_ARM, RIGHT_ARM = (L_SHOULDER, L_ELBOW, L_WRIST), (R_SHOULDER, R_ELBOW, R_WRIST)
+LEFT_JOINTS = LEFT_LEG + LEFT_ARM
+
 # Parent of each joint (root has none); used for bone lengths and plausibility checks.
 H36M_PARENTS: tuple[int, ...] = (-1, ROOT, R_HIP, R_KNEE, ROOT, L_HIP, L_KNEE, ROOT, SPINE, THORAX,
                                  NECK, THORAX, L_SHOULDER, L_ELBOW, THORAX, R_SHOULDER, R_ELBOW)

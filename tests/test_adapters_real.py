@@ -11,7 +11,8 @@ import pytest
 
 from olympia.adapters import ADAPTERS, mmfit, repcount, uiprmd
 from olympia.adapters.common import plausibility_numbers
-from olympia.schema import Clip, Rejected, sha256_file
+from olympia.io import sha256_file
+from olympia.schema import Clip, Rejected
 from olympia.segment import Segment
 from tests import raw_fixtures as rf
 

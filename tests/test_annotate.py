@@ -17,7 +17,7 @@ from olympia.annotate.convert import (check_video_relpath, latest_annotation, lo
                                       segments_to_result, video_entry, with_labels, write_annotations)
 from olympia.annotate.export import TaskOutcome, merge, PullReport, task_outcome
 from olympia.annotate.server import ServerSettings, label_studio_executable, server_command, server_env
-from olympia.errors import ConfigError, LabelError, OlympiaError
+from olympia.errors import ConfigError, OlympiaError
 from olympia.segment import Segment
 from olympia.timebase import frames_to_ls_range, ls_range_to_frames
 

@@ -15,7 +15,7 @@ from olympia.annotate.convert import MODEL_VERSION, annotations_schema, write_an
 from olympia.annotate.export import pull
 from olympia.annotate.project import project_title, push
 from olympia.errors import ConfigError
-from olympia.schema import sha256_file
+from olympia.io import sha256_file
 
 pytestmark = pytest.mark.labelstudio
 

@@ -11,14 +11,13 @@ import functools
 import http.server
 import json
 import threading
-from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from olympia.cli import main
-from olympia.schema import sha256_file
+from olympia.io import sha256_file
 
 VIDEO = "videos/pushup_test_fitness-action-eval.mp4"   # side-view push-ups, 1920x1080, 60 fps, 13.85 s
 

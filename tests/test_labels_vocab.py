@@ -237,7 +237,6 @@ def test_including_appends_another_vocabularys_classes_with_their_weights(small)
 
 
 def test_read_qa_names_the_folder_or_shard(small, tmp_path):
-    import pyarrow as pa
     import pyarrow.parquet as pq
     from olympia.errors import StoreIntegrityError
     from olympia.labels.qa import read_qa, write_qa_shards

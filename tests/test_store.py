@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from factories import make_clip
 from olympia.errors import StoreIntegrityError
-from olympia.schema import METADATA_COLUMNS, Rejected, sha256_file
+from olympia.io import sha256_file
+from olympia.schema import METADATA_COLUMNS, Rejected
 from olympia.store import ROW_GROUP_ROWS, ClipStore, write_store
 
 

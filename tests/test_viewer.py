@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import http.server
 import json
-import os
 import shutil
 import socket
 import tempfile

@@ -89,7 +89,7 @@ def provenance(path: Path, raw_dir: Path, license_: str, *, hashed: bool = True)
     """source_file (relative to RAW_DIR), license and, when `hashed`, the file's sha256. A video
     handed to the pose path is not hashed here: the pose stage hashes it when it poses it
     (memoized in its cache), so listing a source's segments reads no video bytes."""
-    from olympia.schema import sha256_file
+    from olympia.io import sha256_file
     out = {"source_file": Path(path).relative_to(raw_dir).as_posix(), "license": license_}
     if hashed:
         out["sha256"] = sha256_file(path)

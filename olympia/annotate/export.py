@@ -26,7 +26,7 @@ from olympia.annotate.project import call, connect, find_project
 from olympia.errors import ConfigError, OlympiaError, VideoError
 from olympia.io import atomic_write_text
 from olympia.labels import normalize_label
-from olympia.schema import sha256_file
+from olympia.io import sha256_file
 from olympia.segment import Segment
 from olympia.timebase import FPS
 

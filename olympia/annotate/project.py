@@ -22,7 +22,7 @@ from olympia.annotate.config import LabelStudioConfig, REPO_ROOT
 from olympia.annotate.convert import (MODEL_VERSION, check_collection, check_video_relpath,
                                       load_annotations, segments_of, segments_to_result)
 from olympia.errors import ConfigError, OlympiaError, VideoError
-from olympia.schema import sha256_file
+from olympia.io import sha256_file
 from olympia.timebase import FPS
 
 LABELING_CONFIG = REPO_ROOT / "annotations" / "labeling_config.xml"

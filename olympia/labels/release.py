@@ -58,18 +58,9 @@ def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
     labels = sorted({label for _, _, _, label, _ in kept})
     vocab = (base_vocabulary.extend(labels=labels, categories=categories) if base_vocabulary
              else Vocabulary.build(labels, categories))
-    templates = load_question_templates()
-    rows, counting = [], {"null_reps": 0, "zero_reps": [], "over_max": []}
-    for clip_id, split, _raw, label, reps in kept:
-        rows.extend(qa_rows_for_clip(clip_id, split, label, reps, vocab, templates,
-                                     n_variants=n_variants, over_max=over_max, categories=categories))
-        _note_count(counting, clip_id, reps, vocab, over_max)
+    rows, counting, qa_counts = _qa_rows(kept, vocab, categories, n_variants, over_max)
     qa_files = write_qa_shards(staging_dir, rows, rows_per_shard=rows_per_shard)
     vocab.save(staging_dir / VOCABULARY_PATH)
-
-    qa_counts: dict[str, dict[str, int]] = {}
-    for (split, task), n in sorted(Counter((r["split"], r["task"]) for r in rows).items()):
-        qa_counts.setdefault(split, {})[task] = n
     rules = {"max_count": vocab.max_count, "over_max": over_max, "n_variants": n_variants,
              "uncategorized_weight": vocab.categories.get("uncategorized", 0.0),
              "max_label_chars": MAX_LABEL_CHARS}
@@ -89,6 +80,20 @@ def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
             "files": [VOCABULARY_PATH, LABELS_REPORT_JSON_PATH, LABELS_REPORT_MD_PATH]
             + [p.as_posix() for p in qa_files],
             "plots": plots, "card_markdown": card_markdown(report, len(rows))}
+
+
+def _qa_rows(kept, vocab: Vocabulary, categories, n_variants: int, over_max: str):
+    """QA rows of every kept clip, the counting notes, and {split: {task: rows}}."""
+    templates = load_question_templates()
+    rows, counting = [], {"null_reps": 0, "zero_reps": [], "over_max": []}
+    for clip_id, split, _raw, label, reps in kept:
+        rows.extend(qa_rows_for_clip(clip_id, split, label, reps, vocab, templates,
+                                     n_variants=n_variants, over_max=over_max, categories=categories))
+        _note_count(counting, clip_id, reps, vocab, over_max)
+    qa_counts: dict[str, dict[str, int]] = {}
+    for (split, task), n in sorted(Counter((r["split"], r["task"]) for r in rows).items()):
+        qa_counts.setdefault(split, {})[task] = n
+    return rows, counting, qa_counts
 
 
 def _resolve_labels(clips: pd.DataFrame):

@@ -179,11 +179,8 @@ class Vocabulary:
         return np.array([c.weight for c in self.classes], dtype=np.float32)
 
     def index(self, token: str) -> int:
-        try:
-            return self._index[token]
-        except KeyError:
-            raise LabelError(f"word {token!r} is not in the vocabulary ({len(self)} classes); fix: "
-                             "extend it with Vocabulary.extend(words=[...]) for a new source") from None
+        return _lookup(self._index, token, f"word {token!r} is not in the vocabulary ({len(self)} classes); "
+                       "fix: extend it with Vocabulary.extend(words=[...]) for a new source")
 
     def integer_indices(self) -> np.ndarray:
         """Class index of the integers 1..max_count, in order (counting reads these logits)."""
@@ -199,11 +196,8 @@ class Vocabulary:
         return np.array([c.index for c in self.classes if c.category != INTEGER], dtype=np.int64)
 
     def label_index(self, label: str) -> int:
-        try:
-            return self._label_index[label]
-        except KeyError:
-            raise LabelError(f"label {label!r} is not among the {len(self.single_class_labels)} "
-                             "single-class labels; fix: Vocabulary.extend(labels=[...])") from None
+        return _lookup(self._label_index, label, f"label {label!r} is not among the "
+                       f"{len(self.single_class_labels)} single-class labels; fix: Vocabulary.extend(labels=[...])")
 
     # ----------------------------------------------------------------- I/O
     def to_json(self) -> dict:
@@ -257,6 +251,13 @@ class Vocabulary:
             raise StoreIntegrityError(f"{path} is missing: {root} is not a published release with "
                                       "labels (build it with `olympia build`)")
         return cls.load(path)
+
+
+def _lookup(index: dict[str, int], key: str, message: str) -> int:
+    try:
+        return index[key]
+    except KeyError:
+        raise LabelError(message) from None
 
 
 def _make_class(index: int, token: str, categories: WordCategories) -> VocabClass:

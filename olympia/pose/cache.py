@@ -18,7 +18,7 @@ import numpy as np
 
 from olympia.io import atomic_write_bytes, atomic_write_text
 from olympia.pose.base import PoseResult
-from olympia.schema import sha256_file
+from olympia.io import sha256_file
 
 CACHE_FORMAT = 2  # 2: max_height limits the shorter side (portrait videos)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from olympia.io import atomic_write_json, read_json
-from olympia.schema import sha256_file
+from olympia.io import sha256_file
 from olympia.video.manifest import SourceVideo, load_sources  # noqa: F401  (re-exported)
 
 RECORDS = "downloads.json"
