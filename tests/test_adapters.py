@@ -330,9 +330,9 @@ def test_cli_ingest_quarantines_bad_files_and_goes_on(tmp_path):
 def test_listing_a_video_source_reads_no_video_bytes(raw, monkeypatch):
     """A build counts a video-only source's pending segments (Adapter.clips): that must not
     sha256 every video; the pose stage hashes a video when it poses it."""
-    import olympia.schema
+    import olympia.io
     hashed = []
-    monkeypatch.setattr(olympia.schema, "sha256_file", lambda path, *a: hashed.append(path) or "0" * 64)
+    monkeypatch.setattr(olympia.io, "sha256_file", lambda path, *a: hashed.append(path) or "0" * 64)
     [pending] = list(ADAPTERS["repcount"].clips(raw["repcount"]))
     assert isinstance(pending, Rejected) and pending.message.startswith("5 video segment(s)")
     assert hashed == []
