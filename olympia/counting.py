@@ -57,6 +57,7 @@ N_COMPONENTS = 4          # principal components offered as candidate signals
 COMPOUND_MIN_RATIO = 0.3  # principal directions this large (vs the first) must all repeat
 COMPOUND_MARGIN = 0.25    # a longer lag must repeat this much better to make reps compound
 COMPOUND_MAX_MULTIPLE = 4 # a compound rep holds at most this many sub-motions
+SCAN_VARIANCE = 0.999     # the period scan keeps the principal directions holding this variance
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ def lag_grid(fps: float = FPS, max_lag: int | None = None) -> np.ndarray:
 def recurrence(x: np.ndarray, lags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Strength r and amplitude a of every 2-cycle window, both (len(lags), T), NaN where the
     window [t, t + 2L) does not fit. r = 1 - sum|x_s - x_{s+L}|^2 (s in [t, t+L)) / V with V the
-    window's summed squared deviation from its mean; a = sqrt(V / 2L), the RMS pose deviation."""
+    window's summed squared deviation from its mean; a is the RMS pose deviation of the
+    quieter cycle (a rep followed by rest is not two cycles: the rest does not move)."""
     t_len, dims = x.shape
     c1 = np.vstack([np.zeros((1, dims)), np.cumsum(x, axis=0)])
     c2 = np.concatenate([[0.0], np.cumsum((x * x).sum(axis=1))])
@@ -137,10 +139,13 @@ def recurrence(x: np.ndarray, lags: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         cd = np.concatenate([[0.0], np.cumsum(d)])
         t = np.arange(n)
         num = cd[t + lag] - cd[t]
-        s1 = c1[t + 2 * lag] - c1[t]
-        var = np.maximum(c2[t + 2 * lag] - c2[t] - (s1 * s1).sum(axis=1) / (2 * lag), 0.0)
+        first, second = c1[t + lag] - c1[t], c1[t + 2 * lag] - c1[t + lag]
+        whole = first + second
+        var = np.maximum(c2[t + 2 * lag] - c2[t] - (whole * whole).sum(axis=1) / (2 * lag), 0.0)
+        var1 = c2[t + lag] - c2[t] - (first * first).sum(axis=1) / lag
+        var2 = c2[t + 2 * lag] - c2[t + lag] - (second * second).sum(axis=1) / lag
         strength[i, :n] = 1.0 - num / np.maximum(var, 1e-12)
-        amplitude[i, :n] = np.sqrt(var / (2 * lag))
+        amplitude[i, :n] = np.sqrt(np.maximum(np.minimum(var1, var2), 0.0) / lag)
     return strength, amplitude
 
 
@@ -186,26 +191,24 @@ def compound_period(xs: np.ndarray, period: float, lags: np.ndarray) -> float:
     xc = xs - xs.mean(axis=0)
     if len(xc) < 4 or not np.any(xc):
         return period
-    _, sv, vt = np.linalg.svd(xc, full_matrices=False)
+    sv, vt = principal_axes(xc)
     keep = np.flatnonzero(sv >= COMPOUND_MIN_RATIO * sv[0])
     if len(keep) < 2:
         return period
     z = (xc @ vt[keep].T) / sv[keep]
-    def repeat(lag: int) -> float:
-        a, b = z[:-lag], z[lag:]
-        return 1.0 - float(((a - b) ** 2).sum()) / max(float((a ** 2).sum() + (b ** 2).sum()), 1e-12)
-    base = max(repeat(l) for l in _around(period, len(z)))
-    longer = [l for l in lags if period * 1.5 <= l <= min(COMPOUND_MAX_MULTIPLE * period * 1.1, len(z) / 2)]
+    longer = [int(l) for l in lags if period * 1.5 <= l <= min(COMPOUND_MAX_MULTIPLE * period * 1.1, len(z) / 2)]
     if not longer:
         return period
-    scores = np.array([repeat(int(l)) for l in longer])
+    r = nsdf(z, max(longer[-1], int(np.ceil(period * 1.1))))
+    base = float(r[_around(period, len(r))].max())
+    scores = r[longer]
     if scores.max() < base + COMPOUND_MARGIN:
         return period
     return float(longer[int(np.argmax(scores >= HARMONIC_FRACTION * scores.max()))])
 
 
-def _around(period: float, n: int) -> range:
-    return range(max(1, int(period / 1.1)), max(2, min(n - 1, int(np.ceil(period * 1.1)) + 1)))
+def _around(period: float, n: int) -> slice:
+    return slice(max(1, int(period / 1.1)), max(2, min(n, int(np.ceil(period * 1.1)) + 1)))
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -240,55 +243,146 @@ def candidate_signals(x: np.ndarray) -> dict[str, np.ndarray]:
     out = {}
     if not np.any(xc):
         return {"pc0": np.zeros(len(x))}
-    _, _, vt = np.linalg.svd(xc, full_matrices=False)
+    _, vt = principal_axes(xc)
     for k in range(min(N_COMPONENTS, len(vt))):
         out[f"pc{k}"] = xc @ vt[k]
     for name, joints in LIMBS.items():
         cols = np.concatenate([np.arange(3 * (j - 1), 3 * j) for j in joints])
         xl = xc[:, cols]
         if np.any(xl):
-            _, _, vl = np.linalg.svd(xl, full_matrices=False)
-            out[name] = xl @ vl[0]
+            out[name] = xl @ principal_axes(xl)[1][0]
     return out
 
 
-def repeat_strength(signal: np.ndarray, period: float) -> float:
-    """How well a 1-D signal repeats after one period (normalised squared difference, best
-    lag within 15% of `period`): 1 = exactly, 0 = unrelated."""
-    s = signal - signal.mean()
-    best = -1.0
-    for lag in range(max(1, int(period / 1.15)), int(np.ceil(period * 1.15)) + 1):
-        if lag >= len(s):
-            break
-        a, b = s[:-lag], s[lag:]
-        den = float(a @ a + b @ b)
-        if den > 0:
-            best = max(best, 2.0 * float(a @ b) / den)
-    return best
+def nsdf(z: np.ndarray, max_lag: int) -> np.ndarray:
+    """Normalised square difference of a centred signal (T,) or (T, D) with itself, lags
+    0..max_lag: 1 - sum|z_t - z_{t+L}|^2 / (sum_{t<T-L} |z_t|^2 + sum_{t>=L} |z_t|^2);
+    1 = repeats exactly after L frames, 0 = unrelated, -1 = mirrored."""
+    z = z.reshape(len(z), -1)
+    n = len(z)
+    max_lag = int(min(max_lag, n - 1))
+    spec = np.fft.rfft(z, 2 * n, axis=0)
+    acf = np.fft.irfft((spec * np.conj(spec)).real.sum(axis=1), 2 * n)[:max_lag + 1]
+    energy = np.concatenate([[0.0], np.cumsum((z * z).sum(axis=1))])
+    lag = np.arange(max_lag + 1)
+    den = energy[n - lag] + (energy[n] - energy[lag])
+    return 2.0 * acf / np.maximum(den, 1e-12)
+
+
+def repeat_strength(signal: np.ndarray, *periods: float) -> list[float]:
+    """How well a signal repeats after each of `periods`: the best `nsdf` within 15% of it
+    (-1 when the period does not fit in the signal)."""
+    s = signal - signal.mean(axis=0)
+    r = nsdf(s, int(np.ceil(max(periods) * 1.15)))
+    out = []
+    for period in periods:
+        lo, hi = max(1, int(period / 1.15)), int(np.ceil(period * 1.15))
+        out.append(float(r[lo:hi + 1].max()) if lo < len(r) else -1.0)
+    return out
+
+
+def principal_axes(xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Singular values and right singular vectors (rows, largest first) of a centred (T, D)
+    array, from the D x D scatter matrix (much cheaper than an SVD when T >> D)."""
+    w, v = np.linalg.eigh(xc.T @ xc)
+    order = np.argsort(w)[::-1]
+    return np.sqrt(np.maximum(w[order], 0.0)), v[:, order].T
+
+
+@dataclass(frozen=True)
+class PeriodScan:
+    """Per frame t: the period of the 2-cycle window starting at t, and its strength."""
+
+    period: np.ndarray    # (T,) int64 frames; 0 where the window is not periodic
+    strength: np.ndarray  # (T,) recurrence strength; -1 where the window is not periodic
+    lags: np.ndarray      # candidate periods (frames) that were scanned
+
+    @property
+    def periodic(self) -> np.ndarray:
+        return self.strength > 0
+
+
+def scan_periods(x: np.ndarray, fps: float = FPS) -> PeriodScan:
+    """`recurrence` + `window_periods` on pose features (T, D), made cheap: the features are
+    projected on the principal directions holding 99.9% of their variance (distances kept),
+    and scanned at half the frame rate when that still leaves >= 10 frames per second."""
+    n = len(x)
+    step = 2 if fps >= 20 else 1
+    z = principal_coordinates(x, SCAN_VARIANCE)[::step]
+    lags = lag_grid(fps / step, len(z) // 2)
+    if len(z) < 2 * lags[0]:
+        return PeriodScan(np.zeros(n, np.int64), np.full(n, -1.0), lags * step)
+    strength, amplitude = recurrence(z, lags)
+    period, q = window_periods(strength, amplitude, lags)
+    return PeriodScan(np.repeat(period * step, step)[:n], np.repeat(q, step)[:n], lags * step)
+
+
+def principal_coordinates(x: np.ndarray, variance: float) -> np.ndarray:
+    """Centred x in its principal axes, keeping the fewest holding `variance` of the total."""
+    xc = x - x.mean(axis=0)
+    if not np.any(xc):
+        return xc[:, :1]
+    sv, vt = principal_axes(xc)
+    share = np.cumsum(sv ** 2) / np.sum(sv ** 2)
+    k = int(np.searchsorted(share, variance)) + 1
+    return xc @ vt[:k].T
 
 
 def count_reps(keypoints: np.ndarray, fps: float = FPS) -> CountResult:
     """Count repetitions in a (T, J, 3) skeleton sequence at `fps` (see the module docstring)."""
     x = pose_features(keypoints, fps)
+    scan = scan_periods(x, fps)
+    if not scan.periodic.any():
+        return _fallback(x, fps)
+    return count_periodic(x, scan)
+
+
+def count_periodic(x: np.ndarray, scan: PeriodScan, span: tuple[int, int] | None = None,
+                   max_pause: int | None = None) -> CountResult:
+    """Reps in features x given their period scan: the set's period, its frames, the compound
+    check, then `count_in_span`. `span` restricts the search to [start, end); with `max_pause`
+    (frames) the set is only the strongest stretch of its period without a longer pause
+    (sets.py: a rest separates sets; a clip's pauses are inside its one set)."""
     n = len(x)
-    lags = lag_grid(fps, n // 2)
-    if n < 2 * lags[0]:
-        return _fallback(x, fps)
-    strength, amplitude = recurrence(x, lags)
-    period, q = window_periods(strength, amplitude, lags)
-    periodic = q > 0
+    periodic = scan.periodic.copy()
+    if span is not None:
+        outside = np.ones(n, bool)
+        outside[span[0]:span[1]] = False
+        periodic &= ~outside
     if not periodic.any():
-        return _fallback(x, fps)
-    set_period = dominant_period(period[periodic], q[periodic], lags)
+        return _fallback(x if span is None else x[span[0]:span[1]], FPS, offset=0 if span is None else span[0])
+    period, q = scan.period, np.where(periodic, scan.strength, -1.0)
+    set_period = dominant_period(period[periodic], q[periodic], scan.lags)
     mask = periodic_mask(period, q, set_period, n)
-    span = _main_span(mask)
-    full = compound_period(x[span[0]:span[1]], set_period, lags)
+    if span is not None:
+        mask[:span[0]] = False
+        mask[span[1]:] = False
+    if max_pause is not None:
+        mask = _strongest_stretch(mask, q, max_pause)
+    a, b = _main_span(mask)
+    full = compound_period(x[a:b], set_period, scan.lags)
+    sub_period = None
     if full != set_period:   # compound reps: the pose repeats only after several sub-motions
-        set_period = full
-        mask = mask | periodic_mask(period, q, full, n)
-    result = count_in_span(x, span, set_period, mask)
+        sub_period, set_period = set_period, full
+        mask |= periodic_mask(period, q, full, n) & (mask.cumsum() > 0) & (mask[::-1].cumsum()[::-1] > 0)
+    result = count_in_span(x, (a, b), set_period, mask, sub_period)
     in_set = periodic & (period >= set_period / PERIOD_TOLERANCE) & (period <= set_period * PERIOD_TOLERANCE)
     return _with(result, periodicity=float(np.median(q[in_set])) if in_set.any() else 0.0)
+
+
+def _strongest_stretch(mask: np.ndarray, q: np.ndarray, max_pause: int) -> np.ndarray:
+    """Only the stretch of `mask` (runs closer than max_pause joined) with the largest summed
+    window strength."""
+    stretches: list[list[int]] = []
+    for a, b in runs(mask):
+        if stretches and a - stretches[-1][1] <= max_pause:
+            stretches[-1][1] = b
+        else:
+            stretches.append([a, b])
+    best = max(stretches, key=lambda ab: float(np.clip(q[ab[0]:ab[1]], 0, None).sum()))
+    out = np.zeros_like(mask)
+    out[best[0]:best[1]] = mask[best[0]:best[1]]
+    return out
 
 
 def _main_span(mask: np.ndarray) -> tuple[int, int]:
@@ -302,14 +396,22 @@ def _with(result: CountResult, **changes) -> CountResult:
     return replace(result, **changes)
 
 
-def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.ndarray | None = None
-                  ) -> CountResult:
+def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.ndarray | None = None,
+                  sub_period: float | None = None) -> CountResult:
     """Reps of features x inside span [a, b) with a known period (frames): the extremes of the
-    counted signal away from the rest pose (see `_away_from_rest`), inside `mask`."""
+    counted signal away from the rest pose (see `_away_from_rest`), inside `mask`. The counted
+    signal is the candidate that repeats best after one period; for compound reps (sub_period:
+    the period of the sub-motions) the one that repeats at the period and not at sub_period."""
     a, b = span
     xs = x[a:b]
     signals = candidate_signals(xs)
-    name = max(signals, key=lambda k: repeat_strength(signals[k], period))
+
+    subs = [period / m for m in (2, 3) if period / m >= 2] if sub_period is None else [sub_period]
+
+    def score(k: str) -> float:   # repeats once per rep, not once per half or third of a rep
+        full, *sub = repeat_strength(signals[k], period, *subs)
+        return full - max([0.0] + sub)
+    name = max(signals, key=score)
     s = signals[name]
     sign = _away_from_rest(s, period)
     peaks, prom = _rep_peaks(sign * s, period)
@@ -374,7 +476,7 @@ def _confidence(xs, s, peaks, prom, bounds, period) -> np.ndarray:
     return np.clip(prom / max(med, 1e-12), 0.0, 1.0)
 
 
-def _fallback(x: np.ndarray, fps: float) -> CountResult:
+def _fallback(x: np.ndarray, fps: float, offset: int = 0) -> CountResult:
     """No two matching cycles: count the prominent excursions of the first principal component
     (one rep, or a motion too irregular to be periodic); 0 when the pose barely moves."""
     empty = CountResult(0, None, np.zeros(0, np.int64))
@@ -390,4 +492,66 @@ def _fallback(x: np.ndarray, fps: float) -> CountResult:
         return empty
     bounds = _rep_bounds(sign * s, peaks, len(s))
     conf = np.full(len(peaks), 0.5)   # a lone excursion is a guess, not a repeated cycle
-    return CountResult(int(len(peaks)), None, peaks.astype(np.int64), bounds, conf, (0, len(x)), "pc0")
+    return CountResult(int(len(peaks)), None, peaks.astype(np.int64) + offset, bounds + offset, conf,
+                       (offset, offset + len(x)), "pc0")
+
+
+@dataclass(frozen=True)
+class RepBoundsEstimate:
+    """Rep bounds estimated for a clip whose source gives no per-rep segments (item 5)."""
+
+    rep_bounds: np.ndarray    # (R, 2) int64 [start, end) frames of the clip
+    confidence: np.ndarray    # (R,) in [0, 1]
+    method: str               # "counter" (its count agreed or no count was given),
+    #                           "forced" (R most prominent cycles), "even" (equal split), "none"
+
+    @property
+    def reps(self) -> int:
+        return len(self.rep_bounds)
+
+
+def estimate_rep_bounds(keypoints: np.ndarray, reps: int | None = None, fps: float = FPS
+                        ) -> RepBoundsEstimate:
+    """Per-rep [start, end) frames for a clip of one set, estimated by the counter.
+
+    reps=None: the counter's reps. A known count `reps` is kept: when the counter finds that
+    many, its bounds are used; otherwise the `reps` most prominent cycles of the counted
+    signal at period (set length / reps) are taken, and when even those are too few the set
+    is split into `reps` equal parts. One rep spans the whole clip. Bounds are always valid
+    for `olympia.segment.check_rep_bounds(bounds, len(keypoints), reps)`."""
+    n = len(keypoints)
+    res = count_reps(keypoints, fps)
+    if reps is None or (reps > 0 and res.count == reps):
+        method = "counter" if res.count else "none"
+        return RepBoundsEstimate(res.rep_bounds.copy(), res.confidence.copy(), method)
+    if reps <= 0 or n == 0:
+        return RepBoundsEstimate(np.zeros((0, 2), np.int64), np.zeros(0), "none")
+    if reps == 1:
+        return RepBoundsEstimate(np.asarray([[0, n]], np.int64), np.ones(1), "forced")
+    x = pose_features(keypoints, fps)
+    a, b = res.span if res.span and res.count else (0, n)
+    if (b - a) < reps * 2:
+        a, b = 0, n
+    period = (b - a) / reps
+    forced = _forced_bounds(x[a:b], reps, period)
+    if forced is not None:
+        bounds, conf = forced
+        return RepBoundsEstimate(bounds + a, conf, "forced")
+    edges = np.rint(np.linspace(a, b, reps + 1)).astype(np.int64)
+    return RepBoundsEstimate(np.stack([edges[:-1], edges[1:]], axis=1), np.full(reps, 0.25), "even")
+
+
+def _forced_bounds(xs: np.ndarray, reps: int, period: float):
+    """The `reps` most prominent extremes (away from rest) of the counted signal, at least half
+    a period apart, and the troughs between them; None when there are fewer."""
+    signals = candidate_signals(xs)
+    name = max(signals, key=lambda k: repeat_strength(signals[k], period)[0])
+    s = signals[name]
+    sign = _away_from_rest(s, period)
+    peaks, props = find_peaks(sign * s, distance=max(1, int(0.5 * period)), prominence=1e-9)
+    if len(peaks) < reps:
+        return None
+    top = np.sort(peaks[np.argsort(props["prominences"])[::-1][:reps]])
+    prom = props["prominences"][np.searchsorted(peaks, top)]
+    bounds = _rep_bounds(sign * s, top, period)
+    return bounds, 0.5 * np.clip(prom / max(float(np.median(prom)), 1e-12), 0.0, 1.0)
