@@ -5,10 +5,10 @@ chunks as the pose path produces it (`SetDetector`). Output: one `ExerciseSet` p
 [start_frame, end_frame) on the sequence's timeline, reps, per-rep [start, end) and a
 confidence; plus the stretches that could not be used (no person, too short).
 
-How (olympia.counting gives the pieces):
+How (olympia.periodicity and olympia.counting give the pieces):
 1. runs of frames with a person; gaps of at most MAX_GAP frames are interpolated (the pose
    path's gap rule), longer ones split the sequence and are reported;
-2. the period scan (`olympia.counting.scan_periods`) of each run, in chunks of CHUNK frames
+2. the period scan (`olympia.periodicity.scan_periods`) of each run, in chunks of CHUNK frames
    with 2 x MAX_PERIOD of look-ahead, so memory stays O(T): per frame the period and strength
    of the 2-cycle window that starts there, never the full (lags x T) map;
 3. active stretches: frames covered by a periodic window (any period); stretches closer than
@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from olympia.counting import (MAX_PERIOD_S, CountResult, PeriodScan, count_periodic,
-                              moving_average, pose_features, runs, scan_periods)
+from olympia.counting import CountResult, count_periodic
+from olympia.periodicity import (MAX_PERIOD_S, PeriodScan, moving_average, pose_features, runs,
+                                 scan_periods)
 from olympia.timebase import FPS
 
 MAX_GAP = 12            # frames without a person that are interpolated (olympia.pose.gaps rule)

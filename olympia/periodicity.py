@@ -1,0 +1,235 @@
+"""Periodicity of a skeleton sequence: where and with what period the pose repeats.
+
+The primitive under the rep counter (olympia.counting) and the set detector (olympia.sets).
+For every frame t and candidate period L (0.4 s .. 20 s, 4% apart) the window [t, t + 2L)
+holds two cycles; it is *periodic* when the second repeats the first:
+
+    r(t, L) = 1 - sum_{s in [t, t+L)} |x_s - x_{s+L}|^2 / V(t, L)
+
+with x the pose features (joints minus the root, lightly smoothed) and V the window's
+summed squared deviation from its mean (r = 1: exact repeat, r ~ 0: unrelated). A window
+counts only when both cycles move (RMS deviation of the quieter one >= 5 cm: a rep followed
+by rest, idling or pose jitter is not periodic) and r >= 0.6. Each window keeps the shortest
+period scoring at least 85% of its best one, so 2x and 3x multiples of the rep lose. The
+scan keeps two numbers per frame (that period and its strength); the (lags x T) map is built
+and dropped a chunk at a time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from olympia.timebase import FPS
+
+MIN_PERIOD_S = 0.4        # faster than 2.5 reps/s is not a rep but jitter
+MAX_PERIOD_S = 20.0       # slower than one rep per 20 s is not seen as periodic (a man maker: 15 s)
+SMOOTH_S = 0.2            # moving-average window of the pose features
+LAG_STEP = 0.04           # relative spacing of the candidate periods
+MIN_AMPLITUDE_M = 0.05    # RMS deviation of the pose (all joints) below this is idle or jitter
+MIN_RECURRENCE = 0.6      # a 2-cycle window whose second cycle repeats the first this well is periodic
+HARMONIC_FRACTION = 0.85  # the shortest period scoring this fraction of a window's best wins
+PERIOD_TOLERANCE = 1.25   # windows within this factor of a set's period belong to the set
+SCAN_VARIANCE = 0.999     # the scan keeps the principal directions holding this share of variance
+
+
+def pose_features(keypoints: np.ndarray, fps: float = FPS) -> np.ndarray:
+    """(T, J, 3) -> (T, 3(J-1)) float64: joints minus the root, NaN runs interpolated, smoothed."""
+    kp = np.asarray(keypoints, dtype=np.float64)
+    if kp.ndim != 3 or kp.shape[-1] != 3 or kp.shape[1] < 2:
+        raise ValueError(f"count_reps expects (T, J, 3) keypoints, got shape {kp.shape}")
+    x = (kp[:, 1:] - kp[:, :1]).reshape(len(kp), -1)
+    x = _interpolate_nan(x)
+    return moving_average(x, max(1, int(round(SMOOTH_S * fps))))
+
+
+def _interpolate_nan(x: np.ndarray) -> np.ndarray:
+    bad = ~np.isfinite(x).all(axis=1)
+    if not bad.any():
+        return x
+    if bad.all():
+        return np.zeros_like(x)
+    idx = np.arange(len(x))
+    good = ~bad
+    out = x.copy()
+    for c in range(x.shape[1]):   # per coordinate; holds the nearest value at the ends
+        out[bad, c] = np.interp(idx[bad], idx[good], x[good, c])
+    return out
+
+
+def moving_average(x: np.ndarray, w: int) -> np.ndarray:
+    """Centred moving average along axis 0, edges padded with the edge value."""
+    if w <= 1 or len(x) < 2:
+        return np.array(x, dtype=np.float64)
+    x2 = x.reshape(len(x), -1)
+    pad = np.pad(x2, ((w // 2, w - 1 - w // 2), (0, 0)), mode="edge")
+    c = np.cumsum(np.vstack([np.zeros((1, x2.shape[1])), pad]), axis=0)
+    return ((c[w:] - c[:-w]) / w).reshape(x.shape)
+
+
+def lag_grid(fps: float = FPS, max_lag: int | None = None) -> np.ndarray:
+    """Candidate periods in frames, MIN_PERIOD_S .. MAX_PERIOD_S, LAG_STEP apart (at least 1)."""
+    lo = max(2, int(round(MIN_PERIOD_S * fps)))
+    hi = int(round(MAX_PERIOD_S * fps)) if max_lag is None else min(max_lag, int(round(MAX_PERIOD_S * fps)))
+    lags = [lo]
+    while lags[-1] < hi:
+        lags.append(max(lags[-1] + 1, int(round(lags[-1] * (1 + LAG_STEP)))))
+    return np.asarray([l for l in lags if l <= hi] or [lo], dtype=np.int64)
+
+
+def recurrence(x: np.ndarray, lags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Strength r and amplitude a of every 2-cycle window, both (len(lags), T), NaN where the
+    window [t, t + 2L) does not fit. r = 1 - sum|x_s - x_{s+L}|^2 (s in [t, t+L)) / V with V the
+    window's summed squared deviation from its mean; a is the RMS pose deviation of the
+    quieter cycle (a rep followed by rest is not two cycles: the rest does not move)."""
+    t_len, dims = x.shape
+    c1 = np.vstack([np.zeros((1, dims)), np.cumsum(x, axis=0)])
+    c2 = np.concatenate([[0.0], np.cumsum((x * x).sum(axis=1))])
+    strength = np.full((len(lags), t_len), np.nan)
+    amplitude = np.full((len(lags), t_len), np.nan)
+    for i, lag in enumerate(lags):
+        n = t_len - 2 * lag + 1
+        if n <= 0:
+            break
+        d = ((x[lag:] - x[:-lag]) ** 2).sum(axis=1)
+        cd = np.concatenate([[0.0], np.cumsum(d)])
+        t = np.arange(n)
+        num = cd[t + lag] - cd[t]
+        first, second = c1[t + lag] - c1[t], c1[t + 2 * lag] - c1[t + lag]
+        whole = first + second
+        var = np.maximum(c2[t + 2 * lag] - c2[t] - (whole * whole).sum(axis=1) / (2 * lag), 0.0)
+        var1 = c2[t + lag] - c2[t] - (first * first).sum(axis=1) / lag
+        var2 = c2[t + 2 * lag] - c2[t + lag] - (second * second).sum(axis=1) / lag
+        strength[i, :n] = 1.0 - num / np.maximum(var, 1e-12)
+        amplitude[i, :n] = np.sqrt(np.maximum(np.minimum(var1, var2), 0.0) / lag)
+    return strength, amplitude
+
+
+def window_periods(strength: np.ndarray, amplitude: np.ndarray, lags: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per window start t: (period in frames, strength), 0 / -1 where the window is not periodic.
+
+    The period is the shortest local maximum over lags whose strength reaches
+    HARMONIC_FRACTION of the window's best; windows moving less than MIN_AMPLITUDE_M or
+    repeating less than MIN_RECURRENCE are not periodic."""
+    s = np.where(np.nan_to_num(amplitude) >= MIN_AMPLITUDE_M, np.nan_to_num(strength, nan=-1.0), -1.0)
+    padded = np.vstack([np.full((1, s.shape[1]), -1.0), s, np.full((1, s.shape[1]), -1.0)])
+    is_peak = (s > padded[:-2]) & (s >= padded[2:]) & (s >= MIN_RECURRENCE)
+    best = np.where(is_peak, s, -1.0).max(axis=0)
+    chosen = is_peak & (s >= HARMONIC_FRACTION * best[None])
+    first = np.argmax(chosen, axis=0)
+    has = chosen.any(axis=0)
+    t = np.arange(s.shape[1])
+    period = np.where(has, lags[first], 0)
+    return period.astype(np.int64), np.where(has, s[first, t], -1.0)
+
+
+def dominant_period(periods: np.ndarray, strengths: np.ndarray, lags: np.ndarray) -> float:
+    """The set's period: the most supported lag (strength-weighted histogram over the lag grid,
+    neighbours pooled), refined as the weighted median of the windows within
+    PERIOD_TOLERANCE of it. A plain median of a mix (windows at P and at 3P) is neither."""
+    idx = np.searchsorted(lags, periods)
+    hist = np.bincount(idx, weights=strengths, minlength=len(lags)).astype(float)
+    pooled = hist + np.concatenate([[0.0], hist[:-1]]) + np.concatenate([hist[1:], [0.0]])
+    mode = float(lags[int(np.argmax(pooled))])
+    near = (periods >= mode / PERIOD_TOLERANCE) & (periods <= mode * PERIOD_TOLERANCE)
+    return weighted_median(periods[near].astype(float), strengths[near])
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cw = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cw, cw[-1] / 2)])
+
+
+def periodic_mask(period: np.ndarray, strength: np.ndarray, set_period: float, n_frames: int
+                  ) -> np.ndarray:
+    """(T,) bool: frames covered by a periodic window whose period is within
+    PERIOD_TOLERANCE of set_period (a window starting at t covers [t, t + 2 * period))."""
+    ok = (strength > 0) & (period >= set_period / PERIOD_TOLERANCE) & (period <= set_period * PERIOD_TOLERANCE)
+    starts = np.flatnonzero(ok)
+    delta = np.zeros(n_frames + 1, np.int64)
+    np.add.at(delta, starts, 1)
+    np.add.at(delta, np.minimum(starts + 2 * period[starts], n_frames), -1)
+    return np.cumsum(delta[:-1]) > 0
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True."""
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(m))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def nsdf(z: np.ndarray, max_lag: int) -> np.ndarray:
+    """Normalised square difference of a centred signal (T,) or (T, D) with itself, lags
+    0..max_lag: 1 - sum|z_t - z_{t+L}|^2 / (sum_{t<T-L} |z_t|^2 + sum_{t>=L} |z_t|^2);
+    1 = repeats exactly after L frames, 0 = unrelated, -1 = mirrored."""
+    z = z.reshape(len(z), -1)
+    n = len(z)
+    max_lag = int(min(max_lag, n - 1))
+    spec = np.fft.rfft(z, 2 * n, axis=0)
+    acf = np.fft.irfft((spec * np.conj(spec)).real.sum(axis=1), 2 * n)[:max_lag + 1]
+    energy = np.concatenate([[0.0], np.cumsum((z * z).sum(axis=1))])
+    lag = np.arange(max_lag + 1)
+    den = energy[n - lag] + (energy[n] - energy[lag])
+    return 2.0 * acf / np.maximum(den, 1e-12)
+
+
+def repeat_strength(signal: np.ndarray, *periods: float) -> list[float]:
+    """How well a signal repeats after each of `periods`: the best `nsdf` within 15% of it
+    (-1 when the period does not fit in the signal)."""
+    s = signal - signal.mean(axis=0)
+    r = nsdf(s, int(np.ceil(max(periods) * 1.15)))
+    out = []
+    for period in periods:
+        lo, hi = max(1, int(period / 1.15)), int(np.ceil(period * 1.15))
+        out.append(float(r[lo:hi + 1].max()) if lo < len(r) else -1.0)
+    return out
+
+
+def principal_axes(xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Singular values and right singular vectors (rows, largest first) of a centred (T, D)
+    array, from the D x D scatter matrix (much cheaper than an SVD when T >> D)."""
+    w, v = np.linalg.eigh(xc.T @ xc)
+    order = np.argsort(w)[::-1]
+    return np.sqrt(np.maximum(w[order], 0.0)), v[:, order].T
+
+
+@dataclass(frozen=True)
+class PeriodScan:
+    """Per frame t: the period of the 2-cycle window starting at t, and its strength."""
+
+    period: np.ndarray    # (T,) int64 frames; 0 where the window is not periodic
+    strength: np.ndarray  # (T,) recurrence strength; -1 where the window is not periodic
+    lags: np.ndarray      # candidate periods (frames) that were scanned
+
+    @property
+    def periodic(self) -> np.ndarray:
+        return self.strength > 0
+
+
+def scan_periods(x: np.ndarray, fps: float = FPS) -> PeriodScan:
+    """`recurrence` + `window_periods` on pose features (T, D), made cheap: the features are
+    projected on the principal directions holding 99.9% of their variance (distances kept),
+    and scanned at half the frame rate when that still leaves >= 10 frames per second."""
+    n = len(x)
+    step = 2 if fps >= 20 else 1
+    z = principal_coordinates(x, SCAN_VARIANCE)[::step]
+    lags = lag_grid(fps / step, len(z) // 2)
+    if len(z) < 2 * lags[0]:
+        return PeriodScan(np.zeros(n, np.int64), np.full(n, -1.0), lags * step)
+    strength, amplitude = recurrence(z, lags)
+    period, q = window_periods(strength, amplitude, lags)
+    return PeriodScan(np.repeat(period * step, step)[:n], np.repeat(q, step)[:n], lags * step)
+
+
+def principal_coordinates(x: np.ndarray, variance: float) -> np.ndarray:
+    """Centred x in its principal axes, keeping the fewest holding `variance` of the total."""
+    xc = x - x.mean(axis=0)
+    if not np.any(xc):
+        return xc[:, :1]
+    sv, vt = principal_axes(xc)
+    share = np.cumsum(sv ** 2) / np.sum(sv ** 2)
+    k = int(np.searchsorted(share, variance)) + 1
+    return xc @ vt[:k].T
