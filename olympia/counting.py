@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.signal import find_peaks
 
-from olympia.periodicity import (HARMONIC_FRACTION, PERIOD_TOLERANCE, PeriodScan, dominant_period, nsdf,
+from olympia.periodicity import (HARMONIC_FRACTION, MIN_PERIOD_S, PERIOD_TOLERANCE, PeriodScan, dominant_period, nsdf,
                                  periodic_mask, pose_features, principal_axes, repeat_strength,
                                  runs, scan_periods)
 from olympia.timebase import FPS
@@ -46,8 +46,9 @@ COMPOUND_MIN_RATIO = 0.3  # principal directions this large (vs the first) must 
 COMPOUND_MARGIN = 0.25    # a longer lag must repeat this much better to make reps compound
 COMPOUND_MAX_MULTIPLE = 4 # a compound rep holds at most this many sub-motions
 FALLBACK_CONFIDENCE = 0.5 # a lone excursion is a guess, not a repeated cycle
+REST_BAND = 0.1           # the signal rests between reps within this fraction of a rep's rise
 
-# Limb signals (H36M joint indices; the features drop the root, so column j-1 is joint j).
+# Limb signals (H36M joint indices; joint j is columns 3j..3j+2 of the pose features).
 LIMBS = {"torso": (7, 8, 9, 10), "left_leg": (4, 5, 6), "right_leg": (1, 2, 3),
          "left_arm": (11, 12, 13), "right_arm": (14, 15, 16)}
 
@@ -100,22 +101,28 @@ def _around(period: float, n: int) -> slice:
     return slice(max(1, int(period / 1.1)), max(2, min(n, int(np.ceil(period * 1.1)) + 1)))
 
 
-def candidate_signals(x: np.ndarray) -> dict[str, np.ndarray]:
-    """1-D signals of the centred features: the top principal components of the whole pose and
-    the first principal component of each limb (joint indices shift by one: no root)."""
+def candidate_directions(x: np.ndarray) -> dict[str, np.ndarray]:
+    """Unit directions in feature space (D,) of the candidate 1-D signals of x: the top
+    principal components of the whole pose and the first principal component of each limb
+    (zero outside the limb's columns)."""
     xc = x - x.mean(axis=0)
-    out = {}
     if not np.any(xc):
-        return {"pc0": np.zeros(len(x))}
+        return {"pc0": np.eye(x.shape[1])[0]}
     _, vt = principal_axes(xc)
-    for k in range(min(N_COMPONENTS, len(vt))):
-        out[f"pc{k}"] = xc @ vt[k]
+    out = {f"pc{k}": vt[k] for k in range(min(N_COMPONENTS, len(vt)))}
     for name, joints in LIMBS.items():
-        cols = np.concatenate([np.arange(3 * (j - 1), 3 * j) for j in joints])
-        xl = xc[:, cols]
-        if np.any(xl):
-            out[name] = xl @ principal_axes(xl)[1][0]
+        cols = np.concatenate([np.arange(3 * j, 3 * j + 3) for j in joints])
+        if np.any(xc[:, cols]):
+            w = np.zeros(x.shape[1])
+            w[cols] = principal_axes(xc[:, cols])[1][0]
+            out[name] = w
     return out
+
+
+def candidate_signals(x: np.ndarray) -> dict[str, np.ndarray]:
+    """The candidate 1-D signals of x (centred features projected on `candidate_directions`)."""
+    xc = x - x.mean(axis=0)
+    return {k: xc @ w for k, w in candidate_directions(x).items()}
 
 
 def count_reps(keypoints: np.ndarray, fps: float = FPS) -> CountResult:
@@ -123,7 +130,7 @@ def count_reps(keypoints: np.ndarray, fps: float = FPS) -> CountResult:
     x = pose_features(keypoints, fps)
     scan = scan_periods(x, fps)
     if not scan.periodic.any():
-        return _fallback(x)
+        return _fallback(x, fps)
     return count_periodic(x, scan)
 
 
@@ -139,7 +146,7 @@ def count_periodic(x: np.ndarray, scan: PeriodScan, span: tuple[int, int] | None
     periodic[:lo] = False
     periodic[hi:] = False
     if not periodic.any():
-        return _fallback(x[lo:hi], offset=lo)
+        return _fallback(x[lo:hi], offset=lo)   # frames of x are at the scan's rate
     period, q = scan.period, np.where(periodic, scan.strength, -1.0)
     set_period = dominant_period(period[periodic], q[periodic], scan.lags)
     mask = periodic_mask(period, q, set_period, n)
@@ -153,9 +160,24 @@ def count_periodic(x: np.ndarray, scan: PeriodScan, span: tuple[int, int] | None
     if full != set_period:   # compound reps: the pose repeats only after several sub-motions
         sub_period, set_period = set_period, full
         mask |= periodic_mask(period, q, full, n) & (mask.cumsum() > 0) & (mask[::-1].cumsum()[::-1] > 0)
+    set_period = refine_period(x[a:b], set_period)
     result = count_in_span(x, (a, b), set_period, mask, sub_period, q)
     in_set = periodic & (period >= set_period / PERIOD_TOLERANCE) & (period <= set_period * PERIOD_TOLERANCE)
     return replace(result, periodicity=float(np.median(q[in_set])) if in_set.any() else 0.0)
+
+
+def refine_period(xs: np.ndarray, period: float) -> float:
+    """The period at full frame rate: the lag within 15% of `period` where the set's whole pose
+    repeats best (the scan runs at half rate on a 4% grid), to a tenth of a frame."""
+    lo, hi = max(2, int(period / 1.15)), int(np.ceil(period * 1.15))
+    if hi + 1 >= len(xs):
+        return period
+    r = nsdf(xs - xs.mean(axis=0), hi + 1)
+    k = lo + int(np.argmax(r[lo:hi + 1]))
+    a, b, c = r[k - 1], r[k], r[k + 1]
+    curve = a - 2 * b + c
+    shift = 0.5 * (a - c) / curve if curve < 0 else 0.0   # vertex of the parabola through the 3 lags
+    return round(float(k + np.clip(shift, -0.5, 0.5)), 1)
 
 
 def _strongest_stretch(mask: np.ndarray, q: np.ndarray, max_pause: int) -> np.ndarray:
@@ -202,13 +224,15 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
         keep = mask[a + peaks]
         peaks, prom = peaks[keep], prom[keep]
     bounds = _rep_bounds(sign * s, peaks, period)
-    conf = _confidence(prom, bounds + a, strength)
+    conf = _confidence(prom, bounds + a, strength, period)
     return CountResult(int(len(peaks)), float(period), (peaks + a).astype(np.int64),
                        (bounds + a).astype(np.int64), conf, (a, b), name)
 
 
 def _away_from_rest(s: np.ndarray, period: float) -> float:
-    """+1 when reps are maxima of s, -1 when minima: rest is where the set starts and ends."""
+    """+1 when excursions are maxima of s, -1 when minima: rest is where s starts and ends
+    (the set's edges: the clip's edges for a clip cut at the set, else where the periodic
+    motion begins and ends)."""
     edge = max(1, int(0.15 * period))
     rest = 0.5 * (np.median(s[:edge]) + np.median(s[-edge:]))
     return 1.0 if np.median(s) >= rest else -1.0
@@ -229,37 +253,61 @@ def _rep_peaks(s: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _rep_bounds(s: np.ndarray, peaks: np.ndarray, period: float) -> np.ndarray:
-    """[start, end) per rep: the troughs between consecutive peaks; the first rep starts at the
-    trough within one period before its peak, the last ends at the one within one period after."""
+    """[start, end) per rep, cut where the signal rests between reps: the frames within
+    REST_BAND of the cycle's range above the trough between two peaks, cut in their middle; the
+    first rep starts where the signal leaves the rest before its peak (searched one period
+    back) or, with 3 or more reps, as far before its peak as the reps between start before
+    theirs, if that is earlier (the same for the last rep's end)."""
     if not len(peaks):
         return np.zeros((0, 2), np.int64)
     reach = int(round(period))
-    edges = [(max(0, int(peaks[0]) - reach), int(peaks[0]) + 1)]
-    edges += [(int(p), int(q) + 1) for p, q in zip(peaks[:-1], peaks[1:])]
-    edges.append((int(peaks[-1]), min(len(s), int(peaks[-1]) + reach + 1)))
-    cuts = np.asarray([lo + int(np.argmin(s[lo:hi])) for lo, hi in edges], np.int64)
-    cuts[-1] = min(max(cuts[-1] + 1, peaks[-1] + 1), len(s))
+    band = REST_BAND * float(np.median(s[peaks]) - np.min(s)) if len(s) else 0.0
+    edges = [(max(0, int(peaks[0]) - reach), int(peaks[0]) + 1, "onset")]
+    edges += [(int(p), int(q) + 1, "middle") for p, q in zip(peaks[:-1], peaks[1:])]
+    edges.append((int(peaks[-1]), min(len(s), int(peaks[-1]) + reach + 1), "return"))
+    cuts = []
+    for lo, hi, where in edges:
+        seg = s[lo:hi]
+        m = int(np.argmin(seg))
+        low = seg <= seg[m] + band
+        first, last = m, m
+        while first > 0 and low[first - 1]:
+            first -= 1
+        while last < len(seg) - 1 and low[last + 1]:
+            last += 1
+        cuts.append(lo + {"onset": last, "middle": (first + last) // 2, "return": first + 1}[where])
+    cuts = np.asarray(cuts, np.int64)
+    if len(peaks) >= 3:   # the first and last reps rise and fall like the reps between them
+        rise = int(np.median(peaks[1:] - cuts[1:-1]))
+        fall = int(np.median(cuts[1:-1] - peaks[:-1]))
+        cuts[0] = max(0, min(cuts[0], int(peaks[0]) - rise))
+        cuts[-1] = min(len(s), max(cuts[-1], int(peaks[-1]) + fall))
+    cuts[-1] = min(max(cuts[-1], peaks[-1] + 1), len(s))
     bounds = np.stack([cuts[:-1], cuts[1:]], axis=1)
     bounds[:, 1] = np.maximum(bounds[:, 1], bounds[:, 0] + 1)
     return bounds
 
 
-def _confidence(prom: np.ndarray, bounds: np.ndarray, strength: np.ndarray | None) -> np.ndarray:
+def _confidence(prom: np.ndarray, bounds: np.ndarray, strength: np.ndarray | None, period: float
+                ) -> np.ndarray:
     """Per rep in [0, 1]: prominence relative to the set's median rep (a half rep scores 0.5)
-    times the best recurrence strength of the periodic windows starting inside the rep (how
-    well its cycle repeats in the next one); strength None: prominence only."""
+    times the best recurrence strength of the periodic windows holding the rep (starting up
+    to one period before it: how well it repeats its neighbour); strength None: prominence."""
     if not len(prom):
         return np.zeros(0)
     full = np.clip(prom / max(float(np.median(prom)), 1e-12), 0.0, 1.0)
     if strength is None:
         return full
-    repeats = np.array([max(0.0, float(strength[a:b].max())) if b > a else 0.0 for a, b in bounds])
+    reach = int(round(period))
+    repeats = np.array([max(0.0, float(strength[max(0, a - reach):b].max())) if b > a else 0.0
+                        for a, b in bounds])
     return full * repeats
 
 
-def _fallback(x: np.ndarray, offset: int = 0) -> CountResult:
+def _fallback(x: np.ndarray, fps: float = FPS, offset: int = 0) -> CountResult:
     """No two matching cycles: count the prominent excursions of the first principal component
-    (one rep, or a motion too irregular to be periodic); 0 when the pose barely moves."""
+    (one rep, or a motion too irregular to be periodic): each rises at least MIN_SPAN_M and a
+    third of the component's range and lasts at least MIN_PERIOD_S; 0 when nothing does."""
     empty = CountResult(0, None, np.zeros(0, np.int64))
     if len(x) < 3:
         return empty
@@ -268,7 +316,8 @@ def _fallback(x: np.ndarray, offset: int = 0) -> CountResult:
     if span < MIN_SPAN_M:
         return empty
     sign = _away_from_rest(s, len(s) / 2)
-    peaks, props = find_peaks(sign * s, prominence=span / 3)
+    peaks, _ = find_peaks(sign * s, prominence=max(span / 3, MIN_SPAN_M),
+                          distance=max(1, int(MIN_PERIOD_S * fps)))
     if not len(peaks):
         return empty
     bounds = _rep_bounds(sign * s, peaks, len(s))
@@ -301,14 +350,14 @@ def estimate_rep_bounds(keypoints: np.ndarray, reps: int | None = None, fps: flo
     is split into `reps` equal parts. One rep spans the whole clip. Bounds are always valid
     for `olympia.segment.check_rep_bounds(bounds, len(keypoints), reps)`."""
     n = len(keypoints)
+    if reps is not None and (reps <= 0 or n == 0):
+        return RepBoundsEstimate(np.zeros((0, 2), np.int64), np.zeros(0), "none")
+    if reps == 1:   # the source cut the clip to one rep
+        return RepBoundsEstimate(np.asarray([[0, n]], np.int64), np.ones(1), "forced")
     res = count_reps(keypoints, fps)
-    if reps is None or (reps > 0 and res.count == reps):
+    if reps is None or res.count == reps:
         method = "counter" if res.count else "none"
         return RepBoundsEstimate(res.rep_bounds.copy(), res.confidence.copy(), method)
-    if reps <= 0 or n == 0:
-        return RepBoundsEstimate(np.zeros((0, 2), np.int64), np.zeros(0), "none")
-    if reps == 1:
-        return RepBoundsEstimate(np.asarray([[0, n]], np.int64), np.ones(1), "forced")
     x = pose_features(keypoints, fps)
     a, b = res.span if res.span and res.count else (0, n)
     if (b - a) < reps * 2:

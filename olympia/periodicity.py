@@ -6,7 +6,7 @@ holds two cycles; it is *periodic* when the second repeats the first:
 
     r(t, L) = 1 - sum_{s in [t, t+L)} |x_s - x_{s+L}|^2 / V(t, L)
 
-with x the pose features (joints minus the root, lightly smoothed) and V the window's
+with x the pose features (joints minus their centroid, lightly smoothed) and V the window's
 summed squared deviation from its mean (r = 1: exact repeat, r ~ 0: unrelated). A window
 counts only when both cycles move (RMS deviation of the quieter one >= 5 cm: a rep followed
 by rest, idling or pose jitter is not periodic) and r >= 0.6. Each window keeps the shortest
@@ -26,7 +26,7 @@ MIN_PERIOD_S = 0.4        # faster than 2.5 reps/s is not a rep but jitter
 MAX_PERIOD_S = 20.0       # slower than one rep per 20 s is not seen as periodic (a man maker: 15 s)
 SMOOTH_S = 0.2            # moving-average window of the pose features
 LAG_STEP = 0.04           # relative spacing of the candidate periods
-MIN_AMPLITUDE_M = 0.05    # RMS deviation of the pose (all joints) below this is idle or jitter
+MIN_AMPLITUDE_M = 0.03    # RMS deviation of the pose (all joints) below this is idle or jitter
 MIN_RECURRENCE = 0.6      # a 2-cycle window whose second cycle repeats the first this well is periodic
 HARMONIC_FRACTION = 0.85  # the shortest period scoring this fraction of a window's best wins
 PERIOD_TOLERANCE = 1.25   # windows within this factor of a set's period belong to the set
@@ -34,11 +34,13 @@ SCAN_VARIANCE = 0.999     # the scan keeps the principal directions holding this
 
 
 def pose_features(keypoints: np.ndarray, fps: float = FPS) -> np.ndarray:
-    """(T, J, 3) -> (T, 3(J-1)) float64: joints minus the root, NaN runs interpolated, smoothed."""
+    """(T, J, 3) -> (T, 3J) float64: joints minus the body's centroid (translation removed;
+    unlike the root alone, the centroid averages the joints' jitter instead of adding the
+    root's to every joint), NaN runs interpolated, smoothed."""
     kp = np.asarray(keypoints, dtype=np.float64)
     if kp.ndim != 3 or kp.shape[-1] != 3 or kp.shape[1] < 2:
         raise ValueError(f"count_reps expects (T, J, 3) keypoints, got shape {kp.shape}")
-    x = (kp[:, 1:] - kp[:, :1]).reshape(len(kp), -1)
+    x = (kp - kp.mean(axis=1, keepdims=True)).reshape(len(kp), -1)
     x = _interpolate_nan(x)
     return moving_average(x, max(1, int(round(SMOOTH_S * fps))))
 

@@ -1,10 +1,13 @@
 """`olympia count`: the training-free repetition counter (olympia.counting) on the command line."""
 from __future__ import annotations
 
+import json
+
 import click
 
 from olympia.errors import OlympiaError
 from olympia.pose.inputs import iter_skeletons
+from olympia.timebase import FPS
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,29 +16,53 @@ from olympia.pose.inputs import iter_skeletons
               help="Pose backend for video inputs (olympia.pose).")
 @click.option("--with-truth", is_flag=True,
               help="Add the ground-truth rep count as a third column (store/release inputs).")
-def count(inputs, backend, with_truth):
-    """Count repetitions without training: principal-motion signal + autocorrelation period +
-    peak picking on the 3D skeleton (olympia.counting). Prints `<path><TAB><count>` per input;
-    a release or store directory prints one line per clip id.
+@click.option("--reps", "per_rep", is_flag=True,
+              help="After each count line, one line per rep: start and end frame (25 fps, "
+                   "[start, end)), seconds and confidence.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list (one object per input or clip: input, count, truth, "
+                   "period_frames, reps [{start_frame, end_frame, confidence}]) and nothing else.")
+def count(inputs, backend, with_truth, per_rep, as_json):
+    """Count repetitions without training: a periodicity scan of the 3D skeleton finds the set
+    and its period, the counted signal is the body part that repeats once per rep
+    (olympia.counting). Prints `<path><TAB><count>` per input; a release or store directory
+    prints one line per clip id.
 
     \b
     Examples:
       olympia count dist/olympia-demo
       olympia count dist/olympia-demo --with-truth | head
       olympia count squat.npy              # (T, 17, 3) H36M-17 skeleton at 25 fps
-      olympia count my_set.mp4             # through the video pose path (MediaPipe)
+      olympia count squat.npy --reps       # and each rep's frames and confidence
+      olympia count my_set.mp4 --json      # through the video pose path (MediaPipe)
     """
     from olympia.counting import count_reps
-    failed = 0
+    failed, items = 0, []
     for raw in inputs:
         try:
             for name, kp, truth in iter_skeletons([raw], backend):
-                line = f"{name}\t{count_reps(kp).count}"
+                res = count_reps(kp)
+                if as_json:
+                    items.append(_as_json(name, res, truth))
+                    continue
+                line = f"{name}\t{res.count}"
                 if with_truth:
                     line += f"\t{'' if truth is None else truth}"
                 click.echo(line)
+                if per_rep:
+                    for i, ((a, b), c) in enumerate(zip(res.rep_bounds, res.confidence), 1):
+                        click.echo(f"\trep {i}\t[{a}, {b})\t{a / FPS:.2f}-{b / FPS:.2f} s\tconfidence {c:.2f}")
         except OlympiaError as exc:   # one bad input is reported, the others still count
             failed += 1
             click.secho(f"error: {exc}", fg="red", err=True)
+    if as_json:
+        click.echo(json.dumps(items, indent=1))
     if failed:
         raise SystemExit(2)
+
+
+def _as_json(name: str, res, truth) -> dict:
+    return {"input": name, "count": res.count, "truth": truth,
+            "period_frames": None if res.period_frames is None else round(float(res.period_frames), 1),
+            "reps": [{"start_frame": int(a), "end_frame": int(b), "confidence": round(float(c), 3)}
+                     for (a, b), c in zip(res.rep_bounds, res.confidence)]}
