@@ -33,9 +33,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.signal import find_peaks
 
-from olympia.periodicity import (HARMONIC_FRACTION, MIN_PERIOD_S, PERIOD_TOLERANCE, PeriodScan, dominant_period, nsdf,
-                                 periodic_mask, pose_features, principal_axes, repeat_strength,
-                                 runs, scan_periods)
+from olympia.gaps import missing_runs
+from olympia.periodicity import (HARMONIC_FRACTION, MIN_PERIOD_S, PERIOD_TOLERANCE, PeriodScan,
+                                 dominant_period, nsdf, periodic_mask, pose_features,
+                                 principal_axes, repeat_strength, scan_periods)
 from olympia.timebase import FPS
 
 MIN_PEAK_DISTANCE = 0.6   # peaks closer than this many periods are one rep
@@ -184,7 +185,7 @@ def _strongest_stretch(mask: np.ndarray, q: np.ndarray, max_pause: int) -> np.nd
     """Only the stretch of `mask` (runs closer than max_pause joined) with the largest summed
     window strength."""
     stretches: list[list[int]] = []
-    for a, b in runs(mask):
+    for a, b in missing_runs(mask):
         if stretches and a - stretches[-1][1] <= max_pause:
             stretches[-1][1] = b
         else:

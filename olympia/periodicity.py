@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from olympia.gaps import fill_gaps, missing_runs
 from olympia.timebase import FPS
 
 MIN_PERIOD_S = 0.4        # faster than 2.5 reps/s is not a rep but jitter
@@ -30,6 +31,7 @@ MIN_AMPLITUDE_M = 0.03    # RMS deviation of the pose (all joints) below this is
 MIN_RECURRENCE = 0.6      # a 2-cycle window whose second cycle repeats the first this well is periodic
 HARMONIC_FRACTION = 0.85  # the shortest period scoring this fraction of a window's best wins
 PERIOD_TOLERANCE = 1.25   # windows within this factor of a set's period belong to the set
+REST_S = 3.0              # a still stretch this long is a rest: no periodic window holds one
 SCAN_VARIANCE = 0.999     # the scan keeps the principal directions holding this share of variance
 
 
@@ -40,23 +42,10 @@ def pose_features(keypoints: np.ndarray, fps: float = FPS) -> np.ndarray:
     kp = np.asarray(keypoints, dtype=np.float64)
     if kp.ndim != 3 or kp.shape[-1] != 3 or kp.shape[1] < 2:
         raise ValueError(f"count_reps expects (T, J, 3) keypoints, got shape {kp.shape}")
+    gaps = fill_gaps(kp, max_gap=None)   # the one gap filler: interpolate in time, hold at the ends
+    kp = np.where(gaps.missing[:, None, None], 0.0, gaps.keypoints.astype(np.float64))
     x = (kp - kp.mean(axis=1, keepdims=True)).reshape(len(kp), -1)
-    x = _interpolate_nan(x)
     return moving_average(x, max(1, int(round(SMOOTH_S * fps))))
-
-
-def _interpolate_nan(x: np.ndarray) -> np.ndarray:
-    bad = ~np.isfinite(x).all(axis=1)
-    if not bad.any():
-        return x
-    if bad.all():
-        return np.zeros_like(x)
-    idx = np.arange(len(x))
-    good = ~bad
-    out = x.copy()
-    for c in range(x.shape[1]):   # per coordinate; holds the nearest value at the ends
-        out[bad, c] = np.interp(idx[bad], idx[good], x[good, c])
-    return out
 
 
 def moving_average(x: np.ndarray, w: int) -> np.ndarray:
@@ -79,14 +68,17 @@ def lag_grid(fps: float = FPS, max_lag: int | None = None) -> np.ndarray:
     return np.asarray([l for l in lags if l <= hi] or [lo], dtype=np.int64)
 
 
-def recurrence(x: np.ndarray, lags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def recurrence(x: np.ndarray, lags: np.ndarray, rest: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Strength r and amplitude a of every 2-cycle window, both (len(lags), T), NaN where the
     window [t, t + 2L) does not fit. r = 1 - sum|x_s - x_{s+L}|^2 (s in [t, t+L)) / V with V the
     window's summed squared deviation from its mean; a is the RMS pose deviation of the
-    quieter cycle (a rep followed by rest is not two cycles: the rest does not move)."""
+    quieter cycle (a rep followed by rest is not two cycles: the rest does not move).
+    Windows holding a frame of `rest` (bool, (T,)) get NaN."""
     t_len, dims = x.shape
     c1 = np.vstack([np.zeros((1, dims)), np.cumsum(x, axis=0)])
     c2 = np.concatenate([[0.0], np.cumsum((x * x).sum(axis=1))])
+    in_rest = np.concatenate([[0], np.cumsum(rest if rest is not None else np.zeros(t_len, bool))])
     strength = np.full((len(lags), t_len), np.nan)
     amplitude = np.full((len(lags), t_len), np.nan)
     for i, lag in enumerate(lags):
@@ -102,7 +94,8 @@ def recurrence(x: np.ndarray, lags: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         var = np.maximum(c2[t + 2 * lag] - c2[t] - (whole * whole).sum(axis=1) / (2 * lag), 0.0)
         var1 = c2[t + lag] - c2[t] - (first * first).sum(axis=1) / lag
         var2 = c2[t + 2 * lag] - c2[t + lag] - (second * second).sum(axis=1) / lag
-        strength[i, :n] = 1.0 - num / np.maximum(var, 1e-12)
+        strength[i, :n] = np.where(in_rest[t + 2 * lag] > in_rest[t], np.nan,
+                                   1.0 - num / np.maximum(var, 1e-12))
         amplitude[i, :n] = np.sqrt(np.maximum(np.minimum(var1, var2), 0.0) / lag)
     return strength, amplitude
 
@@ -154,13 +147,6 @@ def periodic_mask(period: np.ndarray, strength: np.ndarray, set_period: float, n
     np.add.at(delta, starts, 1)
     np.add.at(delta, np.minimum(starts + 2 * period[starts], n_frames), -1)
     return np.cumsum(delta[:-1]) > 0
-
-
-def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of each run of True."""
-    m = np.concatenate([[False], np.asarray(mask, bool), [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(m))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
 def nsdf(z: np.ndarray, max_lag: int) -> np.ndarray:
@@ -221,9 +207,34 @@ def scan_periods(x: np.ndarray, fps: float = FPS) -> PeriodScan:
     lags = lag_grid(fps / step, len(z) // 2)
     if len(z) < 2 * lags[0]:
         return PeriodScan(np.zeros(n, np.int64), np.full(n, -1.0), lags * step)
-    strength, amplitude = recurrence(z, lags)
+    strength, amplitude = recurrence(z, lags, resting(x, fps)[::step])
     period, q = window_periods(strength, amplitude, lags)
     return PeriodScan(np.repeat(period * step, step)[:n], np.repeat(q, step)[:n], lags * step)
+
+
+def resting(x: np.ndarray, fps: float = FPS) -> np.ndarray:
+    """(T,) bool: frames inside a rest, a stretch of at least REST_S where the pose stays
+    within MIN_AMPLITUDE_M (RMS deviation over every 1-s window around it). A periodic
+    window must not hold a rest: two sets of similar poses either side of a rest would
+    otherwise repeat each other across it, the rest matching itself."""
+    n, w = len(x), max(2, int(round(fps)))
+    if n < w:
+        return np.zeros(n, bool)
+    c1 = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
+    c2 = np.concatenate([[0.0], np.cumsum((x * x).sum(axis=1))])
+    s1 = c1[w:] - c1[:-w]
+    rms = np.sqrt(np.maximum(c2[w:] - c2[:-w] - (s1 * s1).sum(axis=1) / w, 0.0) / w)
+    still_window = rms < MIN_AMPLITUDE_M                  # window [t, t + w) barely moves
+    delta = np.zeros(n + 1, np.int64)                     # frames covered by such windows
+    starts = np.flatnonzero(still_window)
+    np.add.at(delta, starts, 1)
+    np.add.at(delta, starts + w, -1)
+    still = np.cumsum(delta[:-1]) > 0
+    out = np.zeros(n, bool)
+    for a, b in missing_runs(still):
+        if b - a >= REST_S * fps:
+            out[a:b] = True
+    return out
 
 
 def principal_coordinates(x: np.ndarray, variance: float) -> np.ndarray:
