@@ -1,31 +1,42 @@
 """Rep counting and set detection measured on the real data in ../shared/realdata.
 
-    .venv/bin/python benchmarks/eval_counting.py [--realdata ../shared/realdata]
-        [--poses work/stores/real] [--only fit3d_uncut,...] [--lso] [--sets] [--json OUT]
+    .venv/bin/python benchmarks/eval_counting.py                    # counting, every source
+    .venv/bin/python benchmarks/eval_counting.py --sets --lso       # + set detection, + LSO check
+    options: --realdata DIR (../shared/realdata)  --work DIR (work/eval-counting: pose cache,
+             assembled videos)  --no-video (mocap only)  --json FILE (all figures)
 
-Sources (what is measured, and against which truth):
-- fit3d_cut:   Fit3D mocap (50 -> 25 fps), the span between the first and last annotated rep
-               boundary; truth = len(rep_ann[action]) - 1, boundaries = rep_ann.
-- fit3d_uncut: the whole mocap sequence (idle, walking in and out included); same truth.
-- fit3d_video: the Fit3D videos through the MediaPipe pose path (a clip store made by
-               `olympia pose`, see --poses); truth = the mocap annotation of the same action.
-- visionfit:   the VisionFit job (Infinity AI): video through MediaPipe; truth = job.json num_reps.
-- infiniterep: InfiniteRep videos through MediaPipe; truth = params num_reps (situp), and the
-               leg-raise video counted by eye (documented in docs/counting.md).
-- countix:     the Countix clip's two annotated segments (through MediaPipe), cut at the
-               annotation; truth = the annotated counts.
-- pushup:      the side-view push-up video (through MediaPipe); truth counted by eye.
-MM-Fit ships no pose here and KIMORE/UI-PRMD no per-set counts, so they are not measured.
+Counting sources (what is measured, against which truth):
+- fit3d_cut:   Fit3D motion capture (50 -> 25 fps) between the first and last annotated rep
+               boundary; truth len(rep_ann[action]) - 1, boundaries rep_ann.
+- fit3d_uncut: the whole capture (idle, walking in, getting into position); same truth.
+- fit3d_video: the Fit3D videos through the MediaPipe pose path (whole videos = uncut);
+               truth: the motion capture's annotation of the same action.
+- visionfit:   the VisionFit job's video through MediaPipe; truth job.json num_reps.
+- infiniterep: the occluded sit-up video (truth params num_reps = 14, recounted by eye) and the
+               leg-raise video (no label shipped here: 6, counted by eye).
+- countix:     the Countix clip's two annotated segments (MediaPipe), truth the annotation.
+- pushup:      the side-view push-up video (MediaPipe); truth 11, counted by eye.
+MM-Fit ships no pose here and KIMORE / UI-PRMD no per-set counts: not measured.
+Metrics: exact, OBO (|pred - gt| <= 1), MAE, normalised MAE (mean |pred - gt| / gt); where
+rep boundaries are annotated, the share of annotated boundaries with a predicted one within
+0.3 s, and the share of reps whose start and end both are.
 
-Metrics per source: exact, OBO (|pred - gt| <= 1), MAE, normalised MAE (mean |pred - gt| / gt),
-and for sources with rep boundaries the fraction of annotated boundaries matched by a
-predicted one within 0.3 s.
+Set detection (--sets): every uncut capture alone (one set each); each subject's captures
+joined with 10 s of held pose between them; a long video assembled with ffmpeg from the real
+clips with held frames and a black stretch between them, posed with MediaPipe. Precision and
+recall at IoU >= 0.5, and OBO of the matched sets' reps.
+
+Leave-subjects-out (--lso): three parameters of the counter tuned on a grid on subjects
+s03 + s04, reported on s05 + s07 beside the defaults.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
+import itertools
 import json
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,13 +45,19 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 
+import reference_counter  # noqa: E402
+
+import olympia.counting as counting  # noqa: E402
+import olympia.periodicity as periodicity  # noqa: E402
+from olympia.sets import detect_sets  # noqa: E402
 from olympia.skeleton import to_h36m  # noqa: E402
 from olympia.timebase import FPS, rescale_frames, resample_to_fps  # noqa: E402
 
 FIT3D_FPS = 50.0
-BOUNDARY_TOL_S = 0.3
+BOUNDARY_TOL = 0.3 * FPS          # frames
+HOLD_S = 10.0                     # rest between joined captures
 
 
 @dataclass
@@ -54,6 +71,8 @@ class Case:
     extra: dict = field(default_factory=dict)
 
 
+# -- loading --------------------------------------------------------------------------------
+
 def load_fit3d_joints(path: Path) -> np.ndarray:
     """Fit3D joints3d_25 (.json or the gzip-compressed copy in realdata) -> (T, 17, 3) at 50 fps."""
     opener = gzip.open if path.suffix == ".gz" else open
@@ -62,76 +81,333 @@ def load_fit3d_joints(path: Path) -> np.ndarray:
     return to_h36m(kp, "fit3d25")
 
 
-def fit3d_cases(realdata: Path, subjects=None) -> list[Case]:
+def fit3d_cases(realdata: Path) -> list[Case]:
     """fit3d_uncut and fit3d_cut cases for every annotated (subject, action)."""
     cases = []
     for subject_dir in sorted((realdata / "fit3d" / "train").glob("s*")):
-        if subjects and subject_dir.name not in subjects:
-            continue
         ann = json.loads((subject_dir / "rep_ann.json").read_text())
         for action, bounds in sorted(ann.items()):
             files = list((subject_dir / "joints3d_25").glob(f"{action}.json*"))
             if not files:
                 continue
-            kp50 = load_fit3d_joints(files[0])
-            kp = resample_to_fps(kp50, FIT3D_FPS, FPS)
+            kp = resample_to_fps(load_fit3d_joints(files[0]), FIT3D_FPS, FPS)
             b = rescale_frames(bounds, FIT3D_FPS, FPS, len(kp))
-            name = f"{subject_dir.name}/{action}"
-            cases.append(Case("fit3d_uncut", name, kp, len(b) - 1, b, subject_dir.name,
+            name, subject = f"{subject_dir.name}/{action}", subject_dir.name
+            cases.append(Case("fit3d_uncut", name, kp, len(b) - 1, b, subject, {"action": action}))
+            cases.append(Case("fit3d_cut", name, kp[b[0]:b[-1]], len(b) - 1, b - b[0], subject,
                               {"action": action}))
-            cases.append(Case("fit3d_cut", name, kp[b[0]:b[-1]], len(b) - 1, b - b[0],
-                              subject_dir.name, {"action": action}))
     return cases
 
 
-def video_keypoints(video: Path, cache_dir: Path, start: int | None = None, end: int | None = None) -> np.ndarray:
-    """(T, 17, 3) at 25 fps of a video (or frames [start, end) of it) through the MediaPipe pose
-    path, NaN where no person was found; cached under cache_dir like `olympia pose`."""
+def video_keypoints(video: Path, cache_dir: Path) -> np.ndarray:
+    """(T, 17, 3) at 25 fps through the MediaPipe pose path, NaN where no person (cached)."""
     from olympia.pose.parallel import PoseTask, run_pose_task
-    outcome = run_pose_task(PoseTask(str(video), start_frame=start, end_frame=end,
-                                     cache_dir=str(cache_dir)))
+    outcome = run_pose_task(PoseTask(str(video), cache_dir=str(cache_dir)))
     if not outcome.ok:
         raise RuntimeError(f"{video}: {outcome.error}")
     return outcome.result.keypoints
 
 
-# Counted by eye from contact sheets of the video (docs/counting.md, "ground truth").
-BY_EYE = {"videos/pushup_test_fitness-action-eval.mp4": 11,
-          "infiniterep/fitness-basic_000000.mp4": 6}
-COUNTIX_SEGMENTS = [(0.0, 5.0, 2), (6.04, 9.73, 3)]   # seconds in the clip (PROVENANCE.md)
+# Counted by eye from contact sheets of the videos (docs/counting.md, "Ground truth").
+BY_EYE = {"videos/pushup_test_fitness-action-eval.mp4": ("pushup", 11),
+          "infiniterep/fitness-basic_000000.mp4": ("infiniterep", 6)}
+COUNTIX_SEGMENTS = [(0.0, 5.0, 2), (6.04, 9.73, 3)]   # seconds into the clip (PROVENANCE.md)
 
 
 def video_cases(realdata: Path, cache_dir: Path) -> list[Case]:
     cases = []
     for video in sorted((realdata / "fit3d" / "train").glob("s*/videos/*/*.mp4")):
         subject, camera, action = video.parts[-4], video.parts[-2], video.stem
-        ann = json.loads((realdata / "fit3d" / "train" / subject / "rep_ann.json").read_text())
-        if action not in ann:
-            continue
-        kp = video_keypoints(video, cache_dir)
-        b = rescale_frames(ann[action], FIT3D_FPS, FPS, len(kp))
-        cases.append(Case("fit3d_video", f"{subject}/{camera}/{action}", kp, len(b) - 1, b, subject,
-                          {"action": action}))
-    job = next((realdata / "visionfit").glob("*/job.json"), None)
-    if job is not None:
+        ann = json.loads((video.parents[2] / "rep_ann.json").read_text())
+        if action in ann:
+            kp = video_keypoints(video, cache_dir)
+            b = rescale_frames(ann[action], FIT3D_FPS, FPS, len(kp))
+            cases.append(Case("fit3d_video", f"{subject}/{camera}/{action}", kp, len(b) - 1, b, subject))
+    for job in sorted((realdata / "visionfit").glob("*/job.json")):
         reps = int(json.loads(job.read_text())["params"]["num_reps"])
-        cases.append(Case("visionfit", job.parent.name, video_keypoints(job.parent / "video.mp4", cache_dir),
-                          reps))
+        cases.append(Case("visionfit", job.parent.name, video_keypoints(job.parent / "video.mp4", cache_dir), reps))
     situp = realdata / "infiniterep" / "fitness-occlusion_00004_situp.mp4"
     params = realdata / "infiniterep" / "fitness-occlusion_00004_params.json"
     if situp.exists() and params.exists():
         reps = int(json.loads(params.read_text())["params"]["num_reps"])
         cases.append(Case("infiniterep", situp.name, video_keypoints(situp, cache_dir), reps))
-    for rel, reps in BY_EYE.items():
-        path = realdata / rel
-        if path.exists():
-            src = "infiniterep" if rel.startswith("infiniterep") else "pushup"
-            cases.append(Case(src, path.name, video_keypoints(path, cache_dir), reps,
+    for rel, (source, reps) in BY_EYE.items():
+        if (realdata / rel).exists():
+            cases.append(Case(source, Path(rel).name, video_keypoints(realdata / rel, cache_dir), reps,
                               extra={"truth": "counted by eye"}))
     countix = realdata / "videos" / "countix_4-YmQKoHYmw.mp4"
     if countix.exists():
         kp = video_keypoints(countix, cache_dir)
         for i, (a, b, reps) in enumerate(COUNTIX_SEGMENTS):
-            s, e = int(round(a * FPS)), int(round(b * FPS))
-            cases.append(Case("countix", f"{countix.name}#{i}", kp[s:e], reps))
+            cases.append(Case("countix", f"{countix.name}#{i}", kp[round(a * FPS):round(b * FPS)], reps))
     return cases
+
+
+# -- counting metrics -----------------------------------------------------------------------
+
+def count_metrics(truth: list[int], pred: list[int]) -> dict:
+    t, p = np.asarray(truth, float), np.asarray(pred, float)
+    err = np.abs(p - t)
+    return {"n": len(t), "exact": float(np.mean(err == 0)), "obo": float(np.mean(err <= 1)),
+            "mae": float(err.mean()), "nmae": float(np.mean(err / t))}
+
+
+def boundary_metrics(cases: list[Case], results) -> dict | None:
+    """Share of annotated boundaries with a predicted one within 0.3 s; share of annotated
+    reps with both their start and end matched so."""
+    hits, reps_ok, n_reps = [], 0, 0
+    for case, res in zip(cases, results):
+        if case.boundaries is None:
+            continue
+        pred = np.unique(res.rep_bounds) if len(res.rep_bounds) else np.zeros(0)
+        ok = [bool(len(pred)) and np.abs(pred - b).min() <= BOUNDARY_TOL for b in case.boundaries]
+        hits += ok
+        reps_ok += sum(a and b for a, b in zip(ok[:-1], ok[1:]))
+        n_reps += len(ok) - 1
+    if not hits:
+        return None
+    return {"boundaries": float(np.mean(hits)), "reps": reps_ok / n_reps}
+
+
+def evaluate_counting(cases: list[Case]) -> dict:
+    table = {}
+    for source in dict.fromkeys(c.source for c in cases):
+        group = [c for c in cases if c.source == source]
+        t0 = time.perf_counter()
+        results = [counting.count_reps(c.keypoints) for c in group]
+        seconds = time.perf_counter() - t0
+        before = [reference_counter.count_reps(np.nan_to_num(c.keypoints)) for c in group]
+        truth = [c.reps for c in group]
+        table[source] = {"before": count_metrics(truth, before),
+                         "after": count_metrics(truth, [r.count for r in results]),
+                         "boundaries": boundary_metrics(group, results),
+                         "ms_per_clip": 1000 * seconds / len(group),
+                         "misses": [(c.name, c.reps, r.count) for c, r in zip(group, results) if r.count != c.reps]}
+    return table
+
+
+# -- set detection --------------------------------------------------------------------------
+
+def iou(a, b) -> float:
+    inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return inter / union if union else 0.0
+
+
+def match_sets(pred, truth) -> dict:
+    """Greedy one-to-one matching at IoU >= 0.5 of predicted sets to true (start, end, reps)."""
+    used, pairs = set(), []
+    for t in truth:
+        scored = [(iou((p.start_frame, p.end_frame), t[:2]), i) for i, p in enumerate(pred) if i not in used]
+        best = max(scored, default=(0.0, -1))
+        if best[0] >= 0.5:
+            used.add(best[1])
+            pairs.append((t, pred[best[1]]))
+    return {"tp": len(pairs), "n_pred": len(pred), "n_true": len(truth),
+            "obo_hits": sum(abs(p.reps - t[2]) <= 1 for t, p in pairs),
+            "exact_hits": sum(p.reps == t[2] for t, p in pairs)}
+
+
+def summarize_sets(counts: list[dict]) -> dict:
+    tp = sum(c["tp"] for c in counts)
+    return {"precision": tp / max(1, sum(c["n_pred"] for c in counts)),
+            "recall": tp / max(1, sum(c["n_true"] for c in counts)),
+            "reps_obo": sum(c["obo_hits"] for c in counts) / max(1, tp),
+            "reps_exact": sum(c["exact_hits"] for c in counts) / max(1, tp),
+            "sets": sum(c["n_true"] for c in counts)}
+
+
+def evaluate_sets_mocap(cases: list[Case]) -> dict:
+    uncut = [c for c in cases if c.source == "fit3d_uncut"]
+    alone = [match_sets(detect_sets(c.keypoints).sets, [(c.boundaries[0], c.boundaries[-1], c.reps)])
+             for c in uncut]
+    joined, frames, seconds = [], 0, 0.0
+    hold = int(HOLD_S * FPS)
+    for subject in sorted({c.subject for c in uncut}):
+        parts, truth, offset = [], [], 0
+        for c in (c for c in uncut if c.subject == subject):
+            truth.append((offset + c.boundaries[0], offset + c.boundaries[-1], c.reps))
+            parts += [c.keypoints, np.repeat(c.keypoints[-1:], hold, axis=0)]
+            offset += len(c.keypoints) + hold
+        kp = np.concatenate(parts)
+        t0 = time.perf_counter()
+        joined.append(match_sets(detect_sets(kp).sets, truth))
+        seconds += time.perf_counter() - t0
+        frames += len(kp)
+    return {"uncut_alone": summarize_sets(alone),
+            "joined_with_rests": {**summarize_sets(joined), "frames_per_s": frames / seconds}}
+
+
+# The long video: real clips, each followed by a rest (its last frame held) or a black stretch.
+LONG_VIDEO = [  # (path under realdata, rest after it (s), kind of rest)
+    ("videos/pushup_test_fitness-action-eval.mp4", 10, "hold"),
+    ("fit3d/train/s03/videos/65906101LF/dumbbell_biceps_curls.mp4", 5, "black"),
+    ("infiniterep/fitness-basic_000000.mp4", 8, "hold"),
+    ("fit3d/train/s04/videos/58860488/warmup_17.mp4", 8, "hold"),
+    ("infiniterep/fitness-occlusion_00004_situp.mp4", 8, "hold"),
+    ("fit3d/train/s03/videos/58860488RB/warmup_7.mp4", 6, "hold"),
+]
+
+
+def assemble_long_video(realdata: Path, out: Path) -> tuple[Path, list[tuple[int, int, int]]]:
+    """LONG_VIDEO's clips, each made 640x640 at 25 fps with its rest appended (tpad), then
+    joined (concat demuxer, no re-encode); returns the video and the true sets (start, end,
+    reps) on its 25 fps timeline, offsets from each piece's counted frames."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    truth, offset, pieces = [], 0, []
+    for i, (rel, rest_s, kind) in enumerate(LONG_VIDEO):
+        piece = out.parent / f"{out.stem}-{i}.mp4"
+        pad = "tpad=stop_mode=clone" if kind == "hold" else "tpad=stop_mode=add:color=black"
+        if not piece.exists():
+            _ffmpeg(["-i", str(realdata / rel), "-an", "-vf",
+                     f"fps=25,scale=640:640:force_original_aspect_ratio=decrease,"
+                     f"pad=640:640:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p,{pad}:stop_duration={rest_s}",
+                     "-c:v", "libx264", "-preset", "veryfast", "-crf", "20"], piece)
+        n_piece = _count_frames(piece)
+        a, b, reps = _set_in_clip(realdata, rel, n_piece - int(round(rest_s * FPS)))
+        truth.append((offset + a, offset + b, reps))
+        offset += n_piece
+        pieces.append(piece)
+    if not out.exists():
+        listing = out.with_suffix(".txt")
+        listing.write_text("".join(f"file '{p.resolve()}'\n" for p in pieces))
+        _ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy"], out)
+    return out, truth
+
+
+def _ffmpeg(args: list[str], out: Path) -> None:
+    tmp = out.with_name(out.stem + ".tmp" + out.suffix)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args, str(tmp)], check=True)
+    tmp.rename(out)
+
+
+def _count_frames(path: Path) -> int:
+    res = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                          "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
+                         check=True, capture_output=True, text=True)
+    return int(res.stdout.strip())
+
+
+def _set_in_clip(realdata: Path, rel: str, n: int) -> tuple[int, int, int]:
+    """The true set of a clip: Fit3D's annotated span, else the whole clip with its count."""
+    if rel.startswith("fit3d"):
+        subject, action = rel.split("/")[2], Path(rel).stem
+        b = rescale_frames(json.loads((realdata / "fit3d/train" / subject / "rep_ann.json").read_text())[action],
+                           FIT3D_FPS, FPS, n)
+        return int(b[0]), int(b[-1]), len(b) - 1
+    if "situp" in rel:
+        return 0, n, 14
+    return 0, n, dict(BY_EYE)[rel][1]
+
+
+def evaluate_long_video(realdata: Path, work: Path) -> dict:
+    video, truth = assemble_long_video(realdata, work / "long_workout.mp4")
+    kp = video_keypoints(video, work / "pose-cache")
+    t0 = time.perf_counter()
+    det = detect_sets(kp)
+    seconds = time.perf_counter() - t0
+    return {**summarize_sets([match_sets(det.sets, truth)]), "frames": len(kp),
+            "frames_per_s": len(kp) / seconds, "truth": truth,
+            "found": [s.to_json() for s in det.sets],
+            "unusable": [u.describe() for u in det.unusable]}
+
+
+# -- leave subjects out ---------------------------------------------------------------------
+
+GRID = {"MIN_RECURRENCE": (0.5, 0.6, 0.7), "HARMONIC_FRACTION": (0.8, 0.85, 0.9),
+        "MIN_PROMINENCE": (0.2, 0.3, 0.4)}
+
+
+@contextlib.contextmanager
+def parameters(**values):
+    """Set counter constants (in every module that reads them) for the duration."""
+    saved = {}
+    for name, value in values.items():
+        for module in (periodicity, counting):
+            if hasattr(module, name):
+                saved[(module, name)] = getattr(module, name)
+                setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for (module, name), value in saved.items():
+            setattr(module, name, value)
+
+
+def _score(cases: list[Case]) -> dict:
+    return count_metrics([c.reps for c in cases], [counting.count_reps(c.keypoints).count for c in cases])
+
+
+def leave_subjects_out(cases: list[Case], train=("s03", "s04")) -> dict:
+    mocap = [c for c in cases if c.source in ("fit3d_cut", "fit3d_uncut")]
+    tune = [c for c in mocap if c.subject in train]
+    test = [c for c in mocap if c.subject not in train]
+    best = None
+    for values in itertools.product(*GRID.values()):
+        setting = dict(zip(GRID, values))
+        with parameters(**setting):
+            m = _score(tune)
+        key = (m["obo"], m["exact"], -m["mae"])
+        if best is None or key > best[0]:
+            best = (key, setting, m)
+    with parameters(**best[1]):
+        tuned = _score(test)
+    return {"train_subjects": list(train), "test_subjects": sorted({c.subject for c in test}),
+            "grid": {k: list(v) for k, v in GRID.items()}, "chosen": best[1], "train": best[2],
+            "test_tuned": tuned, "test_defaults": _score(test)}
+
+
+# -- report ---------------------------------------------------------------------------------
+
+def _row(name: str, r: dict) -> str:
+    b, a = r["before"], r["after"]
+    bounds = r["boundaries"]
+    bnd = f"{bounds['boundaries']:.2f} / {bounds['reps']:.2f}" if bounds else "-"
+    return (f"| {name} | {a['n']} | {b['exact']:.2f} / {b['obo']:.2f} / {b['mae']:.2f} / {b['nmae']:.3f} | "
+            f"{a['exact']:.2f} / {a['obo']:.2f} / {a['mae']:.2f} / {a['nmae']:.3f} | {bnd} | {r['ms_per_clip']:.0f} |")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--realdata", type=Path, default=REPO.parent / "shared" / "realdata")
+    ap.add_argument("--work", type=Path, default=REPO / "work" / "eval-counting")
+    ap.add_argument("--no-video", action="store_true", help="motion capture only (no MediaPipe)")
+    ap.add_argument("--sets", action="store_true", help="also evaluate set detection")
+    ap.add_argument("--lso", action="store_true", help="also run the leave-subjects-out check")
+    ap.add_argument("--json", type=Path, help="write every figure to this file")
+    args = ap.parse_args(argv)
+    if not (args.realdata / "fit3d").exists():
+        print(f"no real data at {args.realdata} (../shared/realdata); nothing to measure")
+        return 1
+    cases = fit3d_cases(args.realdata)
+    if not args.no_video:
+        cases += video_cases(args.realdata, args.work / "pose-cache")
+    report = {"counting": evaluate_counting(cases)}
+    print("| source | clips | before: exact / OBO / MAE / nMAE | after: exact / OBO / MAE / nMAE | "
+          "boundaries / reps within 0.3 s | ms per clip |")
+    print("|---|---|---|---|---|---|")
+    for source, r in report["counting"].items():
+        print(_row(source, r))
+    for source, r in report["counting"].items():
+        if r["misses"]:
+            print(f"  {source} misses (name, truth, counted): {r['misses']}")
+    if args.sets:
+        report["sets_mocap"] = evaluate_sets_mocap(cases)
+        print("sets, motion capture:", json.dumps(report["sets_mocap"]))
+        if not args.no_video:
+            report["sets_long_video"] = evaluate_long_video(args.realdata, args.work)
+            lv = report["sets_long_video"]
+            print("sets, assembled long video:", json.dumps({k: v for k, v in lv.items() if k not in ("found", "truth")}))
+            print("  truth:", lv["truth"])
+            print("  found:", [(s["start_frame"], s["end_frame"], s["reps"]) for s in lv["found"]])
+    if args.lso:
+        report["leave_subjects_out"] = leave_subjects_out(cases)
+        print("leave subjects out:", json.dumps(report["leave_subjects_out"]))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -102,28 +102,38 @@ def _around(period: float, n: int) -> slice:
     return slice(max(1, int(period / 1.1)), max(2, min(n, int(np.ceil(period * 1.1)) + 1)))
 
 
-def candidate_directions(x: np.ndarray) -> dict[str, np.ndarray]:
-    """Unit directions in feature space (D,) of the candidate 1-D signals of x: the top
-    principal components of the whole pose and the first principal component of each limb
-    (zero outside the limb's columns)."""
+def candidate_directions(x: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Names and unit directions (D, m) in feature space of the candidate 1-D signals of x:
+    the top principal components of the whole pose and the first principal component of each
+    limb (zero outside the limb's columns), all from one scatter matrix."""
     xc = x - x.mean(axis=0)
     if not np.any(xc):
-        return {"pc0": np.eye(x.shape[1])[0]}
-    _, vt = principal_axes(xc)
-    out = {f"pc{k}": vt[k] for k in range(min(N_COMPONENTS, len(vt)))}
+        return ["pc0"], np.eye(x.shape[1])[:, :1]
+    scatter = xc.T @ xc
+    _, vt = _axes(scatter)
+    names = [f"pc{k}" for k in range(min(N_COMPONENTS, len(vt)))]
+    columns = [vt[k] for k in range(len(names))]
     for name, joints in LIMBS.items():
         cols = np.concatenate([np.arange(3 * j, 3 * j + 3) for j in joints])
-        if np.any(xc[:, cols]):
+        block = scatter[np.ix_(cols, cols)]
+        if np.trace(block) > 0:
             w = np.zeros(x.shape[1])
-            w[cols] = principal_axes(xc[:, cols])[1][0]
-            out[name] = w
-    return out
+            w[cols] = _axes(block)[1][0]
+            names.append(name)
+            columns.append(w)
+    return names, np.stack(columns, axis=1)
+
+
+def _axes(scatter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    w, v = np.linalg.eigh(scatter)
+    order = np.argsort(w)[::-1]
+    return np.sqrt(np.maximum(w[order], 0.0)), v[:, order].T
 
 
 def candidate_signals(x: np.ndarray) -> dict[str, np.ndarray]:
     """The candidate 1-D signals of x (centred features projected on `candidate_directions`)."""
-    xc = x - x.mean(axis=0)
-    return {k: xc @ w for k, w in candidate_directions(x).items()}
+    names, w = candidate_directions(x)
+    return dict(zip(names, ((x - x.mean(axis=0)) @ w).T))
 
 
 def count_reps(keypoints: np.ndarray, fps: float = FPS) -> CountResult:
@@ -161,19 +171,18 @@ def count_periodic(x: np.ndarray, scan: PeriodScan, span: tuple[int, int] | None
     if full != set_period:   # compound reps: the pose repeats only after several sub-motions
         sub_period, set_period = set_period, full
         mask |= periodic_mask(period, q, full, n) & (mask.cumsum() > 0) & (mask[::-1].cumsum()[::-1] > 0)
-    set_period = refine_period(x[a:b], set_period)
     result = count_in_span(x, (a, b), set_period, mask, sub_period, q)
     in_set = periodic & (period >= set_period / PERIOD_TOLERANCE) & (period <= set_period * PERIOD_TOLERANCE)
     return replace(result, periodicity=float(np.median(q[in_set])) if in_set.any() else 0.0)
 
 
-def refine_period(xs: np.ndarray, period: float) -> float:
-    """The period at full frame rate: the lag within 15% of `period` where the set's whole pose
-    repeats best (the scan runs at half rate on a 4% grid), to a tenth of a frame."""
+def refine_period(signals: np.ndarray, period: float) -> float:
+    """The period at full frame rate: the lag within 15% of `period` where the signals (T, m),
+    taken together, repeat best (the scan runs at half rate on a 4% grid), to 0.1 frame."""
     lo, hi = max(2, int(period / 1.15)), int(np.ceil(period * 1.15))
-    if hi + 1 >= len(xs):
+    if hi + 1 >= len(signals):
         return period
-    r = nsdf(xs - xs.mean(axis=0), hi + 1)
+    r = nsdf(signals - signals.mean(axis=0), hi + 1)
     k = lo + int(np.argmax(r[lo:hi + 1]))
     a, b, c = r[k - 1], r[k], r[k + 1]
     curve = a - 2 * b + c
@@ -211,14 +220,15 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
     each rep's confidence by how well its cycle repeats."""
     a, b = span
     xs = x[a:b]
-    signals = candidate_signals(xs)
+    names, directions = candidate_directions(xs)
+    signals = (xs - xs.mean(axis=0)) @ directions                 # (T, m)
+    period = refine_period(signals[:, :N_COMPONENTS], period)
     subs = [period / m for m in (2, 3) if period / m >= 2] if sub_period is None else [sub_period]
-
-    def score(k: str) -> float:   # repeats once per rep, not once per half or third of a rep
-        full, *sub = repeat_strength(signals[k], period, *subs)
-        return full - max([0.0] + sub)
-    name = max(signals, key=score)
-    s = signals[name]
+    strength_at = repeat_strength(signals, period, *subs)          # (1 + len(subs), m)
+    # the counted signal repeats once per rep, not once per half or third of a rep
+    score = strength_at[0] - np.maximum(0.0, strength_at[1:].max(axis=0))
+    best = int(np.argmax(score))
+    name, s = names[best], signals[:, best]
     sign = _away_from_rest(s, period)
     peaks, prom = _rep_peaks(sign * s, period)
     if mask is not None and len(peaks):
@@ -375,9 +385,9 @@ def estimate_rep_bounds(keypoints: np.ndarray, reps: int | None = None, fps: flo
 def _forced_bounds(xs: np.ndarray, reps: int, period: float):
     """The `reps` most prominent extremes (away from rest) of the counted signal, at least half
     a period apart, and the troughs between them; None when there are fewer."""
-    signals = candidate_signals(xs)
-    name = max(signals, key=lambda k: repeat_strength(signals[k], period)[0])
-    s = signals[name]
+    _, directions = candidate_directions(xs)
+    signals = (xs - xs.mean(axis=0)) @ directions
+    s = signals[:, int(np.argmax(repeat_strength(signals, period)[0]))]
     sign = _away_from_rest(s, period)
     peaks, props = find_peaks(sign * s, distance=max(1, int(0.5 * period)), prominence=1e-9)
     if len(peaks) < reps:

@@ -32,7 +32,10 @@ MIN_RECURRENCE = 0.6      # a 2-cycle window whose second cycle repeats the firs
 HARMONIC_FRACTION = 0.85  # the shortest period scoring this fraction of a window's best wins
 PERIOD_TOLERANCE = 1.25   # windows within this factor of a set's period belong to the set
 REST_S = 3.0              # a still stretch this long is a rest: no periodic window holds one
-SCAN_VARIANCE = 0.999     # the scan keeps the principal directions holding this share of variance
+SCAN_VARIANCE = 0.999     # the scan keeps the principal directions holding this share of variance,
+SCAN_DIMS = 12            # and at most this many
+SCAN_DECIMATION = 2       # the scan runs at half the frame rate (12.5 fps)
+SCAN_HOP = 2              # windows start every SCAN_HOP scanned frames (0.16 s)
 
 
 def pose_features(keypoints: np.ndarray, fps: float = FPS) -> np.ndarray:
@@ -42,8 +45,9 @@ def pose_features(keypoints: np.ndarray, fps: float = FPS) -> np.ndarray:
     kp = np.asarray(keypoints, dtype=np.float64)
     if kp.ndim != 3 or kp.shape[-1] != 3 or kp.shape[1] < 2:
         raise ValueError(f"count_reps expects (T, J, 3) keypoints, got shape {kp.shape}")
-    gaps = fill_gaps(kp, max_gap=None)   # the one gap filler: interpolate in time, hold at the ends
-    kp = np.where(gaps.missing[:, None, None], 0.0, gaps.keypoints.astype(np.float64))
+    if not np.isfinite(kp).all():
+        gaps = fill_gaps(kp, max_gap=None)   # the one gap filler: interpolate in time, hold at the ends
+        kp = np.where(gaps.missing[:, None, None], 0.0, gaps.keypoints.astype(np.float64))
     x = (kp - kp.mean(axis=1, keepdims=True)).reshape(len(kp), -1)
     return moving_average(x, max(1, int(round(SMOOTH_S * fps))))
 
@@ -68,35 +72,37 @@ def lag_grid(fps: float = FPS, max_lag: int | None = None) -> np.ndarray:
     return np.asarray([l for l in lags if l <= hi] or [lo], dtype=np.int64)
 
 
-def recurrence(x: np.ndarray, lags: np.ndarray, rest: np.ndarray | None = None
+def recurrence(x: np.ndarray, lags: np.ndarray, rest: np.ndarray | None = None, hop: int = 1
                ) -> tuple[np.ndarray, np.ndarray]:
-    """Strength r and amplitude a of every 2-cycle window, both (len(lags), T), NaN where the
-    window [t, t + 2L) does not fit. r = 1 - sum|x_s - x_{s+L}|^2 (s in [t, t+L)) / V with V the
-    window's summed squared deviation from its mean; a is the RMS pose deviation of the
-    quieter cycle (a rep followed by rest is not two cycles: the rest does not move).
-    Windows holding a frame of `rest` (bool, (T,)) get NaN."""
+    """Strength r and amplitude a of the 2-cycle windows starting every `hop` frames, both
+    (len(lags), ceil(T / hop)), NaN where the window [t, t + 2L) does not fit.
+    r = 1 - sum|x_s - x_{s+L}|^2 (s in [t, t+L)) / V with V the window's summed squared
+    deviation from its mean; a is the RMS pose deviation of the quieter cycle (a rep followed
+    by rest is not two cycles: the rest does not move). Windows holding a frame of `rest`
+    (bool, (T,)) get NaN."""
     t_len, dims = x.shape
     c1 = np.vstack([np.zeros((1, dims)), np.cumsum(x, axis=0)])
     c2 = np.concatenate([[0.0], np.cumsum((x * x).sum(axis=1))])
     in_rest = np.concatenate([[0], np.cumsum(rest if rest is not None else np.zeros(t_len, bool))])
-    strength = np.full((len(lags), t_len), np.nan)
-    amplitude = np.full((len(lags), t_len), np.nan)
+    n_starts = -(-t_len // hop)
+    strength = np.full((len(lags), n_starts), np.nan)
+    amplitude = np.full((len(lags), n_starts), np.nan)
     for i, lag in enumerate(lags):
-        n = t_len - 2 * lag + 1
-        if n <= 0:
+        t = np.arange(0, t_len - 2 * lag + 1, hop)
+        if not len(t):
             break
         d = ((x[lag:] - x[:-lag]) ** 2).sum(axis=1)
         cd = np.concatenate([[0.0], np.cumsum(d)])
-        t = np.arange(n)
         num = cd[t + lag] - cd[t]
         first, second = c1[t + lag] - c1[t], c1[t + 2 * lag] - c1[t + lag]
         whole = first + second
         var = np.maximum(c2[t + 2 * lag] - c2[t] - (whole * whole).sum(axis=1) / (2 * lag), 0.0)
         var1 = c2[t + lag] - c2[t] - (first * first).sum(axis=1) / lag
         var2 = c2[t + 2 * lag] - c2[t + lag] - (second * second).sum(axis=1) / lag
-        strength[i, :n] = np.where(in_rest[t + 2 * lag] > in_rest[t], np.nan,
+        k = len(t)
+        strength[i, :k] = np.where(in_rest[t + 2 * lag] > in_rest[t], np.nan,
                                    1.0 - num / np.maximum(var, 1e-12))
-        amplitude[i, :n] = np.sqrt(np.maximum(np.minimum(var1, var2), 0.0) / lag)
+        amplitude[i, :k] = np.sqrt(np.maximum(np.minimum(var1, var2), 0.0) / lag)
     return strength, amplitude
 
 
@@ -149,30 +155,36 @@ def periodic_mask(period: np.ndarray, strength: np.ndarray, set_period: float, n
     return np.cumsum(delta[:-1]) > 0
 
 
-def nsdf(z: np.ndarray, max_lag: int) -> np.ndarray:
+def nsdf(z: np.ndarray, max_lag: int, per_column: bool = False) -> np.ndarray:
     """Normalised square difference of a centred signal (T,) or (T, D) with itself, lags
     0..max_lag: 1 - sum|z_t - z_{t+L}|^2 / (sum_{t<T-L} |z_t|^2 + sum_{t>=L} |z_t|^2);
-    1 = repeats exactly after L frames, 0 = unrelated, -1 = mirrored."""
+    1 = repeats exactly after L frames, 0 = unrelated, -1 = mirrored. per_column: one curve
+    per column, (max_lag + 1, D), instead of one for the whole vector."""
     z = z.reshape(len(z), -1)
     n = len(z)
     max_lag = int(min(max_lag, n - 1))
     spec = np.fft.rfft(z, 2 * n, axis=0)
-    acf = np.fft.irfft((spec * np.conj(spec)).real.sum(axis=1), 2 * n)[:max_lag + 1]
-    energy = np.concatenate([[0.0], np.cumsum((z * z).sum(axis=1))])
+    power = (spec * np.conj(spec)).real
+    if not per_column:
+        power, z = power.sum(axis=1, keepdims=True), np.sqrt((z * z).sum(axis=1, keepdims=True))
+    acf = np.fft.irfft(power, 2 * n, axis=0)[:max_lag + 1]
+    energy = np.vstack([np.zeros((1, z.shape[1])), np.cumsum(z * z, axis=0)])
     lag = np.arange(max_lag + 1)
     den = energy[n - lag] + (energy[n] - energy[lag])
-    return 2.0 * acf / np.maximum(den, 1e-12)
+    out = 2.0 * acf / np.maximum(den, 1e-12)
+    return out if per_column else out[:, 0]
 
 
-def repeat_strength(signal: np.ndarray, *periods: float) -> list[float]:
-    """How well a signal repeats after each of `periods`: the best `nsdf` within 15% of it
-    (-1 when the period does not fit in the signal)."""
-    s = signal - signal.mean(axis=0)
-    r = nsdf(s, int(np.ceil(max(periods) * 1.15)))
-    out = []
-    for period in periods:
+def repeat_strength(signals: np.ndarray, *periods: float) -> np.ndarray:
+    """How well each column of signals (T, m) repeats after each of `periods`: the best
+    per-column `nsdf` within 15% of the period; (len(periods), m), -1 where it does not fit."""
+    s = signals.reshape(len(signals), -1)
+    r = nsdf(s - s.mean(axis=0), int(np.ceil(max(periods) * 1.15)), per_column=True)
+    out = np.full((len(periods), s.shape[1]), -1.0)
+    for i, period in enumerate(periods):
         lo, hi = max(1, int(period / 1.15)), int(np.ceil(period * 1.15))
-        out.append(float(r[lo:hi + 1].max()) if lo < len(r) else -1.0)
+        if lo < len(r):
+            out[i] = r[lo:hi + 1].max(axis=0)
     return out
 
 
@@ -198,18 +210,21 @@ class PeriodScan:
 
 
 def scan_periods(x: np.ndarray, fps: float = FPS) -> PeriodScan:
-    """`recurrence` + `window_periods` on pose features (T, D), made cheap: the features are
-    projected on the principal directions holding 99.9% of their variance (distances kept),
-    and scanned at half the frame rate when that still leaves >= 10 frames per second."""
+    """`recurrence` + `window_periods` on pose features (T, D), made cheap three ways: the
+    features are projected on the principal directions holding 99.9% of their variance (at
+    most SCAN_DIMS; distances kept, jitter dropped), scanned at 1/SCAN_DECIMATION of the frame
+    rate when that leaves >= 10 frames per second, with windows starting every SCAN_HOP
+    scanned frames."""
     n = len(x)
-    step = 2 if fps >= 20 else 1
+    step = SCAN_DECIMATION if fps / SCAN_DECIMATION >= 10 else 1
     z = principal_coordinates(x, SCAN_VARIANCE)[::step]
     lags = lag_grid(fps / step, len(z) // 2)
     if len(z) < 2 * lags[0]:
         return PeriodScan(np.zeros(n, np.int64), np.full(n, -1.0), lags * step)
-    strength, amplitude = recurrence(z, lags, resting(x, fps)[::step])
+    strength, amplitude = recurrence(z, lags, resting(x, fps)[::step], hop=SCAN_HOP)
     period, q = window_periods(strength, amplitude, lags)
-    return PeriodScan(np.repeat(period * step, step)[:n], np.repeat(q, step)[:n], lags * step)
+    every = step * SCAN_HOP   # window starts scanned every `every` frames: each stands for those
+    return PeriodScan(np.repeat(period * step, every)[:n], np.repeat(q, every)[:n], lags * step)
 
 
 def resting(x: np.ndarray, fps: float = FPS) -> np.ndarray:
@@ -238,11 +253,12 @@ def resting(x: np.ndarray, fps: float = FPS) -> np.ndarray:
 
 
 def principal_coordinates(x: np.ndarray, variance: float) -> np.ndarray:
-    """Centred x in its principal axes, keeping the fewest holding `variance` of the total."""
+    """Centred x in its principal axes, keeping the fewest holding `variance` of the total,
+    at most SCAN_DIMS (the rest is mostly jitter)."""
     xc = x - x.mean(axis=0)
     if not np.any(xc):
         return xc[:, :1]
     sv, vt = principal_axes(xc)
     share = np.cumsum(sv ** 2) / np.sum(sv ** 2)
-    k = int(np.searchsorted(share, variance)) + 1
+    k = min(int(np.searchsorted(share, variance)) + 1, SCAN_DIMS)
     return xc @ vt[:k].T
