@@ -3,8 +3,8 @@
 counter it replaced (benchmarks/reference_counter.py) measured in the same run on the same
 clips, and the accuracy of both on those clips (their rep counts are known by construction).
 
-Targets: >= 25 clips/s per process (the trainer's evaluation counts every test clip: the 762
-clips of the paper's test split then take about 30 s) and >= 0.15x the reference's speed.
+Targets: >= 20 clips/s per process (the trainer's evaluation counts every test clip: the 762
+clips of the paper's test split then take under 40 s) and >= 0.15x the reference's speed.
 The reference is one autocorrelation of one signal; the counter scans 2-cycle windows at ~80
 candidate periods over the clip, which is what makes it hold on uncut captures (docs/counting.md:
 uncut Fit3D OBO 0.77 -> 0.99), so it is slower by design; the ratio guards against it growing.
@@ -75,7 +75,7 @@ def main() -> int:
     print(f"counter on {N_FRAMES}-frame clips: {new:,.1f} clips/s per process; reference (previous "
           f"counter) {ref:,.1f} clips/s; ratio {new / ref:.2f}x; exact counts {exact_new:.0%} "
           f"(reference {exact_ref:.0%}) on {len(clips)} constructed clips")
-    verdict(new >= 25, f"counter {new:,.1f} clips/s >= 25")
+    verdict(new >= 20, f"counter {new:,.1f} clips/s >= 20")
     verdict(new / ref >= 0.15, f"counter at {new / ref:.2f}x the reference's speed >= 0.15x")
     verdict(exact_new >= 0.9, f"counter exact on {exact_new:.0%} of constructed clips >= 90%")
     return 0

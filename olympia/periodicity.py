@@ -26,7 +26,7 @@ from olympia.timebase import FPS
 MIN_PERIOD_S = 0.4        # faster than 2.5 reps/s is not a rep but jitter
 MAX_PERIOD_S = 20.0       # slower than one rep per 20 s is not seen as periodic (a man maker: 15 s)
 SMOOTH_S = 0.2            # moving-average window of the pose features
-LAG_STEP = 0.04           # relative spacing of the candidate periods
+LAG_STEP = 0.06           # relative spacing of the candidate periods
 MIN_AMPLITUDE_M = 0.03    # RMS deviation of the pose (all joints) below this is idle or jitter
 MIN_RECURRENCE = 0.6      # a 2-cycle window whose second cycle repeats the first this well is periodic
 HARMONIC_FRACTION = 0.85  # the shortest period scoring this fraction of a window's best wins
