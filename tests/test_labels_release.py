@@ -170,7 +170,7 @@ def test_mmfit_real_names(realdata):
 def test_repcount_inconsistent_spellings_collapse(realdata):
     names, _ = realdata_class_names(realdata("."))
     got = {raw: normalize_label(raw) for raw in names["repcount"]}
-    assert got["bench_pressing"] == got["benchpressing"] == "bench pressing"
+    assert got["bench_pressing"] == got["benchpressing"] == "bench press"      # gerund -> verb
     assert got["pull_up"] == got["pullups"] == "pullup"
     assert got["push_up"] == got["pushups"] == "pushup"
     assert got["jump_jack"] == got["jumpjacks"] == got["jumping_jack"] == "jumping jack"
@@ -203,6 +203,24 @@ def test_cli_normalize_and_errors():
     assert bad.exit_code == 2 and "squats\tsquat" in bad.output
     explained = runner.invoke(labels, ["normalize", "--explain", "bicep_curls"])
     assert "spelling: bicep -> biceps (table)" in explained.output
+
+
+def test_cli_explain_marks_uncategorized_words_and_warns_on_numbers():
+    from olympia.cli.labels import labels
+    runner = CliRunner()
+    out = runner.invoke(labels, ["normalize", "--explain", "Calf Raises - 20 reps", "zottman curls"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert lines[:3] == ["Calf Raises - 20 reps\tcalf raise", "  decoration removed: '20 reps'",
+                         "  words: calf (body_part 1), raise (core_action 1)"]      # vocabulary.yaml
+    assert "  words: zottman (UNCATEGORIZED 0), curl (core_action 1)" in lines
+    assert any(l.startswith("  uncategorized (weight 0") and "zottman" in l for l in lines)
+    only = runner.invoke(labels, ["normalize", "--explain", "20"])
+    assert "warning: the label is only numbers" in only.output
+    count = runner.invoke(labels, ["normalize", "--explain", "squat 12"])
+    assert "warning: 12 is also the rep-count class 12" in count.output
+    data = json.loads(runner.invoke(labels, ["normalize", "--json", "Push-ups x12"]).output)
+    assert data["label"] == "pushup" and data["decorations"] == ["x12"] and data["uncategorized"] == []
 
 
 def test_cli_report(realdata, built):

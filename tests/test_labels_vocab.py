@@ -257,3 +257,51 @@ def test_read_qa_names_the_folder_or_shard(small, tmp_path):
     with pytest.raises(StoreIntegrityError, match=r"test-00000-of-00001.parquet: QA shard lacks columns \['answer'\]"):
         read_qa(tmp_path)
     assert read_qa(tmp_path, columns=["qa_id"]).num_rows == 4    # a column it does not ask for may be absent
+
+
+# --------------------------------------------------------------------------- coverage of real names
+
+# InfiniteRep's exercise folders (InfinityAI_InfiniteRep_<name>_v1.0, adapters/infiniterep.py)
+INFINITEREP_FOLDERS = ["armraise", "bicyclecrunch", "birddog", "curl", "fly", "legraise",
+                       "overheadpress", "pushup", "squat", "superman"]
+
+
+def _names_the_sources_produce(realdata) -> dict[str, list[str]]:
+    import json
+
+    from olympia.adapters import kimore, mmfit, uiprmd
+    from olympia.demo.generator import EXERCISES
+    from olympia.labels.report import realdata_class_names, source_class_names
+
+    root = realdata(".")
+    names = {"demo": [label.format(side=side).strip() for e in EXERCISES for label in e.labels
+                      for side in (("left", "right") if e.sided else ("",))],
+             "fit3d": sorted({p.name.split(".")[0] for p in root.glob("fit3d/train/*/joints3d_25/*.json*")}),
+             "kimore": list(kimore.EXERCISES.values()), "mmfit": list(mmfit.EXERCISES),
+             "uiprmd": list(uiprmd.MOVEMENTS.values()), "infiniterep": INFINITEREP_FOLDERS,
+             "visionfit": [json.loads(p.read_text())["params"]["exercise"]
+                           for p in root.glob("visionfit/*/job.json")]}
+    for table in (realdata_class_names(root)[0], source_class_names()):
+        for source, raw in table.items():
+            names.setdefault(source, []).extend(raw)
+    return names
+
+
+def test_every_word_of_the_demo_and_real_sources_has_a_category(realdata):
+    """No label word of the demo or a real source falls into `uncategorized` (weight 0): before
+    this test, "forward" and "bentover" of the demo's own labels did (its labels report)."""
+    from olympia.labels import normalize_label
+    cats = load_word_categories()
+    names = _names_the_sources_produce(realdata)
+    assert len(names["fit3d"]) >= 40 and names["visionfit"]       # the real files were read
+    missing = {(source, raw, normalize_label(raw)) for source, raws in names.items() for raw in raws
+               for word in normalize_label(raw).split() if cats.category(word) == "uncategorized"}
+    assert not missing, sorted(missing)
+
+
+def test_real_names_that_needed_the_new_rules():
+    from olympia.labels import normalize_label
+    assert normalize_label("lifting of the arms") == "lift of the arms"          # KIMORE Es1
+    assert normalize_label("deadlifting") == "deadlift"                          # Countix
+    assert normalize_label("legraise") == "leg raise"                            # InfiniteRep folder
+    assert pluralize_label("lift of the arms") == "lifts of the arms"            # "of", "the": conjunction

@@ -25,21 +25,27 @@ def labels():
 
 @labels.command()
 @click.argument("text", nargs=-1, required=True)
-@click.option("--explain", is_flag=True, help="Also show corrections, expansions and removed characters.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per label.")
+@click.option("--explain", is_flag=True,
+              help="Also show removed decorations, corrections, expansions and removed characters, "
+                   "each word's category and weight, uncategorized words and warnings.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per label (with everything --explain shows).")
 def normalize(text, explain, as_json):
     """Normalize one or more raw exercise labels (one result per line: raw<TAB>normalized).
 
     A label that cannot be normalized prints an error line and the exit code is 2;
-    the other labels are still printed.
+    the other labels are still printed. With --explain, words in no category of
+    annotations/vocabulary.yaml are marked UNCATEGORIZED (weight 0) and labels made of numbers
+    only, or holding a rep-count class (1-30), get a warning.
 
     \b
     Examples:
       olympia labels normalize "Push-ups + knee drive"      # -> pushup + knee drive
       olympia labels normalize dumbbell_shoulder_press bench_pressing
+      olympia labels normalize --explain "Calf Raises - 20 reps"   # decoration removed
       olympia labels normalize --explain "bicep_curls"      # shows bicep -> biceps (table)
     """
     from olympia.labels import explain_label
+    from olympia.labels.report import label_words_report
 
     failed = False
     for raw in text:
@@ -49,21 +55,37 @@ def normalize(text, explain, as_json):
             failed = True
             click.secho(f"error: {exc}", fg="red", err=True)
             continue
+        words = label_words_report(tr.label) if (explain or as_json) else None
         if as_json:
             click.echo(json.dumps({"raw": raw, "label": tr.label, "removed": tr.removed_characters,
+                                   "decorations": list(tr.decorations),
                                    "corrections": [vars(c) for c in tr.corrections],
-                                   "expansions": [list(e) for e in tr.expansions]}))
+                                   "expansions": [list(e) for e in tr.expansions], **words}))
             continue
         click.echo(f"{raw}\t{tr.label}")
         if explain:
-            for c in tr.corrections:
-                click.echo(f"  spelling: {c.word} -> {c.replacement} ({c.kind})")
-            for short, long in tr.expansions:
-                click.echo(f"  abbreviation: {short} -> {long}")
-            if tr.removed_characters:
-                click.echo(f"  removed non-ASCII: {tr.removed_characters!r}")
+            _explain_lines(tr, words)
     if failed:
         raise SystemExit(2)
+
+
+def _explain_lines(tr, words: dict) -> None:
+    for deco in tr.decorations:
+        click.echo(f"  decoration removed: {deco!r}")
+    for c in tr.corrections:
+        click.echo(f"  spelling: {c.word} -> {c.replacement} ({c.kind})")
+    for short, long in tr.expansions:
+        click.echo(f"  abbreviation: {short} -> {long}")
+    if tr.removed_characters:
+        click.echo(f"  removed non-ASCII: {tr.removed_characters!r}")
+    click.echo("  words: " + ", ".join(
+        f"{w['word']} ({'UNCATEGORIZED' if w['word'] in words['uncategorized'] else w['category']} {w['weight']:g})"
+        for w in words["words"]))
+    if words["uncategorized"]:
+        click.secho(f"  uncategorized (weight 0, no identification signal): {', '.join(words['uncategorized'])}"
+                    " -> add to a category in annotations/vocabulary.yaml", fg="yellow")
+    for warning in words["warnings"]:
+        click.secho(f"  warning: {warning}", fg="yellow")
 
 
 @labels.command()

@@ -1,9 +1,11 @@
 """Raw exercise label -> normalized label (method.md §2).
 
 "Alt. DB Curls" -> "alternating dumbbell curl", "1-Leg RDL (L)" -> "single leg romanian
-deadlift left", "Push-ups + knee drive" -> "pushup + knee drive".
+deadlift left", "Push-ups + knee drive" -> "pushup + knee drive", "Calf Raises - 20 reps" -> "calf raise".
 
 Order of the rules (each documented in docs/labels.md, data in annotations/labels/):
+  0. Set, rep and time decorations of video titles removed ("x12", "3x10", "- 20 reps", "30s",
+     "(60 seconds)"), so a count never becomes a label word (1..30 are the counting classes).
   1. Unicode: NFKC (full-width -> ASCII), accents stripped, the few Latin letters without a
      decomposition transliterated (ß -> ss, æ -> ae, ø -> o, ł -> l, ...), anything else
      non-ASCII (emoji, other scripts) becomes a word break and is reported. Lowercase.
@@ -18,6 +20,7 @@ Order of the rules (each documented in docs/labels.md, data in annotations/label
      abbreviations expanded (posture letters and posture phrases kept).
   7. Singular: spaCy's lookup lemmatizer (blank English pipeline, spacy-lookups-data) accepted
      only when it removes a plural ending, inflect as fallback; protected words never change.
+     Gerunds that are not vocabulary words become their verb ("deadlifting" -> "deadlift").
   8. Conservative spelling correction (explicit table, then a unique edit-distance-1
      vocabulary word for words that are not real words), every correction logged.
   9. Multi-word spellings merged ("push up" -> "pushup", "warmup 7" -> "warmup7").
@@ -43,7 +46,7 @@ _MAX_PASSES = 4
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'",
                               "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
-                              "\u2014": "-", "\uff0d": "-"})
+                              "\u2014": "-", "\uff0d": "-", "\u00d7": "x"})   # 3×10 -> 3x10
 # Latin letters that Unicode decomposition (NFKD) does not reduce to ASCII ("Straße" must not
 # lose its "ss" and become "stra e").
 _LATIN_EXTRA = str.maketrans({"\u00df": "ss", "\u1e9e": "SS", "\u00e6": "ae", "\u00c6": "AE",
@@ -75,6 +78,7 @@ class LabelTrace:
     removed_characters: str               # non-ASCII characters dropped (emoji, symbols)
     corrections: tuple[Correction, ...]
     expansions: tuple[tuple[str, str], ...]  # (abbreviation, expansion)
+    decorations: tuple[str, ...] = ()     # set/rep/time decorations removed ("20 reps", "x12")
 
 
 def _import_spacy():
@@ -170,8 +174,9 @@ def clear_caches() -> None:
 
 # --------------------------------------------------------------------------- text level
 
-def _clean_text(raw: str, rules: LabelRules) -> tuple[str, str]:
-    """Steps 1-5: unicode, lowercase, symbols, hyphens. Returns (text, removed non-ASCII)."""
+def _clean_text(raw: str, rules: LabelRules) -> tuple[str, str, list[str]]:
+    """Steps 0-5: unicode, lowercase, decorations, symbols, hyphens.
+    Returns (text, removed non-ASCII, removed decorations)."""
     removed = ""
     if not raw.isascii():
         text = unicodedata.normalize("NFKC", raw).translate(_APOSTROPHES).translate(_LATIN_EXTRA)
@@ -179,6 +184,9 @@ def _clean_text(raw: str, rules: LabelRules) -> tuple[str, str]:
         removed = "".join(_NON_ASCII.findall(text))
         raw = _NON_ASCII.sub(" ", text)
     text = raw.lower()
+    decorations: list[str] = []
+    if _DIGIT.search(text):
+        text = _strip_decorations(text, rules, decorations)
     if "/" in text:
         text = _W_SLASH.sub(" with ", _W_SLASH_O.sub(" without ", text))
     if "'" in text:
@@ -187,7 +195,17 @@ def _clean_text(raw: str, rules: LabelRules) -> tuple[str, str]:
         text = text.replace("+", " + ").replace("&", " & ")
     if "-" in text:
         text = _HYPHEN_CHAIN.sub(lambda m: _join_hyphenated(m.group(0), rules), text)
-    return _SPECIAL.sub(" ", text), removed
+    return _SPECIAL.sub(" ", text), removed, decorations
+
+
+def _strip_decorations(text: str, rules: LabelRules, found: list[str]) -> str:
+    """Step 0: each decoration (decorations.yaml) becomes a space; what was removed is kept."""
+    for deco in rules.decorations:
+        def cut(m: re.Match) -> str:
+            found.append(m.group(0).strip())
+            return " "
+        text = deco.pattern.sub(cut, text)
+    return text
 
 
 def _join_hyphenated(chain: str, rules: LabelRules) -> str:
@@ -263,6 +281,20 @@ def _plural_stem(word: str, rules: LabelRules, lexicon: _Lexicon) -> str:
     return word if _is_known(word, rules, lexicon) else single
 
 
+def _verb(word: str, rules: LabelRules, lexicon: _Lexicon) -> str:
+    """A gerund that is not itself a vocabulary word -> its verb, when the verb is one
+    (verb_forms.yaml): "deadlifting" -> "deadlift", "pressing" -> "press"; "standing" stays."""
+    suffix = next((x for x in rules.verb_suffixes if word.endswith(x)), None)
+    if (suffix is None or len(word) < len(suffix) + 3 or word in rules.vocabulary_words
+            or word in rules.verb_keep):
+        return word
+    stem = word[:-len(suffix)]
+    candidates = [lexicon.lemma(word), stem, stem + "e"]
+    if len(stem) > 2 and stem[-1] == stem[-2]:
+        candidates.append(stem[:-1])             # hopping -> hop
+    return next((c for c in candidates if c in rules.verb_targets), word)
+
+
 def _edits1(word: str):
     letters = string.ascii_lowercase
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
@@ -303,7 +335,7 @@ def _normalize_word(word: str, rules: LabelRules, lexicon: _Lexicon):
         out = rules.corrections[word]
         corrections.append(Correction(word, " ".join(out), "table"))
     else:
-        single = _singular(word, rules, lexicon)
+        single = _verb(_singular(word, rules, lexicon), rules, lexicon)
         if single in rules.corrections and single != " ".join(rules.corrections[single]):
             out = rules.corrections[single]
             corrections.append(Correction(single, " ".join(out), "table"))
@@ -386,7 +418,7 @@ def _merge_phrases(tokens: list[str], rules: LabelRules) -> list[str]:
 
 
 def _one_pass(raw: str, rules: LabelRules, lexicon: _Lexicon):
-    text, removed = _clean_text(raw, rules)
+    text, removed, decorations = _clean_text(raw, rules)
     expansions: list[tuple[str, str]] = []
     tokens = text.split()
     if not _TOKEN_RULE_KEYS.isdisjoint(tokens) or _DIGIT.search(text):
@@ -400,7 +432,7 @@ def _one_pass(raw: str, rules: LabelRules, lexicon: _Lexicon):
             corrections.extend(corr)
     if not _MERGE_KEYS.isdisjoint(words):
         words = _merge_phrases(words, rules)
-    return " ".join(words), removed, corrections, expansions
+    return " ".join(words), removed, corrections, expansions, decorations
 
 
 def _is_fixed_point(label: str, rules: LabelRules, lexicon: _Lexicon) -> bool:
@@ -411,6 +443,8 @@ def _is_fixed_point(label: str, rules: LabelRules, lexicon: _Lexicon) -> bool:
     if label in _FIXED_POINTS:
         return True
     if _SPECIAL.search(label) or "  " in label:
+        return False
+    if _DIGIT.search(label) and any(d.pattern.search(label) for d in rules.decorations):
         return False
     tokens = label.split()
     if not _TOKEN_RULE_KEYS.isdisjoint(tokens) or (_DIGIT.search(label)
@@ -439,17 +473,21 @@ def explain_label(raw: str) -> LabelTrace:
                          f"{MAX_LABEL_CHARS}); fix: put the exercise name in label_raw and any "
                          "description in the clip's extra field")
     rules, lexicon = _resources()
-    label, removed, corrections, expansions = _one_pass(raw, rules, lexicon)
+    label, removed, corrections, expansions, decorations = _one_pass(raw, rules, lexicon)
     for _ in range(_MAX_PASSES - 1):
         if _is_fixed_point(label, rules, lexicon):
             break
-        again, _removed, more, _exp = _one_pass(label, rules, lexicon)
+        again, _removed, more, _exp, more_decorations = _one_pass(label, rules, lexicon)
         if again == label:
             if len(_FIXED_POINTS) < 200_000:
                 _FIXED_POINTS.add(label)
             break
         corrections.extend(more)
+        decorations.extend(more_decorations)
         label = again
+    if not label and decorations:
+        raise LabelError(f"label {raw!r} is only a set/rep/time count ({', '.join(decorations)}), "
+                         "no exercise name; fix: give the clip its exercise name in label_raw")
     if not label:
         if any(c.isalpha() for c in raw):
             raise LabelError(f"label {raw!r} normalizes to nothing: its letters are not Latin "
@@ -459,7 +497,8 @@ def explain_label(raw: str) -> LabelTrace:
                          "removing special characters and emoji); fix: give a word-based "
                          "exercise name")
     return LabelTrace(raw=raw, label=label, removed_characters=removed,
-                      corrections=tuple(corrections), expansions=tuple(expansions))
+                      corrections=tuple(corrections), expansions=tuple(expansions),
+                      decorations=tuple(decorations))
 
 
 def normalize_label(raw: str) -> str:

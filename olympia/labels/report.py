@@ -17,7 +17,7 @@ from olympia.errors import LabelError
 from olympia.io import read_json
 from olympia.labels.normalize import explain_label
 from olympia.labels.rules import SOURCE_CLASS_NAMES_YAML
-from olympia.labels.vocabulary import UNCATEGORIZED, Vocabulary
+from olympia.labels.vocabulary import INTEGER, UNCATEGORIZED, Vocabulary, WordCategories, load_word_categories
 
 MAX_EXAMPLES = 50
 
@@ -99,6 +99,29 @@ def normalize_names(names_by_source: dict[str, list[str]]) -> list[dict]:
     return rows
 
 
+# --------------------------------------------------------------------------- one label
+
+def label_words_report(label: str, categories: WordCategories | None = None) -> dict:
+    """What a normalized label means to the vocabulary (for `olympia labels normalize --explain`):
+    each word's category and weight, the uncategorized words (weight 0: no identification
+    signal), and warnings for numbers, which a curator should look at."""
+    categories = categories or load_word_categories()
+    words = [{"word": w, "category": categories.category(w),
+              "weight": categories.weights.get(categories.category(w), 0.0)} for w in label.split()]
+    warnings = []
+    numbers = [w["word"] for w in words if w["word"].isdigit()]
+    if numbers and len(numbers) == sum(w["word"] not in "+&" for w in words):
+        warnings.append("the label is only numbers: no exercise name (a count or a title "
+                        "decoration not in annotations/labels/decorations.yaml?)")
+    else:
+        for w in words:
+            if w["category"] == INTEGER:
+                warnings.append(f"{w['word']} is also the rep-count class {w['word']}: an exercise "
+                                "name with a count in it teaches the model that count")
+    return {"words": words, "uncategorized": [w["word"] for w in words if w["category"] == UNCATEGORIZED],
+            "warnings": warnings}
+
+
 # --------------------------------------------------------------------------- release report
 
 def build_labels_report(*, clip_labels: list[tuple[str, str, str]], vocab: Vocabulary,
@@ -120,6 +143,7 @@ def build_labels_report(*, clip_labels: list[tuple[str, str, str]], vocab: Vocab
                      if categories.get(w) == UNCATEGORIZED]
     corrections: Counter = Counter()
     expansions: Counter = Counter()
+    decorations: Counter = Counter()
     non_ascii = []
     examples = []
     for raw in sorted(raw_counts, key=lambda r: (-raw_counts[r], r)):
@@ -128,6 +152,8 @@ def build_labels_report(*, clip_labels: list[tuple[str, str, str]], vocab: Vocab
             corrections[(c.word, c.replacement, c.kind)] += raw_counts[raw]
         for short, long in tr.expansions:
             expansions[(short, long)] += raw_counts[raw]
+        for deco in tr.decorations:
+            decorations[deco] += raw_counts[raw]
         if tr.removed_characters:
             non_ascii.append({"raw": raw, "label": tr.label, "removed": tr.removed_characters,
                               "clips": raw_counts[raw]})
@@ -152,6 +178,8 @@ def build_labels_report(*, clip_labels: list[tuple[str, str, str]], vocab: Vocab
                         for (w, r, k), n in sorted(corrections.items(), key=lambda x: (-x[1], x[0]))],
         "abbreviations_expanded": [{"abbreviation": a, "expansion": e, "clips": n}
                                    for (a, e), n in sorted(expansions.items(), key=lambda x: (-x[1], x[0]))],
+        "decorations_removed": [{"decoration": d, "clips": n}
+                                for d, n in sorted(decorations.items(), key=lambda x: (-x[1], x[0]))],
         "examples": examples,
         "non_ascii_labels": non_ascii,
         "zero_weight_labels": zero_target,
@@ -195,6 +223,9 @@ def render_report_markdown(report: dict) -> str:
     lines += ["## Abbreviations expanded", ""]
     lines += _table(["abbreviation", "expansion", "clips"],
                     [[x["abbreviation"], x["expansion"], x["clips"]] for x in report["abbreviations_expanded"]])
+    lines += ["## Title decorations removed (sets, reps, durations)", ""]
+    lines += _table(["decoration", "clips"],
+                    [[x["decoration"], x["clips"]] for x in report.get("decorations_removed", [])])
     lines += ["## Before -> after (most frequent first)", ""]
     lines += _table(["raw", "normalized", "clips"], [[x["raw"], x["label"], x["clips"]] for x in report["examples"]])
     lines += ["## Labels with non-ASCII characters removed", ""]
