@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "sources": "olympia.cli.ingest:sources",
     "videos": "olympia.cli.video:videos",
     "pose": "olympia.cli.video:pose",
+    "pose-eval": "olympia.cli.pose_eval:pose_eval",
     "annotate": "olympia.cli.annotate:annotate",
     "count": "olympia.cli.count:count",
     "show": "olympia.cli.show:show",

@@ -182,6 +182,8 @@ def probe_cmd(paths):
               help="MotionBERT checkpoint (default: $OLYMPIA_MOTIONBERT_CHECKPOINT).")
 @click.option("--motionbert-config", type=click.Choice(["lite", "base", "tiny", "auto"]),
               default="lite", show_default=True)
+@click.option("--mapping", type=click.Choice(["calibrated", "table"]), default="calibrated",
+              show_default=True, help="MediaPipe landmark -> H36M joint mapping (docs/video.md).")
 @click.option("--source", default="video", show_default=True, help="clip.source of the clips.")
 @click.option("--license", "license_", default="unknown", show_default=True,
               help="License recorded in each clip's provenance.")
@@ -193,7 +195,7 @@ def probe_cmd(paths):
               help="Clips with more interpolated frames are quarantined.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, workers, checkpoint,
-         motionbert_config, source, license_, label, max_gap, max_filled_fraction, quiet):
+         motionbert_config, mapping, source, license_, label, max_gap, max_filled_fraction, quiet):
     """3D pose (H36M-17, 25 fps) of each VIDEO, or of each segment, written as a clip store.
 
     Bad items (corrupt, audio-only, no person, range outside the video) are quarantined in
@@ -211,7 +213,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, worker
     from olympia.video.segments import load_any_segments
     if not videos_in and not segments_file:
         raise click.UsageError("give VIDEO... or --segments FILE")
-    options = {}
+    options = {"mapping": mapping}
     if backend == "motionbert":
         from olympia.pose.motionbert_backend import resolve_checkpoint
         options = {"checkpoint": resolve_checkpoint(str(checkpoint) if checkpoint else None),

@@ -6,9 +6,15 @@ offline, while 0 and 2 try to download their models. Video mode (static_image_mo
 tracks the person across frames.
 
 `pose_world_landmarks` (metres, origin at the hip centre, camera-aligned, y down) become H36M-17
-through `olympia.skeleton.JOINT_SETS["mediapipe33"]` (root, spine, thorax synthesized as
-method.md §5), then z-up through `olympia.skeleton.camera_to_z_up`. Because the world landmarks are centred on
-the hips, the root stays near the origin: MediaPipe does not recover global translation.
+by one of two mappings, then z-up through `olympia.skeleton.camera_to_z_up`:
+- "calibrated" (default): the landmark regressor fitted on Fit3D videos against motion capture
+  (olympia.pose.calibration; held-out PA-MPJPE 77-79 -> 47-52 mm, docs/video.md);
+- "table": `olympia.skeleton.JOINT_SETS["mediapipe33"]` (copies and means; root, spine, thorax
+  synthesized as method.md §5).
+The mapping is part of the backend version, hence of the pose cache key. 2D keypoints and
+per-joint confidence always come from the table (visibility is a landmark's, and MotionBERT
+lifts the table's 2D joints). Because the world landmarks are centred on the hips, the root
+stays near the origin: MediaPipe does not recover global translation.
 """
 from __future__ import annotations
 
@@ -18,9 +24,19 @@ import numpy as np
 
 from olympia.errors import ConfigError
 from olympia.pose.base import PoseResult
+from olympia.pose.calibration import LandmarkRegressor, load_regressor
 from olympia.skeleton import JOINT_SETS, camera_to_z_up
 
 MODEL_COMPLEXITY = 1  # the only offline model (see module docstring)
+MAPPINGS = ("calibrated", "table")
+DEFAULT_MAPPING = "calibrated"   # measured better on held-out subjects (docs/video.md, Pose quality)
+
+
+def mapping_regressor(mapping: str) -> LandmarkRegressor | None:
+    """The regressor of a mapping name (None: the table)."""
+    if mapping not in MAPPINGS:
+        raise ConfigError(f"unknown landmark mapping {mapping!r}; choose one of {MAPPINGS}")
+    return load_regressor() if mapping == "calibrated" else None
 
 
 def mediapipe_version() -> str:
@@ -34,7 +50,8 @@ class MediaPipeBackend:
     name = "mediapipe"
 
     def __init__(self, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, smooth_landmarks: bool = True):
+                 min_tracking_confidence: float = 0.5, smooth_landmarks: bool = True,
+                 mapping: str = DEFAULT_MAPPING):
         try:
             import mediapipe as mp
             self._pose_module = mp.solutions.pose
@@ -45,9 +62,13 @@ class MediaPipeBackend:
         self.options = dict(min_detection_confidence=float(min_detection_confidence),
                             min_tracking_confidence=float(min_tracking_confidence),
                             smooth_landmarks=bool(smooth_landmarks))
-        self.version = (f"mediapipe-{mediapipe_version()}-full"
-                        f"-det{min_detection_confidence:g}-trk{min_tracking_confidence:g}"
-                        f"{'' if smooth_landmarks else '-nosmooth'}")
+        self.detector_version = (f"mediapipe-{mediapipe_version()}-full"
+                                 f"-det{min_detection_confidence:g}-trk{min_tracking_confidence:g}"
+                                 f"{'' if smooth_landmarks else '-nosmooth'}")
+        self.mapping = mapping
+        self.regressor = mapping_regressor(mapping)
+        # the table keeps the historical version string, so its cached poses stay valid
+        self.version = self.detector_version + (f"+{self.regressor.version}" if self.regressor else "")
 
     def landmarks(self, frames: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Run MediaPipe over RGB frames. Returns world (T, 33, 4) = x, y, z, visibility in
@@ -73,15 +94,19 @@ class MediaPipeBackend:
     def estimate(self, frames: Iterable[np.ndarray], fps: float,
                  image_size: tuple[int, int]) -> PoseResult:
         world, image = self.landmarks(frames)
-        return landmarks_to_result(world, image, fps, image_size, self.name, self.version)
+        return landmarks_to_result(world, image, fps, image_size, self.name, self.version,
+                                   self.regressor)
 
 
 def landmarks_to_result(world: np.ndarray, image: np.ndarray, fps: float,
-                        image_size: tuple[int, int], backend: str, version: str) -> PoseResult:
-    """MediaPipe 33-landmark arrays (see MediaPipeBackend.landmarks) -> PoseResult (H36M-17)."""
+                        image_size: tuple[int, int], backend: str, version: str,
+                        regressor: LandmarkRegressor | None = None) -> PoseResult:
+    """MediaPipe 33-landmark arrays (see MediaPipeBackend.landmarks) -> PoseResult (H36M-17):
+    3D joints from the regressor when given, else from the table."""
     jset = JOINT_SETS["mediapipe33"]
     h36m = jset.convert(world)                      # (T, 17, 4): mean of the sources per joint
-    keypoints = camera_to_z_up(h36m[..., :3])
+    joints = h36m[..., :3] if regressor is None else regressor.apply(world[..., :3])
+    keypoints = camera_to_z_up(joints)
     joint_conf = np.clip(np.nan_to_num(h36m[..., 3], nan=0.0), 0.0, 1.0)
     confidence = joint_conf.mean(axis=1).astype(np.float32)
     width, height = image_size
