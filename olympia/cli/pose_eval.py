@@ -108,7 +108,7 @@ def pose_eval(videos, mocap, camera, backend, mapping, held_out, checkpoint, mot
     Examples:
       olympia pose-eval ../shared/realdata/fit3d/train/s04/videos/65906101/warmup_7.mp4
       olympia pose-eval ../shared/realdata/fit3d/train/s03/videos/*/*.mp4 --held-out
-      olympia pose-eval ../shared/realdata/fit3d/train/s03/videos/65906101LF/dumbbell_biceps_curls.mp4 \
+      olympia pose-eval ../shared/realdata/fit3d/train/s03/videos/65906101LF/dumbbell_biceps_curls.mp4 \\
           --frames 100:175 --held-out --json work/curls-eval.json
       olympia pose-eval ../shared/realdata/fit3d/train/s04/videos/60457274/warmup_7.mp4 \\
           --mocap ../shared/realdata/fit3d/train/s04/joints3d_25/warmup_7.json.gz --mapping table
@@ -137,7 +137,8 @@ def pose_eval(videos, mocap, camera, backend, mapping, held_out, checkpoint, mot
                                                            motionbert_config, pair, held_out)}
         except (OlympiaError, ValueError) as exc:   # one bad video is reported, the others go on
             failed += 1
-            click.secho(f"error: {video}: {exc}", fg="red", err=True)
+            message = str(exc) if str(video) in str(exc) else f"{video}: {exc}"
+            click.secho(f"error: {message}", fg="red", err=True)
             continue
         _print_pair(pair, results)
         if note := (_training_note(pair, held_out) if "calibrated" in results else ""):
