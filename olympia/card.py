@@ -8,7 +8,7 @@ import yaml
 
 from olympia.io import atomic_write_text
 from olympia.layout import CLIPS_DIR, FORMAT_VERSION, QA_DIR
-from olympia.schema import CLIP_FIELDS, clip_fields_markdown
+from olympia.schema import clip_fields_markdown
 from olympia.skeleton import CHAIN_NAMES, H36M_JOINTS, KINEMATIC_CHAINS
 from olympia.splits import SPLITS
 from olympia.timebase import FPS, duration_seconds
@@ -16,53 +16,78 @@ from olympia.timebase import FPS, duration_seconds
 _HF_SCALARS = {"string": "string", "int32": "int32", "float": "float32", "binary": "binary"}
 
 
-def _hf_feature(name: str, t) -> dict:
-    """Arrow type -> Hugging Face `dataset_info.features` entry."""
+def _hf_type(t) -> dict:
+    """Arrow type -> its Hugging Face `dataset_info.features` entry (without the name), in the
+    YAML form `datasets` itself writes (`Features._to_yaml_list`)."""
     import pyarrow as pa
 
     if pa.types.is_struct(t):
-        return {"name": name, "struct": [_hf_feature(t.field(i).name, t.field(i).type) for i in range(t.num_fields)]}
-    if pa.types.is_fixed_size_list(t):
-        inner = _hf_feature("", t.value_type)
-        inner.pop("name")
-        return {"name": name, "sequence": {**inner, "length": t.list_size} if "dtype" not in inner
-                else inner["dtype"], **({"length": t.list_size} if "dtype" in inner else {})}
-    if pa.types.is_list(t):
-        inner = _hf_feature("", t.value_type)
-        inner.pop("name")
-        return {"name": name, "sequence": inner.get("dtype", inner)}
-    return {"name": name, "dtype": _HF_SCALARS.get(str(t), str(t))}
+        return {"struct": [{"name": t.field(i).name, **_hf_type(t.field(i).type)} for i in range(t.num_fields)]}
+    if pa.types.is_list(t) or pa.types.is_fixed_size_list(t):
+        inner = _hf_type(t.value_type)
+        entry = {"list": inner.get("dtype", inner.get("struct", inner)) if len(inner) == 1 else inner}
+        return {**entry, "length": t.list_size} if pa.types.is_fixed_size_list(t) else entry
+    return {"dtype": _HF_SCALARS.get(str(t), str(t))}
 
 
-def _features() -> list[dict]:
-    return [_hf_feature(f.name, f.arrow) for f in CLIP_FIELDS]
+def _features(schema) -> list[dict]:
+    return [{"name": f.name, **_hf_type(f.type)} for f in schema]
 
 
-def card_header(cfg, meta: pd.DataFrame, labels: dict) -> dict:
+def _split_bytes(root: Path | None, directory: str) -> dict[str, int]:
+    """Uncompressed Parquet bytes of each split's shards (HF's `num_bytes`), from the footers."""
+    import pyarrow.parquet as pq
+
+    from olympia.layout import shard_files, shard_split
+
+    out: dict[str, int] = {}
+    for path in shard_files(root, directory) if root else []:
+        md = pq.ParquetFile(path).metadata
+        size = sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
+        out[shard_split(path)] = out.get(shard_split(path), 0) + size
+    return out
+
+
+def card_header(cfg, meta: pd.DataFrame, labels: dict, root: Path | None = None) -> dict:
+    """The YAML header: Hub metadata, a `clips` (default) and a `qa` config, and per config the
+    features and splits in the form Hugging Face `datasets` validates (name, num_bytes,
+    num_examples of each non-empty split). `root`: the release folder, for the byte counts."""
+    from olympia.labels.qa import QA_ARROW_SCHEMA
+    from olympia.schema import CLIP_ARROW_SCHEMA
+
     counts = meta["split"].value_counts()
+    present = [s for s in SPLITS if counts.get(s, 0)]
+    clip_bytes = _split_bytes(root, CLIPS_DIR)
     configs = [{"config_name": "clips", "default": True,
-                "data_files": [{"split": s, "path": f"{CLIPS_DIR}/{s}-*.parquet"} for s in SPLITS if counts.get(s, 0)]}]
-    if labels.get("n_qa"):
+                "data_files": [{"split": s, "path": f"{CLIPS_DIR}/{s}-*.parquet"} for s in present]}]
+    infos = [{"config_name": "clips", "features": _features(CLIP_ARROW_SCHEMA),
+              "splits": [{"name": s, "num_bytes": clip_bytes.get(s, 0), "num_examples": int(counts[s])}
+                         for s in present]}]
+    qa_counts = {s: sum(tasks.values()) for s, tasks in (labels.get("qa_pairs") or {}).items() if sum(tasks.values())}
+    if labels.get("n_qa") and qa_counts:
+        qa_bytes = _split_bytes(root, QA_DIR)
+        qa_splits = [s for s in SPLITS if s in qa_counts]
         configs.append({"config_name": "qa",
-                        "data_files": [{"split": s, "path": f"{QA_DIR}/{s}-*.parquet"} for s in SPLITS if counts.get(s, 0)]})
+                        "data_files": [{"split": s, "path": f"{QA_DIR}/{s}-*.parquet"} for s in qa_splits]})
+        infos.append({"config_name": "qa", "features": _features(QA_ARROW_SCHEMA),
+                      "splits": [{"name": s, "num_bytes": qa_bytes.get(s, 0), "num_examples": qa_counts[s]}
+                                 for s in qa_splits]})
     return {
         "pretty_name": f"Olympia ({cfg.name})",
         "license": cfg.license,
         "language": ["en"],
         "task_categories": ["video-classification", "visual-question-answering"],
         "tags": ["skeleton", "3d-pose", "human3.6m", "fitness", "repetition-counting", "olympia"],
-        "size_categories": ["n<1K" if len(meta) < 1000 else "1K<n<10K" if len(meta) < 10_000 else "10K<n<100K"],
+        "size_categories": ["n<1K" if len(meta) < 1000 else "1K<n<10K" if len(meta) < 10_000 else "10K<n<100K"
+                            if len(meta) < 100_000 else "100K<n<1M"],
         "configs": configs,
-        "dataset_info": {
-            "features": _features(),
-            "splits": [{"name": s, "num_examples": int(counts.get(s, 0))} for s in SPLITS],
-        },
+        "dataset_info": infos,
     }
 
 
 def write_card(path: Path, cfg, meta: pd.DataFrame, stats: dict, labels: dict, plot_files: list[str],
                quarantine: list, sources_skipped: dict) -> None:
-    header = yaml.safe_dump(card_header(cfg, meta, labels), sort_keys=False, width=100)
+    header = yaml.safe_dump(card_header(cfg, meta, labels, Path(path).parent), sort_keys=False, width=100)
     body = "\n".join([
         f"# Olympia — {cfg.name}", "",
         "3D skeleton clips of single exercise sets (Human3.6M 17 joints, 25 fps, metres, z up) with",
@@ -120,8 +145,13 @@ meta = store.metadata(split="train")       # pandas, no keypoints
 kp = store.keypoints(meta.id[0])           # (T, 17, 3) float32, zero-copy
 ```
 
-Without Olympia: `pandas.read_parquet("data/clips/train-00000-of-00001.parquet")`, then
-`numpy.frombuffer(row.keypoints, "<f4").reshape(row.n_frames, 17, 3)`.
+Without Olympia, keypoints are typed arrays (`(n_frames, 51)` float32) in any Parquet reader:
+
+```python
+from datasets import load_dataset
+ds = load_dataset("path/to/{cfg.name}", "clips", split="train").with_format("numpy")  # or "torch"
+kp = ds[0]["keypoints"].reshape(-1, 17, 3)   # (n_frames, 51) -> (T, 17, 3), joints x (x, y, z)
+```
 """
 
 

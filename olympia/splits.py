@@ -10,9 +10,12 @@ Two modes, both deterministic for a given seed:
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:                 # the schema imports SPLITS: no pandas import at schema import
+    import pandas as pd
 
 SPLITS = ("train", "validation", "test")
 DEFAULT_RATIOS = (0.8, 0.1, 0.1)

@@ -28,9 +28,12 @@ from tqdm import tqdm
 
 from olympia.errors import ClipValidationError, OlympiaError, StoreIntegrityError
 from olympia.io import atomic_write_json, read_json, sha256_file
-from olympia.layout import (CLIPS_DIR, CODEBASE, FORMAT_VERSION, INFO_PATH, QUARANTINE_PATH, ROW_GROUP_ROWS,
-                            SHARD_MAX_BYTES, SHARD_PATTERN, SPLITS_PATH, clip_shard_path, shard_split)
-from olympia.schema import CLIP_ARROW_SCHEMA, METADATA_COLUMNS, Clip, Rejected, clip_json_schema, validate_clip
+from olympia.layout import (CLIPS_DIR, CODEBASE, FORMAT_VERSION, INFO_PATH, QUARANTINE_PATH, ROW_GROUP_MAX_BYTES,
+                            ROW_GROUP_MAX_ROWS, SHARD_MAX_BYTES, SHARD_PATTERN, SPLITS_PATH, clip_shard_path,
+                            shard_split)
+from olympia.parquet_pages import FloatPages, PageChecksumError, PageFormatError
+from olympia.schema import (CLIP_ARROW_SCHEMA, FRAME_VALUES, METADATA_COLUMNS, Clip, Rejected, clip_json_schema,
+                            confidence_column, keypoints_column, validate_clip)
 from olympia.skeleton import CHAIN_NAMES, H36M_JOINTS, KINEMATIC_CHAINS, N_JOINTS
 from olympia.splits import DEFAULT_RATIOS, SPLITS, assign_splits
 from olympia.swap import recover, replacing
@@ -99,43 +102,59 @@ def _check_label_normalized(clip: Clip) -> None:
 
 def clips_metadata(clips: list[Clip]) -> pd.DataFrame:
     """Metadata of in-memory clips (no keypoints) as a DataFrame, in the schema's columns."""
-    rows = []
-    for c in clips:
-        row = c.to_row()
-        row.pop("keypoints"), row.pop("frame_confidence")
-        rows.append(row)
-    df = pd.DataFrame(rows, columns=list(METADATA_COLUMNS))
+    df = pd.DataFrame([c.to_row() for c in clips], columns=list(METADATA_COLUMNS))
     df["reps"] = df["reps"].astype("Int64")
     return df
 
 
 def _shard_plan(clips: list[Clip], max_bytes: int) -> list[list[Clip]]:
-    shards, current, size = [], [], 0
+    return _packed(clips, max_bytes, max_items=None)
+
+
+def _packed(clips: list[Clip], max_bytes: int, max_items: int | None) -> list[list[Clip]]:
+    """Consecutive clips in groups of at most `max_items` and `max_bytes` of raw keypoints (a
+    clip larger than max_bytes gets a group of its own)."""
+    groups, current, size = [], [], 0
     for c in clips:
         nbytes = c.n_frames * BYTES_PER_FRAME
-        if current and size + nbytes > max_bytes:
-            shards.append(current)
+        if current and (size + nbytes > max_bytes or len(current) == max_items):
+            groups.append(current)
             current, size = [], 0
         current.append(c)
         size += nbytes
     if current:
-        shards.append(current)
-    return shards
+        groups.append(current)
+    return groups
 
 
-def _write_shard(clips: list[Clip], path: Path) -> None:
-    rows = [c.to_row() for c in clips]
-    table = pa.Table.from_pylist(rows, schema=CLIP_ARROW_SCHEMA)
-    pq.write_table(
-        table, path, row_group_size=ROW_GROUP_ROWS,
-        # Keypoints stay uncompressed: sensor noise leaves zstd ~14% (measured on the demo),
-        # not worth the decode cost on random access. Everything else is zstd.
-        compression={name: ("none" if name == "keypoints" else "zstd") for name in CLIP_ARROW_SCHEMA.names},
-        use_dictionary=["source", "subject", "camera", "split_group", "label_raw", "label",
-                        "pose_estimator", "pose_estimator_version"],
-        write_statistics=["id", "source", "n_frames", "reps"],
-        write_page_checksum=True,      # a damaged page is detected on read, not decoded as data
-    )
+# Keypoints are uncompressed, PLAIN and in one data page per row group, so a reader views a
+# clip's floats on the mmapped page (olympia.parquet_pages); sensor noise left zstd only ~14%
+# of their size (measured on the demo). Everything else is zstd.
+_PARQUET_OPTIONS = dict(
+    compression={name: ("none" if name == "keypoints" else "zstd") for name in CLIP_ARROW_SCHEMA.names},
+    use_dictionary=["source", "subject", "camera", "split_group", "split", "label_raw", "label",
+                    "pose_estimator", "pose_estimator_version"],
+    write_statistics=["id", "source", "split", "n_frames", "reps"],
+    data_page_size=1 << 30,        # a page ends with its row group (which ROW_GROUP_MAX_BYTES caps)
+    write_page_checksum=True,      # a damaged page is detected on read, not decoded as data
+)
+
+
+def clips_table(clips: list[Clip], split: str) -> pa.Table:
+    """Clips as a table of CLIP_ARROW_SCHEMA; the array columns are built from numpy."""
+    meta = pa.Table.from_pylist([{**c.to_row(), "split": split} for c in clips],
+                                schema=pa.schema([CLIP_ARROW_SCHEMA.field(n) for n in METADATA_COLUMNS]))
+    columns = {n: meta.column(n) for n in METADATA_COLUMNS}
+    columns["keypoints"] = keypoints_column([c.keypoints for c in clips])
+    columns["frame_confidence"] = confidence_column(clips)
+    return pa.Table.from_arrays([columns[n] for n in CLIP_ARROW_SCHEMA.names], schema=CLIP_ARROW_SCHEMA)
+
+
+def _write_shard(clips: list[Clip], path: Path, split: str) -> None:
+    """One shard, row group by row group (ROW_GROUP_MAX_ROWS / ROW_GROUP_MAX_BYTES)."""
+    with pq.ParquetWriter(path, CLIP_ARROW_SCHEMA, **_PARQUET_OPTIONS) as writer:
+        for group in _packed(clips, ROW_GROUP_MAX_BYTES, ROW_GROUP_MAX_ROWS):
+            writer.write_table(clips_table(group, split), row_group_size=len(group))
 
 
 def write_store(
@@ -189,9 +208,9 @@ def _write_shards(staging: Path, clips: list[Clip], assignment: dict, shard_max_
     for split in SPLITS:
         members = sorted((c for c in clips if assignment[c.id] == split), key=lambda c: c.id)
         plan = _shard_plan(members, shard_max_bytes)
-        jobs += [(shard, staging / clip_shard_path(split, i, len(plan))) for i, shard in enumerate(plan)]
-    for shard, path in tqdm(jobs, desc="writing shards", unit="shard", disable=not progress, file=sys.stderr):
-        _write_shard(shard, path)
+        jobs += [(shard, staging / clip_shard_path(split, i, len(plan)), split) for i, shard in enumerate(plan)]
+    for shard, path, split in tqdm(jobs, desc="writing shards", unit="shard", disable=not progress, file=sys.stderr):
+        _write_shard(shard, path, split)
 
 
 def _info(root: Path, meta: pd.DataFrame, counts, rejected, extra_info, split_mode, fingerprint) -> dict:
@@ -210,7 +229,7 @@ def _info(root: Path, meta: pd.DataFrame, counts, rejected, extra_info, split_mo
         "axes": "metres, right-handed, z up",
         "clip_schema": clip_json_schema(),
         "clips_path_pattern": f"{CLIPS_DIR}/{SHARD_PATTERN}",
-        "row_group_rows": ROW_GROUP_ROWS,
+        "row_groups": {"max_clips": ROW_GROUP_MAX_ROWS, "max_keypoint_bytes": ROW_GROUP_MAX_BYTES},
         "split_mode": split_mode,
         "counts": {
             "clips": int(len(meta)),
@@ -261,7 +280,10 @@ def integrity_problems(root: str | Path, info: dict, *, full: bool = True, stray
 
 
 class ClipStore:
-    """Read access to a store or release: metadata, random access by id, streaming."""
+    """Read access to a store or release: metadata, random access by id, streaming.
+
+    Reads format 2.0 (typed keypoints, viewed on the mmapped data page without a copy) and
+    format 1.0 (keypoints as float32 bytes, viewed on the decoded row group)."""
 
     def __init__(self, root: str | Path, verify: bool = False, cache_row_groups: int = 4):
         self.root = Path(root)
@@ -270,8 +292,11 @@ class ClipStore:
         self._check_files(full=verify)
         self.clip_files = sorted(f for f in self.info["files"] if f.startswith(CLIPS_DIR + "/"))
         self._files: dict[str, pq.ParquetFile] = {}
+        self._pages: dict[str, FloatPages] = {}
+        self._binary: dict[str, bool] = {}
+        self._chunks: dict[tuple[str, int], object] = {}
         self._index: pd.DataFrame | None = None
-        self._where: dict[str, tuple[str, int, int]] | None = None
+        self._where: dict[str, tuple[str, int, int, int, int]] | None = None
         self._cache: OrderedDict = OrderedDict()
         self._cache_size = cache_row_groups
 
@@ -298,7 +323,7 @@ class ClipStore:
         error naming the shard, not a raw Arrow/OS error."""
         try:
             yield
-        except (pa.ArrowException, OSError) as exc:
+        except (pa.ArrowException, OSError, PageChecksumError) as exc:
             raise StoreIntegrityError(f"{self.root / rel} is damaged ({exc}); run `olympia verify "
                                       f"{self.root}` and rebuild or re-download it") from None
 
@@ -310,22 +335,30 @@ class ClipStore:
                                                   page_checksum_verification=True)
         return self._files[rel]
 
+    def _binary_keypoints(self, rel: str) -> bool:
+        """Format 1.0 shard: keypoints stored as float32 bytes."""
+        if rel not in self._binary:
+            self._binary[rel] = pa.types.is_binary(self._file(rel).schema_arrow.field("keypoints").type)
+        return self._binary[rel]
+
     @property
     def index(self) -> pd.DataFrame:
-        """id -> (file, row group, row within group, split), in storage order."""
+        """id -> (file, row group, row within group, split, n_frames), in storage order."""
         if self._index is None:
             parts = []
             for rel in self.clip_files:
                 pf = self._file(rel)
                 with self._reading(rel):
-                    ids = pf.read(columns=["id"]).column("id").to_pylist()
+                    table = pf.read(columns=["id", "n_frames"])
                 sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
                 rg = np.repeat(np.arange(len(sizes)), sizes)
                 row = np.concatenate([np.arange(n) for n in sizes]) if sizes else np.array([], int)
-                parts.append(pd.DataFrame({"id": ids, "file": rel, "row_group": rg, "row": row,
-                                           "split": shard_split(rel)}))
+                parts.append(pd.DataFrame({"id": table.column("id").to_pylist(), "file": rel, "row_group": rg,
+                                           "row": row, "split": shard_split(rel),
+                                           "n_frames": table.column("n_frames").to_numpy()}))
             self._index = (pd.concat(parts, ignore_index=True) if parts else
-                           pd.DataFrame(columns=["id", "file", "row_group", "row", "split"])).set_index("id")
+                           pd.DataFrame(columns=["id", "file", "row_group", "row", "split", "n_frames"])
+                           ).set_index("id")
         return self._index
 
     @property
@@ -339,16 +372,20 @@ class ClipStore:
         return [f for f in self.clip_files if split is None or shard_split(f) == split]
 
     def metadata(self, columns=None, split: str | None = None) -> pd.DataFrame:
-        """Clip metadata without keypoints (column projection), with a `split` column."""
+        """Clip metadata without keypoints (only those columns are read), with a `split` column."""
         cols = list(columns or METADATA_COLUMNS)
+        cols += [] if "split" in cols else ["split"]
         frames = []
         for rel in self.files_for(split):
+            pf = self._file(rel)
+            stored = [c for c in cols if c in pf.schema_arrow.names]
             with self._reading(rel):
-                df = self._file(rel).read(columns=cols).to_pandas()
-            df["split"] = shard_split(rel)
-            frames.append(df)
+                df = pf.read(columns=stored).to_pandas()
+            if "split" not in stored:                   # format 1.0: the split is in the file name
+                df["split"] = shard_split(rel)
+            frames.append(df[cols])
         if not frames:
-            return pd.DataFrame(columns=cols + ["split"])
+            return pd.DataFrame(columns=cols)
         return pd.concat(frames, ignore_index=True)
 
     # -- random access
@@ -357,7 +394,7 @@ class ClipStore:
         table = self._cache.get(key)
         if table is None:
             with self._reading(rel):
-                table = self._file(rel).read_row_group(rg, columns=list(columns))
+                table = self._file(rel).read_row_group(rg, columns=list(columns), use_threads=False)
             self._cache[key] = table
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
@@ -365,72 +402,111 @@ class ClipStore:
             self._cache.move_to_end(key)
         return table
 
-    def _locate(self, clip_id: str) -> tuple[str, int, int]:
+    def _locate(self, clip_id: str) -> tuple[str, int, int, int, int]:
+        """(file, row group, row, first float of the clip in its row group, n_frames)."""
         if self._where is None:
             idx = self.index
+            frames = idx["n_frames"].to_numpy(np.int64)
+            groups = idx["file"].astype(str) + "#" + idx["row_group"].astype(str)
+            ends = pd.Series(frames * FRAME_VALUES).groupby(groups.to_numpy(), sort=False).cumsum().to_numpy()
+            starts = ends - frames * FRAME_VALUES
             self._where = dict(zip(idx.index, zip(idx["file"], idx["row_group"].astype(int).tolist(),
-                                                  idx["row"].astype(int).tolist())))
+                                                  idx["row"].astype(int).tolist(), starts.tolist(),
+                                                  frames.tolist())))
         try:
             return self._where[clip_id]
         except KeyError:
             raise KeyError(f"no clip {clip_id!r} in {self.root}") from None
 
+    def _page_view(self, rel: str, rg: int, start: int, n_frames: int) -> np.ndarray | None:
+        """The clip's floats viewed on the mmapped page, or None outside the page layout."""
+        chunk = self._chunks.get((rel, rg))
+        if chunk is None:
+            pf = self._file(rel)
+            chunk = self._chunks[(rel, rg)] = pf.metadata.row_group(rg).column(
+                pf.schema_arrow.get_field_index("keypoints"))
+        if rel not in self._pages:
+            self._pages[rel] = FloatPages(self.root / rel)
+        try:
+            with self._reading(rel):
+                return self._pages[rel].view(chunk, start, n_frames * FRAME_VALUES).reshape(n_frames, N_JOINTS, 3)
+        except PageFormatError:
+            return None
+
     def keypoints(self, clip_id: str) -> np.ndarray:
-        """(T, 17, 3) float32 view on the decoded row group (zero-copy from Arrow)."""
-        rel, rg, row = self._locate(clip_id)
+        """(T, 17, 3) float32, read-only, zero-copy: a view on the mmapped Parquet page (format
+        2.0) or on the decoded Arrow buffer (format 1.0, or a page outside the usual layout)."""
+        rel, rg, row, start, n_frames = self._locate(clip_id)
+        if not self._binary_keypoints(rel):
+            view = self._page_view(rel, rg, start, n_frames)
+            if view is not None:
+                return view
         table = self._row_group(rel, rg, ("keypoints",))
-        return binary_row_as_array(table.column("keypoints"), row)
+        return keypoints_row(table.column("keypoints"), row)
 
     def get(self, clip_id: str) -> Clip:
-        rel, rg, row = self._locate(clip_id)
-        table = self._row_group(rel, rg, tuple(CLIP_ARROW_SCHEMA.names))
-        return row_to_clip(table.slice(row, 1).to_pylist()[0], table, row)
+        rel, rg, row, _, _ = self._locate(clip_id)
+        table = self._row_group(rel, rg, self._row_columns(rel))
+        return row_to_clip(table.slice(row, 1).to_pylist()[0], self.keypoints(clip_id), shard_split(rel))
+
+    def _row_columns(self, rel: str) -> tuple[str, ...]:
+        return tuple(n for n in self._file(rel).schema_arrow.names if n != "keypoints")
 
     def iter_clips(self, split: str | None = None, batch_rows: int = 64) -> Iterator[Clip]:
-        """Stream clips shard by shard, a few row groups in memory at a time."""
+        """Stream clips shard by shard, one row group's metadata in memory at a time (keypoints
+        are views on the mapped pages); `batch_rows` is kept for callers of format 1.0 days."""
         for rel in self.files_for(split):
-            batches = self._file(rel).iter_batches(batch_size=batch_rows)
-            while True:
+            pf = self._file(rel)
+            columns = list(self._row_columns(rel)) + (["keypoints"] if self._binary_keypoints(rel) else [])
+            for rg in range(pf.num_row_groups):
                 with self._reading(rel):
-                    batch = next(batches, None)
-                if batch is None:
-                    break
-                table = pa.Table.from_batches([batch])
-                kp = table.column("keypoints")
-                for i, row in enumerate(table.drop_columns(["keypoints"]).to_pylist()):
-                    row["keypoints"] = binary_row_as_array(kp, i)
-                    yield row_to_clip(row)
+                    table = pf.read_row_group(rg, columns=columns, use_threads=False)
+                rows = table.drop_columns([c for c in ("keypoints",) if c in table.column_names]).to_pylist()
+                start = 0
+                for i, row in enumerate(rows):
+                    kp = (keypoints_row(table.column("keypoints"), i) if "keypoints" in columns else
+                          self._page_view(rel, rg, start, row["n_frames"]))
+                    if kp is None:
+                        kp = keypoints_row(self._row_group(rel, rg, ("keypoints",)).column("keypoints"), i)
+                    start += row["n_frames"] * FRAME_VALUES
+                    yield row_to_clip(row, kp, shard_split(rel))
 
 
-def binary_row_as_array(column: pa.ChunkedArray, row: int) -> np.ndarray:
-    """Row `row` of the binary keypoints column as a read-only (T, 17, 3) float32 view (no copy)."""
+def keypoints_row(column: pa.ChunkedArray, row: int) -> np.ndarray:
+    """Row `row` of a keypoints column (typed or format 1.0 bytes) as a read-only (T, 17, 3)
+    float32 view on the Arrow buffer (no copy)."""
     for chunk in column.chunks:
         if row < len(chunk):
             offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=len(chunk) + 1,
                                     offset=chunk.offset * 4)
-            data = chunk.buffers()[2]
-            view = np.frombuffer(data, dtype="<f4", count=(offsets[row + 1] - offsets[row]) // 4,
-                                 offset=int(offsets[row])).reshape(-1, N_JOINTS, 3)
+            if pa.types.is_binary(chunk.type):
+                data, start, stop = chunk.buffers()[2], offsets[row] // 4, offsets[row + 1] // 4
+            else:                    # list<fixed_size_list<float32, 51>>: frames -> floats
+                frames = chunk.values
+                data = frames.values.buffers()[1]
+                start = (offsets[row] + frames.offset) * FRAME_VALUES + frames.values.offset
+                stop = start + (offsets[row + 1] - offsets[row]) * FRAME_VALUES
+            view = np.frombuffer(data, dtype="<f4", count=int(stop - start),
+                                 offset=int(start) * 4).reshape(-1, N_JOINTS, 3)
             view.flags.writeable = False  # shared with the row-group cache: copy before editing
             return view
         row -= len(chunk)
     raise IndexError(row)
 
 
-def row_to_clip(row: dict, table: pa.Table | None = None, index: int | None = None) -> Clip:
-    kp = row["keypoints"]
-    if table is not None:
-        kp = binary_row_as_array(table.column("keypoints"), index)
-    elif isinstance(kp, bytes):
-        kp = np.frombuffer(kp, dtype="<f4")
+binary_row_as_array = keypoints_row   # the format 1.0 name
+
+
+def row_to_clip(row: dict, keypoints: np.ndarray, split: str | None = None) -> Clip:
+    """A Clip from a row's metadata columns and its (T, 17, 3) keypoints."""
     conf = row.get("frame_confidence")
     return Clip(
         id=row["id"], source=row["source"], subject=row["subject"], camera=row["camera"],
         split_group=row["split_group"], label_raw=row["label_raw"], label=row["label"],
         reps=row["reps"], rep_bounds=row["rep_bounds"] or [], fps=row["fps"],
-        source_fps=row["source_fps"], keypoints=np.asarray(kp, np.float32).reshape(-1, N_JOINTS, 3),
+        source_fps=row["source_fps"], keypoints=keypoints,
         frame_confidence=None if conf is None else np.asarray(conf, np.float32),
         pose_estimator=row["pose_estimator"], pose_estimator_version=row["pose_estimator_version"],
         provenance=row["provenance"], gap_filled_fraction=row["gap_filled_fraction"],
-        extra=json.loads(row["extra"] or "{}"),
+        extra=json.loads(row["extra"] or "{}"), split=row.get("split") or split,
     )

@@ -33,12 +33,63 @@ def test_card_header_matches_the_splits(release):
     text = (release / "README.md").read_text()
     assert text.startswith("---\n")
     header = yaml.safe_load(text.split("---\n")[1])
-    splits = {s["name"]: s["num_examples"] for s in header["dataset_info"]["splits"]}
+    clips_info = {c["config_name"]: c for c in header["dataset_info"]}["clips"]
+    splits = {s["name"]: s["num_examples"] for s in clips_info["splits"]}
     info = json.loads((release / "meta/info.json").read_text())
     assert splits == info["counts"]["splits"] and sum(splits.values()) == 40
+    assert all(s["num_bytes"] > 0 for s in clips_info["splits"])
     assert header["configs"][0]["data_files"][0]["path"] == "data/clips/train-*.parquet"
     for png in ("reps", "duration", "sources", "labels", "motion_images"):
         assert f"(plots/{png}.png)" in text
+
+
+def test_card_features_are_what_datasets_derives_from_the_schema(release):
+    datasets = pytest.importorskip("datasets")
+    from olympia.labels.qa import QA_ARROW_SCHEMA
+    from olympia.schema import CLIP_ARROW_SCHEMA
+
+    header = yaml.safe_load((release / "README.md").read_text().split("---\n")[1])
+    infos = {c["config_name"]: c for c in header["dataset_info"]}
+    for name, schema in (("clips", CLIP_ARROW_SCHEMA), ("qa", QA_ARROW_SCHEMA)):
+        assert infos[name]["features"] == datasets.Features.from_arrow_schema(schema)._to_yaml_list()
+    keypoints = {f["name"]: f for f in infos["clips"]["features"]}["keypoints"]
+    assert keypoints == {"name": "keypoints", "list": {"list": "float32", "length": 51}}
+
+
+def test_hugging_face_datasets_loads_the_release_as_float32_arrays(release, tmp_path, monkeypatch):
+    """`datasets.load_dataset(<release folder>)` reads the card's configs, features and splits
+    (their validation used to fail: "The splits field in YAML is malformed") and gives
+    (n_frames, 51) float32 arrays with with_format numpy and torch."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    datasets = pytest.importorskip("datasets")
+    datasets.disable_progress_bars()
+    store = ClipStore(release)
+    clips = datasets.load_dataset(str(release), "clips", cache_dir=str(tmp_path / "hf"))
+    assert {s: len(d) for s, d in clips.items()} == json.loads((release / "meta/info.json").read_text())["counts"]["splits"]
+    train = clips["train"].with_format("numpy")
+    for row in (train[0], train[len(train) - 1]):
+        kp = row["keypoints"]
+        assert kp.dtype == np.float32 and kp.shape == (row["n_frames"], 51)
+        assert row["split"] == "train"
+        np.testing.assert_array_equal(kp.reshape(-1, 17, 3), store.keypoints(str(row["id"])))
+    torch_kp = clips["test"].with_format("torch")[0]["keypoints"]
+    assert str(torch_kp.dtype) == "torch.float32" and torch_kp.ndim == 2 and torch_kp.shape[1] == 51
+    qa = datasets.load_dataset(str(release), "qa", cache_dir=str(tmp_path / "hf"))
+    assert set(qa) == {"train", "validation", "test"} and len(qa["train"]) > 0
+
+
+def test_polars_and_duckdb_see_arrays(release):
+    pl = pytest.importorskip("polars")
+    duckdb = pytest.importorskip("duckdb")
+    shard = sorted((release / "data/clips").glob("train-*.parquet"))[0]
+    kp_type = pl.read_parquet(shard, columns=["keypoints"]).schema["keypoints"]
+    assert kp_type == pl.List(pl.Array(pl.Float32, 51))
+    [(n_frames, width, joint_x)] = duckdb.sql(
+        f"SELECT n_frames, len(keypoints[1]), keypoints[1][1] FROM '{shard}' ORDER BY id LIMIT 1").fetchall()
+    store = ClipStore(release)
+    first = store.metadata(split="train").sort_values("id").iloc[0]
+    assert (n_frames, width) == (first.n_frames, 51)
+    assert joint_x == pytest.approx(float(store.keypoints(first.id)[0, 0, 0]))
 
 
 def test_stats_by_hand(release):

@@ -8,6 +8,7 @@ import textwrap
 import time
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +18,8 @@ from factories import make_clip
 from olympia.errors import StoreIntegrityError
 from olympia.io import sha256_file
 from olympia.schema import METADATA_COLUMNS, Rejected
-from olympia.store import ROW_GROUP_ROWS, ClipStore, write_store
+from olympia.layout import ROW_GROUP_MAX_BYTES, ROW_GROUP_MAX_ROWS
+from olympia.store import ClipStore, write_store
 
 
 def test_round_trip_random_access_and_streaming(tmp_path):
@@ -44,6 +46,91 @@ def test_keypoints_are_zero_copy_views(tmp_path):
     assert not kp.flags.owndata and not kp.flags.writeable  # a view on the Arrow buffer
 
 
+def test_keypoint_views_share_the_mapped_page_no_copy_per_read(tmp_path):
+    write_store(tmp_path / "s", [make_clip(i, n_frames=30 + i) for i in range(6)], progress=False)
+    store = ClipStore(tmp_path / "s")
+    a, b = store.keypoints("test:c0003"), ClipStore(tmp_path / "s").keypoints("test:c0003")
+    np.testing.assert_array_equal(a, make_clip(3, n_frames=33).keypoints)
+    assert np.shares_memory(a, store.keypoints("test:c0003"))     # the same bytes, read twice
+    assert not np.shares_memory(a, b)                              # another store: its own map
+    neighbour = store.keypoints("test:c0004")                       # same row group, next floats
+    assert neighbour.__array_interface__["data"][0] - a.__array_interface__["data"][0] == 33 * 204
+
+
+def test_keypoints_column_is_typed_for_any_parquet_reader(tmp_path):
+    """pyarrow and pandas see (n_frames, 51) float32 arrays and the split column, no bytes."""
+    clips = [make_clip(i, n_frames=10 + i) for i in range(4)]
+    write_store(tmp_path / "s", clips, progress=False)
+    by_id = {c.id: c for c in clips}
+    for shard in (tmp_path / "s/data/clips").glob("*.parquet"):
+        table = pq.read_table(shard)
+        frames = table.schema.field("keypoints").type                # list<fixed_size_list<float32, 51>>
+        assert pa.types.is_list(frames) and pa.types.is_fixed_size_list(frames.value_type)
+        assert frames.value_type.list_size == 51 and frames.value_type.value_type == pa.float32()
+        df = table.to_pandas()
+        assert (df["split"] == shard.name.split("-")[0]).all()
+        for row in df.itertuples():
+            frames = np.stack(row.keypoints)
+            assert frames.shape == (row.n_frames, 51) and frames.dtype == np.float32
+            np.testing.assert_array_equal(frames.reshape(-1, 17, 3), by_id[row.id].keypoints)
+
+
+def test_row_groups_are_capped_by_clips_and_by_keypoint_bytes(tmp_path):
+    # 70 clips of 40 frames (8,160 B each; 64 of them 522,240 B): the 64-clip cap, 64 + 6.
+    # 70 clips of 100 frames (20,400 B): 1 MiB / 20,400 B = 51.4, so 51 + 19.
+    # 2 clips of 3,000 frames (612,000 B each): one per group.
+    write_store(tmp_path / "a", [make_clip(i, n_frames=40, subject="x") for i in range(70)], progress=False)
+    write_store(tmp_path / "c", [make_clip(i, n_frames=100, subject="x") for i in range(70)], progress=False)
+    write_store(tmp_path / "b", [make_clip(i, n_frames=3000, reps=None, subject="x") for i in range(2)],
+                progress=False)
+    for name, expected in (("a", [ROW_GROUP_MAX_ROWS, 6]), ("c", [51, 19]), ("b", [1, 1])):
+        [shard] = (tmp_path / name / "data/clips").glob("*.parquet")
+        md = pq.ParquetFile(shard).metadata
+        assert [md.row_group(i).num_rows for i in range(md.num_row_groups)] == expected
+    assert 2 * 3000 * 204 > ROW_GROUP_MAX_BYTES >= 3000 * 204
+    store = ClipStore(tmp_path / "a")
+    np.testing.assert_array_equal(store.keypoints("test:c0069"), make_clip(69, n_frames=40).keypoints)
+
+
+def write_format_1_store(out, clips):
+    """A store exactly as format 1.0 wrote it: keypoints as float32 bytes, no split column, row
+    groups of 2 clips, the split in the shard name, info.json listing every file."""
+    from olympia.io import atomic_write_json
+    from olympia.schema import CLIP_ARROW_SCHEMA
+
+    schema = pa.schema([pa.field("keypoints", pa.binary(), nullable=False) if f.name == "keypoints" else f
+                        for f in CLIP_ARROW_SCHEMA if f.name != "split"], metadata={b"olympia_format_version": b"1.0"})
+    rows = [{**c.to_row(), "keypoints": c.keypoints.astype("<f4").tobytes(),
+             "frame_confidence": c.frame_confidence} for c in sorted(clips, key=lambda c: c.id)]
+    (out / "data/clips").mkdir(parents=True)
+    (out / "meta").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), out / "data/clips/train-00000-of-00001.parquet",
+                   row_group_size=2, compression="zstd", write_page_checksum=True)
+    atomic_write_json(out / "meta/splits.json", {"mode": "group", "assignment": {c.id: "train" for c in clips}})
+    files = {p.relative_to(out).as_posix(): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+             for p in sorted(out.rglob("*")) if p.is_file()}
+    atomic_write_json(out / "meta/info.json", {"codebase": "olympia", "format_version": "1.0", "fps": 25.0,
+                                               "counts": {"clips": len(clips)}, "files": files})
+
+
+def test_format_1_0_stores_are_still_read(tmp_path):
+    clips = [make_clip(i, n_frames=12 + i) for i in range(5)]
+    clips[2].frame_confidence = np.linspace(0, 1, clips[2].n_frames, dtype=np.float32)
+    write_format_1_store(tmp_path / "old", clips)
+    store = ClipStore(tmp_path / "old", verify=True)
+    assert store.ids == sorted(c.id for c in clips)
+    for c in clips:
+        kp = store.keypoints(c.id)
+        np.testing.assert_array_equal(kp, c.keypoints)
+        assert not kp.flags.owndata and not kp.flags.writeable            # a view on the Arrow buffer
+        got = store.get(c.id)
+        assert (got.split, got.reps, got.label) == ("train", c.reps, c.label)
+    np.testing.assert_array_equal(store.get(clips[2].id).frame_confidence, clips[2].frame_confidence)
+    assert [c.id for c in store.iter_clips()] == store.ids
+    meta = store.metadata(columns=["id", "n_frames"])
+    assert list(meta.columns) == ["id", "n_frames", "split"] and set(meta["split"]) == {"train"}
+
+
 def test_metadata_projection_has_no_keypoints(tmp_path):
     write_store(tmp_path / "s", [make_clip(i) for i in range(3)], progress=False)
     meta = ClipStore(tmp_path / "s").metadata()
@@ -60,7 +147,7 @@ def test_shard_names_size_cap_and_row_groups(tmp_path):
     assert files[0] == "train-00000-of-00015.parquet" and files[-1] == "train-00014-of-00015.parquet"
     for f in (tmp_path / "s/data/clips").iterdir():
         md = pq.ParquetFile(f).metadata
-        assert all(md.row_group(i).num_rows <= ROW_GROUP_ROWS for i in range(md.num_row_groups))
+        assert all(md.row_group(i).num_rows <= ROW_GROUP_MAX_ROWS for i in range(md.num_row_groups))
 
 
 def test_info_json_lists_every_file_with_sha256(tmp_path):
