@@ -64,7 +64,9 @@ class MotionBERTBackend:
         path = resolve_checkpoint(checkpoint)
         self.lifter = MotionBERTLifter(path, _config(config, path, num_heads),
                                        normalization=normalization, flip=flip, device=device)
-        self.detector = MediaPipeBackend(min_detection_confidence, min_tracking_confidence)
+        # 2D input as MotionBERT was validated with here (the joint table); the calibrated 3D
+        # regressor is fitted to MediaPipe's world landmarks, not to its image landmarks
+        self.detector = MediaPipeBackend(min_detection_confidence, min_tracking_confidence, mapping="table")
         self.body_height_m = float(body_height_m)
         self.version = f"{self.lifter.version}-h{body_height_m:g}+{self.detector.version}"
 
