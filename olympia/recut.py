@@ -58,6 +58,8 @@ def rep_windows(rep_bounds, n_frames: int, *, min_reps: int = MIN_REPS, max_reps
         raise ValueError(f"need 1 <= min_reps <= max_reps, got {min_reps}..{max_reps}")
     if per_count is not None and per_count < 1:
         raise ValueError(f"per_count must be >= 1 or None (every window), got {per_count}")
+    if isinstance(rep_bounds, np.ndarray) and rep_bounds.dtype == object:   # Parquet list column: array of pairs
+        rep_bounds = [list(pair) for pair in rep_bounds]
     rb = check_rep_bounds(rep_bounds, n_frames)
     total = len(rb)
     out = []

@@ -46,6 +46,10 @@ def epoch_batches(is_count: np.ndarray, batch_size: int, rng: np.random.Generato
     if rng is not None:
         ident, count = rng.permutation(ident), rng.permutation(count)
     n_batches = n // batch_size if drop_last and n >= batch_size else math.ceil(n / batch_size)
+    # each task is dealt out separately, so both can round up in the same batch: one batch more
+    # whenever that would overflow (e.g. 17 + 16 = 33 rows for batch size 32)
+    while not drop_last and -(-len(ident) // n_batches) + -(-len(count) // n_batches) > batch_size:
+        n_batches += 1
     if drop_last:
         keep_i = round(len(ident) * n_batches * batch_size / n)
         ident, count = ident[:keep_i], count[: n_batches * batch_size - keep_i]

@@ -13,6 +13,7 @@ another version is refused with the command that makes a new one.
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -34,13 +35,29 @@ def atomic_torch_save(obj, path: Path) -> None:
         torch.save(obj, tmp)
 
 
+def load_tensors(path: Path, device="cpu", what: str = "weights"):
+    """torch.load with weights_only=True: tensors, numbers, strings and containers only, never
+    code. A file holding anything else (a crafted pickle, a checkpoint of another program) or
+    an unreadable one is refused with one line naming it and the fix."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ConfigError(f"{path}: refused to load the LiFT {what}: it holds objects beyond tensors and numbers "
+                          f"({str(exc).splitlines()[0][:80]}...), which could run code; delete it (or pass "
+                          "--no-resume to lift train) and retrain") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable LiFT {what} ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:100]}); delete it (or pass --no-resume) and retrain") from None
+
+
 def save_checkpoint(out_dir, model: LiftModel, config: LiftConfig, vocab: Vocabulary, tokenizer,
                     extra: dict | None = None) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / CONFIG_FILE, {"checkpoint_version": CHECKPOINT_VERSION, "config": config.to_dict(),
                                           "text_vocab_size": model.vilt.config.vocab_size,
-                                          "n_classes": model.n_classes, **(extra or {})})
+                                          "n_classes": model.n_classes, "vilt_config": model.vilt.config.to_dict(),
+                                          **(extra or {})})
     atomic_write_json(out / CLASSES_FILE, vocab.to_json())
     save_tokenizer(tokenizer, out)
     atomic_torch_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, out / MODEL_FILE)
@@ -69,6 +86,14 @@ def load_checkpoint(path, device: str = "cpu"):
     vocab = Vocabulary.from_json(read_json(path / CLASSES_FILE, "LiFT checkpoint classes"),
                                  where=str(path / CLASSES_FILE))
     tokenizer = load_tokenizer(path)
-    model = LiftModel.build(config.model, meta["text_vocab_size"], meta["n_classes"])
-    model.load_state_dict(torch.load(path / MODEL_FILE, map_location="cpu", weights_only=True))
+    vilt = None
+    if meta.get("vilt_config"):      # the exact ViLT (a pretrained one may differ from vilt_config's defaults)
+        from transformers import ViltConfig, ViltModel
+        vilt = ViltModel(ViltConfig.from_dict(meta["vilt_config"]))
+    model = LiftModel.build(config.model, meta["text_vocab_size"], meta["n_classes"], vilt=vilt)
+    try:
+        model.load_state_dict(load_tensors(path / MODEL_FILE, "cpu", "weights"))
+    except RuntimeError as exc:     # wrong shapes / keys: not the weights this config.json describes
+        raise ConfigError(f"{path / MODEL_FILE} does not match {path / CONFIG_FILE} ({str(exc).splitlines()[0][:100]}); "
+                          "retrain the checkpoint") from None
     return model.to(device).eval(), tokenizer, vocab, config, meta

@@ -12,6 +12,20 @@ from olympia.errors import OlympiaError
 
 CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 BASELINE_DIR = "single_class"   # where `lift train --with-baseline` puts the Table 4 baseline
+PRETRAINED_ENV, TOKENIZER_ENV = "LIFT_PRETRAINED_VILT", "LIFT_TOKENIZER"   # local weights for vilt-b32
+
+
+def parse_recut(ctx, param, value):
+    """'2-8' -> (2, 8): re-cut windows of 2..8 reps (olympia.recut)."""
+    if value is None:
+        return None
+    try:
+        lo, hi = (int(x) for x in value.split("-"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give MIN-MAX reps, e.g. 2-8") from None
+    if not 1 <= lo <= hi:
+        raise click.BadParameter(f"{value!r}: need 1 <= MIN <= MAX")
+    return lo, hi
 
 
 @click.group(cls=DomainErrorGroup, context_settings=CTX)
@@ -45,8 +59,21 @@ def main():
               help="Questions of each task drawn per clip each epoch (default: the config's; 0 = all).")
 @click.option("--threads", type=int, help="torch CPU threads (default: all cores, 1 when the machine is busy).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
-@click.option("--pretrained-vilt", type=click.Path(exists=True, file_okay=False), help="Local dir with pretrained ViLT weights.")
-@click.option("--tokenizer", type=click.Path(exists=True), help="Local bert-base-uncased tokenizer dir (default: train WordPiece).")
+@click.option("--pretrained-vilt", envvar=PRETRAINED_ENV, type=click.Path(file_okay=False),
+              help=f"Local dir with pretrained ViLT weights (HF layout, e.g. dandelin/vilt-b32-mlm saved locally; "
+                   f"env {PRETRAINED_ENV}). Required by --config vilt-b32 unless --random-init.")
+@click.option("--tokenizer", envvar=TOKENIZER_ENV, type=click.Path(),
+              help=f"Local bert-base-uncased tokenizer dir (env {TOKENIZER_ENV}; default: the --pretrained-vilt dir "
+                   "when it holds vocab.txt/tokenizer.json, else train WordPiece).")
+@click.option("--random-init", is_flag=True, help="vilt-b32 without pretrained weights (smoke tests only).")
+@click.option("--recut", callback=parse_recut, metavar="MIN-MAX",
+              help="Train (and validate) on windows of MIN..MAX consecutive reps cut at the annotated rep bounds "
+                   "(olympia.recut): rep-diverse counting data. Clips without rep bounds stay whole.")
+@click.option("--recut-per-count", type=int, help="Training windows per length per clip (default: every window).")
+@click.option("--count-sigma", type=float, help="Spread count targets over neighbouring integers (Gaussian σ in reps; 0 = one-hot).")
+@click.option("--time-axis", type=click.Choice(["native", "fit"]),
+              help="Motion image time axis: native (paper, 12.5 columns/s) or fit (every clip to 640 columns).")
+@click.option("--source", "sources", multiple=True, help="Train only on clips of this source (repeatable).")
 @click.option("--with-baseline", is_flag=True,
               help="Also train the single-class baseline (Table 4) into OUT/single_class; "
                    "`lift evaluate` then reports it beside the model. Doubles the training time.")
@@ -57,8 +84,8 @@ def main():
                    "for releases larger than RAM; pair with --workers) instead of once up front.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
-          max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, with_baseline,
-          no_resume, no_amp, stream, quiet):
+          max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, random_init, recut,
+          recut_per_count, count_sigma, time_axis, sources, with_baseline, no_resume, no_amp, stream, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
 
     Writes to OUT: model.pt (best validation loss), last.pt (resume point), config.json,
@@ -72,25 +99,28 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
       lift train --release dist/olympia-demo --targets single_class --out work/lift-single
       lift train --release dist/olympia-demo --config small --out work/lift-small --with-baseline
       lift train --release dist/olympia --config vilt-b32 --out work/vilt --stream --workers 8
+      lift train --release work/releases/fit3d --out work/fit3d-count --recut 2-8 --time-axis fit --count-sigma 0.75
+      LIFT_PRETRAINED_VILT=models/vilt-b32-mlm lift train --release dist/olympia-real --config vilt-b32 --out work/vilt
     """
     from lift.configs import get_config
     from lift.train import train as run
     cfg = get_config(config_name)
     for field, value in (("max_epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("patience", patience),
                          ("seed", seed), ("loss", loss), ("targets", targets), ("num_workers", workers),
-                         ("max_steps_per_epoch", max_steps_per_epoch), ("device", device), ("threads", threads)):
+                         ("max_steps_per_epoch", max_steps_per_epoch), ("device", device), ("threads", threads),
+                         ("recut", None if recut is None else list(recut)), ("recut_per_count", recut_per_count),
+                         ("count_sigma", count_sigma), ("sources", list(sources) or None)):
         if value is not None:
             setattr(cfg.train, field, value)
+    if time_axis:
+        cfg.model.time_axis = time_axis
     if questions_per_clip is not None:
         cfg.train.questions_per_clip = questions_per_clip or None
     if no_amp:
         cfg.train.amp = False
     if stream:
         cfg.train.stream = True
-    if pretrained_vilt:
-        cfg.model.pretrained_vilt = str(Path(pretrained_vilt).resolve())
-    if tokenizer:
-        cfg.model.pretrained_tokenizer = str(Path(tokenizer).resolve())
+    resolve_pretrained(cfg, pretrained_vilt, tokenizer, random_init)
     summary = run(release, cfg, out, resume=not no_resume, progress=not quiet)
     click.echo(f"{summary['epochs']} epochs ({summary['stopped_by']}), best validation loss "
                f"{summary['best_val_loss']:.4f}, {summary['seconds']:.0f} s -> {out}")
@@ -103,6 +133,32 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
                    f"{b['best_val_loss']:.4f}, {b['seconds']:.0f} s -> {Path(out) / BASELINE_DIR}")
 
 
+def resolve_pretrained(cfg, pretrained_vilt, tokenizer, random_init: bool) -> None:
+    """Local pretrained ViLT weights and tokenizer into the config. The paper config needs the
+    weights (nothing is downloaded at run time): without them it stops with one line naming
+    the option and the environment variable."""
+    from lift.configs import requires_pretrained
+    from olympia.errors import ConfigError
+    if pretrained_vilt:
+        path = Path(pretrained_vilt)
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"--pretrained-vilt {path}: no ViLT weights there (config.json + model.safetensors or "
+                              f"pytorch_model.bin, e.g. dandelin/vilt-b32-mlm saved with save_pretrained); "
+                              f"copy them to this machine and pass the directory (or set {PRETRAINED_ENV})")
+        cfg.model.pretrained_vilt = str(path.resolve())
+        if not tokenizer and any((path / f).is_file() for f in ("tokenizer.json", "vocab.txt")):
+            tokenizer = str(path)
+    elif requires_pretrained(cfg) and not random_init:
+        raise ConfigError(f"--config {cfg.name} fine-tunes pretrained ViLT-B/32 weights and none were given: pass "
+                          f"--pretrained-vilt DIR (or set {PRETRAINED_ENV}=DIR) with dandelin/vilt-b32-mlm saved "
+                          "locally; nothing is downloaded at run time (--random-init for a smoke test)")
+    if tokenizer:
+        if not Path(tokenizer).exists():
+            raise ConfigError(f"--tokenizer {tokenizer} does not exist; pass a bert-base-uncased directory "
+                              f"(vocab.txt or tokenizer.json) or set {TOKENIZER_ENV}")
+        cfg.model.pretrained_tokenizer = str(Path(tokenizer).resolve())
+
+
 @main.command(context_settings=CTX)
 @click.option("--release", required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--checkpoint", required=True, type=click.Path(exists=True, file_okay=False))
@@ -113,9 +169,16 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
               help="A single-class checkpoint to report beside the model (Table 4); default: "
                    "CHECKPOINT/single_class when `lift train --with-baseline` made one.")
 @click.option("--no-extend-vocabulary", is_flag=True, help="Fail on release words the checkpoint lacks instead of appending them.")
+@click.option("--map-by-token", is_flag=True,
+              help="Accept a release whose class indices differ from the checkpoint's (another release): classes "
+                   "are matched by word. Without it such a release is refused.")
+@click.option("--recut", callback=parse_recut, metavar="MIN-MAX",
+              help="Rep-diverse evaluation: each clip with rep bounds is replaced by one window of each length "
+                   "MIN..MAX reps cut at its annotated boundaries (olympia.recut).")
 @click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--quiet", is_flag=True)
-def evaluate(release, checkpoint, out, split, sources, baseline_checkpoint, no_extend_vocabulary, device, quiet):
+def evaluate(release, checkpoint, out, split, sources, baseline_checkpoint, no_extend_vocabulary, map_by_token,
+             recut, device, quiet):
     """Evaluate CHECKPOINT on a RELEASE split: detection (partial credit, τ = 0.05), OBO, MAE and
     relative MAE overall, per source (Table 3), per rep count and label length (PNG), with the
     training-free counter beside the model and the single-class baseline when given (Table 4).
@@ -126,14 +189,17 @@ def evaluate(release, checkpoint, out, split, sources, baseline_checkpoint, no_e
       lift evaluate --release dist/olympia --checkpoint work/vilt --split all --source kimore --out work/kimore-zs
       lift evaluate --release dist/olympia-demo --checkpoint work/lift-small \\
           --baseline-checkpoint work/lift-single --out work/ablation
+      lift evaluate --release work/releases/fit3d --checkpoint work/fit3d --recut 2-8 --out work/fit3d/eval-recut
     """
     from lift.checkpoint import MODEL_FILE
     from lift.evaluate import evaluate_checkpoint
+    from lift.samples import Recut
     if baseline_checkpoint is None and (Path(checkpoint) / BASELINE_DIR / MODEL_FILE).is_file():
         baseline_checkpoint = str(Path(checkpoint) / BASELINE_DIR)
     report = evaluate_checkpoint(release, checkpoint, out, split=split, sources=list(sources) or None,
                                  baseline_checkpoint=baseline_checkpoint, device=device, progress=not quiet,
-                                 extend_vocabulary=not no_extend_vocabulary)
+                                 extend_vocabulary=not no_extend_vocabulary, map_by_token=map_by_token,
+                                 recut=Recut(*recut, per_count=1) if recut else None)
     click.echo((Path(out) / "report.md").read_text())
     o = report["overall"]
     click.echo(f"\ndetection {o['detection']:.3f}  OBO {o['obo']:.3f}  MAE {o['mae']:.3f}  -> {out}")
@@ -187,6 +253,7 @@ def predict(inputs, checkpoint, backend, exercise, as_json):
       lift predict squat.npy --checkpoint work/lift-small --json
       lift predict dist/olympia-demo --checkpoint work/lift-small | head
     """
+    from olympia.cli.count import skeleton_problem
     from olympia.pose.inputs import iter_skeletons
     from lift.checkpoint import load_checkpoint
     model, tokenizer, vocab, config, _ = load_checkpoint(checkpoint)
@@ -194,18 +261,25 @@ def predict(inputs, checkpoint, backend, exercise, as_json):
     for raw in inputs:
         try:
             for name, kp, truth in iter_skeletons([raw], backend):
+                problem = skeleton_problem(kp)
+                if problem:             # one bad input is reported, the others are still predicted
+                    failed += 1
+                    click.secho(f"error: {name}: {problem}", fg="red", err=True)
+                    continue
                 _print_prediction(name, kp, truth, model, tokenizer, vocab, config, exercise, as_json)
-        except OlympiaError as exc:     # one bad input is reported, the others are still predicted
+        except OlympiaError as exc:
             failed += 1
             click.secho(f"error: {exc}", fg="red", err=True)
     if failed:
+        click.secho(f"{failed} input(s) failed", fg="red", err=True)
         sys.exit(2)
 
 
 def _print_prediction(name, kp, truth, model, tokenizer, vocab, config, exercise, as_json):
     from olympia.counting import count_reps
     from lift.predict import predict_skeleton
-    r = predict_skeleton(model, tokenizer, vocab, kp, max_tokens=config.model.max_text_tokens, exercise=exercise)
+    r = predict_skeleton(model, tokenizer, vocab, kp, max_tokens=config.model.max_text_tokens, exercise=exercise,
+                         time_axis=config.model.time_axis)
     r["counter_count"] = count_reps(kp).count
     if as_json:
         click.echo(json.dumps({"input": name, **r, "true_reps": truth}))

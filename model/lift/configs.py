@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 IMAGE_HEIGHT, IMAGE_WIDTH = 384, 640  # ViLT's largest image; 320 rows hold the 5 chains (method.md §6)
 MAX_TEXT_TOKENS = 40                   # ViLT's text length (max_position_embeddings)
+TIME_AXES = ("native", "fit")          # motion image time axis: 12.5 columns/s (paper) or every clip to 640 columns
 
 
 @dataclass
@@ -25,6 +26,7 @@ class ModelConfig:
     pretrained_vilt: str | None = None   # local dir with ViLT weights (HF layout); None = random init
     pretrained_tokenizer: str | None = None  # local dir with a bert-base-uncased tokenizer; None = train WordPiece
     wordpiece_vocab_size: int = 2000  # size of the WordPiece vocab trained on the release's questions
+    time_axis: str = "native"         # "native" (paper: 12.5 columns/s) or "fit" (every clip to 640 columns; counting)
 
 
 @dataclass
@@ -46,6 +48,10 @@ class TrainConfig:
     threads: int | None = None        # torch CPU threads; None = all cores, or 1 when the machine is already busy
     eval_batch_size: int = 64         # batch size for validation and evaluation
     device: str = "auto"              # "auto", "cpu", "cuda"
+    count_sigma: float = 0.0          # count targets spread over neighbouring integers (Gaussian, in reps); 0 = one-hot (paper)
+    recut: list | None = None         # [min, max]: train/validate on windows of min..max reps cut at rep bounds (olympia.recut)
+    recut_per_count: int | None = None  # training windows per length per clip (None = every window); validation uses 1
+    sources: list | None = None       # train only on clips of these sources (None = all; e.g. leave evaluation-only ones out)
 
 
 @dataclass
@@ -89,6 +95,11 @@ def vilt_b32_config() -> LiftConfig:
 
 
 CONFIGS = {"small": small_config, "vilt-b32": vilt_b32_config}
+
+
+def requires_pretrained(config: LiftConfig) -> bool:
+    """The paper config fine-tunes pretrained ViLT-B/32; from scratch it is not the paper's model."""
+    return config.name == "vilt-b32"
 
 
 def get_config(name: str) -> LiftConfig:

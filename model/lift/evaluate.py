@@ -7,6 +7,7 @@ Table 3: source, detection accuracy, OBO, MAE (plus relative MAE and sample coun
 """
 from __future__ import annotations
 
+import dataclasses
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from olympia.errors import ConfigError
 from olympia.io import atomic_path, atomic_write_json, atomic_write_text
 from olympia.labels.vocabulary import SINGLE_CLASS, Vocabulary
 
@@ -22,17 +24,22 @@ from lift import metrics
 from lift.batches import iterate_batches
 from lift.images import MotionImageCache
 from lift.loss import get_loss
-from lift.samples import QADataset
+from lift.samples import QADataset, Recut
 
 
 def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device cuda: no CUDA device is visible to torch {torch.__version__} "
+                          f"(built for CUDA {torch.version.cuda or 'none: a CPU-only build'}); run on a GPU machine "
+                          "with a CUDA build of torch, or pass --device cpu")
     return torch.device(name)
 
 
 def autocast(device: torch.device, enabled: bool):
-    if enabled and device.type == "cuda":
+    """bf16 autocast on a GPU (the paper config); fp32 on CPU, or on a GPU without bf16."""
+    if enabled and device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
     return nullcontext()
 
@@ -73,16 +80,23 @@ def sample_scores(probs: np.ndarray, data: QADataset, vocab: Vocabulary, tau: fl
     out["detection"] = np.nan
     out["word_precision"] = np.nan
     out["pred_count"] = np.nan
+    out["predicted"] = ""
     ident = np.flatnonzero(~is_count)
+    tokens = np.array(vocab.tokens, dtype=object)
     if vocab.mode == SINGLE_CLASS:
         labels = vocab.word_indices()
         gt = [t[0] if t else -1 for t in data.target_sets(ident)]
         pred = np.argmax(probs[ident][:, labels], axis=1)
         out.loc[ident, "detection"] = (labels[pred] == np.array(gt)).astype(float)
+        out.loc[ident, "predicted"] = tokens[labels[pred]] if len(ident) else []
     else:
         sets = data.target_sets(ident)
+        words = vocab.word_indices()
         out.loc[ident, "detection"] = metrics.per_sample_partial_credit(probs[ident], sets, tau)
         out.loc[ident, "word_precision"] = metrics.per_sample_word_precision(probs[ident], sets, tau)
+        # the words the model puts at or above τ, most confident first (for the confusion table)
+        out.loc[ident, "predicted"] = [" ".join(tokens[words[np.argsort(-p[words])]][np.sort(p[words])[::-1] >= tau])
+                                       for p in probs[ident]]
     cnt = np.flatnonzero(is_count)
     if len(cnt):
         out.loc[cnt, "pred_count"] = metrics.count_from_probs(probs[cnt], vocab.integer_indices(), vocab.integer_values())
@@ -108,21 +122,25 @@ def per_group(scores: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- the full report
-def counter_scores(release, clip_ids: list[str]) -> pd.DataFrame:
-    """The training-free counter (olympia.counting) on each clip: one row per clip."""
+def counter_scores(release, clip_ids: list[str], clip_meta: pd.DataFrame | None = None,
+                   windows=None) -> pd.DataFrame:
+    """The training-free counter (olympia.counting) on each clip (or window of a clip, see
+    lift.images.Windows; its metadata in clip_meta): one row per clip."""
     from olympia.counting import count_reps
     from olympia.store import ClipStore
+    from lift.images import window_keypoints
     store = ClipStore(release)
-    meta = store.metadata(columns=["id", "source", "reps", "label"]).set_index("id")
+    meta = (clip_meta if clip_meta is not None else store.metadata(columns=["id", "source", "reps", "label"]))
+    meta = meta.drop_duplicates("id").set_index("id")
     rows = []
     for cid in tqdm(clip_ids, desc="training-free counter", unit="clip", leave=False, disable=len(clip_ids) < 200):
         reps = meta.at[cid, "reps"]
         if reps is None or reps != reps:
             continue
         rows.append({"clip_id": cid, "source": meta.at[cid, "source"], "reps": int(reps),
-                     "label_words": len(str(meta.at[cid, "label"]).split()),
-                     "pred_count": count_reps(store.keypoints(cid)).count})
-    return pd.DataFrame(rows, columns=["clip_id", "source", "reps", "label_words", "pred_count"])
+                     "label": meta.at[cid, "label"], "label_words": len(str(meta.at[cid, "label"]).split()),
+                     "pred_count": count_reps(window_keypoints(store, cid, windows)).count})
+    return pd.DataFrame(rows, columns=["clip_id", "source", "reps", "label", "label_words", "pred_count"])
 
 
 def _counter_summary(df: pd.DataFrame) -> dict:
@@ -185,20 +203,43 @@ def plot_breakdowns(by_reps: pd.DataFrame, counter_by_reps: pd.DataFrame, by_len
     return written
 
 
+def check_vocabulary(vocab: Vocabulary, release, trained_on: dict | None = None) -> None:
+    """Refuse a release whose classes sit at other indices than the checkpoint's.
+
+    Targets are matched by token, so scoring would still be right; but a disagreement means
+    the release was built with another vocabulary than the one the checkpoint learned (e.g. a
+    rebuild that inserted words), so its figures are not about the build the user thinks.
+    Tokens of only one side are fine (extension appends). `--map-by-token` accepts it
+    knowingly (another release, zero-shot)."""
+    release_vocab = Vocabulary.of_release(release)
+    mine = release_vocab.single_class() if vocab.mode == SINGLE_CLASS else release_vocab
+    for j, token in enumerate(mine.tokens):
+        if token in vocab and vocab.index(token) != j:
+            built = (trained_on or {}).get("release_info", {}).get("build_fingerprint") or "unknown"
+            raise ConfigError(
+                f"{release}: class {token!r} has index {j} in this release's vocabulary but {vocab.index(token)} "
+                f"in the checkpoint's (trained on {(trained_on or {}).get('release', 'another release')}, build "
+                f"{str(built)[:12]}): the vocabularies disagree; evaluate on the release it was trained on, or "
+                "pass --map-by-token to match classes by word (another release)")
+
+
 def evaluate_model(model, tokenizer, vocab: Vocabulary, config, release, *, split: str = "test",
-                   sources=None, device=None, progress: bool = True, extend_vocabulary: bool = True):
+                   sources=None, device=None, progress: bool = True, extend_vocabulary: bool = True,
+                   recut: Recut | None = None):
     """Run one checkpoint on a release split: (sample scores, mean loss, Vocabulary used, data).
 
     Release words unknown to the checkpoint are appended to its classes (zero-shot vocabulary
     extension, method.md §9) when extend_vocabulary; the model can then at best learn them by
-    fine-tuning (lift fewshot), so they count as misses here."""
+    fine-tuning (lift fewshot), so they count as misses here. recut: evaluate on windows of
+    each clip's annotated reps instead (the rep-diverse evaluation, lift.samples.recut_rows)."""
     from lift.fewshot import extend_for_release
     from lift.samples import load_release
     device = device or next(model.parameters()).device
     if extend_vocabulary and vocab.mode != SINGLE_CLASS:
         vocab = extend_for_release(model, vocab, Vocabulary.of_release(release))
     data = load_release(release, tokenizer, vocab, splits=(split,), max_tokens=config.model.max_text_tokens,
-                        workers=config.train.cache_workers, progress=progress, sources=sources)
+                        workers=config.train.cache_workers, progress=progress, sources=sources,
+                        recut={split: recut} if recut else None, time_axis=config.model.time_axis)
     ds = data.splits[split]
     probs, loss = predict_probs(model, ds, data.cache, batch_size=config.train.eval_batch_size, device=device,
                                 loss_name=config.train.loss, amp=config.train.amp, progress=progress)
@@ -207,30 +248,39 @@ def evaluate_model(model, tokenizer, vocab: Vocabulary, config, release, *, spli
 
 def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", sources=None,
                         baseline_checkpoint=None, device: str = "auto", progress: bool = True,
-                        extend_vocabulary: bool = True) -> dict:
-    """The full evaluation report of a checkpoint (see module doc); files go to out_dir."""
+                        extend_vocabulary: bool = True, map_by_token: bool = False,
+                        recut: Recut | None = None) -> dict:
+    """The full evaluation report of a checkpoint (see module doc); files go to out_dir.
+    The release must share the checkpoint's class indices (check_vocabulary) unless map_by_token."""
+    import time
     from lift.checkpoint import load_checkpoint
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
     dev = pick_device(device)
     model, tokenizer, vocab, config, meta = load_checkpoint(checkpoint, device=str(dev))
+    if not map_by_token:
+        check_vocabulary(vocab, release, meta)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     scores, loss, vocab, data = evaluate_model(model, tokenizer, vocab, config, release, split=split,
                                                sources=sources, device=dev, progress=progress,
-                                               extend_vocabulary=extend_vocabulary)
-    counter = counter_scores(release, sorted(set(scores["clip_id"])))
+                                               extend_vocabulary=extend_vocabulary, recut=recut)
+    counter = counter_scores(release, sorted(set(scores["clip_id"])), data.clip_meta, data.windows)
     t3 = table3(scores, counter)
     by_reps = per_group(scores[scores["task"] == "count"], "reps")
     counter_by_reps = pd.DataFrame([{"reps": r, **_counter_summary(g)} for r, g in counter.groupby("reps")])
     by_len = per_group(scores[scores["task"] == "identify"], "label_words")
     report = {"release": str(release), "checkpoint": str(checkpoint), "split": split, "loss": loss,
-              "mode": vocab.mode, "overall": summarize(scores),
+              "mode": vocab.mode, "recut": None if recut is None else dataclasses.asdict(recut),
+              "provenance": provenance_line(meta, release, map_by_token), "overall": summarize(scores),
               "training_free_counter": _counter_summary(counter) if len(counter) else {},
               "per_source": t3.to_dict(orient="records")}
     table4 = [{"model": f"LiFT {config.name} ({vocab.mode})", **{k: report["overall"][k] for k in ("detection", "obo", "mae")}}]
     if baseline_checkpoint:
-        b_model, b_tok, b_vocab, b_cfg, _ = load_checkpoint(baseline_checkpoint, device=str(dev))
+        b_model, b_tok, b_vocab, b_cfg, b_meta = load_checkpoint(baseline_checkpoint, device=str(dev))
+        if not map_by_token:
+            check_vocabulary(b_vocab, release, b_meta)
         b_scores, _, _, _ = evaluate_model(b_model, b_tok, b_vocab, b_cfg, release, split=split, sources=sources,
-                                           device=dev, progress=progress, extend_vocabulary=False)
+                                           device=dev, progress=progress, extend_vocabulary=False, recut=recut)
         b = summarize(b_scores)
         table4.insert(0, {"model": f"single-class baseline ({b_cfg.name})", **{k: b[k] for k in ("detection", "obo", "mae")}})
         report["single_class_baseline"] = b
@@ -239,24 +289,80 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
         table4.append({"model": "training-free counter (no detection)", "detection": float("nan"),
                        "obo": c["counter_obo"], "mae": c["counter_mae"]})
     report["table4"] = table4
+    confusion = confusion_table(scores, counter)
+    report["confusion_by_source"] = confusion[confusion["label"] == ALL].to_dict(orient="records")
     for name, table in (("samples", scores), ("counter", counter), ("table3", t3), ("by_rep_count", by_reps),
-                        ("by_label_length", by_len)):
+                        ("by_label_length", by_len), ("confusion", confusion)):
         atomic_write_text(out / f"{name}.csv", table.to_csv(index=False))
     report["plots"] = plot_breakdowns(by_reps, counter_by_reps, by_len, out)
+    report["seconds"] = time.time() - started
+    report["questions"] = int(len(scores))
     atomic_write_json(out / "report.json", report)
-    atomic_write_text(out / "report.md", report_markdown(report, t3, pd.DataFrame(table4)))
+    atomic_write_text(out / "report.md", report_markdown(report, t3, pd.DataFrame(table4), confusion))
     return report
 
 
-def report_markdown(report: dict, t3: pd.DataFrame, t4: pd.DataFrame) -> str:
+def provenance_line(meta: dict, release, map_by_token: bool) -> str:
+    """Which build the checkpoint was trained on and whether it is the evaluated one."""
+    from olympia.io import read_json
+    from olympia.layout import INFO_PATH
+    trained = (meta.get("release_info") or {}).get("build_fingerprint")
+    here = read_json(Path(release) / INFO_PATH, "release meta/info.json").get("build_fingerprint")
+    same = "the same build" if trained and trained == here else "another build" if trained else "an unrecorded build"
+    return (f"checkpoint trained on {meta.get('release', '?')} (build {str(trained)[:12]}); evaluated on "
+            f"{release} (build {str(here)[:12]}): {same}" + ("; classes matched by token" if map_by_token else ""))
+
+
+ALL = "(all)"
+
+
+def _top(counter: dict, k: int = 3) -> str:
+    return ", ".join(f"{w} ×{n}" for w, n in sorted(counter.items(), key=lambda x: (-x[1], x[0]))[:k])
+
+
+def confusion_table(scores: pd.DataFrame, counter: pd.DataFrame) -> pd.DataFrame:
+    """Per source and per exercise (label), and per source over all its exercises: detection,
+    OBO, MAE, the counter's OBO, and the most common wrong words (predicted at τ but not in the
+    label) and missed words (in the label, not predicted), with how often."""
+    from collections import Counter
+    ident = scores["task"] == "identify"
+    truth = scores["label"].astype(str).str.split()
+    pred = scores["predicted"].astype(str).str.split()
+    wrong = pd.Series([[w for w in p if w not in t] if i else [] for i, t, p in zip(ident, truth, pred)], scores.index)
+    missed = pd.Series([[w for w in t if w not in p] if i else [] for i, t, p in zip(ident, truth, pred)], scores.index)
+    groups = [*scores.groupby(["source", "label"], sort=True).groups.items(),
+              *(((s, ALL), idx) for s, idx in scores.groupby("source", sort=True).groups.items())]
+    rows = []
+    for (source, label), idx in groups:
+        c = counter[(counter["source"] == source) & ((counter["label"] == label) | (label == ALL))]
+        s = summarize(scores.loc[idx])
+        rows.append({"source": source, "label": label, "detection": s["detection"], "obo": s["obo"], "mae": s["mae"],
+                     "counter_obo": metrics.off_by_one(c["pred_count"], c["reps"]) if len(c) else float("nan"),
+                     "wrong_words": _top(Counter(w for ws in wrong.loc[idx] for w in ws)),
+                     "missed_words": _top(Counter(w for ws in missed.loc[idx] for w in ws)),
+                     "n_identify": s["n_identify"]})
+    return pd.DataFrame(rows)
+
+
+def report_markdown(report: dict, t3: pd.DataFrame, t4: pd.DataFrame, confusion: pd.DataFrame | None = None,
+                    worst: int = 15) -> str:
     cols = ["source", "detection", "word_precision", "obo", "mae", "relative_mae", "counter_obo", "counter_mae", "n_identify", "n_count"]
     t3 = t3[[c for c in cols if c in t3.columns]]
+    conf = [] if confusion is None or not len(confusion) else [
+        "## Confusion per source", markdown_table(confusion[confusion["label"] == ALL].drop(columns="label")),
+        f"## The {worst} exercises with the lowest detection (all in confusion.csv)",
+        markdown_table(confusion[confusion["label"] != ALL].sort_values(["detection", "label"]).head(worst))]
+    recut = report.get("recut")
     return "\n\n".join([
         f"# LiFT evaluation: {report['checkpoint']} on {report['release']} ({report['split']})",
+        report.get("provenance", ""),
+        *([f"Rep-diverse evaluation: each clip with rep bounds is replaced by windows of {recut['min_reps']}–"
+           f"{recut['max_reps']} consecutive reps cut at its annotated boundaries ({recut['per_count']} per length; "
+           "olympia.recut)."] if recut else []),
         "Detection = partial-credit accuracy (τ = 0.05); OBO, MAE (absolute, reps) and relative MAE "
         "(|Δ|/gt, gt = 0 left out) over the counting questions. word_precision = |P∩G|/|P| (not in the "
         "paper; partial credit ignores extra words). `counter_*`: the training-free counter "
         "(olympia.counting) on the same clips, one count per clip.",
         "## Per source (Table 3 layout)", markdown_table(t3),
-        "## Ablation (Table 4 layout)", markdown_table(t4),
+        "## Ablation (Table 4 layout)", markdown_table(t4), *conf,
         "Plots: " + ", ".join(report.get("plots", []))])

@@ -61,7 +61,8 @@ def few_shot(release, checkpoint, source: str, shots: int, out_dir, *, epochs: i
     if vocab.mode != SINGLE_CLASS:
         vocab = extend_for_release(model, vocab, Vocabulary.of_release(release))
     data = load_release(release, tokenizer, vocab, splits=("all",), max_tokens=config.model.max_text_tokens,
-                        workers=config.train.cache_workers, progress=progress, sources=[source])
+                        workers=config.train.cache_workers, progress=progress, sources=[source],
+                        time_axis=config.model.time_axis)
     ds = data.splits["all"]
     clip_ids = sorted(set(ds.qa["clip_id"]))
     if not clip_ids:

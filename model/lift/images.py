@@ -4,6 +4,10 @@ Each clip's motion image is computed once (by worker processes, one clip shard a
 kept as a compact float16 (3, 320, W) array in one flat buffer (`MotionImageCache`); every
 question about the clip reuses it. `StreamingImages` offers the same interface for releases
 larger than RAM: images are computed from the clip shards when a batch asks for them.
+
+A clip id may also name a window of another clip (`windows`: id -> (parent id, first frame,
+end frame), the sets olympia.recut cuts at rep boundaries); its image is the motion image of
+those frames of the parent.
 """
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ from olympia.motion_image import IMAGE_ROWS, motion_image
 from olympia.store import ClipStore
 from olympia.timebase import FPS, resample_to_length
 
-from lift.configs import IMAGE_WIDTH
+from lift.configs import IMAGE_WIDTH, TIME_AXES
+
+Windows = dict[str, tuple[str, int, int]]   # clip id -> (parent clip id, first frame, end frame)
 
 
 def normalize_image(img: np.ndarray) -> np.ndarray:
@@ -30,20 +36,48 @@ def normalize_image(img: np.ndarray) -> np.ndarray:
     return img - img.reshape(-1, 3).mean(axis=0)
 
 
-def clip_image_chw(keypoints: np.ndarray, fps: float = FPS) -> np.ndarray:
-    """(3, 320, W) float16, W <= 640: the normalized motion image, channel first. Clips longer
-    than 51.2 s are resampled in time to 640 columns (the rule of olympia.motion_image)."""
-    img = normalize_image(motion_image(keypoints, fps=fps))
-    if img.shape[1] > IMAGE_WIDTH:
+def clip_image_chw(keypoints: np.ndarray, fps: float = FPS, time_axis: str = "native") -> np.ndarray:
+    """(3, 320, W) float16, W <= 640: the normalized motion image, channel first.
+
+    time_axis "native" (the paper): one column per 2 frames (12.5 columns/s); clips longer than
+    51.2 s are resampled in time to 640 columns (the rule of olympia.motion_image).
+    "fit": every clip is resampled in time to the full 640 columns. ViLT interpolates its
+    position embeddings to each image's valid patch grid, so a patch's position says where in
+    the set it is, not when; a 2-rep and an 8-rep set then differ in the count of patches,
+    which softmax attention averages away. Fitted to 640 columns, the count becomes the number
+    of cycles across a fixed 20 patches, a frequency each patch shows (docs/lift.md, counting)."""
+    if time_axis not in TIME_AXES:
+        raise ValueError(f"time_axis must be one of {TIME_AXES}, got {time_axis!r}")
+    kp = np.asarray(keypoints)
+    if kp.ndim != 3 or len(kp) < 2 or not np.isfinite(kp).all():
+        raise ValueError(f"a motion image needs a finite (T >= 2, J, 3) skeleton, got shape {kp.shape}"
+                         + ("" if kp.ndim != 3 or len(kp) < 2 else " with NaN/inf values"))
+    img = normalize_image(motion_image(kp, fps=fps))
+    if img.shape[1] > IMAGE_WIDTH or time_axis == "fit":
         img = resample_to_length(img.transpose(1, 0, 2), IMAGE_WIDTH).transpose(1, 0, 2)
     return np.ascontiguousarray(img.transpose(2, 0, 1)).astype(np.float16)
 
 
+def window_keypoints(store: ClipStore, clip_id: str, windows: Windows | None) -> np.ndarray:
+    """The keypoints of `clip_id`: a stored clip, or a window of one (`windows`)."""
+    if windows and clip_id in windows:
+        parent, start, end = windows[clip_id]
+        return store.keypoints(parent)[start:end]
+    return store.keypoints(clip_id)
+
+
 def _shard_images(args) -> list[tuple[str, np.ndarray]]:
-    """Worker: the images of `ids`, all stored in one clip shard (read row group by row group)."""
-    release, ids = args
+    """Worker: the images of `ids` (clips or windows of clips stored in one clip shard); each
+    stored clip is read once however many windows it gives."""
+    release, ids, windows, time_axis = args
     store = ClipStore(release)
-    return [(cid, clip_image_chw(store.keypoints(cid))) for cid in ids]
+    out, last = [], (None, None)
+    for cid in ids:
+        parent, start, end = windows.get(cid, (cid, 0, None))
+        if last[0] != parent:
+            last = (parent, store.keypoints(parent))
+        out.append((cid, clip_image_chw(last[1][start:end], time_axis=time_axis)))
+    return out
 
 
 class MotionImageCache:
@@ -77,19 +111,24 @@ class MotionImageCache:
         return cls(ids, widths, flat)
 
     @classmethod
-    def build(cls, release, clip_ids=None, workers: int = 2, progress: bool = True) -> "MotionImageCache":
-        """Compute the images of `clip_ids` (default: all) from the release's clip shards,
-        one shard per task, in `workers` processes."""
+    def build(cls, release, clip_ids=None, workers: int = 2, progress: bool = True, windows: Windows | None = None,
+              time_axis: str = "native") -> "MotionImageCache":
+        """Compute the images of `clip_ids` (default: all stored clips; ids in `windows` are
+        windows of stored clips) from the release's clip shards, one shard per task, in
+        `workers` processes."""
         from tqdm import tqdm
         store = ClipStore(release)
-        index = store.index
-        if clip_ids is not None:
-            missing = sorted(set(clip_ids) - set(index.index))
-            if missing:
-                raise StoreIntegrityError(f"{release}: clip {missing[0]!r} (and {len(missing) - 1} more) has "
-                                          "questions but no keypoints; rebuild the release")
-            index = index.loc[sorted(set(clip_ids))]
-        jobs = [(str(store.root), group.index.tolist()) for _, group in index.groupby("file", sort=True)]
+        windows = windows or {}
+        ids = sorted(store.index.index) if clip_ids is None else sorted(set(clip_ids))
+        parent = pd.Series({cid: windows[cid][0] if cid in windows else cid for cid in ids}, dtype=object)
+        missing = sorted(set(parent) - set(store.index.index))
+        if missing:
+            raise StoreIntegrityError(f"{release}: clip {missing[0]!r} (and {len(missing) - 1} more) has "
+                                      "questions but no keypoints; rebuild the release")
+        files = store.index.loc[parent.to_numpy(), "file"].to_numpy() if ids else []
+        order = pd.DataFrame({"id": ids, "parent": parent.to_numpy(), "file": files}).sort_values(["file", "parent", "id"])
+        jobs = [(str(store.root), group["id"].tolist(), {c: windows[c] for c in group["id"] if c in windows}, time_axis)
+                for _, group in order.groupby("file", sort=True)]
         items: list = []
         bar = tqdm(total=len(jobs), desc="motion images", unit="shard", disable=not progress)
         if workers > 1 and len(jobs) > 1:
@@ -123,10 +162,13 @@ class StreamingImages:
     and the last `keep` images stay in a small LRU. Memory stays bounded whatever the release
     size; each worker process opens its own store. `lift train --stream` uses it."""
 
-    def __init__(self, release, clip_meta: pd.DataFrame, clip_ids, keep: int = 256):
+    def __init__(self, release, clip_meta: pd.DataFrame, clip_ids, keep: int = 256, windows: Windows | None = None,
+                 time_axis: str = "native"):
         meta = clip_meta.set_index("id").loc[list(clip_ids)]
         self.release, self.ids, self.keep = Path(release), list(meta.index), keep
-        self.widths = np.minimum((meta["n_frames"].to_numpy(np.int64) + 1) // 2, IMAGE_WIDTH)
+        self.windows, self.time_axis = windows or {}, time_axis
+        self.widths = (np.full(len(meta), IMAGE_WIDTH, np.int64) if time_axis == "fit" else
+                       np.minimum((meta["n_frames"].to_numpy(np.int64) + 1) // 2, IMAGE_WIDTH))
         self._pos = {cid: i for i, cid in enumerate(self.ids)}
         self._store, self._pid, self._lru = None, None, OrderedDict()
 
@@ -143,7 +185,7 @@ class StreamingImages:
             return img
         if self._store is None or self._pid != os.getpid():
             self._store, self._pid = ClipStore(self.release), os.getpid()
-        img = clip_image_chw(self._store.keypoints(self.ids[pos]))
+        img = clip_image_chw(window_keypoints(self._store, self.ids[pos], self.windows), time_axis=self.time_axis)
         if img.shape[2] != self.widths[pos]:
             raise StoreIntegrityError(f"{self.release}: clip {self.ids[pos]!r} has {img.shape[2]} image "
                                       f"columns but n_frames says {self.widths[pos]}; rebuild the release")

@@ -31,12 +31,12 @@ def _probs(model, tokenizer, image: np.ndarray, question: str, max_tokens: int) 
 
 
 def predict_skeleton(model, tokenizer, vocab: Vocabulary, keypoints: np.ndarray, *, max_tokens: int = 40,
-                     tau: float = metrics.TAU, exercise: str | None = None) -> dict:
+                     tau: float = metrics.TAU, exercise: str | None = None, time_axis: str = "native") -> dict:
     """{"words": [(word, p), ...] (p >= tau, most confident first), "label": str, "count": int,
     "count_confidence": float}. The counting question names `exercise`, by default the
     predicted words in order of confidence."""
     model.eval()
-    image = clip_image_chw(keypoints)
+    image = clip_image_chw(keypoints, time_axis=time_axis)
     p = _probs(model, tokenizer, image, IDENTIFY_QUESTION, max_tokens)
     tokens, integers = vocab.tokens, vocab.integer_indices()
     words = [(tokens[j], float(p[j])) for j in vocab.word_indices() if p[j] >= tau]

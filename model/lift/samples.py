@@ -10,7 +10,7 @@ keypoints through `olympia.store.ClipStore`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +19,10 @@ import pandas as pd
 from olympia.errors import ConfigError, StoreIntegrityError
 from olympia.labels.qa import read_qa
 from olympia.labels.vocabulary import SINGLE_CLASS, Vocabulary
+from olympia.recut import rep_windows, window_clip_id
 from olympia.store import ClipStore
 
-from lift.images import MotionImageCache, StreamingImages
+from lift.images import MotionImageCache, StreamingImages, Windows
 from lift.tokenizer import encode
 
 QA_COLUMNS = ["qa_id", "clip_id", "split", "task", "variant", "prompt", "answer",
@@ -109,8 +110,9 @@ class QADataset:
 
 
 def build_dataset(qa: pd.DataFrame, clip_meta: pd.DataFrame, cache, tokenizer, vocab: Vocabulary,
-                  release_vocab: Vocabulary, max_tokens: int) -> QADataset:
-    """Join QA rows with clip metadata and the cache; tokenize each distinct prompt once."""
+                  release_vocab: Vocabulary, max_tokens: int, count_sigma: float = 0.0) -> QADataset:
+    """Join QA rows with clip metadata and the cache; tokenize each distinct prompt once.
+    count_sigma > 0 spreads each count target over neighbouring integers (smooth_count_targets)."""
     qa = qa.merge(clip_meta[CLIP_COLUMNS].rename(columns={"id": "clip_id"}),
                   on="clip_id", how="left", validate="many_to_one")
     missing = qa["source"].isna()
@@ -120,9 +122,84 @@ def build_dataset(qa: pd.DataFrame, clip_meta: pd.DataFrame, cache, tokenizer, v
     prompts, inverse = np.unique(qa["prompt"].to_numpy().astype(str), return_inverse=True)
     ids, mask = encode(tokenizer, prompts.tolist(), max_tokens)
     indptr, indices, weights = target_rows(qa, vocab, release_vocab)
+    if count_sigma > 0:
+        indptr, indices, weights = smooth_count_targets(indptr, indices, weights, (qa["task"] == "count").to_numpy(),
+                                                        vocab, count_sigma)
     clip_pos = cache.positions(qa["clip_id"].tolist())
     return QADataset(qa.reset_index(drop=True), ids[inverse], mask[inverse], indptr, indices, weights,
                      clip_pos, len(vocab))
+
+
+def smooth_count_targets(indptr, indices, weights, is_count: np.ndarray, vocab: Vocabulary, sigma: float):
+    """Count targets spread over neighbouring integers: the one-hot class of n becomes weights
+    ∝ exp(-(k - n)² / 2σ²) over the integer classes k within 3σ, summing to 1.
+
+    The paper's count is one of 30 classes under a cross-entropy that ignores their order:
+    answering 4 for 5 costs as much as answering 30. Smoothed targets make near misses cheaper
+    than far ones (an ordinal-aware loss within the paper's softmax cross-entropy); the count is
+    still read as the most confident integer class."""
+    ints, values = vocab.integer_indices(), vocab.integer_values().astype(float)
+    value_of = dict(zip(ints.tolist(), values.tolist()))
+    out_ptr, out_idx, out_w = [0], [], []
+    for row in range(len(indptr) - 1):
+        lo, hi = indptr[row], indptr[row + 1]
+        if is_count[row] and hi - lo == 1 and int(indices[lo]) in value_of:
+            n = value_of[int(indices[lo])]
+            near = np.abs(values - n) <= 3 * sigma
+            w = np.exp(-((values[near] - n) ** 2) / (2 * sigma ** 2))
+            out_idx.append(ints[near])
+            out_w.append((w / w.sum()).astype(np.float32))
+        else:
+            out_idx.append(indices[lo:hi])
+            out_w.append(weights[lo:hi])
+        out_ptr.append(out_ptr[-1] + len(out_idx[-1]))
+    return (np.asarray(out_ptr, np.int64), np.concatenate([np.zeros(0, np.int64), *out_idx]).astype(np.int64),
+            np.concatenate([np.zeros(0, np.float32), *out_w]).astype(np.float32))
+
+
+@dataclass(frozen=True)
+class Recut:
+    """Which windows of each clip's annotated reps stand in for it (olympia.recut.rep_windows)."""
+
+    min_reps: int = 2                # shortest window, in reps
+    max_reps: int = 8                # longest window (capped by the clip's own reps)
+    per_count: int | None = 1        # windows per length per clip; None = every window
+
+
+def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabulary, recut: Recut
+               ) -> tuple[pd.DataFrame, pd.DataFrame, Windows]:
+    """The QA rows of clips with rep bounds replaced by those of their windows (see Recut):
+    (QA rows, metadata rows of the windows, windows). A window asks its clip's questions; its
+    count questions answer the window's reps. Clips without rep bounds, or with fewer reps than
+    min_reps, keep their rows. Windows inherit the clip's split by construction: only the rows
+    of the split being read are re-cut."""
+    meta = clip_meta.set_index("id")
+    windows: Windows = {}
+    parts, meta_rows = [], []
+    for cid, rows in qa.groupby("clip_id", sort=True):
+        bounds = meta.at[cid, "rep_bounds"]
+        found = (rep_windows(bounds, int(meta.at[cid, "n_frames"]),
+                             min_reps=recut.min_reps, max_reps=recut.max_reps, per_count=recut.per_count, key=cid)
+                 if bounds is not None and len(bounds) else [])
+        if not found:
+            parts.append(rows)
+            continue
+        is_count = (rows["task"] == "count").to_numpy()
+        for w in found:
+            wid = window_clip_id(cid, w)
+            windows[wid] = (cid, w.start, w.end)
+            keep = rows if str(w.reps) in release_vocab else rows[~is_count]   # beyond max_count: no count question
+            k = keep["task"].to_numpy() == "count"
+            j = release_vocab.index(str(w.reps)) if k.any() else -1
+            parts.append(keep.assign(
+                clip_id=wid, qa_id=[f"{wid}#{t}#{v}" for t, v in zip(keep["task"], keep["variant"])],
+                answer=np.where(k, str(w.reps), keep["answer"].to_numpy()),
+                count_class=np.where(k, j, keep["count_class"].to_numpy()),
+                target_indices=[[j] if c else t for c, t in zip(k, keep["target_indices"])],
+                target_weights=[[1.0] if c else t for c, t in zip(k, keep["target_weights"])]))
+            meta_rows.append({**meta.loc[cid].to_dict(), "id": wid, "reps": w.reps, "n_frames": w.end - w.start})
+    out = pd.concat(parts, ignore_index=True) if parts else qa.iloc[:0]
+    return out, pd.DataFrame(meta_rows, columns=["id", *meta.columns]), windows
 
 
 def sample_questions(data: QADataset, per_clip: int, rng: np.random.Generator) -> np.ndarray:
@@ -148,30 +225,43 @@ class ReleaseSplits:
     vocab: Vocabulary                # the model's classes (release_vocab, a checkpoint's, or single-class)
     cache: MotionImageCache | StreamingImages
     splits: dict[str, QADataset]
-    clip_meta: pd.DataFrame
+    clip_meta: pd.DataFrame          # stored clips, and the windows cut from them (recut)
+    windows: Windows = field(default_factory=dict)   # window id -> (clip id, first frame, end frame)
 
 
 def load_release(release, tokenizer, vocab: Vocabulary | None, splits=("train", "validation", "test"),
                  target_mode: str = "multi_class", max_tokens: int = 40, workers: int = 2,
-                 progress: bool = True, sources: list[str] | None = None, stream: bool = False) -> ReleaseSplits:
+                 progress: bool = True, sources: list[str] | None = None, stream: bool = False,
+                 recut: dict[str, Recut] | None = None, time_axis: str = "native",
+                 count_sigma: dict[str, float] | None = None) -> ReleaseSplits:
     """Read a published release: vocabulary, QA rows of `splits` ("all": every split), clip
     metadata, and the motion images of the clips those rows ask about. `vocab` None = the
     release's own (as `target_mode` says). stream: compute images from the shards as batches
-    need them (bounded memory) instead of once up front."""
+    need them (bounded memory) instead of once up front. recut: per split, clips with rep
+    bounds are replaced by windows of their reps (recut_rows). time_axis: see
+    lift.images.clip_image_chw. count_sigma: per split, smoothed count targets."""
     release = Path(release)
     release_vocab = Vocabulary.of_release(release)
     vocab = vocab or model_vocabulary(release_vocab, target_mode)
-    clip_meta = ClipStore(release).metadata(columns=CLIP_COLUMNS)
+    recut = recut or {}
+    clip_meta = ClipStore(release).metadata(columns=CLIP_COLUMNS + (["rep_bounds"] if recut else []))
     qa_all = {s: load_qa(release, None if s == "all" else s) for s in splits}
     if sources:
         keep = set(clip_meta.loc[clip_meta["source"].isin(sources), "id"])
         qa_all = {s: q[q["clip_id"].isin(keep)].reset_index(drop=True) for s, q in qa_all.items()}
+    windows: Windows = {}
+    for s in [s for s in splits if s in recut]:
+        qa_all[s], window_meta, found = recut_rows(qa_all[s], clip_meta, release_vocab, recut[s])
+        clip_meta = pd.concat([clip_meta, window_meta], ignore_index=True).drop_duplicates("id")
+        windows.update(found)
     wanted = sorted(set().union(*(set(q["clip_id"]) for q in qa_all.values()))) if qa_all else []
-    cache = (StreamingImages(release, clip_meta, wanted) if stream
-             else MotionImageCache.build(release, wanted, workers=workers, progress=progress))
-    datasets = {s: build_dataset(q, clip_meta, cache, tokenizer, vocab, release_vocab, max_tokens)
+    cache = (StreamingImages(release, clip_meta, wanted, windows=windows, time_axis=time_axis) if stream
+             else MotionImageCache.build(release, wanted, workers=workers, progress=progress, windows=windows,
+                                         time_axis=time_axis))
+    datasets = {s: build_dataset(q, clip_meta, cache, tokenizer, vocab, release_vocab, max_tokens,
+                                 count_sigma=(count_sigma or {}).get(s, 0.0))
                 for s, q in qa_all.items()}
-    return ReleaseSplits(release, release_vocab, vocab, cache, datasets, clip_meta)
+    return ReleaseSplits(release, release_vocab, vocab, cache, datasets, clip_meta, windows)
 
 
 def model_vocabulary(release_vocab: Vocabulary, target_mode: str) -> Vocabulary:

@@ -59,6 +59,12 @@ def exercise_skeleton(exercise: str, reps: int, period: float, rng: np.random.Ge
     return kp
 
 
+def rep_bounds(reps: int, period: float, lead_in: int = 10) -> list[list[int]]:
+    """[start, end) frames of each repetition of exercise_skeleton: rep i spans
+    lead_in + [i, i + 1) * period (rounded)."""
+    return [[lead_in + round(i * period), lead_in + round((i + 1) * period)] for i in range(reps)]
+
+
 def synthetic_clips(n_clips: int, seed: int = 0, min_reps: int = 2, max_reps: int = 8,
                     exercises=EXERCISES, source: str = "synthetic"):
     rng = np.random.default_rng(seed)
@@ -68,7 +74,7 @@ def synthetic_clips(n_clips: int, seed: int = 0, min_reps: int = 2, max_reps: in
         period = float(rng.uniform(25, 45))
         yield Clip(id=make_clip_id(source, f"s{i:04d}"), source=source, subject=f"s{i:04d}",
                    label_raw=exercise, label=exercise, keypoints=exercise_skeleton(exercise, reps, period, rng),
-                   reps=reps, pose_estimator="synthetic",
+                   reps=reps, rep_bounds=rep_bounds(reps, period), pose_estimator="synthetic",
                    provenance={"source_file": "", "sha256": "", "license": "CC0-1.0"})
 
 

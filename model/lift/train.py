@@ -24,9 +24,9 @@ from olympia.layout import INFO_PATH
 
 from lift import evaluate as ev
 from lift.batches import iterate_batches
-from lift.checkpoint import CONFIG_FILE, LAST_FILE, atomic_torch_save, check_version, save_checkpoint
+from lift.checkpoint import CONFIG_FILE, LAST_FILE, atomic_torch_save, check_version, load_tensors, save_checkpoint
 from lift.configs import LiftConfig
-from lift.samples import load_release, release_questions, sample_questions
+from lift.samples import Recut, load_release, release_questions, sample_questions
 from lift.loss import get_loss
 from lift.model import LiftModel, n_parameters
 from lift.tokenizer import TOKENIZER_FILE, load_tokenizer, train_wordpiece
@@ -68,7 +68,12 @@ def make_model(config: LiftConfig, tokenizer, n_classes: int) -> LiftModel:
         if not path.is_dir():
             raise ConfigError(f"--pretrained-vilt {path} is not a directory with ViLT weights "
                               "(config.json + model.safetensors, e.g. dandelin/vilt-b32-mlm saved locally)")
-        vilt = ViltModel.from_pretrained(path, add_pooling_layer=True)
+        try:
+            vilt = ViltModel.from_pretrained(path, add_pooling_layer=True, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"--pretrained-vilt {path}: cannot load ViLT weights there ({str(exc).splitlines()[0][:120]}); "
+                              "save dandelin/vilt-b32-mlm with save_pretrained and copy the directory") from None
+        vilt.config.max_image_length = -1   # every patch of the motion image; no random patch sampling
         if vilt.config.vocab_size < tokenizer.get_vocab_size():
             raise ConfigError(f"{path}: ViLT text vocab ({vilt.config.vocab_size}) is smaller than the tokenizer's "
                               f"({tokenizer.get_vocab_size()}); pass the matching --tokenizer (bert-base-uncased)")
@@ -133,13 +138,24 @@ def load_train_validation(release, config: LiftConfig, tokenizer, progress: bool
     tc = config.train
     data = load_release(release, tokenizer, None, splits=("train", "validation"), target_mode=tc.targets,
                         max_tokens=config.model.max_text_tokens, workers=tc.cache_workers, progress=progress,
-                        stream=tc.stream)
+                        stream=tc.stream, sources=tc.sources, recut=recut_plan(tc), time_axis=config.model.time_axis,
+                        count_sigma={"train": tc.count_sigma})
     train_set, val_set = data.splits["train"], data.splits["validation"]
     if len(train_set) == 0:
         raise ConfigError(f"{release}: the train split has no questions; nothing to train on")
     if tc.questions_per_clip is not None and len(val_set):
         val_set = val_set.take(sample_questions(val_set, tc.questions_per_clip, np.random.default_rng(tc.seed)))
     return data, train_set, val_set
+
+
+def recut_plan(tc) -> dict[str, Recut] | None:
+    """TrainConfig.recut -> the windows each split trains/validates on: every window (or
+    recut_per_count of each length) for training, one of each length for validation, so early
+    stopping sees the rep-diverse evaluation's distribution."""
+    if not tc.recut:
+        return None
+    lo, hi = (int(x) for x in tc.recut)
+    return {"train": Recut(lo, hi, tc.recut_per_count), "validation": Recut(lo, hi, 1)}
 
 
 def validate(model, val_set, data, config: LiftConfig, device, train_loss: float) -> tuple[float, dict]:
@@ -178,22 +194,38 @@ def train_one_epoch(model, optimizer, loss_fn, train_set, cache, config, device,
 
 
 def save_resume_point(path: Path, model, optimizer, state: dict) -> None:
+    """last.pt holds tensors, numbers, strings, lists and dicts only, so resuming can read it
+    with torch.load(weights_only=True): the RNG states are stored as tensors, not as pickled
+    numpy / Python objects."""
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, py_state, py_gauss = random.getstate()
     atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "state": state,
-                       "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-                               "python": random.getstate()}}, path)
+                       "rng": {"torch": torch.get_rng_state(),
+                               "numpy": {"keys": torch.from_numpy(np.asarray(keys, np.int64)), "pos": int(pos),
+                                         "has_gauss": int(has_gauss), "gauss": float(gauss)},
+                               "python": {"version": int(version), "state": torch.tensor(py_state, dtype=torch.int64),
+                                          "gauss": py_gauss}}}, path)
 
 
 def resume_from(out_dir: Path, model, optimizer, device, progress: bool) -> dict:
-    """Model, optimizer, RNG and early-stopping state of the last finished epoch (last.pt)."""
+    """Model, optimizer, RNG and early-stopping state of the last finished epoch (last.pt),
+    read without unpickling code (lift.checkpoint.load_tensors)."""
     if (out_dir / CONFIG_FILE).exists():
         check_version(out_dir)
-    blob = torch.load(out_dir / LAST_FILE, map_location=device, weights_only=False)
-    model.load_state_dict(blob["model"])
-    optimizer.load_state_dict(blob["optimizer"])
-    torch.set_rng_state(blob["rng"]["torch"].cpu())
-    np.random.set_state(blob["rng"]["numpy"])
-    random.setstate(blob["rng"]["python"])
-    state = blob["state"]
+    blob = load_tensors(out_dir / LAST_FILE, device, "resume point")
+    try:
+        model.load_state_dict(blob["model"])
+        optimizer.load_state_dict(blob["optimizer"])
+        rng = blob["rng"]
+        torch.set_rng_state(rng["torch"].cpu())
+        n = rng["numpy"]
+        np.random.set_state(("MT19937", n["keys"].cpu().numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+        p = rng["python"]
+        random.setstate((p["version"], tuple(int(x) for x in p["state"].tolist()), p["gauss"]))
+        state = blob["state"]
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ConfigError(f"{out_dir / LAST_FILE} is not a resume point of this lift ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:100]}); start over with --no-resume") from None
     if progress:
         print(f"resuming {out_dir} after epoch {state['epoch']} (best val loss {state['best_val']:.4f})")
     return state
@@ -239,6 +271,9 @@ def release_record(release) -> dict:
     """What a checkpoint records about the release it was trained on: its path, and from its
     meta/info.json the format version, counts and build fingerprint (the recipe's content hash,
     so a checkpoint can be matched to the exact build)."""
+    from olympia.layout import VOCABULARY_PATH
+    from olympia.schema import sha256_file
     info = read_json(Path(release) / INFO_PATH, "release meta/info.json")
     return {"release": str(Path(release).resolve()),
-            "release_info": {k: info.get(k) for k in ("format_version", "counts", "build_fingerprint")}}
+            "release_info": {k: info.get(k) for k in ("format_version", "counts", "build_fingerprint")},
+            "release_vocabulary_sha256": sha256_file(Path(release) / VOCABULARY_PATH)}

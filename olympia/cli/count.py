@@ -4,10 +4,26 @@ from __future__ import annotations
 import json
 
 import click
+import numpy as np
 
 from olympia.errors import OlympiaError
 from olympia.pose.inputs import iter_skeletons
 from olympia.timebase import FPS
+
+
+def skeleton_problem(keypoints) -> str | None:
+    """Why a skeleton cannot be counted (or predicted on), or None: no frames, one frame, or
+    NaN/inf values (naming the first bad frame). Checked per input so one bad file gives one
+    error line and the others are still answered (also used by `lift predict`)."""
+    kp = np.asarray(keypoints)
+    if kp.ndim != 3 or kp.shape[0] < 2:
+        return f"needs at least 2 frames of (T, J, 3) keypoints, got shape {kp.shape}"
+    bad = ~np.isfinite(kp)
+    if bad.any():
+        frames = np.unique(np.nonzero(bad)[0])
+        return (f"{frames.size} of {kp.shape[0]} frames hold NaN/inf (first: frame {int(frames[0])}); "
+                "fill the gaps (olympia.gaps) or cut them out")
+    return None
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,6 +57,11 @@ def count(inputs, backend, with_truth, per_rep, as_json):
     for raw in inputs:
         try:
             for name, kp, truth in iter_skeletons([raw], backend):
+                problem = skeleton_problem(kp)
+                if problem:
+                    failed += 1
+                    click.secho(f"error: {name}: {problem}", fg="red", err=True)
+                    continue
                 res = count_reps(kp)
                 if as_json:
                     items.append(_as_json(name, res, truth))
@@ -58,6 +79,7 @@ def count(inputs, backend, with_truth, per_rep, as_json):
     if as_json:
         click.echo(json.dumps(items, indent=1))
     if failed:
+        click.secho(f"{failed} input(s) failed", fg="red", err=True)
         raise SystemExit(2)
 
 

@@ -1,0 +1,44 @@
+"""`olympia count` error handling: a bad skeleton (NaN, inf, no frames) gives one error line,
+the other inputs are still counted, and the exit code is non-zero at the end."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from olympia.cli import main
+from olympia.cli.count import skeleton_problem
+
+
+def _periodic(reps: int, period: int = 30) -> np.ndarray:
+    t = np.arange(reps * period + 20)
+    kp = np.zeros((len(t), 17, 3), np.float32)
+    kp[:, :, 2] = 1.0 + 0.3 * np.clip(np.sin(np.pi * (t - 10) / period), 0, None)[:, None] ** 2 * (t >= 10)[:, None]
+    return kp
+
+
+@pytest.mark.parametrize("bad,why", [(np.full((40, 17, 3), np.nan, np.float32), "NaN/inf"),
+                                     (np.full((40, 17, 3), np.inf, np.float32), "NaN/inf"),
+                                     (np.zeros((0, 17, 3), np.float32), "at least 2 frames")])
+def test_count_goes_on_past_a_bad_skeleton(tmp_path, bad, why):
+    a, b, c = tmp_path / "a.npy", tmp_path / "bad.npy", tmp_path / "c.npy"
+    np.save(a, _periodic(3))
+    np.save(b, bad)
+    np.save(c, _periodic(5))
+    res = CliRunner().invoke(main, ["count", str(a), str(b), str(c)])
+    assert res.exit_code == 2
+    counted = [line.split("\t")[0] for line in res.output.splitlines() if "\t" in line]
+    assert counted == [str(a), str(c)]
+    errors = [line for line in res.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "bad.npy" in errors[0] and why in errors[0]
+    assert "Traceback" not in res.output
+
+
+def test_skeleton_problem_names_the_first_bad_frame():
+    kp = np.zeros((10, 17, 3), np.float32)
+    assert skeleton_problem(kp) is None
+    kp[4, 3, 1] = np.nan
+    kp[7, 0, 0] = np.inf
+    assert skeleton_problem(kp) == ("2 of 10 frames hold NaN/inf (first: frame 4); fill the gaps "
+                                    "(olympia.gaps) or cut them out")
+    assert "got shape (1, 17, 3)" in skeleton_problem(kp[:1])

@@ -1,0 +1,134 @@
+"""LiFT counting options on a tiny synthetic release: rep-diverse windows (olympia.recut through
+lift.samples), smoothed count targets, the fitted time axis, and batches that never overflow.
+Expected values are worked out by hand from the synthetic clips' known rep bounds."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from olympia.motion_image import motion_image
+from olympia.recut import rep_windows, window_clip_id
+from olympia.store import ClipStore
+
+from lift.batches import epoch_batches
+from lift.configs import IMAGE_WIDTH
+from lift.images import clip_image_chw, normalize_image
+from lift.samples import Recut, load_release, release_questions, smooth_count_targets
+from lift.synthetic import write_synthetic_release
+from lift.tokenizer import train_wordpiece
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    out = tmp_path_factory.mktemp("liftc") / "release"
+    write_synthetic_release(out, n_clips=12, seed=2)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tok(release):
+    return train_wordpiece(release_questions(release), 300)
+
+
+def test_recut_windows_replace_clips_with_rep_bounds_and_answer_their_own_count(release, tok):
+    store = ClipStore(release)
+    meta = store.metadata(columns=["id", "split", "reps", "rep_bounds", "n_frames"]).set_index("id")
+    data = load_release(release, tok, None, splits=("train", "test"), workers=1, progress=False,
+                        recut={"test": Recut(2, 8, per_count=1)})
+    test = data.splits["test"].qa
+    # every test question is about a window of a test clip; none of train's clips appear
+    parents = {data.windows[c][0] for c in test["clip_id"]}
+    assert parents == set(meta.index[meta["split"] == "test"])
+    # one window of each length 2..reps per clip (hand rule of rep_windows), each asking both tasks
+    expected = {window_clip_id(cid, w) for cid in parents
+                for w in rep_windows(meta.at[cid, "rep_bounds"], meta.at[cid, "n_frames"], key=cid)}
+    assert set(test["clip_id"]) == expected
+    assert len(expected) == sum(min(8, meta.at[c, "reps"]) - 1 for c in parents)
+    counts = test[test["task"] == "count"]
+    for row in counts.itertuples():
+        parent, start, end = data.windows[row.clip_id]
+        rb = np.asarray(meta.at[parent, "rep_bounds"]).tolist()
+        reps = [i for i, (a, b) in enumerate(rb) if a >= start and b <= end]
+        assert row.reps == len(reps) == int(row.answer) and 2 <= row.reps <= 8
+        assert data.release_vocab.tokens[row.target_indices[0]] == str(row.reps)
+    # the training split was not re-cut: its questions are about the stored clips
+    assert set(data.splits["train"].qa["clip_id"]) <= set(meta.index)
+
+
+def test_a_window_image_is_the_motion_image_of_its_frames(release, tok):
+    data = load_release(release, tok, None, splits=("validation",), workers=1, progress=False,
+                        recut={"validation": Recut(2, 3, per_count=None)})
+    store = ClipStore(release)
+    for wid, (parent, start, end) in list(data.windows.items())[:4]:
+        kp = store.keypoints(parent)[start:end]
+        ref = normalize_image(motion_image(kp)).transpose(2, 0, 1)      # independent path
+        got = data.cache.image(data.cache.positions([wid])[0])
+        assert got.shape == (3, 320, math.ceil((end - start) / 2))
+        np.testing.assert_allclose(got, ref, atol=2e-3)
+
+
+def test_smoothed_count_targets_by_hand():
+    from olympia.labels.vocabulary import VocabClass, Vocabulary
+    classes = [VocabClass(0, "squat", "core_action", 1.0)] + [VocabClass(k, str(k), "integer", 1.0) for k in range(1, 11)]
+    vocab = Vocabulary(classes=tuple(classes), categories={"core_action": 1.0, "integer": 1.0}, max_count=10)
+    # rows: identify "squat", count 5, count 1
+    indptr, indices, weights = np.array([0, 1, 2, 3]), np.array([0, 5, 1]), np.array([1.0, 1.0, 1.0], np.float32)
+    p, i, w = smooth_count_targets(indptr, indices, weights, np.array([False, True, True]), vocab, sigma=1.0)
+    assert i[p[0]:p[1]].tolist() == [0] and w[p[0]:p[1]].tolist() == [1.0]          # identify untouched
+    # σ = 1 around 5: exp(-k²/2) for k = -3..3, normalised: 0.00443 0.05401 0.24203 0.39905 ...
+    assert i[p[1]:p[2]].tolist() == [2, 3, 4, 5, 6, 7, 8]
+    np.testing.assert_allclose(w[p[1]:p[2]], [0.00443, 0.05401, 0.24203, 0.39905, 0.24203, 0.05401, 0.00443], atol=1e-5)
+    # around 1 there is no class 0 or below: 1..4 keep weights 1, e^-0.5, e^-2, e^-4.5, renormalised
+    raw = np.exp(-np.arange(4) ** 2 / 2)
+    assert i[p[2]:p[3]].tolist() == [1, 2, 3, 4]
+    np.testing.assert_allclose(w[p[2]:p[3]], raw / raw.sum(), atol=1e-6)
+
+
+def test_fitted_time_axis_fills_640_columns_native_keeps_12_5_per_second():
+    kp = np.random.default_rng(0).normal(size=(101, 17, 3)).astype(np.float32)
+    assert clip_image_chw(kp).shape == (3, 320, 51)
+    fit = clip_image_chw(kp, time_axis="fit")
+    assert fit.shape == (3, 320, IMAGE_WIDTH)
+    # the fitted image spans the same time: first and last columns are the native ones
+    native = clip_image_chw(kp)
+    np.testing.assert_allclose(fit[:, :, 0], native[:, :, 0], atol=1e-3)
+    np.testing.assert_allclose(fit[:, :, -1], native[:, :, -1], atol=1e-3)
+    with pytest.raises(ValueError, match="NaN/inf"):
+        clip_image_chw(np.full((10, 17, 3), np.nan, np.float32))
+
+
+@pytest.mark.parametrize("n_ident,n_count", [(830, 780), (17, 16), (100, 1), (0, 5), (64, 64)])
+def test_batches_never_exceed_the_batch_size(n_ident, n_count):
+    """Both tasks are dealt out separately, so they could round up in the same batch (830
+    identify + 780 count rows in 51 batches: 17 + 16 = 33 rows). Every row once, <= 32 each."""
+    is_count = np.array([False] * n_ident + [True] * n_count)
+    batches = epoch_batches(is_count, 32, np.random.default_rng(0))
+    assert max(len(b) for b in batches) <= 32
+    assert sorted(np.concatenate(batches).tolist()) == list(range(n_ident + n_count))
+
+
+def test_train_and_evaluate_on_windows_from_the_cli(release, tmp_path):
+    from lift.cli import main
+    runner = CliRunner()
+    ck, ev = tmp_path / "ck", tmp_path / "ev"
+    res = runner.invoke(main, ["train", "--release", str(release), "--out", str(ck), "--epochs", "1",
+                               "--max-steps-per-epoch", "2", "--batch-size", "8", "--recut", "2-8",
+                               "--count-sigma", "0.75", "--time-axis", "fit", "--quiet"])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((ck / "config.json").read_text())["config"]
+    assert cfg["train"]["recut"] == [2, 8] and cfg["train"]["count_sigma"] == 0.75 and cfg["model"]["time_axis"] == "fit"
+    res = runner.invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(ck), "--out", str(ev),
+                               "--recut", "2-8", "--quiet"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((ev / "report.json").read_text())
+    assert report["recut"] == {"min_reps": 2, "max_reps": 8, "per_count": 1}
+    counter = (ev / "counter.csv").read_text().splitlines()
+    assert all(":reps" in line.split(",")[0] for line in counter[1:])            # the counter sees the windows
+    assert report["training_free_counter"]["counter_clips"] == len(counter) - 1 > 0
+    assert "Rep-diverse evaluation" in (ev / "report.md").read_text()
+    res = runner.invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "x"), "--recut", "5-2"])
+    assert res.exit_code == 2 and "MIN <= MAX" in res.output
