@@ -272,7 +272,7 @@ def release_record(release) -> dict:
     meta/info.json the format version, counts and build fingerprint (the recipe's content hash,
     so a checkpoint can be matched to the exact build)."""
     from olympia.layout import VOCABULARY_PATH
-    from olympia.schema import sha256_file
+    from olympia.io import sha256_file
     info = read_json(Path(release) / INFO_PATH, "release meta/info.json")
     return {"release": str(Path(release).resolve()),
             "release_info": {k: info.get(k) for k in ("format_version", "counts", "build_fingerprint")},
