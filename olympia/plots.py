@@ -37,15 +37,54 @@ def _bars(path: Path, labels, counts, title, xlabel, ylabel="clips", horizontal=
     save(fig, path)
 
 
+VILT_WINDOW_S = 51.2   # the longest clip the 640-column motion image holds (method.md §6)
+
+
+def duration_histogram(path: Path, hist: dict, window_s: float = VILT_WINDOW_S) -> None:
+    """The duration histogram with its true, unequal bin widths (0-5, ..., 30-45, 45-51.2, ...):
+    bar height is clips per second of duration, so each bar's AREA is its clip count (written on
+    it). Drawn as equal-width bars, the wide 20-30 s and 30-45 s bins made a false peak. The
+    open last bin (above the last finite edge) has no width: its count is written, not drawn."""
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    draw_duration_histogram(ax, hist, window_s)
+    save(fig, path)
+
+
+def draw_duration_histogram(ax, hist: dict, window_s: float = VILT_WINDOW_S) -> None:
+    import numpy as np
+
+    edges = np.asarray(hist["bins"][:-1], dtype=float)   # drop the open upper edge
+    counts = np.asarray(hist["counts"], dtype=int)
+    widths = np.diff(edges)
+    drawn = counts[:-1]
+    used = np.nonzero(drawn)[0]
+    right = edges[used[-1] + 1] if len(used) else edges[-1]
+    right = max(right, window_s * 1.15)
+    ax.bar(edges[:-1], drawn / widths, width=widths, align="edge", color="#3b7dd8", edgecolor="white")
+    for x, w, n in zip(edges[:-1], widths, drawn):
+        if n and x < right:
+            ax.text(x + w / 2, n / w, str(int(n)), ha="center", va="bottom", fontsize=8)
+    ax.axvline(window_s, color="#d8643b", lw=1.2, ls="--")
+    ax.text(window_s, ax.get_ylim()[1] * 0.97, f" {window_s:g} s: longest clip the motion image\n holds "
+            "unresampled", color="#d8643b", fontsize=7, va="top")
+    ax.set_xlim(0, right)
+    ax.set_xlabel("clip duration (s); bins of unequal width, bar area = clips (number on the bar)")
+    ax.set_ylabel("clips per second of duration")
+    over = int(counts[-1])
+    ax.set_title(f"Clip duration ({int(counts.sum())} clips"
+                 + (f"; {over} longer than {edges[-1]:g} s, not drawn)" if over else ")"))
+    ax.grid(axis="y", alpha=0.3)
+
+
 def release_plots(out: Path, stats: dict, top_labels: int = 30) -> list[str]:
     """Reps and duration distributions, clips per source and per label. Returns file names."""
     reps = stats["reps"]["histogram"]
     labels = [str(int(b)) for b in reps["bins"][:-2]] + [f">{int(reps['bins'][-2]) - 1}"]
-    _bars(out / "reps.png", labels, reps["counts"], "Repetitions per clip", "reps")
-    dur = stats["duration_s"]["histogram"]
-    b = dur["bins"]
-    names = [f"{b[i]:g}-{b[i + 1]:g}" for i in range(len(b) - 2)] + [f">{b[-2]:g}"]
-    _bars(out / "duration.png", names, dur["counts"], "Clip duration (s); ViLT window = 51.2 s", "seconds")
+    unknown = stats["reps"].get("unknown") or 0
+    _bars(out / "reps.png", labels, reps["counts"],
+          "Repetitions per clip" + (f" ({unknown} clips with an unknown count not shown)" if unknown else ""),
+          "repetitions in the clip (one bar per count; counts above 30 are one bar)")
+    duration_histogram(out / "duration.png", stats["duration_s"]["histogram"])
     src = stats["clips_per_source"]
     _bars(out / "sources.png", list(src), list(src.values()), "Clips per source", "source")
     per_label = sorted(stats["clips_per_label"].items(), key=lambda kv: (-kv[1], kv[0]))[:top_labels]
@@ -79,37 +118,76 @@ def motion_image_examples(out: Path, clips: list) -> str:
     return "motion_images.png"
 
 
+VIDEO_ESTIMATORS = ("mediapipe", "motionbert")   # 3D from a camera: x right, y depth, z up
+_LEFT, _RIGHT, _CENTRE = "#d8643b", "#3b7dd8", "#555555"
+
+
+def _views(clip) -> tuple[tuple[int, int, str], ...]:
+    """(horizontal axis, vertical axis, panel name) of the two stick-figure rows. A video clip's
+    axes are the camera's (skeleton.CAMERA_TO_Z_UP): x right, y away from the camera, z up;
+    mocap and synthetic clips have world axes, which say nothing of where the person faces."""
+    if clip.pose_estimator in VIDEO_ESTIMATORS or clip.frame_confidence is not None:
+        return ((0, 2, "as the camera sees it\n(x right, z up)"),
+                (1, 2, "from the camera's right\n(y = depth, z up)"))
+    return ((0, 2, "x–z plane\n(looking along +y)"), (1, 2, "y–z plane\n(looking along −x)"))
+
+
+def _bone_colour(child: int) -> str:
+    from olympia.skeleton import LEFT_JOINTS, RIGHT_ARM, RIGHT_LEG
+
+    return _LEFT if child in LEFT_JOINTS else _RIGHT if child in RIGHT_LEG + RIGHT_ARM else _CENTRE
+
+
+def _stick_figures(fig, grid, kp, picks, t, views) -> None:
+    import numpy as np
+    from matplotlib.lines import Line2D
+
+    from olympia.skeleton import BONES, ROOT
+
+    centre = kp[:, ROOT].mean(0)
+    span = float(np.nanmax(np.abs(kp - centre))) or 1.0
+    axis_name = "xyz"
+    for row, (a, b, view) in enumerate(views):
+        for k, f in enumerate(picks):
+            ax = fig.add_subplot(grid[row, k])
+            for p, c in BONES:
+                ax.plot(kp[f, [p, c], a] - centre[a], kp[f, [p, c], b] - centre[b], color=_bone_colour(c), lw=1.5)
+            ax.set_xlim(-span, span), ax.set_ylim(-span, span), ax.set_aspect("equal")
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"{t[f]:.1f} s", fontsize=7)
+            if k == 0:
+                ax.set_ylabel(f"{view}\n{axis_name[b]} (m)", fontsize=7)
+            ax.set_xlabel(f"{axis_name[a]} (m)", fontsize=6, labelpad=1)
+    handles = [Line2D([], [], color=c, lw=2) for c in (_LEFT, _RIGHT, _CENTRE)]
+    fig.legend(handles, ["person's left side", "person's right side", "trunk and head"],
+               loc="upper right", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.98, 0.955))
+
+
 def clip_sheet(clip, out: Path, frames: int = 8) -> Path:
-    """One clip at a glance: stick figures (side and front view) at evenly spaced frames, the
-    per-repetition boundaries over the vertical motion of every joint, and its motion image."""
+    """One clip at a glance: stick figures in two planes at evenly spaced frames (left side
+    orange, right side blue, with a legend; for a video clip the planes are the camera's view
+    and the depth view), the per-repetition boundaries over the vertical motion of every joint,
+    and its motion image."""
     import numpy as np
 
     from olympia.motion_image import motion_image
-    from olympia.skeleton import BONES, CHAIN_NAMES, LEFT_JOINTS, ROOT
+    from olympia.skeleton import CHAIN_NAMES, ROOT
 
     kp = np.asarray(clip.keypoints, dtype=np.float32)
     t = np.arange(len(kp)) / FPS
     picks = np.linspace(0, len(kp) - 1, frames).round().astype(int)
-    fig = plt.figure(figsize=(12, 8.5))
-    grid = fig.add_gridspec(4, frames, height_ratios=[1.3, 1.3, 1, 1.2], hspace=0.45)
-    centre = kp[:, ROOT].mean(0)
-    span = float(np.nanmax(np.abs(kp - centre))) or 1.0
-    for row, (a, b, view) in enumerate(((1, 2, "side (y-z)"), (0, 2, "front (x-z)"))):
-        for k, f in enumerate(picks):
-            ax = fig.add_subplot(grid[row, k])
-            for p, c in BONES:
-                ax.plot(kp[f, [p, c], a] - centre[a], kp[f, [p, c], b] - centre[b],
-                        color="#d8643b" if c in LEFT_JOINTS else "#3b7dd8", lw=1.5)
-            ax.set_xlim(-span, span), ax.set_ylim(-span, span), ax.set_aspect("equal")
-            ax.set_xticks([]), ax.set_yticks([])
-            ax.set_title(f"{t[f]:.1f} s" + (f"\n{view}" if k == 0 else ""), fontsize=7)
+    fig = plt.figure(figsize=(12, 9))
+    grid = fig.add_gridspec(4, frames, height_ratios=[1.3, 1.3, 1, 1.2], hspace=0.5)
+    _stick_figures(fig, grid, kp, picks, t, _views(clip))
     ax = fig.add_subplot(grid[2, :])
     ax.plot(t, kp[:, :, 2] - kp[:, :, 2].mean(0), color="#888888", lw=0.6)
     for s, e in np.asarray(clip.rep_bounds).reshape(-1, 2):
         ax.axvspan(s / FPS, e / FPS, color="#3b7dd8", alpha=0.12)
         ax.axvline(s / FPS, color="#3b7dd8", lw=0.8)
     ax.set_xlim(0, t[-1]), ax.set_ylabel("joint height − mean (m)", fontsize=7)
-    ax.set_title(f"repetitions: {clip.reps if clip.reps is not None else 'unknown'} (shaded: rep_bounds)", fontsize=8)
+    ax.set_xlabel("seconds", fontsize=7)
+    ax.set_title(f"repetitions: {clip.reps if clip.reps is not None else 'unknown'} (shaded: rep_bounds; "
+                 "grey: the height of each of the 17 joints)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax = fig.add_subplot(grid[3, :])
     img = motion_image(kp - kp[:1, [ROOT]])
@@ -118,8 +196,8 @@ def clip_sheet(clip, out: Path, frames: int = 8) -> Path:
               extent=(0, t[-1], 320, 0))
     ax.set_yticks([32 + 64 * i for i in range(len(CHAIN_NAMES))], CHAIN_NAMES, fontsize=7)
     ax.set_xlabel("seconds", fontsize=7), ax.tick_params(labelsize=7)
-    ax.set_title("motion image (x, y, z as RGB)", fontsize=8)
+    ax.set_title("motion image (x, y, z as RGB; rows: 64 points along each chain)", fontsize=8)
     fig.suptitle(f"{clip.id} — “{clip.label_raw}” → {clip.label} — {clip.source}, {clip.pose_estimator}, "
-                 f"{len(kp)} frames", fontsize=10)
+                 f"{len(kp)} frames", fontsize=10, x=0.02, ha="left")
     save(fig, out)
     return out

@@ -167,21 +167,37 @@ def markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
     return "\n".join(lines)
 
 
+def _label_n(ax, x, y, n) -> None:
+    """Write each point's sample size under it: a point of 2 clips is not one of 200."""
+    for xi, yi, ni in zip(x, y, n):
+        if yi == yi:   # not NaN
+            ax.annotate(f"n={int(ni)}", (xi, yi), textcoords="offset points", xytext=(0, 6),
+                        ha="center", fontsize=7, color="#555555")
+
+
 def plot_breakdowns(by_reps: pd.DataFrame, counter_by_reps: pd.DataFrame, by_len: pd.DataFrame, out: Path) -> list[str]:
     """Fig. 6 analogues: counting error by rep count (model vs counter), detection by label length."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     written = []
     if len(by_reps):
-        fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+        fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.4))
         a.plot(by_reps["reps"], by_reps["obo"], "o-", label="LiFT")
         b.plot(by_reps["reps"], by_reps["mae"], "o-", label="LiFT")
         if len(counter_by_reps):
             a.plot(counter_by_reps["reps"], counter_by_reps["counter_obo"], "s--", label="training-free counter")
             b.plot(counter_by_reps["reps"], counter_by_reps["counter_mae"], "s--", label="training-free counter")
-        a.set(xlabel="ground-truth repetitions", ylabel="OBO", ylim=(0, 1.02), title="OBO by rep count")
-        b.set(xlabel="ground-truth repetitions", ylabel="MAE (reps)", title="MAE by rep count")
+        _label_n(a, by_reps["reps"], by_reps["obo"], by_reps["n_count"])
+        _label_n(b, by_reps["reps"], by_reps["mae"], by_reps["n_count"])
+        a.set(xlabel="ground-truth repetitions", ylabel="OBO", ylim=(0, 1.1),
+              title="OBO by rep count (n = counting questions per point)")
+        b.set(xlabel="ground-truth repetitions", ylabel="MAE (reps)",
+              title="MAE by rep count (n = counting questions per point)")
+        b.set_ylim(0, max(1.0, float(np.nanmax(np.r_[by_reps["mae"].to_numpy(float), 0.0]))) * 1.15)
+        for ax in (a, b):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         a.legend(); b.legend()
         fig.tight_layout()
         with atomic_path(out / "by_rep_count.png") as tmp:

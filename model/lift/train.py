@@ -243,7 +243,10 @@ def plot_learning_curve(df, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    for ax in (a, b):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # epochs are whole numbers
     a.plot(df["epoch"], df["train_loss"], "o-", label="train")
     a.plot(df["epoch"], df["val_loss"], "o-", label="validation")
     a.set(xlabel="epoch", ylabel="loss (weighted softmax CE)", title="LiFT loss")

@@ -1,0 +1,97 @@
+"""Plots that don't mislead: true bin widths, integer epochs, n per point, a legend and axis
+names on `olympia show`. Expected geometry is computed by hand from the inputs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from factories import make_clip
+from olympia import plots
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """Figures handed to plots.save / plt.close instead of being written and closed."""
+    figs = []
+    monkeypatch.setattr(plots, "save", lambda fig, path: figs.append(fig))
+    yield figs
+    for f in figs:
+        plt.close(f)
+
+
+def test_duration_histogram_bars_have_the_true_bin_widths():
+    hist = {"bins": [0, 5, 10, 20, 10_000], "counts": [5, 10, 10, 3]}
+    fig, ax = plt.subplots()
+    plots.draw_duration_histogram(ax, hist, window_s=15)
+    bars = [(p.get_x(), p.get_width(), p.get_height()) for p in ax.patches]
+    # 5 clips over 5 s, 10 over 5 s, 10 over 10 s: heights 1, 2, 1 clips per second; the open
+    # bin above 20 s has no width and is not drawn
+    assert bars == [(0, 5, 1.0), (5, 5, 2.0), (10, 10, 1.0)]
+    assert "3 longer than 20 s" in ax.get_title()
+    assert sorted(t.get_text() for t in ax.texts if t.get_text().isdigit()) == ["10", "10", "5"]
+    plt.close(fig)
+
+
+def test_release_duration_bins_no_longer_make_a_false_peak():
+    """The demo's real histogram (bins of release.DURATION_BINS_S): drawn equal, 20-30 s (179
+    clips) towered over 15-20 s (105); per second of duration 15-20 s is the densest."""
+    from olympia.release import DURATION_BINS_S
+    counts = [1, 55, 90, 105, 179, 155, 10, 5, 0, 0, 0]
+    fig, ax = plt.subplots()
+    plots.draw_duration_histogram(ax, {"bins": DURATION_BINS_S, "counts": counts})
+    heights = {p.get_x(): p.get_height() for p in ax.patches}
+    assert heights[15] == pytest.approx(105 / 5) and heights[20] == pytest.approx(179 / 10)
+    assert max(heights, key=heights.get) == 15
+    plt.close(fig)
+
+
+def test_clip_sheet_names_its_panels_and_has_a_left_right_legend(captured, tmp_path):
+    mocap = make_clip(0, n_frames=60, reps=2)
+    plots.clip_sheet(mocap, tmp_path / "a.png")
+    video = make_clip(1, n_frames=60, reps=2)
+    video.pose_estimator, video.frame_confidence = "mediapipe", np.ones(60, np.float32)
+    plots.clip_sheet(video, tmp_path / "b.png")
+    for fig, first, second in ((captured[0], "x–z plane", "y–z plane"),
+                               (captured[1], "as the camera sees it", "from the camera's right")):
+        labels = [ax.get_ylabel() for ax in fig.axes]
+        assert any(l.startswith(first) and l.endswith("z (m)") for l in labels), labels
+        assert any(l.startswith(second) for l in labels), labels
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
+        assert legend == ["person's left side", "person's right side", "trunk and head"]
+        colours = {tuple(line.get_color()) if not isinstance(line.get_color(), str) else line.get_color()
+                   for ax in fig.axes[:16] for line in ax.get_lines()}
+        assert {"#d8643b", "#3b7dd8", "#555555"} <= colours
+
+
+def test_learning_curve_epochs_are_integers(monkeypatch, tmp_path):
+    from lift.train import plot_learning_curve
+    closed = []
+    monkeypatch.setattr(plt, "close", lambda fig=None: closed.append(fig))
+    df = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [3.0, 2.5, 2.2], "val_loss": [3.1, 2.7, 2.6],
+                       "val_detection": [0.3, 0.4, 0.5], "val_obo": [0.2, 0.3, 0.35]})
+    plot_learning_curve(df, tmp_path / "lc.png")
+    fig = closed[0]
+    fig.canvas.draw()
+    for ax in fig.axes:
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert ticks == [1, 2, 3], ticks              # not 1.0, 1.25, 1.5, ...
+    monkeypatch.undo()
+    plt.close("all")
+
+
+def test_by_rep_count_points_carry_their_n(monkeypatch, tmp_path):
+    from lift.evaluate import plot_breakdowns
+    closed = []
+    monkeypatch.setattr(plt, "close", lambda fig=None: closed.append(fig))
+    by_reps = pd.DataFrame({"reps": [3, 8, 15], "obo": [0.9, 0.5, 1.0], "mae": [0.2, 1.5, 0.0],
+                            "n_count": [120, 30, 2]})
+    plot_breakdowns(by_reps, pd.DataFrame(), pd.DataFrame(), tmp_path)
+    texts = [[t.get_text() for t in ax.texts] for ax in closed[0].axes]
+    assert texts == [["n=120", "n=30", "n=2"]] * 2
+    monkeypatch.undo()
+    plt.close("all")
