@@ -1,4 +1,10 @@
-"""Dataset card (README.md) with a Hugging Face-style YAML header."""
+"""Dataset card (README.md) with a Hugging Face-style YAML header.
+
+The body says first what the data is (synthetic or recorded), then how to load it (datasets,
+PyTorch, pandas, DuckDB: three lines each, run by tests/test_card.py), what is in it (per
+source: clips, subjects, exercises, reps, frames, licence), plots, skeleton, fields, labels and
+quality. No absolute path: the card is the same in any checkout and after a download.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +13,7 @@ import pandas as pd
 import yaml
 
 from olympia.io import atomic_write_text
-from olympia.layout import CLIPS_DIR, FORMAT_VERSION, QA_DIR
+from olympia.layout import CLIPS_DIR, FORMAT_VERSION, LICENSE_PATH, QA_DIR
 from olympia.schema import clip_fields_markdown
 from olympia.skeleton import CHAIN_NAMES, H36M_JOINTS, KINEMATIC_CHAINS
 from olympia.splits import SPLITS
@@ -74,7 +80,7 @@ def card_header(cfg, meta: pd.DataFrame, labels: dict, root: Path | None = None)
                                  for s in qa_splits]})
     return {
         "pretty_name": f"Olympia ({cfg.name})",
-        "license": cfg.license,
+        **card_license(cfg, meta),
         "language": ["en"],
         "task_categories": ["video-classification", "visual-question-answering"],
         "tags": ["skeleton", "3d-pose", "human3.6m", "fitness", "repetition-counting", "olympia"],
@@ -85,29 +91,109 @@ def card_header(cfg, meta: pd.DataFrame, labels: dict, root: Path | None = None)
     }
 
 
+SYNTHETIC_ESTIMATOR = "synthetic"      # pose_estimator of generated skeletons (the demo source)
+
+# licence strings of the sources (provenance.license) -> Hugging Face licence ids
+_HF_LICENSES = (("cc0-1.0", r"\bcc0\b"), ("cc-by-nc-sa-4.0", r"\bcc[ -]by[ -]nc[ -]sa[ -]4\.0\b"),
+                ("cc-by-nc-4.0", r"\bcc[ -]by[ -]nc[ -]4\.0\b"), ("cc-by-sa-4.0", r"\bcc[ -]by[ -]sa[ -]4\.0\b"),
+                ("cc-by-4.0", r"\bcc[ -]by[ -]4\.0\b"), ("mit", r"^mit\b"), ("apache-2.0", r"\bapache[ -]2\.0\b"))
+
+
+def hf_license_id(text: str) -> str | None:
+    """"CC0-1.0 (procedurally generated)" -> "cc0-1.0"; research terms -> None."""
+    import re
+
+    low = str(text).lower()
+    return next((hf for hf, pattern in _HF_LICENSES if re.search(pattern, low)), None)
+
+
+def clip_licenses(meta: pd.DataFrame) -> dict[str, list[str]]:
+    """source -> the distinct licences its clips carry (provenance.license)."""
+    lic = meta["provenance"].map(lambda p: (p or {}).get("license") or "unknown")
+    return {src: sorted(set(group)) for src, group in lic.groupby(meta["source"], sort=True)}
+
+
+def card_license(cfg, meta: pd.DataFrame) -> dict:
+    """The YAML licence keys. `license: auto` (the recipe's default): one licence shared by every
+    clip that Hugging Face knows -> its id (the demo: cc0-1.0); anything else -> `other` with
+    `license_name` and `license_link` to LICENSE.md, which lists each source's licence."""
+    if cfg.license not in (None, "", "auto"):
+        return {"license": cfg.license}
+    texts = sorted({t for ts in clip_licenses(meta).values() for t in ts})
+    ids = {hf_license_id(t) for t in texts}
+    if len(ids) == 1 and None not in ids:
+        return {"license": ids.pop()}
+    name = _slug(texts[0]) if len(texts) == 1 else "olympia-per-source-licenses"
+    return {"license": "other", "license_name": name, "license_link": LICENSE_PATH}
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", text.lower().split("(")[0]).strip("-")[:60] or "other"
+
+
+def per_source_table(meta: pd.DataFrame) -> pd.DataFrame:
+    """One row per source: clips, subjects, exercises (distinct labels), reps (sum of the known
+    counts; clips without one are counted apart), frames, hours, pose estimators, licences.
+    Computed from the release's clip metadata only."""
+    lic = clip_licenses(meta)
+    rows = []
+    for src, g in meta.groupby("source", sort=True):
+        reps = pd.to_numeric(g["reps"], errors="coerce")
+        rows.append({"source": src, "clips": len(g), "subjects": g["subject"].nunique(),
+                     "exercises": g["label"].nunique(), "reps": int(reps.sum()),
+                     "clips_without_reps": int(reps.isna().sum()), "frames": int(g["n_frames"].sum()),
+                     "hours": duration_seconds(g["n_frames"].sum()) / 3600,
+                     "pose": ", ".join(sorted(set(g["pose_estimator"]))), "license": "; ".join(lic[src])})
+    return pd.DataFrame(rows)
+
+
 def write_card(path: Path, cfg, meta: pd.DataFrame, stats: dict, labels: dict, plot_files: list[str],
                quarantine: list, sources_skipped: dict) -> None:
     header = yaml.safe_dump(card_header(cfg, meta, labels, Path(path).parent), sort_keys=False, width=100)
+    synthetic = meta["pose_estimator"] == SYNTHETIC_ESTIMATOR
+    title = f"# Olympia — {cfg.name}" + (" (synthetic data)" if synthetic.all() and len(meta) else "")
     body = "\n".join([
-        f"# Olympia — {cfg.name}", "",
+        title, "",
+        _synthetic_notice(meta, synthetic),
         "3D skeleton clips of single exercise sets (Human3.6M 17 joints, 25 fps, metres, z up) with",
-        "normalized exercise labels, repetition counts and per-repetition boundaries, in the format of",
-        f"the LiFT paper's Olympia dataset. Built by the Olympia toolkit (format {FORMAT_VERSION}).", "",
+        "normalized exercise labels, repetition counts and per-repetition boundaries, and question–answer",
+        "pairs for exercise identification and repetition counting, in the format of the LiFT paper's",
+        f"Olympia dataset. Built by the Olympia toolkit (format {FORMAT_VERSION}).", "",
+        _loading_section(cfg, labels),
         _glance_section(cfg, meta, stats, labels),
         "## Plots", "", "\n".join(f"![{Path(p).stem}](plots/{p})" for p in plot_files), "",
-        _loading_section(cfg), _skeleton_section(),
+        _skeleton_section(),
         "## Fields (`data/clips/*.parquet`)", "", clip_fields_markdown(), "",
         labels.get("card_markdown", ""), "",
         "## Sources not included in this build", "",
         "\n".join(f"- `{k}`: {v}" for k, v in sorted(sources_skipped.items())) or "- none", "",
-        _quality_section(meta, quarantine)])
+        _quality_section(quarantine), _licensing_section(cfg, meta)])
     atomic_write_text(path, f"---\n{header}---\n\n{body}")
+    if card_license(cfg, meta).get("license_link") == LICENSE_PATH:
+        atomic_write_text(path.parent / LICENSE_PATH, license_file(cfg, meta))
+
+
+def _synthetic_notice(meta: pd.DataFrame, synthetic: pd.Series) -> str:
+    if not synthetic.any():
+        return ""
+    if synthetic.all():
+        return ("> **Synthetic data.** Every clip is a procedurally generated skeleton (pose estimator "
+                "`synthetic`), not a recording of a person: use this release to try the tools and the "
+                "pipeline, not to measure how well a model recognizes real exercises.\n")
+    sources = ", ".join(sorted(set(meta.loc[synthetic, "source"])))
+    return (f"> **Partly synthetic.** {int(synthetic.sum())} of {len(meta)} clips ({sources}) are generated "
+            "skeletons (pose estimator `synthetic`), not recordings of people; filter on `pose_estimator`.\n")
 
 
 def _glance_section(cfg, meta: pd.DataFrame, stats: dict, labels: dict) -> str:
     dur, reps = stats["duration_s"], stats["reps"]
     mean_reps = reps["mean"] if reps["mean"] is None else round(reps["mean"], 2)
-    src_rows = "\n".join(f"| {k} | {v} |" for k, v in stats["clips_per_source"].items())
+    table = per_source_table(meta)
+    src_rows = "\n".join(f"| {r.source} | {r.clips} | {r.subjects} | {r.exercises} | {r.reps}"
+                         f"{f' ({r.clips_without_reps} clips unknown)' if r.clips_without_reps else ''} | "
+                         f"{r.frames} | {r.hours:.2f} | {r.pose} |" for r in table.itertuples())
     split_rows = "\n".join(f"| {s} | {stats['clips_per_split'].get(s, 0)} |" for s in SPLITS)
     hours = duration_seconds(meta["n_frames"].sum()) / 3600
     return f"""## At a glance
@@ -121,8 +207,10 @@ def _glance_section(cfg, meta: pd.DataFrame, stats: dict, labels: dict) -> str:
 | duration (s) | median {dur['quantiles'].get('0.5')}, 90% {dur['quantiles'].get('0.9')}, over 51.2 s: {dur['over_51_2s']} |
 | QA pairs | {labels.get('n_qa', 'n/a')} |
 
-| source | clips |
-|---|---|
+Per source (exercises = distinct normalized labels; reps = repetitions counted in all its clips):
+
+| source | clips | subjects | exercises | reps | frames | hours | pose |
+|---|---|---|---|---|---|---|---|
 {src_rows}
 
 | split | clips |
@@ -135,22 +223,42 @@ the default, since a person in both train and test inflates scores; `clip`: the 
 """
 
 
-def _loading_section(cfg) -> str:
+def _loading_section(cfg, labels: dict) -> str:
+    name = cfg.name
+    qa = (f'\n`load_dataset("{name}", "qa")` gives the question–answer pairs (config `qa`).\n'
+          if labels.get("n_qa") else "")
     return f"""## Loading
 
+Each recipe reads the folder holding this card, here `{name}` (or its Hub id). Keypoints are
+(T, 17, 3) float32: T frames at 25 fps, 17 joints in the order of the Skeleton section, metres, z up.
+
+With 🤗 Datasets (keypoints are typed arrays, (T, 51) per clip: 17 joints × x, y, z):
 ```python
-from olympia.store import ClipStore
-store = ClipStore("{cfg.name}")            # checks every file's size against meta/info.json
-meta = store.metadata(split="train")       # pandas, no keypoints
-kp = store.keypoints(meta.id[0])           # (T, 17, 3) float32, zero-copy
+import datasets
+clips = datasets.load_dataset("{name}", split="train").with_format("torch")   # or "numpy"
+kp = clips[0]["keypoints"].reshape(-1, 17, 3)   # (T, 17, 3) float32
+```
+{qa}
+With PyTorch and the Olympia toolkit (items hold keypoints, label, reps, rep bounds and the
+motion image as tensors):
+```python
+from olympia.torch import ClipDataset, pad_collate
+train = ClipDataset("{name}", split="train", motion_image=True)
+batch = pad_collate([train[0], train[1]])   # or DataLoader(train, collate_fn=pad_collate)
 ```
 
-Without Olympia, keypoints are typed arrays (`(n_frames, 51)` float32) in any Parquet reader:
-
+With pandas (metadata only here; the `keypoints` column holds the (T, 51) arrays):
 ```python
-from datasets import load_dataset
-ds = load_dataset("path/to/{cfg.name}", "clips", split="train").with_format("numpy")  # or "torch"
-kp = ds[0]["keypoints"].reshape(-1, 17, 3)   # (n_frames, 51) -> (T, 17, 3), joints x (x, y, z)
+import pandas as pd
+meta = pd.read_parquet("{name}/data/clips", columns=["id", "split", "label", "reps", "n_frames"])
+print(meta.groupby(["split", "label"]).reps.describe())
+```
+
+With DuckDB:
+```python
+import duckdb
+duckdb.sql("SELECT label, count(*) AS clips, avg(reps) AS mean_reps "
+           "FROM '{name}/data/clips/*.parquet' WHERE split = 'train' GROUP BY label ORDER BY clips DESC").show()
 ```
 """
 
@@ -168,18 +276,42 @@ Kinematic chains used by the motion image:
 """
 
 
-def _quality_section(meta: pd.DataFrame, quarantine: list) -> str:
+def _quality_section(quarantine: list) -> str:
     quarantined = (f"{len(quarantine)} item(s) were rejected and are listed with the reason in "
                    "`meta/quarantine.json`." if quarantine else "No item was rejected.")
-    demo = 'CC0-1.0' if set(meta['source']) == {'demo'} else 'mixed sources'
     return f"""## Quality and quarantine
 
 {quarantined} Every clip records its pose estimator and version, the fraction of gap-filled
 frames, and its provenance (source file, sha256, license). `olympia verify <release>` checks
 every file against the sha256 in `meta/info.json`.
+"""
 
-## Licensing
 
-Each clip carries its source's license in `provenance.license`; the demo source is
-procedurally generated ({demo}).
+def _licensing_section(cfg, meta: pd.DataFrame) -> str:
+    lic = card_license(cfg, meta)
+    rows = "\n".join(f"| {src} | {'; '.join(texts)} |" for src, texts in clip_licenses(meta).items())
+    where = (f"`license: {lic['license']}`" if "license_link" not in lic else
+             f"`license: other` (`{lic['license_name']}`, see `{LICENSE_PATH}`)")
+    return f"""## Licensing
+
+Each clip carries its source's licence in `provenance.license`; the card's header says {where}.
+
+| source | licence |
+|---|---|
+{rows}
+"""
+
+
+def license_file(cfg, meta: pd.DataFrame) -> str:
+    """LICENSE.md of a release whose clips do not share one licence Hugging Face knows."""
+    rows = "\n".join(f"| {src} | {'; '.join(texts)} | {int((meta['source'] == src).sum())} |"
+                      for src, texts in clip_licenses(meta).items())
+    return f"""# Licences of {cfg.name}
+
+This release collects clips from sources with their own terms. Each clip's licence is in its
+`provenance.license` field; using a clip means accepting its source's terms.
+
+| source | licence | clips |
+|---|---|---|
+{rows}
 """

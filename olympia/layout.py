@@ -31,6 +31,7 @@ VOCABULARY_PATH = "meta/vocabulary.json"
 LABELS_REPORT_JSON_PATH = "meta/labels_report.json"
 LABELS_REPORT_MD_PATH = "meta/labels_report.md"
 CARD_PATH = "README.md"
+LICENSE_PATH = "LICENSE.md"       # only when the clips do not share one known licence (card.card_license)
 PLOTS_DIR = "plots"
 
 SHARD_MAX_BYTES = 128 << 20     # cap on raw keypoint bytes per clip shard (Hub-friendly file sizes)

@@ -32,7 +32,7 @@ class ReleaseConfig:
     name: str = "olympia-demo"          # release name shown on the card
     split_mode: str = "group"           # "group" (leak-free, default) or "clip" (paper protocol)
     seed: int = 0                       # split seed
-    license: str = "other"              # card license (sources keep their own; see provenance)
+    license: str = "auto"               # card licence; auto: from the clips' provenance (card.card_license)
     allow_unlabeled: bool = False       # keep clips labelled "unlabeled" (otherwise quarantined)
 
 

@@ -30,3 +30,17 @@ def realdata():
 @pytest.fixture
 def spec():
     return lambda *parts: shared_path("spec", *parts)
+
+
+@pytest.fixture(scope="session")
+def demo_release(tmp_path_factory):
+    """A small demo release (40 clips, 4 subjects per split group), built once per session for
+    tests that only read a release (loaders, card, README recipes). Do not modify it."""
+    from olympia.demo import DemoConfig
+    from olympia.recipe import Recipe, build_from_recipe
+    from olympia.release import ReleaseConfig
+
+    out = tmp_path_factory.mktemp("demo-release") / "olympia-demo"
+    build_from_recipe(Recipe(ReleaseConfig(), DemoConfig(n_clips=40, clips_per_subject=4)), out,
+                      workers=1, progress=False)
+    return out
