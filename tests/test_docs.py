@@ -80,3 +80,63 @@ def test_clip_schema_doc_is_current():
 
     assert (REPO / "docs/clip-schema.md").read_text() == clip_schema_doc() + "\n", \
         "regenerate: python -m olympia.schema markdown > docs/clip-schema.md"
+
+
+def _example_lines(path: str, cmd: click.Command) -> list[str]:
+    """The command lines of a --help Examples: block (comments dropped, continuations joined)."""
+    text = (cmd.help or "").split("Examples:", 1)
+    if len(text) < 2:
+        return []
+    lines = text[1].replace("\\\n", " ").splitlines()
+    return [l.split("  #")[0].strip() for l in lines
+            if l.strip().startswith(path.split()[0] + " ") or "=" in l.split(" ")[0] and path.split()[0] in l]
+
+
+def _resolve(root: click.Group, words: list[str]) -> tuple[click.Command, list[str]]:
+    cmd, rest = root, list(words)
+    while isinstance(cmd, click.Group) and rest and rest[0] in cmd.list_commands(click.Context(cmd)):
+        cmd = cmd.get_command(click.Context(cmd), rest.pop(0))
+    return cmd, rest
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS)
+def test_help_examples_name_only_options_and_commands_that_exist(path):
+    """Every example line in --help parses: its subcommand exists, every --option is one the
+    command has, and it gives as many arguments as the command takes (a wrong option name in an
+    example fails here, not in a user's shell)."""
+    import shlex
+
+    commands = dict(all_commands())
+    for line in _example_lines(path, commands[path]):
+        words = shlex.split(re.split(r"\s(?:\||&&|;)\s", line)[0])   # the first command of a pipeline
+        while words and "=" in words[0]:          # VAR=value olympia ...
+            words.pop(0)
+        root = olympia_main if words[0] == "olympia" else commands["lift"]
+        cmd, rest = _resolve(root, words[1:])
+        names = {o for p in cmd.params for o in getattr(p, "opts", []) + getattr(p, "secondary_opts", [])}
+        for w in rest:
+            if w.startswith("-"):
+                assert w.split("=")[0] in names, f"`{line}` ({path} --help): {cmd.name} has no option {w}"
+        if not isinstance(cmd, click.Group):
+            flags = {o for p in cmd.params if isinstance(p, click.Option) and p.is_flag for o in p.opts}
+            positional = [w for i, w in enumerate(rest) if not w.startswith("-")
+                          and not (i and rest[i - 1].startswith("-") and rest[i - 1] not in flags)]
+            args = [p for p in cmd.params if isinstance(p, click.Argument)]
+            fixed = sum(a.nargs for a in args if a.nargs > 0)
+            required = sum(a.nargs for a in args if a.nargs > 0 and a.required)
+            assert len(positional) >= required and (any(a.nargs == -1 for a in args) or len(positional) <= fixed), \
+                f"`{line}` ({path} --help): {len(positional)} arguments for {[a.name for a in args]}"
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS)
+def test_help_text_names_only_parameters_that_exist(path):
+    """A METAVAR_LIKE word in the help text (STORE_DIR, RAW_DIR) is one of the command's
+    arguments or option metavars: `olympia ingest --help` once wrote to STORE_DIR, which is --out."""
+    cmd = dict(all_commands())[path]
+    ctx = click.Context(cmd, info_name=path.split()[-1])
+    names = {p.human_readable_name.upper() for p in cmd.params}
+    names |= {(p.metavar or "").upper() for p in cmd.params} | {p.make_metavar(ctx).upper() for p in cmd.params}
+    for word in set(re.findall(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", cmd.help or "")):
+        if word.startswith(("OLYMPIA_", "PYTHON")):     # environment variables
+            continue
+        assert word in names, f"`{path} --help` names {word}, which is no parameter of it"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from olympia.errors import ConfigError
 from olympia.recipe import build_from_recipe, load_recipe
 from olympia.store import integrity_problems, load_info
 from olympia.swap import recover
@@ -14,11 +15,24 @@ from olympia.swap import recover
 DEFAULT_RECIPE = "pipelines/release.yaml"
 
 
+def default_recipe() -> Path:
+    """pipelines/release.yaml of the project this package belongs to (found from the package's
+    location, so `olympia build` works from any directory), not of the current directory."""
+    import olympia
+
+    path = Path(olympia.__file__).resolve().parents[1] / DEFAULT_RECIPE
+    if not path.is_file():
+        raise ConfigError(f"no default recipe: {path} does not exist (olympia is installed without "
+                          "its project folder); fix: pass --recipe path/to/release.yaml")
+    return path
+
+
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("dist/olympia-demo"),
               show_default=True, help="Release directory (replaced atomically).")
-@click.option("--recipe", type=click.Path(path_type=Path), default=Path(DEFAULT_RECIPE), show_default=True,
-              help="Release recipe (YAML): demo size, split mode, sources config.")
+@click.option("--recipe", type=click.Path(path_type=Path), default=None,
+              help="Release recipe (YAML): demo size, split mode, sources config. "
+                   f"[default: the project's {DEFAULT_RECIPE}, from any directory]")
 @click.option("--clips", type=int, default=None, help="Override the demo size (7618 = Olympia scale).")
 @click.option("--split-mode", type=click.Choice(["group", "clip"]), default=None,
               help="group: leak-free by subject/video (default); clip: the paper's random 80/10/10.")
@@ -34,11 +48,12 @@ def build(out_dir, recipe, clips, split_mode, force, allow_unlabeled, workers, q
 
     \b
     Examples:
-      olympia build                                   # = make dataset
+      olympia build                                   # = make dataset (from any directory)
       olympia build --out dist/olympia-full --clips 7618
       olympia build --split-mode clip --force         # the paper's split protocol
+      olympia build --recipe pipelines/release.yaml --out dist/olympia-demo
     """
-    r = load_recipe(recipe)
+    r = load_recipe(recipe or default_recipe())
     if clips is not None and r.demo is not None:
         r.demo.n_clips = clips
     if split_mode:

@@ -33,26 +33,27 @@ def _official_splits(clips) -> dict[str, str]:
               help="Clip store directory (replaced atomically).")
 @click.option("--segments-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where video-only sources write their pose-path segments JSON "
-                   "[default: STORE_DIR/segments.json].")
+                   "[default: OUT/segments.json, OUT being --out].")
 @click.option("--split-mode", type=click.Choice(["group", "clip"]), default="group", show_default=True,
               help="group: leak-free by subject/source video; clip: random 80/10/10.")
 @click.option("--official-splits", is_flag=True,
               help="Use the source's official split where it has one (MM-Fit w-split; unseen -> test).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def ingest(source, raw_dir, out_dir, segments_out, split_mode, official_splits, quiet):
-    """Read one source's raw release in RAW_DIR and write its canonical clips to STORE_DIR.
+    """Read one source's raw release in RAW_DIR and write its canonical clips to the store --out.
 
     3D sources (fit3d, mmfit, infiniterep, uiprmd, kimore) become clip shards (H36M-17,
     25 fps). Video-only sources (uco, repcount, and InfiniteRep videos without labels) become
     segments for `olympia pose --segments FILE`. Bad files are quarantined and listed;
-    the rest goes on. `olympia sources` shows the expected layouts.
+    the rest goes on. RAW_DIR is the folder the source's layout starts from, as `olympia
+    sources` shows it (for Fit3D the folder that holds train/).
 
     \b
     Examples:
       olympia ingest fit3d /data/fit3d --out work/stores/fit3d
       olympia ingest mmfit /data/mm-fit --out work/stores/mmfit --official-splits
       olympia ingest repcount /data/LLSP --out work/stores/repcount
-      olympia pose --segments work/stores/repcount/segments.json
+      olympia pose --segments work/stores/repcount/segments.json --out work/stores/repcount-video
     """
     adapter = ADAPTERS[source]
     segments_path = segments_out or out_dir / "segments.json"
