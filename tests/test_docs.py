@@ -136,7 +136,9 @@ def test_help_text_names_only_parameters_that_exist(path):
     ctx = click.Context(cmd, info_name=path.split()[-1])
     names = {p.human_readable_name.upper() for p in cmd.params}
     names |= {(p.metavar or "").upper() for p in cmd.params} | {p.make_metavar(ctx).upper() for p in cmd.params}
-    for word in set(re.findall(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", cmd.help or "")):
-        if word.startswith(("OLYMPIA_", "PYTHON")):     # environment variables
+    names |= {e for p in cmd.params for e in ([p.envvar] if isinstance(p.envvar, str) else p.envvar or [])}
+    text = cmd.help or ""
+    for word in set(re.findall(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", text)):
+        if word.startswith(("OLYMPIA_", "PYTHON")) or f"{word}=" in text:     # environment variables
             continue
         assert word in names, f"`{path} --help` names {word}, which is no parameter of it"
