@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
 from olympia.annotate.config import LabelStudioConfig, load_config
-from olympia.annotate.convert import (check_video_relpath, latest_annotation, load_annotations,
+from olympia.annotate.convert import (AnnotationError, check_video_relpath, latest_annotation, load_annotations,
                                       make_document, parse_result, resolve_video, segment_entry,
                                       segments_to_result, video_entry, with_labels, write_annotations)
 from olympia.annotate.export import TaskOutcome, merge, PullReport, task_outcome
@@ -341,3 +341,98 @@ def test_pull_without_token_is_one_clear_line(clean_env, tmp_path):
     assert result.exit_code == 2
     assert "OLYMPIA_LS_TOKEN" in result.output and "Traceback" not in result.output
     assert not list(tmp_path.iterdir())
+
+
+# --- untrusted text and structure (issue "Trustworthy builds") -------------------------------
+
+def test_region_ids_and_names_from_an_export_cannot_drive_the_terminal():
+    """Raw ESC bytes from a region id or a control name reached the terminal before."""
+    evil = "\x1b[2J\x1b[31mgotcha\r\x07"
+    items = [dict(i, id=evil) for i in region("r", 1, 40, "squat", 0)]
+    items.append({"id": "x", "from_name": evil, "type": "choices", "to_name": "video", "value": {}})
+    _, problems = parse_result(items, task_id=3, video="demo/a\x1b].mp4", n_frames=100)
+    text = str(AnnotationError(problems))
+    assert len(problems) == 2 and "gotcha" in text
+    assert not any(c in text for c in "\x1b\r\x07")
+    assert "\\x1b[2J\\x1b[31mgotcha\\r\\x07" in text     # shown, escaped, not executed
+
+
+class _FakeExports:
+    def __init__(self, payload: bytes):
+        self.payload = payload
+
+    def download_sync(self, project_id, **kwargs):
+        yield self.payload
+
+
+class _FakeClient:
+    def __init__(self, payload: bytes):
+        self.projects = type("P", (), {"exports": _FakeExports(payload)})()
+
+
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_a_deeply_nested_export_is_a_clear_error_not_a_recursion_error(depth):
+    """json.loads raised RecursionError at 100,000 levels; at 40 it parsed, and repr/the region
+    parser could recurse later. Both are one clear OlympiaError now."""
+    from olympia.annotate.export import fetch_export
+    cfg = LabelStudioConfig("http://127.0.0.1:1", "t")
+    payload = b'[{"id": 1, "annotations": ' + b"[" * depth + b"]" * depth + b"}]"
+    with pytest.raises(OlympiaError, match="nests lists/objects more than 32 levels deep"):
+        fetch_export(cfg, _FakeClient(payload), 5)
+    ok = json.dumps([{"id": 1, "data": {}, "annotations": [{"result": [{"value": {"ranges": [{"start": 1}]}}]}]}])
+    assert fetch_export(cfg, _FakeClient(ok.encode()), 5)[0]["id"] == 1
+
+
+FAKE_SERVER = """#!{python}
+import os, pathlib, signal, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])  # a worker, like Django's
+pathlib.Path(os.environ["FAKE_PIDS"]).write_text(f"{{os.getpid()}} {{child.pid}}")
+signal.signal(signal.SIGINT, lambda *a: (child.terminate(), child.wait(), sys.exit(0)))
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_serve_stops_its_label_studio_on_sigterm_and_sigint(sig, tmp_path):
+    """The previous `serve` forwarded only a KeyboardInterrupt: on SIGTERM it died and left the
+    server (and its workers) running, holding the port and the database."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    exe = venv / "bin" / "label-studio"
+    exe.write_text(FAKE_SERVER.format(python=sys.executable))
+    exe.chmod(0o755)
+    pids_file = tmp_path / "pids"
+    env = {**os.environ, "OLYMPIA_LABEL_STUDIO_VENV": str(venv), "FAKE_PIDS": str(pids_file)}
+    serve = subprocess.Popen([sys.executable, "-c", "from olympia.cli import main; main()",
+                              "annotate", "serve", "--data-dir",
+                              str(tmp_path / "data"), "--videos", str(tmp_path / "videos")],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pids = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(pids) < 2:
+            time.sleep(0.2)
+            pids = [int(p) for p in pids_file.read_text().split()] if pids_file.is_file() else []
+        assert len(pids) == 2, "the fake server did not start"
+        serve.send_signal(getattr(signal, sig))
+        assert serve.wait(30) == 128 + getattr(signal, sig)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in pids)
+    finally:
+        for pid in [serve.pid, *pids]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -74,7 +74,8 @@ def test_video_to_release(http_root, tmp_path):
     meta = store.metadata().sort_values("reps")
     assert list(meta["n_frames"]) == [100, 100] and list(meta["reps"]) == [1, 2]
     assert list(meta["label_raw"]) == ["Push-ups", "push ups"] and set(meta["label"]) == {"pushup"}
-    assert set(meta["split_group"]) == {"gym:pushups.mp4"}       # both sets: one source video
+    # both sets: one group, the content hash of the long source video (not the cut clips')
+    assert set(meta["split_group"]) == {f"video:{sha256_file(video)[:16]}"}
     assert (meta["pose_estimator"] == "mediapipe").all()
 
     report = build_from_recipe(Recipe(ReleaseConfig(name="e2e"), DemoConfig(n_clips=20, clips_per_subject=5),
@@ -106,7 +107,10 @@ def test_clips_manifest_segments_stay_inside_their_folder(tmp_path):
     path.write_text(json.dumps({"collection": "gym", "fps": 25.0, "clips": [good]}))
     [seg] = load_any_segments(path)
     assert (seg.video, seg.start_frame, seg.end_frame) == (str(tmp_path / good["clip"]), 0, 50)
-    assert (seg.label_raw, seg.reps, seg.split_group) == ("Squats", 4, "gym:a.mp4")
+    assert (seg.label_raw, seg.reps, seg.split_group) == ("Squats", 4, "gym:a.mp4")   # no hash recorded
+    path.write_text(json.dumps({"collection": "gym", "fps": 25.0,
+                                "clips": [dict(good, video_sha256="ab" * 32)]}))
+    assert load_any_segments(path)[0].split_group == "video:" + "ab" * 8
     path.write_text(json.dumps({"collection": "gym", "fps": 25.0, "clips": [dict(good, clip="../../etc/x.mp4")]}))
     with pytest.raises(SourceFormatError, match="must stay inside"):
         load_any_segments(path)

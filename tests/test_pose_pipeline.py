@@ -313,3 +313,33 @@ def test_clips_carry_their_normalized_label_and_a_wordless_one_is_quarantined():
     bad = clip(Segment("gym/a.mp4", 0, 30, label_raw="!!!"))
     assert isinstance(bad, Rejected) and bad.field == "label_raw" and "gym/a.mp4" in bad.where
     assert "normalizes to nothing" in bad.message
+
+
+def _standing_outcome(video: str, sha: str, n: int = 30):
+    from olympia.pose.base import PoseResult
+    from olympia.pose.parallel import PoseOutcome
+    from olympia.video.ffmpeg_ops import VideoInfo
+    body = np.zeros((n, 17, 3), np.float32)
+    body[:, :, 2] = np.linspace(0.0, 1.7, 17)
+    result = PoseResult(keypoints=body, confidence=np.ones(n), fps=25.0, backend="mediapipe", version="v")
+    info = VideoInfo(video, 64, 48, 25.0, n, n / 25, 0, "h264", True, False, False)
+    return PoseOutcome(PoseTask(video, start_frame=0, end_frame=n), result, info=info, video_sha256=sha)
+
+
+def test_the_same_video_under_two_source_names_lands_in_one_split(tmp_path):
+    """The split group of a clip from video is the video's content hash, not '<source>:<stem>'
+    (the previous rule put one video posed as 'gym' and as 'yt' into two groups)."""
+    from olympia.pose.pipeline import outcome_to_clip
+    same, other = "a" * 64, "b" * 64
+    clips = [outcome_to_clip(_standing_outcome("gym/squats.mp4", same), None, PoseJob(source="gym")),
+             outcome_to_clip(_standing_outcome("yt/dl-123.mp4", same), None, PoseJob(source="yt"))]
+    clips += [outcome_to_clip(_standing_outcome(f"v{i}.mp4", f"{i:02d}" + "c" * 62), None, PoseJob(source="x"))
+              for i in range(12)]
+    assert clips[0].split_group == clips[1].split_group == "video:" + "a" * 16
+    # a segment naming its performer's group (an adapter that knows the subject) keeps it
+    seg = Segment("yt/dl-123.mp4", 0, 30, split_group="uco:S01", source="uco", clip_id="uco:x")
+    assert outcome_to_clip(_standing_outcome("yt/dl-123.mp4", other), seg, PoseJob()).split_group == "uco:S01"
+    write_store(tmp_path / "store", clips, progress=False)
+    meta = ClipStore(tmp_path / "store").metadata(columns=["id", "split", "split_group"])
+    assert meta.groupby("split_group")["split"].nunique().max() == 1
+    assert meta["split"].nunique() > 1     # the 14 clips do spread over splits

@@ -43,12 +43,24 @@ def test_normalize_reports_bad_files_and_converts_the_rest(tmp_path):
         str(good), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True)
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00" * 100)
-    r = run("videos", "normalize", good, bad, "--out", tmp_path / "norm")
+    blip = tmp_path / "blip.mp4"    # one frame at 60 fps: shorter than one 25 fps frame
+    ffmpeg.input("testsrc=size=64x48:rate=60", f="lavfi").output(
+        str(blip), vcodec="libx264", pix_fmt="yuv420p", frames=1).overwrite_output().run(quiet=True)
+    r = run("videos", "normalize", good, bad, blip, "--out", tmp_path / "norm")
     assert r.exit_code == 1
-    assert "1 videos normalized, 1 failed" in r.output and "broken.mp4" in r.output
+    assert "1 videos normalized, 2 failed" in r.output and "broken.mp4" in r.output
     info = probe(tmp_path / "norm" / "phone.mp4")
     assert (info.fps, info.n_frames, info.codec) == (25.0, 50, "h264")
-    assert not (tmp_path / "norm" / "broken.mp4").exists()
+    assert sorted(p.name for p in (tmp_path / "norm").iterdir()) == ["phone.mp4", "quarantine.json"]
+    quarantine = json.loads((tmp_path / "norm" / "quarantine.json").read_text())
+    assert sorted(quarantine) == ["blip.mp4", "broken.mp4"]
+    assert quarantine["blip.mp4"]["source"] == str(blip)
+    assert "produced no video frames" in quarantine["blip.mp4"]["reason"]
+    # the input fixed and normalized again: its entry goes, and with it the file
+    bad.write_bytes(good.read_bytes())
+    blip.write_bytes(good.read_bytes())
+    r = run("videos", "normalize", bad, blip, "--out", tmp_path / "norm")
+    assert r.exit_code == 0 and not (tmp_path / "norm" / "quarantine.json").exists()
 
 
 def test_cut_from_a_segments_file(countix, tmp_path):
@@ -132,3 +144,20 @@ def test_cut_segments_of_one_video_from_its_normalized_copy(countix, tmp_path):
     assert probe(tmp_path / "clips" / "a.mp4").n_frames == 12
     r = run("videos", "cut", tmp_path / "nothing.mp4", "--segments", segments, "--out", tmp_path)
     assert r.exit_code == 2 and "nothing.mp4" in r.output
+
+
+def test_pose_refuses_a_users_folder_before_posing_unless_forced(countix, tmp_path, monkeypatch):
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "chapter1.tex").write_text("years of work")
+    import olympia.pose.pipeline as pipeline
+    posed = []
+    real = pipeline.pose_items
+    monkeypatch.setattr(pipeline, "pose_items", lambda *a, **k: posed.append(a) or real(*a, **k))
+    r = CliRunner().invoke(main, ["pose", str(countix), "--out", str(out), "--quiet", "--no-cache"])
+    assert r.exit_code == 2 and "not empty and is not an Olympia store" in r.output
+    assert "--force" in r.output and posed == []                  # refused before any pose work
+    assert (out / "chapter1.tex").read_text() == "years of work"
+    r = run("pose", countix, "--out", out, "--quiet", "--no-cache", "--force")
+    assert r.exit_code == 0, r.output
+    assert not (out / "chapter1.tex").exists() and len(ClipStore(out).ids) == 1

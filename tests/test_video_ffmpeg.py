@@ -171,3 +171,48 @@ def test_zero_length_video_stream_is_refused(tmp_path):
         str(path), vcodec="libx264", frames=0).overwrite_output().run(quiet=True)
     with pytest.raises(VideoError, match="zero.mp4"):
         require_video(path)
+
+
+# --- paths that look like options, outputs that are checked (issue "Trustworthy builds") ------
+
+def test_a_path_starting_with_a_dash_is_a_file_not_an_option(tmp_path, monkeypatch):
+    """`-y.mp4` given relative: ffprobe read it as the option -y (the previous code failed with
+    "Missing argument for option 'y.mp4'"); now every path is passed as file:<absolute>."""
+    monkeypatch.chdir(tmp_path)
+    make_numbered(tmp_path / "-y.mp4", seconds=2)
+    make_numbered(tmp_path / "http:x.mp4", seconds=2)
+    for name in ("-y.mp4", "http:x.mp4"):
+        assert probe(name).n_frames == 50
+        normalize_video(name, f"-norm-{name}")
+        assert probe(f"-norm-{name}").n_frames == 50
+        cut_clip(name, f"--cut-{name}", 10, 20)
+        assert numbers(f"--cut-{name}") == list(range(10, 20))
+        assert numbers(name, start_frame=5, end_frame=8) == [5, 6, 7]
+
+
+def test_an_input_shorter_than_one_output_frame_leaves_no_video(tmp_path):
+    # One frame at 60 fps lasts 1/60 s, less than one 25 fps frame: ffmpeg wrote an mp4 with no
+    # video stream, which the previous code put under the final name.
+    one = tmp_path / "one.mp4"
+    ffmpeg.input("testsrc=size=64x48:rate=60", f="lavfi").output(
+        str(one), vcodec="libx264", pix_fmt="yuv420p", frames=1).overwrite_output().run(quiet=True)
+    with pytest.raises(VideoError, match=r"one\.mp4: normalize produced no video frames"):
+        normalize_video(one, tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists() and list(tmp_path.iterdir()) == [one]
+
+
+def test_a_truncated_input_is_refused_not_shortened(tmp_path):
+    # moov at the front (faststart), media data cut at 40%: ffprobe still says 100 frames, and
+    # the previous code silently wrote a 17-frame video (a 7-frame cut for [10, 90)).
+    full = tmp_path / "full.mp4"
+    ffmpeg.input("testsrc=size=320x240:rate=25:d=4", f="lavfi").output(
+        str(full), vcodec="libx264", pix_fmt="yuv420p", movflags="+faststart"
+    ).overwrite_output().run(quiet=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 4 // 10])
+    assert probe(cut).n_frames == 100
+    with pytest.raises(VideoError, match=r"cut\.mp4: normalize produced \d+ frames, expected 100"):
+        normalize_video(cut, tmp_path / "n.mp4")
+    with pytest.raises(VideoError, match=r"cut produced \d+ frames, expected 80.*truncated"):
+        cut_clip(cut, tmp_path / "c.mp4", 10, 90)
+    assert not (tmp_path / "n.mp4").exists() and not (tmp_path / "c.mp4").exists()

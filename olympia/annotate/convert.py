@@ -47,6 +47,13 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _COLLECTION = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
+def printable(text) -> str:
+    """Text from an export made safe for a terminal: every non-printable character (ESC, CR,
+    NUL, newline, bidi controls...) becomes its Python escape, so a region id or label can never
+    move the cursor, recolour or rewrite what the user sees."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 class AnnotationError(OlympiaError):
     """Annotations from Label Studio cannot be used as they are (lists every problem)."""
 
@@ -70,7 +77,7 @@ class Problem:
         where = f"task {self.task_id}" if self.task_id is not None else "file"
         where += f" ({self.video})" if self.video else ""
         where += f", region {self.region}" if self.region else ""
-        return f"{where}, {self.field}: {self.message}"
+        return printable(f"{where}, {self.field}: {self.message}")
 
 
 # A set is an olympia.segment.Segment on the 25 fps timeline: video = its path relative to the

@@ -32,6 +32,7 @@ from olympia.timebase import FPS
 
 MAX_EXPORT_BYTES = 256 * 1024 * 1024   # a JSON export of ~100k regions is a few MB
 MAX_TASKS = 100_000
+MAX_EXPORT_DEPTH = 32                  # a real export nests 7 deep (task > annotations > result > value > ranges)
 
 
 class _TooLarge(Exception):
@@ -55,14 +56,33 @@ def fetch_export(cfg: LabelStudioConfig, client, project_id: int,
     except _TooLarge:
         raise OlympiaError(f"Label Studio export of project {project_id} exceeds {max_bytes} bytes; "
                            "refusing to parse it (split the collection or raise MAX_EXPORT_BYTES)") from None
+    too_deep = OlympiaError(f"Label Studio export of project {project_id} nests lists/objects more "
+                            f"than {MAX_EXPORT_DEPTH} levels deep (a real export has about 7); "
+                            "refusing it: check the tasks' data and results for altered values")
     try:
         tasks = json.loads(bytes(buf))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise OlympiaError(f"Label Studio export of project {project_id} is not JSON ({exc})") from None
+    except RecursionError:
+        raise too_deep from None
+    if json_depth(tasks) > MAX_EXPORT_DEPTH:
+        raise too_deep
     if not isinstance(tasks, list) or len(tasks) > MAX_TASKS:
         raise OlympiaError(f"Label Studio export of project {project_id} is not a list of at most "
                            f"{MAX_TASKS} tasks")
     return tasks
+
+
+def json_depth(value) -> int:
+    """Deepest nesting of lists and objects in parsed JSON, walked without recursion (repr,
+    jsonschema and the region parser would recurse on a deeply nested value)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 @dataclass
@@ -237,7 +257,7 @@ def cut_segments(doc: dict, videos_root: Path, clips_dir: Path, report: PullRepo
                     continue
             clips.append(dst)
             manifest.append({"clip": dst.relative_to(clips_dir).as_posix(), "video": rel,
-                             "start_frame": seg.start_frame, "end_frame": seg.end_frame,
+                             "video_sha256": entry["sha256"], "start_frame": seg.start_frame, "end_frame": seg.end_frame,
                              "exercise": seg.label_raw, "label": seg.label, "reps": seg.reps})
     out = Path(clips_dir) / f"{doc['collection']}.clips.json"
     atomic_write_text(out, dump_document({"collection": doc["collection"], "fps": FPS, "clips": manifest}))

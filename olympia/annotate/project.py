@@ -20,7 +20,7 @@ from label_studio_sdk.core.api_error import ApiError
 
 from olympia.annotate.config import LabelStudioConfig, REPO_ROOT
 from olympia.annotate.convert import (MODEL_VERSION, check_collection, check_video_relpath,
-                                      load_annotations, segments_of, segments_to_result)
+                                      load_annotations, printable, segments_of, segments_to_result)
 from olympia.errors import ConfigError, OlympiaError, VideoError
 from olympia.io import sha256_file
 from olympia.timebase import FPS
@@ -46,14 +46,14 @@ def _api_message(cfg: LabelStudioConfig, what: str, exc: Exception) -> OlympiaEr
                                "Account & Settings (legacy tokens must be enabled for the organization, "
                                "or use a personal access token)")
         body = exc.body if isinstance(exc.body, (dict, list)) else str(exc.body)
-        detail = json.dumps(body)[:400] if not isinstance(body, str) else body[:400]
+        detail = printable(json.dumps(body)[:400] if not isinstance(body, str) else body[:400])
         return ConfigError(f"Label Studio at {cfg.url} answered HTTP {exc.status_code} while trying to "
                            f"{what}: {detail}")
     if isinstance(exc, (httpx.TransportError, OSError)):
         return ConfigError(f"cannot reach Label Studio at {cfg.url} to {what} ({type(exc).__name__}); "
                            "is it running? start it with `olympia annotate serve`, or set --url / "
                            "$OLYMPIA_LS_URL")
-    return ConfigError(f"Label Studio at {cfg.url}: {what} failed: {exc}")
+    return ConfigError(printable(f"Label Studio at {cfg.url}: {what} failed: {exc}"))
 
 
 def call(cfg: LabelStudioConfig, what: str, fn, *args, **kwargs):

@@ -98,15 +98,52 @@ def prepare_dirs(settings: ServerSettings) -> None:
     Path(settings.videos_root).mkdir(parents=True, exist_ok=True)
 
 
-def run_server(settings: ServerSettings) -> int:
-    """Run Label Studio in the foreground until Ctrl-C; returns its exit code."""
-    prepare_dirs(settings)
-    proc = subprocess.Popen(server_command(settings), env=server_env(settings))
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class _Stopped(Exception):
+    def __init__(self, signum: int):
+        self.signum = signum
+
+
+def _raise_stopped(signum, frame):
+    raise _Stopped(signum)
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """SIGINT to the server's process group (the dev server and its children), SIGKILL if it
+    has not exited after `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGINT)
     try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def run_server(settings: ServerSettings) -> int:
+    """Run Label Studio in the foreground until it exits or this process gets SIGINT (Ctrl-C),
+    SIGTERM or SIGHUP, which stop the server's whole process group: no orphaned server keeps
+    the port and the database. Returns the server's exit code, or 128 + the signal number."""
+    prepare_dirs(settings)
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in STOP_SIGNALS}
+    proc = None
+    try:
+        # its own session: a terminal's Ctrl-C reaches us, and we stop the server's group
+        proc = subprocess.Popen(server_command(settings), env=server_env(settings),
+                                start_new_session=True)
         return proc.wait()
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
-        return proc.wait()
+    except _Stopped as stop:
+        return 128 + stop.signum
+    finally:
+        for sig in STOP_SIGNALS:        # a second signal during the stop must not interrupt it
+            signal.signal(sig, signal.SIG_IGN)
+        if proc is not None:
+            stop_process_group(proc)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class LabelStudioServer:
@@ -156,14 +193,8 @@ class LabelStudioServer:
                           f"{self.log_path}:\n{self._log_tail()}")
 
     def stop(self, timeout: float = 20.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGINT)  # its own session: the dev server and its children
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        if self.proc is not None:
+            stop_process_group(self.proc, timeout)
 
     def __enter__(self):
         return self.start()

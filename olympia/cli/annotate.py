@@ -116,7 +116,7 @@ def pull(collection, videos_root, annotations_dir, clips_dir, url, config_path):
       olympia annotate pull demo --clips work/clips && git diff annotations/demo.json
     """
     from olympia.annotate.config import load_config
-    from olympia.annotate.convert import AnnotationError
+    from olympia.annotate.convert import AnnotationError, printable
     from olympia.annotate.export import pull as pull_project
 
     cfg = load_config(url=url, config_path=config_path)
@@ -124,7 +124,7 @@ def pull(collection, videos_root, annotations_dir, clips_dir, url, config_path):
                           clips_dir=clips_dir)
     click.echo(report.summary())
     for rel in report.orphans:
-        click.echo(f"note: {rel} is in {report.path} but not in the Label Studio project (kept)")
+        click.echo(f"note: {printable(rel)} is in {report.path} but not in the Label Studio project (kept)")
     if report.problems:
         raise AnnotationError(report.problems, header=f"{len(report.kept)} video(s) kept their previous "
                                                       "annotations; fix these in Label Studio and pull again")

@@ -26,6 +26,23 @@ def videos():
     """
 
 
+QUARANTINE_FILE = "quarantine.json"
+
+
+def _quarantine(out_dir: Path, failed: dict[str, str], succeeded: list[str]) -> None:
+    """OUT/quarantine.json: output name -> the input and why no output was written. Entries of
+    outputs written now are dropped; the file disappears when nothing is left in it."""
+    from olympia.io import atomic_write_json, read_json
+    path = out_dir / QUARANTINE_FILE
+    entries = read_json(path, "quarantine file") if path.is_file() else {}
+    entries = {k: v for k, v in entries.items() if k not in succeeded}
+    entries.update(failed)
+    if entries:
+        atomic_write_json(path, dict(sorted(entries.items())), indent=1)
+    elif path.is_file():
+        path.unlink()
+
+
 def _report(failures: list[str], done: int, what: str) -> None:
     for line in failures:
         click.secho(f"error: {line}", fg="red", err=True)
@@ -77,7 +94,9 @@ def download(manifest, out_dir, only, retries, max_height, quiet):
 def normalize(sources, out_dir, fps, max_height):
     """Re-encode videos as constant 25 fps H.264 mp4 (rotation applied), one per SOURCE.
 
-    Writes OUT/<stem>.mp4 atomically; a bad file is reported and the rest go on.
+    Writes OUT/<stem>.mp4 atomically, after checking it has a video stream and the frame
+    count the input's duration promises; a bad input is reported, recorded in
+    OUT/quarantine.json, and the rest go on.
 
     \b
     Examples:
@@ -87,14 +106,17 @@ def normalize(sources, out_dir, fps, max_height):
     from tqdm import tqdm
 
     from olympia.video.ffmpeg_ops import normalize_video
-    failures, done = [], 0
+    failures, written, refused = [], [], {}
     for src in tqdm(sources, desc="normalize", unit="video"):
+        name = f"{src.stem}.mp4"
         try:
-            normalize_video(src, out_dir / f"{src.stem}.mp4", fps=fps, max_height=max_height)
-            done += 1
+            normalize_video(src, out_dir / name, fps=fps, max_height=max_height)
+            written.append(name)
         except OlympiaError as exc:
             failures.append(str(exc))
-    _report(failures, done, "videos normalized")
+            refused[name] = {"source": str(src), "reason": str(exc)}
+    _quarantine(out_dir, refused, written)
+    _report(failures, len(written), "videos normalized")
 
 
 @videos.command("cut")
@@ -109,7 +131,8 @@ def cut(video, segments_file, start_frame, end_frame, out_dir):
 
     With VIDEO and --segments, only the segments whose video has VIDEO's file name are cut, and
     they are cut from VIDEO (e.g. segments annotated on raw/abc.mp4, cut from the normalized
-    copy). Frames are on the 25 fps timeline; OUT/<clip id>.mp4 per segment.
+    copy). Frames are on the 25 fps timeline; OUT/<clip id>.mp4 per segment, checked for a
+    video stream and exactly end - start frames; refused cuts are listed in OUT/quarantine.json.
 
     \b
     Examples:
@@ -135,15 +158,18 @@ def cut(video, segments_file, start_frame, end_frame, out_dir):
     else:
         raise click.UsageError("give --segments FILE, or VIDEO with --start and --end")
     from tqdm import tqdm
-    failures, done = [], 0
+    failures, written, refused = [], [], {}
     for seg in tqdm(segments, desc="cut", unit="clip"):
         name = seg.name.replace(":", "_")
         try:
             cut_clip(seg.video, out_dir / f"{name}.mp4", seg.start_frame, seg.end_frame)
-            done += 1
+            written.append(f"{name}.mp4")
         except OlympiaError as exc:
             failures.append(f"{name}: {exc}")
-    _report(failures, done, "clips cut")
+            refused[f"{name}.mp4"] = {"source": f"{seg.video} frames [{seg.start_frame}, "
+                                                f"{seg.end_frame})", "reason": str(exc)}
+    _quarantine(out_dir, refused, written)
+    _report(failures, len(written), "clips cut")
 
 
 @videos.command("probe")
@@ -193,13 +219,17 @@ def probe_cmd(paths):
               help="Longest run of frames without a person that is interpolated.")
 @click.option("--max-filled-fraction", type=float, default=0.2, show_default=True,
               help="Clips with more interpolated frames are quarantined.")
+@click.option("--force", is_flag=True,
+              help="Replace --out even when it is not empty and not an Olympia store.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, workers, checkpoint,
-         motionbert_config, mapping, source, license_, label, max_gap, max_filled_fraction, quiet):
+         motionbert_config, mapping, source, license_, label, max_gap, max_filled_fraction, force,
+         quiet):
     """3D pose (H36M-17, 25 fps) of each VIDEO, or of each segment, written as a clip store.
 
     Bad items (corrupt, audio-only, no person, range outside the video) are quarantined in
-    OUT/meta/quarantine.json with the reason; the rest are written.
+    OUT/meta/quarantine.json with the reason; the rest are written. OUT must be absent, empty
+    or an Olympia store (replaced whole), unless --force.
 
     \b
     Examples:
@@ -210,9 +240,11 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, worker
     from olympia.gaps import GapPolicy
     from olympia.pose.pipeline import PoseJob, pose_items
     from olympia.store import write_store
+    from olympia.swap import check_replaceable
     from olympia.video.segments import load_any_segments
     if not videos_in and not segments_file:
         raise click.UsageError("give VIDEO... or --segments FILE")
+    check_replaceable(out_dir, force)   # before the pose work, not after it
     options = {"mapping": mapping}
     if backend == "motionbert":
         from olympia.pose.motionbert_backend import resolve_checkpoint
@@ -223,7 +255,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, worker
                   default_label=label, cache_dir=None if no_cache else str(cache_dir),
                   workers=workers, gaps=GapPolicy(max_gap, max_filled_fraction))
     items = pose_items([str(v) for v in videos_in], segments, job, progress=not quiet)
-    report = write_store(out_dir, items, progress=not quiet)
+    report = write_store(out_dir, items, progress=not quiet, force=force)
     for rej in report.rejected:
         click.secho(f"quarantined: {rej.where}: {rej.field}: {rej.message}", fg="yellow", err=True)
     click.echo(report.summary())

@@ -18,6 +18,7 @@ from olympia.schema import Clip, Rejected, make_clip_id
 from olympia.segment import Segment
 from olympia.timebase import FPS
 from olympia.video.ffmpeg_ops import MAX_HEIGHT
+from olympia.video.segments import content_split_group
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,13 @@ def gap_problem(fill, n_frames: int, gaps: GapPolicy) -> tuple[str, str] | None:
     return None
 
 
-def segment_fields(segment: Segment | None, video: Path, source: str, job: PoseJob) -> dict:
-    """The clip fields a segment (or, for a whole video, the job) decides."""
+def segment_fields(segment: Segment | None, video: Path, video_sha256: str, job: PoseJob) -> dict:
+    """The clip fields a segment (or, for a whole video, the job) decides. The split group is
+    the segment's own (a known performer), else the video's content hash: the same video posed
+    under two source names lands in one split (olympia.video.segments.content_split_group)."""
     seg = segment or Segment(str(video))
     return dict(label_raw=seg.label_raw or job.default_label, subject=seg.subject or video.stem,
-                split_group=seg.split_group or f"{source}:{video.stem}", reps=seg.reps,
+                split_group=seg.split_group or content_split_group(video_sha256), reps=seg.reps,
                 rep_bounds=seg.clip_rep_bounds(), camera=seg.camera)
 
 
@@ -107,7 +110,7 @@ def outcome_to_clip(outcome: PoseOutcome, segment: Segment | None, job: PoseJob)
     problem = gap_problem(fill, res.n_frames, job.gaps)
     if problem:
         return Rejected(source, where, *problem, clip_id=clip_id)
-    fields = segment_fields(segment, video, source, job)
+    fields = segment_fields(segment, video, outcome.video_sha256, job)
     from olympia.labels import normalize_label   # imported late: pandas and spaCy load on use
     try:
         label = (segment.label if segment is not None else "") or normalize_label(fields["label_raw"])

@@ -1,14 +1,18 @@
 """ffmpeg through ffmpeg-python: probe, normalize to constant 25 fps H.264, cut [start, end).
 
 ffmpeg-python builds argv lists (never a shell string), so paths and values from users cannot
-inject commands. Every write goes through `olympia.io.atomic_path` (a temporary file beside the
-target, renamed into place), so a crash never leaves a half-written video under the final name.
+inject commands; every path reaches ffmpeg and ffprobe as `file:<absolute path>` (`ff_path`),
+so a file named `-y.mp4` or `http:x.mp4` is a file, never an option or a protocol. Every write
+goes through `olympia.io.atomic_path` (a temporary file beside the target, renamed into place)
+and is checked before the rename (`check_output`: a video stream, the expected frame count), so
+neither a crash nor a bad input ever leaves a broken video under the final name.
 
 Frame indices are always frames of the *normalized* 25 fps timeline (method.md §5): frame i
 covers [i/25, (i+1)/25) seconds of the source.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +25,7 @@ from olympia.errors import VideoError
 from olympia.io import atomic_path
 from olympia.timebase import FPS, seconds_to_frame
 MAX_HEIGHT = 720
+FRAME_COUNT_TOLERANCE = 1  # a whole-file normalize may differ by one frame from duration x fps
 X264_PRESET = "veryfast"   # normalization speed vs size; quality is set by CRF
 X264_CRF = 18              # visually lossless for pose estimation and annotation
 
@@ -49,6 +54,12 @@ class VideoInfo:
     def frames_at(self, fps: float = FPS) -> int:
         """Number of frames on a constant `fps` timeline covering the whole duration."""
         return seconds_to_frame(self.duration, fps)
+
+
+def ff_path(path) -> str:
+    """A path as ffmpeg/ffprobe must see it: `file:` + absolute path. A relative name starting
+    with `-` would otherwise be read as an option, one holding `:` as a protocol."""
+    return "file:" + os.path.abspath(os.fspath(path))
 
 
 def _ffmpeg_error(path, action: str, exc: ffmpeg.Error) -> VideoError:
@@ -85,7 +96,7 @@ def probe(path) -> VideoInfo:
     if path.stat().st_size == 0:
         raise VideoError(f"{path}: file is empty (0 bytes); re-download or re-export it")
     try:
-        meta = ffmpeg.probe(str(path), v="error")
+        meta = ffmpeg.probe(ff_path(path), v="error")
     except ffmpeg.Error as exc:
         raise _ffmpeg_error(path, "probe", exc) from None
     streams = meta.get("streams", [])
@@ -117,18 +128,31 @@ def require_video(path) -> VideoInfo:
     return info
 
 
-def _encode(stream, dst: Path, src, action: str) -> Path:
+def _encode(stream, dst: Path, src, action: str, expected: int, tolerance: int = 0) -> Path:
     try:
         with atomic_path(dst) as tmp:   # the temporary name does not end in .mp4: say the format
-            stream.output(str(tmp), format="mp4", vcodec="libx264", preset=X264_PRESET,
+            stream.output(ff_path(tmp), format="mp4", vcodec="libx264", preset=X264_PRESET,
                           crf=X264_CRF, pix_fmt="yuv420p", movflags="+faststart", an=None,
                           **{"fps_mode": "cfr", "map_metadata": -1}
                           ).overwrite_output().run(quiet=True)
-            if tmp.stat().st_size == 0:
-                raise VideoError(f"{src}: {action} produced no frames; check the input and range")
+            check_output(tmp, src, action, expected, tolerance)
     except ffmpeg.Error as exc:
         raise _ffmpeg_error(src, action, exc) from None
     return dst
+
+
+def check_output(path, src, action: str, expected: int, tolerance: int = 0) -> VideoInfo:
+    """Refuse an encoded file without a video stream or with a frame count other than
+    `expected` (+- tolerance): a truncated or one-frame input must not pass as a good video."""
+    info = probe(path) if Path(path).stat().st_size else None
+    if info is None or not info.has_video or info.n_frames < 1:
+        raise VideoError(f"{src}: {action} produced no video frames (expected {expected}); the input "
+                         "is shorter than one frame at the target rate or unreadable: re-export it")
+    if abs(info.n_frames - expected) > tolerance:
+        raise VideoError(f"{src}: {action} produced {info.n_frames} frames, expected {expected} "
+                         f"({expected / FPS:.2f} s at {FPS:g} fps); the input is probably truncated "
+                         "or corrupt after its header: re-download or re-export it")
+    return info
 
 
 def _scale_filter(stream, info: VideoInfo, max_height: int | None):
@@ -148,8 +172,9 @@ def normalize_video(src, dst, fps: float = FPS, max_height: int | None = MAX_HEI
     cut in one pass). Atomic: a failure leaves nothing under `dst`."""
     info = require_video(src)
     if start_frame is None and end_frame is None:
-        stream = ffmpeg.input(str(src)).video.filter("fps", fps=fps)
-        return _encode(_scale_filter(stream, info, max_height), Path(dst), src, "normalize")
+        stream = ffmpeg.input(ff_path(src)).video.filter("fps", fps=fps)
+        return _encode(_scale_filter(stream, info, max_height), Path(dst), src, "normalize",
+                       info.frames_at(fps), FRAME_COUNT_TOLERANCE)
     start = 0 if start_frame is None else start_frame
     end = info.frames_at(fps) if end_frame is None else end_frame
     return _render_range(src, info, dst, start, end, fps, max_height, "normalize")
@@ -161,7 +186,8 @@ def _render_range(src, info: VideoInfo, dst, start_frame: int, end_frame: int, f
     stream, offset = _segment_input(src, info, start_frame, fps)
     stream = stream.trim(start_frame=start_frame - offset, end_frame=end_frame - offset)
     stream = stream.setpts("PTS-STARTPTS")
-    return _encode(_scale_filter(stream, info, max_height), Path(dst), src, action)
+    return _encode(_scale_filter(stream, info, max_height), Path(dst), src, action,
+                   end_frame - start_frame)
 
 
 def _check_range(info: VideoInfo, src, start_frame: int, end_frame: int, fps: float) -> int:
@@ -184,13 +210,13 @@ def _segment_input(src, info: VideoInfo, start_frame: int, fps: float):
     cfr_at_target = (not info.variable_frame_rate) and abs(info.fps - fps) < 1e-3
     margin = int(2 * fps)
     if not cfr_at_target or start_frame <= margin:
-        return ffmpeg.input(str(src)).video.filter("fps", fps=fps), 0
+        return ffmpeg.input(ff_path(src)).video.filter("fps", fps=fps), 0
     offset = start_frame - margin
     # Seek a quarter frame before `offset`: accurate seek drops every frame whose timestamp
     # lies before it, so the first frame out is exactly frame `offset`, and its timestamp
     # (+0.25 frame) is not a rounding tie for the fps filter.
     seek = (offset - 0.25) / fps
-    return ffmpeg.input(str(src), ss=f"{seek:.6f}").video.filter("fps", fps=fps), offset
+    return ffmpeg.input(ff_path(src), ss=f"{seek:.6f}").video.filter("fps", fps=fps), offset
 
 
 def cut_clip(src, dst, start_frame: int, end_frame: int, fps: float = FPS,

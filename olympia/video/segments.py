@@ -19,10 +19,16 @@ timeline:
 video stem); `rep_bounds` is optional ([[start, end), ...] relative to the segment start).
 
 - The clips manifest `olympia annotate pull --clips DIR` writes (`DIR/<collection>.clips.json`:
-  `{"collection", "fps", "clips": [{"clip", "video", "start_frame", "end_frame", "exercise",
-  "label", "reps"}]}`): one segment per cut clip, the whole clip, with the annotated exercise
-  name, its normalized label and rep count; the split group is the long source video, so no
-  video spans two splits.
+  `{"collection", "fps", "clips": [{"clip", "video", "video_sha256", "start_frame",
+  "end_frame", "exercise", "label", "reps"}]}`): one segment per cut clip, the whole clip, with
+  the annotated exercise name, its normalized label and rep count; the split group is the long
+  source video's content (`content_split_group`), so no video spans two splits.
+
+Split groups (no leakage across sources): a clip posed from video belongs to the group
+`video:<sha256[:16]>` of the video it was cut from, whatever the source or collection name it
+was posed under, so the same video posed twice lands in one split. A segment that names its own
+`split_group` keeps it: adapters set one when the performer is known (a subject must never span
+splits either) and leave it empty otherwise.
 
 Segments of the simple list and the clips manifest have no `source`: their `clip_id` is the
 segment's name, which the pose job prefixes with its source and the video stem
@@ -39,10 +45,16 @@ from olympia.io import atomic_write_json, read_json
 from olympia.segment import Segment
 from olympia.timebase import FPS, seconds_to_frame
 
+SPLIT_GROUP_HASH_CHARS = 16     # 64 bits of the sha256: no collision among any real number of videos
 SEGMENTS_FORMAT_VERSION = 2      # 1: the former VideoSegment items (still read)
 _V1_KEYS = {"clip_id", "source", "subject", "video", "label_raw", "camera", "start_frame",
             "end_frame", "start_s", "end_s", "reps", "rep_bounds", "split_group", "provenance",
             "extra"}
+
+
+def content_split_group(video_sha256: str) -> str:
+    """The split group of clips from a video whose performer is unknown: its content hash."""
+    return f"video:{video_sha256[:SPLIT_GROUP_HASH_CHARS]}"
 
 
 # --- the adapters' work items -----------------------------------------------------------------
@@ -148,10 +160,12 @@ def _from_clips_manifest(path: Path, doc: dict) -> list[Segment]:
         if clip.is_absolute() or ".." in clip.parts:
             raise SourceFormatError(path, f"clip path {clip} must stay inside {path.parent}", row=i)
         stem = Path(video).with_suffix("").as_posix().replace("/", "-")
+        sha = item.get("video_sha256")   # absent in manifests written before it was recorded
+        group = content_split_group(sha) if isinstance(sha, str) and sha else f"{collection}:{video}"
         out.append(Segment(str(path.parent / clip), 0, end - start, label_raw=str(item.get("exercise", "")),
                            label=str(item.get("label") or ""), reps=reps,
                            clip_id=f"{collection}-{stem}-{start}-{end}", subject=stem,
-                           split_group=f"{collection}:{video}",
+                           split_group=group,
                            provenance={"source_file": f"{collection}/{video}#frames={start}-{end}"},
                            extra={"collection": collection, "video": video,
                                   "video_frames": [start, end]}))
