@@ -343,3 +343,34 @@ def test_the_same_video_under_two_source_names_lands_in_one_split(tmp_path):
     meta = ClipStore(tmp_path / "store").metadata(columns=["id", "split", "split_group"])
     assert meta.groupby("split_group")["split"].nunique().max() == 1
     assert meta["split"].nunique() > 1     # the 14 clips do spread over splits
+
+
+QUIET_SCRIPT = """
+import sys
+import numpy as np
+from olympia.pose.mediapipe_backend import MediaPipeBackend
+
+def frames():
+    for i in range(3):
+        print(f"python frame {i}", file=sys.stderr)    # e.g. a progress bar, while the model runs
+        yield np.zeros((48, 64, 3), np.uint8)
+
+MediaPipeBackend().estimate(frames(), 25.0, (64, 48))
+print("done", file=sys.stderr)
+"""
+
+
+def test_mediapipe_log_lines_stay_off_the_terminal_and_python_output_does_not(tmp_path):
+    """MediaPipe/TFLite wrote 'INFO: Created TensorFlow Lite XNNPACK delegate' and absl
+    'W0000 ... inference_feedback_manager' lines to stderr on every video; they go to the
+    native log now, while Python's own stderr output still reaches the terminal."""
+    import os
+    import subprocess
+    import sys
+    log = tmp_path / "native.log"
+    env = {**os.environ, "OLYMPIA_NATIVE_LOG": str(log)}
+    r = subprocess.run([sys.executable, "-c", QUIET_SCRIPT], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == ["python frame 0", "python frame 1", "python frame 2", "done"]
+    assert "XNNPACK" in log.read_text()

@@ -25,6 +25,7 @@ import numpy as np
 from olympia.errors import ConfigError
 from olympia.pose.base import PoseResult
 from olympia.pose.calibration import LandmarkRegressor, load_regressor
+from olympia.pose.quiet import native_stderr_to_log
 from olympia.skeleton import JOINT_SETS, camera_to_z_up
 
 MODEL_COMPLEXITY = 1  # the only offline model (see module docstring)
@@ -75,8 +76,10 @@ class MediaPipeBackend:
         metres (camera-aligned, y down) and image (T, 33, 4) = x, y normalized to [0, 1],
         z, visibility; rows are NaN where no person was found."""
         world, image = [], []
-        with self._pose_module.Pose(static_image_mode=False, model_complexity=MODEL_COMPLEXITY,
-                                    enable_segmentation=False, **self.options) as pose:
+        # MediaPipe/TFLite log from C++ to descriptor 2 while the graph lives: off the terminal
+        with native_stderr_to_log(), self._pose_module.Pose(
+                static_image_mode=False, model_complexity=MODEL_COMPLEXITY,
+                enable_segmentation=False, **self.options) as pose:
             for frame in frames:
                 res = pose.process(np.ascontiguousarray(frame))
                 if res.pose_world_landmarks is None or res.pose_landmarks is None:
