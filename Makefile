@@ -7,10 +7,11 @@ RELEASE   ?= dist/olympia-demo
 WORK      ?= work
 export OLYMPIA_LABEL_STUDIO_VENV := $(abspath $(LS_VENV))
 
-.PHONY: help env dataset test test-fast bench train evaluate labelstudio ffmpeg chromium clean
+.PHONY: help env dataset real-dataset test test-fast bench train evaluate labelstudio ffmpeg chromium clean
 
 help:
 	@echo "make dataset    set up .venv and build the embedded demo release into $(RELEASE)"
+	@echo "make real-dataset  build dist/olympia-real from the real release files in ../shared/realdata"
 	@echo "make test       run the whole test suite (sets up .venv and the Label Studio venv)"
 	@echo "make bench      benchmarks (throughput and ratios against in-run references)"
 	@echo "make train      train LiFT (small CPU config) on $(RELEASE)"
@@ -51,6 +52,11 @@ labelstudio: $(LS_VENV)/.installed
 
 dataset: env
 	$(BIN)/olympia build --out $(RELEASE)
+
+# Real sources (Fit3D, UI-PRMD both systems, KIMORE, VisionFit; MM-Fit labels reported):
+# pipelines/real.yaml names the paths; a missing one is skipped and named on the card.
+real-dataset: env
+	$(BIN)/olympia build --recipe pipelines/real.yaml --out dist/olympia-real
 
 test: env labelstudio chromium
 	$(BIN)/python -m pytest -q

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from olympia.errors import ClipValidationError
 from olympia.layout import FORMAT_VERSION
-from olympia.segment import check_rep_bounds
+from olympia.segment import INT32_MAX, check_rep_bounds, check_rep_count
 from olympia.skeleton import N_JOINTS
 from olympia.splits import SPLITS
 from olympia.timebase import FPS
@@ -209,10 +209,21 @@ def validate_clip(clip: Clip) -> None:
         bad("fps", f"must be {FPS} (resample before writing), got {clip.fps}")
     if not clip.source_fps > 0:
         bad("source_fps", f"must be > 0, got {clip.source_fps}")
-    if clip.reps is not None and (int(clip.reps) != clip.reps or clip.reps < 0):
-        bad("reps", f"must be a non-negative integer or null, got {clip.reps!r}")
+    if kp.shape[0] > INT32_MAX:
+        bad("n_frames", f"{kp.shape[0]} frames exceed the stored int32 range")
+    if clip.reps is not None:
+        try:
+            whole = int(clip.reps) == clip.reps
+        except (TypeError, ValueError, OverflowError):
+            whole = False
+        if not whole or clip.reps < 0:
+            bad("reps", f"must be a non-negative integer or null, got {clip.reps!r}")
+        try:
+            check_rep_count(clip.reps, clip.n_frames, clip.fps)
+        except ValueError as exc:
+            bad("reps", str(exc))
     try:
-        check_rep_bounds(clip.rep_bounds, clip.n_frames, clip.reps)
+        check_rep_bounds(clip.rep_bounds, clip.n_frames, clip.reps, fps=clip.fps)
     except ValueError as exc:
         bad("rep_bounds", str(exc))
     conf = clip.frame_confidence

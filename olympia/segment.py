@@ -17,17 +17,50 @@ import numpy as np
 from olympia.timebase import FPS, frame_to_seconds, rescale_frames, rescale_rep_bounds
 
 
-def check_rep_bounds(rep_bounds, n_frames: int, reps: int | None = None) -> np.ndarray:
+# Stored counts are int32 (olympia.schema: reps, n_frames, rep bounds): larger values cannot be
+# written, so they are refused here, where they are checked, not by the Parquet writer.
+INT32_MAX = 2**31 - 1
+# The shortest repetition a human performs: 0.2 s (5 frames at 25 fps). Even the fastest
+# repetitive exercises (jumping jacks, battle ropes, boxing punches: 2-4 Hz) need 0.25 s per
+# cycle; a shorter rep, or more reps than the set's length holds at this pace (500 reps in
+# 21 frames), is an annotation or unit error.
+MIN_REP_SECONDS = 0.2
+
+
+def min_rep_frames(fps: float) -> int:
+    """Frames of the shortest possible repetition at `fps` (5 at 25 fps, at least 1)."""
+    return max(1, int(np.ceil(MIN_REP_SECONDS * fps - 1e-9)))
+
+
+def check_rep_count(reps: int | None, n_frames: int, fps: float) -> None:
+    """ValueError when `reps` repetitions cannot fit in n_frames frames at fps (each lasts at
+    least MIN_REP_SECONDS) or exceed the stored int32 range. None (unknown) is always valid."""
+    if reps is None:
+        return
+    if reps > INT32_MAX:
+        raise ValueError(f"{reps} reps exceed the stored int32 range [0, {INT32_MAX}]")
+    if reps * min_rep_frames(fps) > n_frames:
+        raise ValueError(f"{reps} reps cannot fit in {n_frames} frames ({n_frames / fps:.2f} s at "
+                         f"{fps:g} fps): a repetition lasts at least {MIN_REP_SECONDS} s; "
+                         "check the count and the set's frames")
+
+
+def check_rep_bounds(rep_bounds, n_frames: int, reps: int | None = None,
+                     fps: float | None = None) -> np.ndarray:
     """Validate per-rep [start, end) frame bounds of a set of n_frames frames.
 
     Returns them as an (R, 2) int64 array; raises ValueError saying which rep is wrong when a
     rep is empty, outside [0, n_frames], out of order or overlapping its neighbour, or when the
-    number of pairs disagrees with `reps`. An empty array means "unknown" and is always valid.
+    number of pairs disagrees with `reps`. With `fps` (the frames' rate), a rep shorter than
+    MIN_REP_SECONDS, or more `reps` than n_frames holds at that pace, is refused too.
+    An empty array means "unknown" and is always valid (the count rule still applies).
     """
     try:
         rb = np.asarray(rep_bounds, dtype=np.int64).reshape(-1, 2)
     except (TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"rep bounds must be [start, end) integer pairs ({exc})") from None
+    if fps is not None:
+        check_rep_count(reps, n_frames, fps)
     if rb.size == 0:
         return rb
     empty = rb[:, 0] >= rb[:, 1]
@@ -41,6 +74,13 @@ def check_rep_bounds(rep_bounds, n_frames: int, reps: int | None = None) -> np.n
         raise ValueError("reps must be in increasing order and must not overlap")
     if reps is not None and len(rb) != reps:
         raise ValueError(f"{len(rb)} rep bound pairs but reps = {reps}")
+    if fps is not None:
+        short = (rb[:, 1] - rb[:, 0]) < min_rep_frames(fps)
+        if short.any():
+            i = int(np.argmax(short))
+            raise ValueError(f"rep {i} [{rb[i, 0]}, {rb[i, 1]}) lasts {rb[i, 1] - rb[i, 0]} frame(s) "
+                             f"at {fps:g} fps: a repetition lasts at least {MIN_REP_SECONDS} s "
+                             f"({min_rep_frames(fps)} frames)")
     return rb
 
 

@@ -67,7 +67,8 @@ FIT3D_FROM_H36M = [0, 4, 5, 6, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]  # 
 
 
 def write_fit3d(root: Path) -> dict:
-    """train/s03 (squat 3 reps, warmup_7 2 reps, walk_the_box no reps), train/s04 (squat)."""
+    """train/s03 (squat 3 reps, warmup_7 2 reps, walk_the_box no reps), train/s04 (squat, as
+    .json.gz). Foot points 17-20 sit ahead of the ankles (toes), hand points 21-24 below the wrists."""
     truth = {}
     specs = {"s03": {"squat": 3, "warmup_7": 2, "walk_the_box": None}, "s04": {"squat": 2}}
     for subject, actions in specs.items():
@@ -81,8 +82,9 @@ def write_fit3d(root: Path) -> dict:
             fit[:, :17] = body[:, FIT3D_FROM_H36M]
             fit[:, 17:21] = body[:, [6, 6, 3, 3]] + [0, -0.1, -0.08]      # feet points
             fit[:, 21:25] = body[:, [13, 13, 16, 16]] + [0, 0, -0.08]    # hand points
-            _dump_json(sdir / "joints3d_25" / f"{action}.json", {"joints3d_25": fit.round(5).tolist()})
-            for cam in ("50591643", "58860488"):
+            _dump_json(sdir / "joints3d_25" / f"{action}.json", {"joints3d_25": fit.round(5).tolist()},
+                       gz=subject == "s04")              # the real copies are .json.gz
+            for cam in ("50591643Lb", "58860488"):       # real folder names carry suffixes
                 _dump_json(sdir / "camera_parameters" / cam / f"{action}.json",
                            {"extrinsics": {"R": np.eye(3).tolist(), "T": [0, 0, 0]}})
             if reps:
@@ -135,6 +137,29 @@ def kinect_frames(n: int) -> np.ndarray:
     return np.stack([kin[..., 0], kin[..., 2], 2.5 - kin[..., 1]], -1)
 
 
+def kinect_csv(kin: np.ndarray, width: int, quirks: bool = False) -> str:
+    """KIMORE JointPosition CSV text: 100 columns (x, y, z, state 2) or 75 (+ two empty cells);
+    `quirks` as the real exports: 24 blank lines first and a comma ending every row."""
+    rows = []
+    for frame in kin:
+        if width == 100:
+            cells = [f"{v:.6f}" for j in frame for v in (*j, 2.0)]
+        else:
+            cells = [f"{v:.6f}" for j in frame for v in j] + ["", ""]
+        rows.append(",".join(cells) + ("," if quirks else ""))
+    return "\n" * (24 if quirks else 0) + "\n".join(rows) + "\n"
+
+
+def write_kimore_flat(root: Path) -> dict:
+    """Flat exports named by exercise, as circulating copies have them: JointPositionExercise1.csv,
+    JointPositionExercise2.csv (one person), JointPositionExercise1(2).csv (another)."""
+    root.mkdir(parents=True, exist_ok=True)
+    names = ("JointPositionExercise1.csv", "JointPositionExercise2.csv", "JointPositionExercise1(2).csv")
+    for name in names:
+        (root / name).write_text(kinect_csv(kinect_frames(300), 100, quirks=True))   # 10 s, 5 squats
+    return {name: {"n_src": 300} for name in names}
+
+
 def write_kimore(root: Path) -> dict:
     """CG/Expert/E_ID1/Es1 (100 cols), Es5 (75 cols + trailing empties), GPP/Stroke/S_ID2/Es3."""
     truth = {}
@@ -145,14 +170,7 @@ def write_kimore(root: Path) -> dict:
         raw = root / group / subject / es / "Raw"
         raw.mkdir(parents=True, exist_ok=True)
         (root / group / subject / es / "Label").mkdir(exist_ok=True)
-        rows = []
-        for frame in kin:
-            if width == 100:
-                cells = [f"{v:.6f}" for j in frame for v in (*j, 2.0)]
-            else:
-                cells = [f"{v:.6f}" for j in frame for v in j] + ["", ""]
-            rows.append(",".join(cells))
-        (raw / f"JointPosition{subject}.csv").write_text("\n".join(rows) + "\n")
+        (raw / f"JointPosition{subject}.csv").write_text(kinect_csv(kin, width, quirks=es == "Es1"))
         (raw / f"JointOrientation{subject}.csv").write_text("0,0,0,1\n")
         truth[(group, subject, es)] = {"n_src": 90}
     return truth
@@ -177,7 +195,9 @@ def uiprmd_world(n: int) -> np.ndarray:
 
 
 def write_uiprmd(root: Path, seed: int = 0) -> dict:
-    """Segmented/Vicon/{Positions,Angles}: m01 s01 e01, m01 s02 e01, m05 s01 e02 (+ _inc)."""
+    """The release layout, both systems: Kinect (66 chained columns + angles) for m01 s01 e01,
+    m01 s02 e01, m05 s01 e02 and m01 s01 e01 _inc (Incorrect Segmented Movements, gzipped);
+    Vicon (117 marker columns, mm, z up, 100 Hz) for m01 s01 e01 and m01 s01 e01 _inc."""
     from scipy.spatial.transform import Rotation
     rng = np.random.default_rng(seed)
     truth = {}
@@ -198,14 +218,87 @@ def write_uiprmd(root: Path, seed: int = 0) -> dict:
             frame = e_mat[:, p] if j in (6, 10) else g[:, p]
             off[:, j] = np.einsum("tji,tj->ti", frame, world[:, j] - world[:, p])  # frame^T · d
             g[:, j] = frame @ e_mat[:, j]
-        base = root / "Segmented Movements" / "Vicon"
+        folder = "Incorrect Segmented Movements" if inc else "Segmented Movements"
         stem = f"m{m:02d}_s{s:02d}_e{e:02d}"
         for kind, data in (("Positions", off), ("Angles", ang)):
-            d = base / kind
-            d.mkdir(parents=True, exist_ok=True)
-            np.savetxt(d / f"{stem}_{kind.lower()}{inc}.txt", data.reshape(n, 66), fmt="%.6f", delimiter=",")
-        truth[(m, s, e, bool(inc))] = {"n_src": n, "world_cm": world}
+            path = root / folder / "Kinect" / kind / f"{stem}_{kind.lower()}{inc}.txt"
+            _write_rows(path, data.reshape(n, 66), gz=bool(inc))
+        truth[("kinect", m, s, e, bool(inc))] = {"n_src": n, "world_cm": world}
+        if s == 1 and m == 1:
+            body = squat_body(int(n * 100 / 30), 100.0)
+            markers = vicon_markers(body)
+            path = root / folder / "Vicon" / "Positions" / f"{stem}_positions{inc}.txt"
+            _write_rows(path, markers.reshape(len(body), 117), gz=bool(inc))
+            _write_rows(path.parent.parent / "Angles" / path.name.replace("positions", "angles"),
+                        rng.uniform(-90, 90, (len(body), 117)), gz=bool(inc))
+            truth[("vicon", m, s, e, bool(inc))] = {"n_src": len(body), "body": body}
     return truth
+
+
+def _write_rows(path: Path, rows: np.ndarray, gz: bool = False) -> None:
+    import gzip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(",".join(f"{v:.6f}" for v in row) for row in rows) + "\n"
+    if gz:
+        with gzip.open(path.with_name(path.name + ".gz"), "wt") as f:
+            f.write(text)
+    else:
+        path.write_text(text)
+
+
+# Plug-in Gait marker order of the real UI-PRMD Vicon files (see olympia/adapters/uiprmd.py).
+PIG_MARKERS = ("LFHD RFHD LBHD RBHD C7 T10 CLAV STRN RBAK LSHO LUPA LELB LFRM LWRA LWRB LFIN "
+               "RSHO RUPA RELB RFRM RWRA RWRB RFIN LASI RASI LPSI RPSI LTHI LKNE LTIB LANK LHEE "
+               "LTOE RTHI RKNE RTIB RANK RHEE RTOE").split()
+
+
+def vicon_markers(body: np.ndarray) -> np.ndarray:
+    """(T, 39, 3) markers in mm placed on the body (metres, z up, facing -y) so that the
+    literature's rules give its joints back: Harrington 2007 hip centres (PD = 150 mm), joint
+    centres 57 / 42 mm medial of the knee / ankle markers, shoulder 47 mm below the acromion."""
+    b = body * 1000.0
+    t = len(b)
+    fwd, up = np.array([0.0, -1.0, 0.0]), np.array([0.0, 0.0, 1.0])
+    mk = {}
+    lat_vec = b[:, 4] - b[:, 1]                              # right hip -> left hip
+    half = np.linalg.norm(lat_vec, axis=1, keepdims=True) / 2
+    lat = lat_vec / (2 * half)
+    pw = (half - 7.3) / 0.33                                 # inverts lateral = 0.33 PW + 7.3
+    pd = np.full_like(pw, 150.0)
+    centre = (b[:, 1] + b[:, 4]) / 2
+    mid_asis = centre - fwd * (-0.24 * pd - 9.9) - up * (-0.30 * pw - 10.9)
+    mk["LASI"], mk["RASI"] = mid_asis + lat * pw / 2, mid_asis - lat * pw / 2
+    mk["LPSI"], mk["RPSI"] = mid_asis - fwd * pd + lat * 40, mid_asis - fwd * pd - lat * 40
+    for side, sign, hip, knee, ankle in (("L", 1, 4, 5, 6), ("R", -1, 1, 2, 3)):
+        medial = -sign * np.broadcast_to(lat, (t, 3))
+        for joint, parent, offset, name in ((knee, hip, 57.0, "KNE"), (ankle, knee, 42.0, "ANK")):
+            marker = b[:, joint]
+            for _ in range(20):   # medial ⊥ (marker - parent joint): a fixed point, found by iteration
+                axis = marker - b[:, parent]
+                axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+                med = medial - np.sum(medial * axis, 1, keepdims=True) * axis
+                marker = b[:, joint] - offset * med / np.linalg.norm(med, axis=1, keepdims=True)
+            mk[side + name] = marker
+        mk[side + "THI"] = (b[:, hip] + b[:, knee]) / 2 - 60 * medial
+        mk[side + "TIB"] = (b[:, knee] + b[:, ankle]) / 2 - 50 * medial
+        mk[side + "HEE"] = b[:, ankle] - 50 * fwd - 60 * up
+        mk[side + "TOE"] = b[:, ankle] + 130 * fwd - 70 * up
+    thorax = b[:, 8]
+    mk["C7"], mk["CLAV"] = thorax - 70 * fwd, thorax + 70 * fwd
+    mk["T10"], mk["STRN"] = thorax - 250 * up - 90 * fwd, thorax - 190 * up + 90 * fwd
+    mk["RBAK"] = thorax - 150 * up - 80 * fwd - 90 * np.broadcast_to(lat, (t, 3))
+    head = b[:, 10]
+    for name, (df, dl) in {"LFHD": (60, 60), "RFHD": (60, -60), "LBHD": (-60, 60), "RBHD": (-60, -60)}.items():
+        mk[name] = head + df * fwd + dl * lat
+    for side, sign, sho, elb, wri in (("L", 1, 11, 12, 13), ("R", -1, 14, 15, 16)):
+        out = sign * lat
+        mk[side + "SHO"] = b[:, sho] + 47 * up
+        mk[side + "UPA"] = (b[:, sho] + b[:, elb]) / 2 + 40 * out
+        mk[side + "ELB"] = b[:, elb]
+        mk[side + "FRM"] = (b[:, elb] + b[:, wri]) / 2 + 30 * out
+        mk[side + "WRA"], mk[side + "WRB"] = b[:, wri] + 25 * fwd, b[:, wri] - 25 * fwd
+        mk[side + "FIN"] = b[:, wri] - 80 * up
+    return np.stack([np.broadcast_to(mk[name], (t, 3)) for name in PIG_MARKERS], axis=1)
 
 
 # --------------------------------------------------------------------------- InfiniteRep
@@ -216,8 +309,13 @@ ARMATURE_FROM_H36M = {
     "head": 9, "jaw": 9, "left_eye_smplhf": 10, "right_eye_smplhf": 10,
     "left_collar": 8, "left_shoulder": 11, "left_elbow": 12, "left_wrist": 13,
     "right_collar": 8, "right_shoulder": 14, "right_elbow": 15, "right_wrist": 16,
-    "left_foot": 6, "right_foot": 3,
+    "left_foot": 17, "right_foot": 18,      # with_feet: points ahead of the ankles (the toes)
 }
+
+
+def with_feet(body: np.ndarray) -> np.ndarray:
+    """(T, 19, 3): the H36M body plus left and right foot points 12 cm ahead (-y), 5 cm down."""
+    return np.concatenate([body, body[:, [6, 3]] + [0.0, -0.12, -0.05]], axis=1)
 
 
 def write_infiniterep(root: Path, reps: int = 3) -> dict:
@@ -228,7 +326,7 @@ def write_infiniterep(root: Path, reps: int = 3) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     for k, yaw in enumerate((0.0, 0.6)):
         n = int(reps * SQUAT_PERIOD_S * 24) + 6
-        body = squat_body(n, 24.0, reps=reps)
+        body = with_feet(squat_body(n, 24.0, reps=reps))
         c, s = np.cos(yaw), np.sin(yaw)
         body = body @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]).T + [0, 0, 0]  # turn in place
         body[:, :, 1] += 0.3 * np.sin(np.arange(n) / n * 2 * np.pi)[:, None]      # step back/forth
@@ -248,11 +346,42 @@ def write_infiniterep(root: Path, reps: int = 3) -> dict:
         _dump_json(folder / f"{k:06d}.json", {"info": {}, "images": images, "annotations": anns,
                                               "categories": [{"id": 1, "name": "person"}]})
         (folder / f"{k:06d}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
-        truth[k] = {"reps": reps, "n_src": n, "body": body}
+        truth[k] = {"reps": reps, "n_src": n, "body": body[:, :17]}
     only_video = root / "InfinityAI_InfiniteRep_legraise_v1.0" / "data"
     only_video.mkdir(parents=True, exist_ok=True)
     (only_video / "000000.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
     return truth
+
+
+def write_visionfit(root: Path, reps: int = 3, fps: float = 12.0) -> dict:
+    """One VisionFit job folder <job>/labels.json + job.json + video.mp4: a squat rendered at
+    `fps` whose per-frame rep_count_from_start ends just short of `reps` (the last frame is
+    sampled before the last rep completes), with world (x_global..) and image coordinates and
+    the camera's K matrix."""
+    job = root / "0b0e0f00-0000-4000-8000-000000000001"
+    job.mkdir(parents=True, exist_ok=True)
+    n = int(reps * SQUAT_PERIOD_S * fps)                  # the set's frames; the last before the end
+    body = with_feet(squat_body(n, fps))
+    cam = np.stack([body[..., 0], -(body[..., 2] - 1.0), body[..., 1] + 3.0], -1)
+    f, c = 300.0, 128.0
+    uv = cam[..., :2] * f / cam[..., 2:3] + c
+    counts = np.arange(n) / fps / SQUAT_PERIOD_S            # reps completed + fraction
+    images, anns = [], []
+    for i in range(n):
+        images.append({"id": i, "width": 256, "height": 256, "frame_number": i,
+                       "rep_count_from_start": float(counts[i])})
+        arm = {name: {"x": round(float(uv[i, h, 0])), "y": round(float(uv[i, h, 1])), "v": 1,
+                      "z": float(cam[i, h, 2]), "x_global": float(body[i, h, 0]),
+                      "y_global": float(body[i, h, 1]), "z_global": float(body[i, h, 2])}
+               for name, h in ARMATURE_FROM_H36M.items()}
+        anns.append({"id": i, "image_id": i, "category_id": 1, "armature_keypoints": arm})
+    _dump_json(job / "labels.json", {"info": {"camera_K_matrix": [[f, 0, c], [0, f, c], [0, 0, 1]]},
+                                     "categories": [{"id": 1, "name": "person"}],
+                                     "images": images, "annotations": anns})
+    _dump_json(job / "job.json", {"name": "visionfit-v0.4.0",
+                                  "params": {"exercise": "SQUAT", "num_reps": reps, "frame_rate": fps}})
+    (job / "video.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    return {job.name: {"reps": reps, "n_src": n, "body": body[:, :17], "last_count": float(counts[-1])}}
 
 
 # --------------------------------------------------------------------------- RepCount
@@ -297,7 +426,7 @@ def write_uco(root: Path) -> dict:
 
 WRITERS = {"fit3d": write_fit3d, "mmfit": write_mmfit, "kimore": write_kimore,
            "uiprmd": write_uiprmd, "infiniterep": write_infiniterep, "repcount": write_repcount,
-           "uco": write_uco}
+           "uco": write_uco, "visionfit": write_visionfit}
 
 
 def write_all(out: Path) -> dict[str, Path]:
@@ -308,9 +437,14 @@ def write_all(out: Path) -> dict[str, Path]:
     return paths
 
 
-def _dump_json(path: Path, obj) -> None:
+def _dump_json(path: Path, obj, gz: bool = False) -> None:
+    import gzip
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj))
+    if gz:
+        with gzip.open(path.with_name(path.name + ".gz"), "wt") as f:
+            f.write(json.dumps(obj))
+    else:
+        path.write_text(json.dumps(obj))
 
 
 if __name__ == "__main__":

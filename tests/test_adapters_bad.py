@@ -2,6 +2,7 @@
 other records of the same release still come through; a wrong layout names the missing path."""
 from __future__ import annotations
 
+import gzip
 import json
 
 import numpy as np
@@ -26,7 +27,7 @@ def test_wrong_layout_names_the_expected_path(name, tmp_path):
     (tmp_path / "README.txt").write_text("not a release")
     a = ADAPTERS[name]
     with pytest.raises(LayoutError, match="expected"):
-        list(a.iter_clips(tmp_path) if a.iter_clips else a.iter_segments(tmp_path))
+        list(a.iter_clips(tmp_path) if a.list_clips else a.iter_segments(tmp_path))
 
 
 def test_fit3d_truncated_json_bounds_outside_and_mm_units(tmp_path):
@@ -37,9 +38,9 @@ def test_fit3d_truncated_json_bounds_outside_and_mm_units(tmp_path):
     ann = json.loads((s03 / "rep_ann.json").read_text())
     ann["warmup_7"] = [10, 60, 5000]                                                # past the end
     (s03 / "rep_ann.json").write_text(json.dumps(ann))
-    s04 = tmp_path / "train" / "s04" / "joints3d_25" / "squat.json"
-    doc = json.loads(s04.read_text())
-    s04.write_text(json.dumps({"joints3d_25": (np.asarray(doc["joints3d_25"]) * 1000).tolist()}))  # mm
+    s04 = tmp_path / "train" / "s04" / "joints3d_25" / "squat.json.gz"
+    doc = json.loads(gzip.decompress(s04.read_bytes()))
+    s04.write_bytes(gzip.compress(json.dumps({"joints3d_25": (np.asarray(doc["joints3d_25"]) * 1000).tolist()}).encode()))  # mm
     good, bad = _split(ADAPTERS["fit3d"].iter_clips(tmp_path))
     assert [c.id for c in good] == ["fit3d:s03:walk_the_box"]
     msgs = {r.clip_id: (r.where, r.message) for r in bad}
@@ -103,30 +104,31 @@ def test_kimore_row_with_missing_column_and_binary_csv(tmp_path):
     rf.write_kimore(tmp_path)
     f = next((tmp_path / "CG/Expert/E_ID1/Es1/Raw").glob("JointPosition*.csv"))
     lines = f.read_text().splitlines()
-    lines[6] = ",".join(lines[6].split(",")[:-1])                    # 99 columns
+    lines[24 + 6] = ",".join(lines[24 + 6].rstrip(",").split(",")[:-1])   # row 31: 99 columns
     f.write_text("\n".join(lines) + "\n")
     g = next((tmp_path / "GPP/Stroke/S_ID2/Es3/Raw").glob("JointPosition*.csv"))
     g.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00\xff\xfe")
     good, bad = _split(ADAPTERS["kimore"].iter_clips(tmp_path))
     assert [c.extra["exercise"] for c in good] == ["Es5"]
     msgs = {r.where.split("/")[-3]: r.message for r in bad}           # .../Es1/Raw/JointPosition*.csv
-    assert msgs["Es1"] == "row 7: 99 columns where earlier rows have 100"
+    assert msgs["Es1"].startswith("row 31: 99 columns where earlier rows have 100 (fix the file")
     assert "binary" in msgs["Es3"] or "columns" in msgs["Es3"]
 
 
 def test_uiprmd_missing_angles_and_short_row(tmp_path):
     rf.write_uiprmd(tmp_path)
-    base = tmp_path / "Segmented Movements" / "Vicon"
+    base = tmp_path / "Segmented Movements" / "Kinect"
     (base / "Angles" / "m01_s02_e01_angles.txt").unlink()
     p = base / "Positions" / "m05_s01_e02_positions.txt"
     lines = p.read_text().splitlines()
     lines[2] = ",".join(lines[2].split(",")[:65])
     p.write_text("\n".join(lines) + "\n")
     good, bad = _split(ADAPTERS["uiprmd"].iter_clips(tmp_path))
-    assert sorted(c.id for c in good) == ["uiprmd:m01:s01:e01", "uiprmd:m01:s01:e01:inc"]
-    msgs = {r.clip_id: r.message for r in bad}
-    assert "m01_s02_e01_angles.txt is missing" in msgs["uiprmd:m01:s02:e01"]
-    assert msgs["uiprmd:m05:s01:e02"] == "row 3: 65 columns, expected 66 (22 joints × 3)"
+    assert sorted(c.id for c in good) == ["uiprmd:kinect:m01:s01:e01", "uiprmd:kinect:m01:s01:e01:inc",
+                                          "uiprmd:vicon:m01:s01:e01", "uiprmd:vicon:m01:s01:e01:inc"]
+    msgs = {r.where.rsplit("/", 1)[1]: r.message for r in bad}
+    assert "m01_s02_e01_angles.txt is missing" in msgs["m01_s02_e01_positions.txt"]
+    assert msgs["m05_s01_e02_positions.txt"].startswith("row 3: 65 columns, expected 66 (22 joints × 3)")
 
 
 def test_infiniterep_truncated_json_and_decreasing_counts(tmp_path):
@@ -182,7 +184,7 @@ def test_segments_json_rejects_unknown_format(tmp_path):
 def test_fit3d_json_that_is_not_a_joints_file_and_too_few_boundaries(tmp_path):
     rf.write_fit3d(tmp_path)
     s03 = tmp_path / "train" / "s03"
-    cam = s03 / "camera_parameters" / "50591643" / "squat.json"
+    cam = s03 / "camera_parameters" / "58860488" / "squat.json"
     (s03 / "joints3d_25" / "squat.json").write_text(cam.read_text())      # camera JSON, joints name
     ann = json.loads((s03 / "rep_ann.json").read_text())
     ann["warmup_7"] = [10]                                                 # one boundary: zero reps

@@ -156,7 +156,8 @@ def test_recipe_with_a_raw_source_a_video_only_source_and_a_pose_store(tmp_path,
     assert str(repo) not in json.dumps(skipped)
     assert "mmfit" not in skipped and "repcount" not in skipped
     pose_hint = [r for r in report.rejected if r.source == "repcount"]
-    assert len(pose_hint) == 1 and "olympia pose --segments" in pose_hint[0].message
+    # one entry per segment waiting for the pose path (the fixture's 5 RepCount rows), not a summary
+    assert len(pose_hint) == 5 and all("olympia pose --segments" in r.message for r in pose_hint)
     card = (tmp_path / "out/README.md").read_text()
     assert "| mmfit | 3 |" in card and "work/stores/missing" in card
 

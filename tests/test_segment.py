@@ -20,6 +20,38 @@ def test_rep_bounds_rule():
         check_rep_bounds([[0, "a"]], 20)
 
 
+def test_rep_length_and_count_rules():
+    """0.2 s is the shortest rep: 5 frames at 25 fps, 10 at 50; 500 reps in 21 frames and counts
+    beyond int32 (the stored type) are refused; without fps only the order rules apply."""
+    from olympia.segment import INT32_MAX, check_rep_count, min_rep_frames
+    assert (min_rep_frames(25.0), min_rep_frames(50.0), min_rep_frames(6.0)) == (5, 10, 2)
+    check_rep_bounds([[0, 5], [5, 10]], 10, reps=2, fps=25.0)
+    with pytest.raises(ValueError, match=r"rep 1 \[5, 9\) lasts 4 frame\(s\) at 25 fps"):
+        check_rep_bounds([[0, 5], [5, 9]], 10, fps=25.0)
+    check_rep_bounds([[0, 5], [5, 9]], 10)
+    with pytest.raises(ValueError, match="500 reps cannot fit in 21 frames"):
+        check_rep_count(500, 21, 25.0)
+    check_rep_count(4, 21, 25.0)                             # 4 × 5 = 20 frames
+    with pytest.raises(ValueError, match="int32"):
+        check_rep_count(3_000_000_000, 10**10, 25.0)
+    assert INT32_MAX == 2_147_483_647
+
+
+def test_clip_validation_refuses_impossible_counts():
+    from factories import make_clip
+    from olympia.errors import ClipValidationError
+    from olympia.schema import validate_clip
+    clip = make_clip(0, n_frames=21, reps=None)
+    clip.reps = 500
+    with pytest.raises(ClipValidationError, match="field 'reps'.*500 reps cannot fit in 21 frames"):
+        validate_clip(clip)
+    clip.reps = 3_000_000_000
+    with pytest.raises(ClipValidationError, match="field 'reps'.*int32"):
+        validate_clip(clip)
+    clip.reps = 4
+    validate_clip(clip)
+
+
 def test_segment_native_frames_to_the_25fps_timeline():
     # a RepCount-style set: frames 60..240 of a 30 fps video, reps at native frames
     seg = Segment("v.mp4", 60, 240, fps=30.0, reps=2, rep_bounds=[[60, 150], [150, 240]])

@@ -19,6 +19,7 @@ from olympia.errors import StoreIntegrityError
 from olympia.io import sha256_file
 from olympia.schema import METADATA_COLUMNS, Rejected
 from olympia.layout import ROW_GROUP_MAX_BYTES, ROW_GROUP_MAX_ROWS
+from olympia.segment import min_rep_frames
 from olympia.store import ClipStore, write_store
 
 
@@ -272,7 +273,7 @@ def test_interrupted_swap_is_recovered(tmp_path):
 
 
 clip_strategy = st.builds(
-    lambda i, t, reps, subject, label, cam: make_clip(i, n_frames=t, reps=reps if reps <= t else None,
+    lambda i, t, reps, subject, label, cam: make_clip(i, n_frames=t, reps=reps if reps * min_rep_frames(25.0) <= t else None,
                                                       subject=subject, label=label, camera=cam),
     st.integers(0, 10_000), st.integers(2, 60), st.integers(0, 8),
     st.text("abc123", min_size=1, max_size=4), st.sampled_from(["squat", "single arm row", "pushup"]),

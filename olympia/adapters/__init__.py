@@ -9,18 +9,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from olympia.adapters import fit3d, infiniterep, kimore, mmfit, repcount, uco, uiprmd
-from olympia.adapters.common import Adapter
+from olympia.adapters import fit3d, infiniterep, kimore, mmfit, repcount, uco, uiprmd, visionfit
+from olympia.adapters.common import Adapter, Item
 from olympia.errors import ConfigError
 
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
     fit3d.ADAPTER, mmfit.ADAPTER, uco.ADAPTER, infiniterep.ADAPTER,
-    repcount.ADAPTER, uiprmd.ADAPTER, kimore.ADAPTER,
+    repcount.ADAPTER, uiprmd.ADAPTER, kimore.ADAPTER, visionfit.ADAPTER,
 )}
 
 DEFAULT_SOURCES_CONFIG = Path("pipelines/sources.yaml")
 
-__all__ = ["ADAPTERS", "Adapter", "configured_sources"]
+__all__ = ["ADAPTERS", "Adapter", "Item", "configured_sources"]
 
 
 def configured_sources(config_path: str | Path = DEFAULT_SOURCES_CONFIG,

@@ -24,14 +24,16 @@ pose_3d.npy was available, so the pose side is tested on fixtures only.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from olympia.adapters.common import (Adapter, detect_units, detect_up_axis, finish_clip,
-                                     left_right_consistency, rejected, require_glob)
-from olympia.schema import Clip, Rejected, make_clip_id
+from olympia.adapters.common import (Adapter, Item, detect_units, detect_up_axis, finish_clip,
+                                     int_cell, left_right_consistency, read_text, rejected,
+                                     require_glob)
+from olympia.schema import Rejected, make_clip_id
 from olympia.skeleton import NECK, THORAX, rotate, to_h36m
 
 NAME = "mmfit"
@@ -54,37 +56,37 @@ class LabelRow(NamedTuple):
     line: int        # 1-based line in the CSV (names the row in errors, numbers the clip)
 
 
+def parse_label_row(cells: list[str], line: int) -> LabelRow:
+    """One CSV row -> LabelRow; ValueError naming what is wrong (counts as int32, finite)."""
+    if len(cells) != 4:
+        raise ValueError(f"expected 4 columns start_frame,end_frame,reps,exercise, got {len(cells)}: {cells}")
+    start, end, reps = (int_cell(c, what) for c, what in zip(cells[:3], ("start_frame", "end_frame", "reps")))
+    if end <= start or not cells[3].strip():
+        raise ValueError(f"need start < end and an exercise name, got {cells}")
+    return LabelRow(start, end, reps, cells[3].strip(), line)
+
+
+def label_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """(line, cells) of every non-blank row of wNN_labels.csv."""
+    return [(i, cells) for i, cells in enumerate(csv.reader(io.StringIO(read_text(path), newline="")), start=1)
+            if cells and any(c.strip() for c in cells)]
+
+
 def read_labels(path: Path) -> tuple[list[LabelRow], list[Rejected]]:
-    """Parse wNN_labels.csv -> ([LabelRow, ...], [Rejected row, ...])."""
+    """Parse wNN_labels.csv -> ([LabelRow, ...], [Rejected row, ...]) (tests, tools)."""
     rows, bad = [], []
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError:
-        return [], [rejected(NAME, path, "not a text CSV (binary content)")]
-    for i, cells in enumerate(csv.reader(text.splitlines()), start=1):
-        if not cells or all(not c.strip() for c in cells):
-            continue
-        if len(cells) != 4:
-            bad.append(rejected(NAME, path, f"expected 4 columns start_frame,end_frame,reps,exercise, "
-                                            f"got {len(cells)}: {cells}", row=i))
-            continue
+    for line, cells in label_rows(path):
         try:
-            start, end, reps = (int(float(c)) for c in cells[:3])
-        except ValueError:
-            bad.append(rejected(NAME, path, f"start/end/reps must be integers, got {cells[:3]}", row=i))
-            continue
-        if end <= start or reps < 0 or not cells[3].strip():
-            bad.append(rejected(NAME, path, f"need start < end, reps >= 0 and an exercise name, got "
-                                            f"{cells}", row=i))
-            continue
-        rows.append(LabelRow(start, end, reps, cells[3].strip(), i))
+            rows.append(parse_label_row(cells, line))
+        except ValueError as exc:
+            bad.append(rejected(NAME, path, str(exc), row=line))
     return rows, bad
 
 
 def _load_pose(path: Path) -> np.ndarray:
     try:
         arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except ValueError as exc:
         raise ValueError(f"not a readable .npy array ({exc})")
     if arr.ndim != 3 or arr.shape[0] != 3 or arr.shape[2] != 18:
         raise ValueError(f"expected pose_3d shape (3, N, 18) = frame column + 17 joints, got "
@@ -92,34 +94,52 @@ def _load_pose(path: Path) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def iter_clips(raw_dir: Path) -> Iterator[Clip | Rejected]:
-    raw_dir = Path(raw_dir)
+def list_clips(raw_dir: Path) -> Iterator[Item]:
     for labels_path in require_glob(raw_dir, "w[0-9][0-9]/w[0-9][0-9]_labels.csv", NAME):
-        w = labels_path.parent.name
-        pose_path = labels_path.parent / f"{w}_pose_3d.npy"
-        rows, bad = read_labels(labels_path)
-        yield from bad
-        if not pose_path.exists():
-            yield rejected(NAME, pose_path, f"missing (expected beside {labels_path.name}); "
-                                            "unpack the full MM-Fit release")
-            continue
+        yield Item(labels_path)
+
+
+def read(raw_dir: Path, item: Item):
+    """A workout's labels file -> one sub-item per labeled set (each quarantined on its own),
+    or, when the pose file is missing or unreadable, one Rejected per set saying why."""
+    if item.row is not None:
+        yield _set_clip(raw_dir, item)
+        return
+    labels_path = item.path
+    w = labels_path.parent.name
+    pose_path = labels_path.parent / f"{w}_pose_3d.npy"
+    rows = label_rows(labels_path)
+    if not rows:
+        raise ValueError("no labeled set (an empty labels file): restore it from the release")
+    problem = None
+    if not pose_path.exists():
+        problem = (f"{pose_path.name} is missing (expected beside {labels_path.name}): the set has "
+                   "no 3D pose; unpack the full MM-Fit release")
+    else:
         try:
             arr = _load_pose(pose_path)
-        except ValueError as exc:
-            yield rejected(NAME, pose_path, str(exc), field_="keypoints")
+        except (ValueError, OSError, EOFError) as exc:
+            problem = f"{pose_path.name}: {exc}"
+    for line, cells in rows:
+        clip_id = make_clip_id(NAME, w, line, cells[-1].strip() if len(cells) == 4 else "")
+        if problem:
+            yield rejected(NAME, labels_path, problem, row=line, field_="keypoints", clip_id=clip_id)
             continue
-        frames = arr[0, :, 0]
-        joints = np.moveaxis(arr[:, :, 1:], 0, -1)          # (N, 17, 3)
-        joints[np.all(joints == 0, axis=-1)] = np.nan        # undetected joints are zeros
-        for start, end, reps, exercise, line in rows:
-            clip_id = make_clip_id(NAME, w, line, exercise)   # CSV line: stable if a row is bad
-            sel = (frames >= start) & (frames <= end)
-            if sel.sum() < 2:
-                yield rejected(NAME, labels_path, f"set frames [{start}, {end}] select {int(sel.sum())} "
-                                                  f"rows of {pose_path.name} (frames {frames.min():.0f}-"
-                                                  f"{frames.max():.0f})", row=line, clip_id=clip_id)
-                continue
-            yield _clip(raw_dir, pose_path, joints[sel], clip_id, w, exercise, reps, start, end)
+        yield Item(labels_path, row=line, clip_id=clip_id, data=(cells, pose_path, arr))
+
+
+def _set_clip(raw_dir: Path, item: Item):
+    cells, pose_path, arr = item.data
+    start, end, reps, exercise, line = parse_label_row(cells, item.row)
+    w = item.path.parent.name
+    frames = arr[0, :, 0]
+    sel = (frames >= start) & (frames <= end)
+    if sel.sum() < 2:
+        raise ValueError(f"set frames [{start}, {end}] select {int(sel.sum())} rows of "
+                         f"{pose_path.name} (frames {frames.min():.0f}-{frames.max():.0f})")
+    joints = np.moveaxis(arr[:, sel, 1:], 0, -1)        # (n, 17, 3)
+    joints[np.all(joints == 0, axis=-1)] = np.nan        # undetected joints are zeros
+    return _clip(raw_dir, pose_path, joints, item.clip_id, w, exercise, reps, start, end)
 
 
 def _clip(raw_dir, pose_path, kp_src, clip_id, w, exercise, reps, start, end):
@@ -138,7 +158,7 @@ def _clip(raw_dir, pose_path, kp_src, clip_id, w, exercise, reps, start, end):
     extra["left_right_consistency"] = round(left_right_consistency(kp[ok], kp[ok, NECK] - kp[ok, THORAX]), 3)
     return finish_clip(ADAPTER, path=pose_path, raw_dir=raw_dir, clip_id=clip_id, subject=w,
                        label_raw=exercise, keypoints=kp, src_fps=NATIVE_FPS, reps=reps, extra=extra,
-                       split_group=f"{NAME}:{w}")
+                       split_group=f"{NAME}:{w}", pose_estimator="rgbd")   # the release's pose from its RGB-D camera
 
 
 ADAPTER = Adapter(
@@ -148,6 +168,6 @@ ADAPTER = Adapter(
     license="MM-Fit terms (research use, mmfit.github.io)",
     homepage="https://mmfit.github.io",
     layout="wNN/wNN_pose_3d.npy (3, N, 18) + wNN/wNN_labels.csv (start,end,reps,exercise)",
-    native_fps=NATIVE_FPS, joint_set="mmfit17", iter_clips=iter_clips,
+    native_fps=NATIVE_FPS, joint_set="mmfit17", read=read, list_clips=list_clips,
     verified="units, up axis and sides measured per set (extra: unit_scale, up_axis, "
              "left_right_consistency); all 21 real label CSVs parse")

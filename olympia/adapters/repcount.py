@@ -20,10 +20,12 @@ but flagged extra["paper_excluded"] (method.md §1: "pommel horse excluded").
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Iterator
 
-from olympia.adapters.common import Adapter, provenance, rejected, require_path
+from olympia.adapters.common import (Adapter, Item, int_cell, provenance, read_text, rejected,
+                                     require_path)
 from olympia.errors import LayoutError
 from olympia.schema import Rejected, make_clip_id
 from olympia.segment import Segment, check_rep_bounds
@@ -56,16 +58,11 @@ def parse_row(row: dict, n: int) -> tuple[int, list[list[int]], str]:
     count_cell = (row.get("count") or "").strip()
     if not count_cell:
         raise ValueError("empty count cell (the official loader skips such rows)")
-    try:
-        count = int(float(count_cell))
-    except ValueError:
-        raise ValueError(f"count {count_cell!r} is not a number")
-    if count < 0:
-        raise ValueError(f"negative count {count}")
+    count = int_cell(count_cell, "count")
     cells = [(row.get(f"L{i}") or "").strip() for i in range(1, n + 1)]
     last = max((i for i, c in enumerate(cells) if c), default=-1)
     try:
-        frames = [int(float(c)) if c else None for c in cells[: last + 1]]
+        frames = [int_cell(c, f"L{i + 1}") if c else None for i, c in enumerate(cells[: last + 1])]
     except ValueError as exc:
         raise ValueError(f"non-numeric L cell ({exc})")
     if None in frames:
@@ -87,7 +84,7 @@ def _annotation_files(raw_dir: Path) -> list[tuple[str, str, Path]]:
     out = []
     for split, names in SPLITS.items():
         for name in names:
-            if (ann / f"{name}.csv").exists():
+            if (ann / f"{name}.csv").exists() or (ann / f"{name}.csv").is_symlink():
                 out.append((split, name, ann / f"{name}.csv"))
                 break
     if not out:
@@ -95,48 +92,59 @@ def _annotation_files(raw_dir: Path) -> list[tuple[str, str, Path]]:
     return out
 
 
-def iter_segments(raw_dir: Path) -> Iterator[Segment | Rejected]:
-    raw_dir = Path(raw_dir)
+def list_segments(raw_dir: Path) -> Iterator[Item]:
     for split, folder, path in _annotation_files(raw_dir):
-        yield from _csv_segments(raw_dir, split, raw_dir / "video" / folder, path)
+        yield Item(path, data=(split, folder))
 
 
-def _csv_segments(raw_dir: Path, split: str, video_dir: Path, path: Path):
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        yield rejected(NAME, path, f"not a readable CSV ({exc})")
+def read(raw_dir: Path, item: Item):
+    """A split's CSV -> one sub-item per data row (each quarantined on its own)."""
+    if item.row is not None:
+        yield _row_segment(raw_dir, item)
         return
+    split, folder = item.data
+    rows = list(csv.reader(io.StringIO(read_text(item.path), newline="")))
+    header = rows[0] if rows else []
     if not {"type", "name", "count"} <= set(header):
-        yield rejected(NAME, path, f"header {header[:5]} lacks type,name,count: not a RepCount CSV")
-        return
+        raise ValueError(f"header {header[:5]} lacks type,name,count: not a RepCount CSV")
     n_l = sum(1 for h in header if h.startswith("L") and h[1:].isdigit())
-    for line, row in enumerate(rows, start=2):          # row numbers as in the file (header = 1)
-        if None in row:                                 # more cells than header columns
-            yield rejected(NAME, path, f"{len(row[None])} cells beyond the header", row=line)
+    if not any(rows[1:]):
+        raise ValueError("no data row under the header (a truncated or emptied CSV)")
+    for line, cells in enumerate(rows[1:], start=2):     # row numbers as in the file (header = 1)
+        if not cells:
             continue
-        name = (row.get("name") or "").strip()
-        clip_id = make_clip_id(NAME, split, Path(name).stem or f"row{line}")
-        try:
-            count, pairs, problem = parse_row(row, n_l)
-        except ValueError as exc:
-            yield rejected(NAME, path, f"{name}: {exc}", row=line, field_="reps", clip_id=clip_id)
-            continue
-        video = video_dir / name
-        if not name or not video.is_file():
-            yield rejected(NAME, path, f"video {video} not found", row=line, field_="video",
-                           clip_id=clip_id)
-            continue
-        cls = clean_class(row["type"])
-        yield Segment(
-            str(video.resolve()), 0, None, fps=None, label_raw=cls, reps=count, rep_bounds=pairs,
-            clip_id=clip_id, source=NAME, subject=Path(name).stem, split_group=f"{NAME}:{Path(name).stem}", provenance=provenance(video, raw_dir, LICENSE, hashed=False),
-            extra={"repcount_split": split, "type_raw": row["type"], "csv": path.name,
-                   "csv_row": line, "paper_excluded": cls in PAPER_EXCLUDED,
-                   **({"rep_bounds_dropped": problem} if problem else {})})
+        name = cells[header.index("name")].strip() if len(cells) > header.index("name") else ""
+        yield Item(item.path, row=line, clip_id=make_clip_id(NAME, split, Path(name).stem or f"row{line}"),
+                   data=(split, folder, header, n_l, cells))
+
+
+def _row_segment(raw_dir: Path, item: Item) -> Segment | Rejected:
+    split, folder, header, n_l, cells = item.data
+    if len(cells) > len(header):
+        raise ValueError(f"{len(cells) - len(header)} cells beyond the header")
+    row = dict(zip(header, cells))
+    name = (row.get("name") or "").strip()
+    try:
+        count, pairs, problem = parse_row(row, n_l)
+    except ValueError as exc:
+        return rejected(NAME, item.path, f"{name}: {exc}", row=item.row, field_="reps", clip_id=item.clip_id)
+    video_dir = raw_dir / "video" / folder
+    video = video_dir / name
+    # a name cell is a file name: "../x.mp4" or an absolute path must not reach outside RAW_DIR
+    if not name or Path(name).name != name or not video.resolve().is_relative_to(video_dir.resolve()):
+        return rejected(NAME, item.path, f"name {name!r} is not a video file name inside {video_dir}",
+                        row=item.row, field_="video", clip_id=item.clip_id)
+    if not video.is_file():
+        return rejected(NAME, item.path, f"video {video} not found", row=item.row, field_="video",
+                        clip_id=item.clip_id)
+    cls = clean_class(row.get("type") or "")
+    return Segment(
+        str(video.resolve()), 0, None, fps=None, label_raw=cls, reps=count, rep_bounds=pairs,
+        clip_id=item.clip_id, source=NAME, subject=Path(name).stem,
+        split_group=f"{NAME}:{Path(name).stem}", provenance=provenance(video, raw_dir, LICENSE, hashed=False),
+        extra={"repcount_split": split, "type_raw": row.get("type"), "csv": item.path.name,
+               "csv_row": item.row, "paper_excluded": cls in PAPER_EXCLUDED,
+               **({"rep_bounds_dropped": problem} if problem else {})})
 
 
 ADAPTER = Adapter(
@@ -145,5 +153,5 @@ ADAPTER = Adapter(
              "for Repetitive Action Counting, CVPR 2022",
     license=LICENSE, homepage="https://svip-lab.github.io/dataset/RepCount_dataset.html",
     layout="annotation/{train,valid,test}.csv + video/{train,valid,test}/<name>.mp4",
-    native_fps=None, joint_set=None, role="evaluation", iter_segments=iter_segments,
+    native_fps=None, joint_set=None, role="evaluation", read=read, list_segments=list_segments,
     verified="every row of the 3 real CSVs read; counts checked against the L pairs")

@@ -19,8 +19,8 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from olympia.adapters.common import Adapter, provenance, require_glob
-from olympia.schema import Rejected, make_clip_id
+from olympia.adapters.common import Adapter, Item, provenance, require_glob
+from olympia.schema import make_clip_id
 from olympia.segment import Segment
 
 NAME = "uco"
@@ -45,26 +45,34 @@ def count_numeric_rows(path: Path) -> tuple[int | None, str]:
             [float(v) for v in l.split()]
     except (UnicodeDecodeError, ValueError) as exc:
         return None, f"{path.name}: not numeric rows ({exc})"
+    except OSError as exc:          # a marker file only serves checks: report, do not fail the video
+        return None, f"{path.name}: unreadable ({type(exc).__name__}: {exc})"
     if len(widths) > 1:
         return len(lines), f"{path.name}: rows of differing widths {sorted(widths)}"
     return len(lines), "ok"
 
 
-def iter_segments(raw_dir: Path) -> Iterator[Segment | Rejected]:
-    raw_dir = Path(raw_dir)
+def list_segments(raw_dir: Path) -> Iterator[Item]:
     for video in require_glob(raw_dir, "data/*/*/cam[0-9].avi", NAME):
-        activity_dir = video.parent
-        subject, activity, camera = activity_dir.parent.name, activity_dir.name, video.stem[3:]
-        p3d_rows, p3d_check = count_numeric_rows(activity_dir / "p3d.txt")
-        p2d_rows, p2d_check = count_numeric_rows(activity_dir / f"{video.stem}_p2d.txt")
-        yield Segment(
-            str(video.resolve()), 0, None, fps=None, label_raw=activity.replace("_", " "), reps=REPS,
-            clip_id=make_clip_id(NAME, subject, activity, f"cam{camera}"), source=NAME,
-            subject=subject, camera=camera,
-            split_group=f"{NAME}:{subject}", provenance=provenance(video, raw_dir, LICENSE, hashed=False),
-            extra={"activity": activity, "side": side_of(activity), "p3d_rows": p3d_rows,
-                   "p2d_rows": p2d_rows,
-                   "marker_check": "; ".join(c for c in (p3d_check, p2d_check) if c not in ("ok", "absent")) or "ok"})
+        yield Item(video, clip_id=make_clip_id(NAME, video.parent.parent.name, video.parent.name,
+                                               f"cam{video.stem[3:]}"))
+
+
+def read(raw_dir: Path, item: Item):
+    video = item.path
+    if not video.is_file():   # listing reads no video bytes, but a folder or a dead link is no video
+        raise ValueError(f"{video.name} is not a readable file (a folder, or a broken or looping link)")
+    activity_dir = video.parent
+    subject, activity, camera = activity_dir.parent.name, activity_dir.name, video.stem[3:]
+    p3d_rows, p3d_check = count_numeric_rows(activity_dir / "p3d.txt")
+    p2d_rows, p2d_check = count_numeric_rows(activity_dir / f"{video.stem}_p2d.txt")
+    yield Segment(
+        str(video.resolve()), 0, None, fps=None, label_raw=activity.replace("_", " "), reps=REPS,
+        clip_id=item.clip_id, source=NAME, subject=subject, camera=camera,
+        split_group=f"{NAME}:{subject}", provenance=provenance(video, raw_dir, LICENSE, hashed=False),
+        extra={"activity": activity, "side": side_of(activity), "p3d_rows": p3d_rows,
+               "p2d_rows": p2d_rows,
+               "marker_check": "; ".join(c for c in (p3d_check, p2d_check) if c not in ("ok", "absent")) or "ok"})
 
 
 ADAPTER = Adapter(
@@ -73,5 +81,5 @@ ADAPTER = Adapter(
              "Human Pose Estimation Methods on Physical Rehabilitation Exercises, Sensors 23(21) 2023",
     license=LICENSE, homepage="https://github.com/AVAuco/ucophyrehab",
     layout="data/<subject>/<activity>/cam{0-4}.avi (+ cam{0-4}_p2d.txt, p3d.txt)",
-    native_fps=None, joint_set=None, iter_segments=iter_segments,
+    native_fps=None, joint_set=None, read=read, list_segments=list_segments,
     verified="layout from the README only (no real file here); marker files row-counted for checks")
