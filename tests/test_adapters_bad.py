@@ -205,3 +205,42 @@ def test_infiniterep_single_frame_set_is_rejected(tmp_path):
     good, bad = _split(ADAPTERS["infiniterep"].iter_clips(tmp_path))
     assert [c.id for c in good] == ["infiniterep:squat:000000"]
     assert bad[0].where.endswith("000001.json") and "1 images; a set needs at least 2 frames" in bad[0].message
+
+
+def test_kinect_corrupt_repetition_and_collapsed_track_are_quarantined(tmp_path):
+    """UI-PRMD Kinect: a repetition whose thigh changes length from frame to frame (as the full
+    release's corrupt m03_s04_e09, a bone varying by 96 %) fails the bone-length check; a
+    KIMORE track at half scale (standing height 1.794 / 2 = 0.897 m, a collapsed track) fails the stature check."""
+    rf.write_uiprmd(tmp_path / "uiprmd")
+    pos = tmp_path / "uiprmd/Segmented Movements/Kinect/Positions/m05_s01_e02_positions.txt"
+    rows = np.loadtxt(pos, delimiter=",")
+    shin = slice(3 * 19, 3 * 19 + 3)      # right lower leg = the knee, its offset from the hip (cm)
+    rows[::10, shin] *= 30.0                                  # one frame in ten: the thigh 30x
+    np.savetxt(pos, rows, fmt="%.6f", delimiter=",")
+    bad = [r for r in ADAPTERS["uiprmd"].iter_clips(tmp_path / "uiprmd") if isinstance(r, Rejected)]
+    assert [r.where for r in bad] == ["Segmented Movements/Kinect/Positions/m05_s01_e02_positions.txt"]
+    assert "implausible skeleton: bone [1, 2] length varies by" in bad[0].message
+
+    rf.write_kimore(tmp_path / "kimore")
+    f = next((tmp_path / "kimore/CG/Expert/E_ID1/Es5/Raw").glob("JointPosition*.csv"))
+    half = [",".join(f"{float(v) * 0.5:.6f}" if v else "" for v in line.split(","))
+            for line in f.read_text().splitlines()]
+    f.write_text("\n".join(half) + "\n")
+    bad = [r for r in ADAPTERS["kimore"].iter_clips(tmp_path / "kimore") if isinstance(r, Rejected)]
+    assert len(bad) == 1 and bad[0].where.endswith("Es5/Raw/JointPositionE_ID1.csv")
+    assert "standing height 0.897 is not in [1.0, 2.3] m" in bad[0].message   # 1.794 m / 2
+
+
+def test_repcount_name_cell_cannot_point_outside_raw_dir(tmp_path):
+    """A `name` cell is a file name inside video/<split>/: '../' or an absolute path is refused
+    even when the file it names exists."""
+    rf.write_repcount(tmp_path / "rc")
+    (tmp_path / "secret.mp4").write_bytes(b"x")
+    train = tmp_path / "rc" / "annotation" / "train.csv"
+    train.write_text(train.read_text() + "2,squat,../../../secret.mp4,1,0,10,,,,,,\n"
+                     f"3,squat,{tmp_path / 'secret.mp4'},1,0,10,,,,,,\n")
+    good, bad = _split(ADAPTERS["repcount"].iter_segments(tmp_path / "rc"))
+    assert all("secret" not in s.video for s in good) and len(good) == 5
+    assert [(r.where, r.field) for r in bad] == [("annotation/train.csv, row 4", "video"),
+                                                 ("annotation/train.csv, row 5", "video")]
+    assert all("is not a video file name inside" in r.message for r in bad)
