@@ -48,3 +48,28 @@ def test_few_groups_still_fill_every_split(n_groups):
     counts = pd.Series([next(iter(s)) for s in per_group]).value_counts()
     assert set(counts.index) == {"train", "validation", "test"}
     assert counts["train"] == n_groups - 2                           # one group each for val/test
+
+
+def test_group_mode_splits_each_source_on_its_own():
+    # the real-data release's shape: 4 Fit3D subjects of 47 clips, 2 UI-PRMD subjects of 115,
+    # 2 KIMORE subjects of 2: cut in one queue, validation got 2 clips; per source, Fit3D's 4
+    # subjects fill train/validation/test (2/1/1 by the few-groups rule) and the two-subject
+    # sources stay in train (3 splits need 3 groups)
+    rows = [(f"fit3d:s{s}:{i}", f"fit3d:s{s}", "fit3d") for s in range(4) for i in range(47)]
+    rows += [(f"uiprmd:s{s}:{i}", f"uiprmd:s{s}", "uiprmd") for s in range(2) for i in range(115)]
+    rows += [(f"kimore:s{s}:{i}", f"kimore:s{s}", "kimore") for s in range(2) for i in range(2)]
+    m = pd.DataFrame(rows, columns=["id", "split_group", "source"])
+    m["split"] = m["id"].map(assign_splits(m, "group"))
+    fit3d = m[m.source == "fit3d"].groupby("split_group")["split"].first().value_counts().to_dict()
+    assert fit3d == {"train": 2, "validation": 1, "test": 1}
+    assert set(m[m.source != "fit3d"]["split"]) == {"train"}
+    assert (m.groupby("split_group")["split"].nunique() == 1).all()
+
+
+def test_a_group_spanning_two_sources_is_assigned_once():
+    # the same source video posed under two source names (one content-hash group)
+    rows = [(f"a:{i}", "video:abc", "a") for i in range(3)] + [(f"b:{i}", "video:abc", "b") for i in range(2)]
+    rows += [(f"a:g{g}:{i}", f"g{g}", "a") for g in range(8) for i in range(5)]
+    m = pd.DataFrame(rows, columns=["id", "split_group", "source"])
+    m["split"] = m["id"].map(assign_splits(m, "group"))
+    assert m[m.split_group == "video:abc"]["split"].nunique() == 1
