@@ -21,13 +21,20 @@ Metrics: exact, OBO (|pred - gt| <= 1), MAE, normalised MAE (mean |pred - gt| / 
 rep boundaries are annotated, the share of annotated boundaries with a predicted one within
 0.3 s, and the share of reps whose start and end both are.
 
+Rep boundaries (printed with the counts): by boundary type (the set's first start, between
+reps, its last end) the share within 0.3 s and the median signed offset (predicted - annotated)
+of the nearest predicted boundary; per Fit3D exercise the share within 0.3 s of the boundaries
+placed by the counter and by the previous rule (`previous_bounds`: the middle of the counted
+signal's trough, on the same reps).
+
 Set detection (--sets): every uncut capture alone (one set each); each subject's captures
 joined with 10 s of held pose between them; a long video assembled with ffmpeg from the real
 clips with held frames and a black stretch between them, posed with MediaPipe. Precision and
 recall at IoU >= 0.5, and OBO of the matched sets' reps.
 
 Leave-subjects-out (--lso): three parameters of the counter tuned on a grid on subjects
-s03 + s04, reported on s05 + s07 beside the defaults.
+s03 + s04, reported on s05 + s07 beside the defaults; the same for the three parameters of the
+rep boundaries (tuned on the boundaries within 0.3 s, cut and uncut), both ways round.
 """
 from __future__ import annotations
 
@@ -169,6 +176,58 @@ def boundary_metrics(cases: list[Case], results) -> dict | None:
     return {"boundaries": float(np.mean(hits)), "reps": reps_ok / n_reps}
 
 
+
+BOUNDARY_KINDS = ("first", "inner", "last")
+
+
+def boundary_offsets(case: Case, bounds: np.ndarray) -> list[tuple[str, float]]:
+    """(kind, signed offset in frames of the nearest predicted boundary) per annotated boundary."""
+    pred = np.unique(bounds) if len(bounds) else np.zeros(0)
+    out = []
+    for i, b in enumerate(case.boundaries):
+        kind = "first" if i == 0 else "last" if i == len(case.boundaries) - 1 else "inner"
+        out.append((kind, float(pred[np.argmin(np.abs(pred - b))] - b) if len(pred) else float("nan")))
+    return out
+
+
+def previous_bounds(case: Case, res) -> np.ndarray:
+    """The rule the start-pose boundaries replaced, on the same reps: each rep from the middle
+    of the counted signal's rest (its trough within 10% of the rise) before its peak to the one
+    after it (counting._rep_bounds on the counted signal)."""
+    if res.count < 2 or res.span is None:
+        return res.rep_bounds
+    a, b = res.span
+    xs = periodicity.pose_features(case.keypoints)[a:b]
+    names, directions = counting.candidate_directions(xs)
+    s = (xs - xs.mean(axis=0)) @ directions[:, names.index(res.signal)]
+    sign = counting._away_from_rest(s, res.period_frames)
+    return counting._rep_bounds(sign * s, res.peaks - a, res.period_frames) + a
+
+
+def boundary_report(cases: list[Case], results) -> dict:
+    """Per source with annotated boundaries: by boundary type, the share within 0.3 s and the
+    median signed offset; per exercise (Fit3D), the share within 0.3 s now and before."""
+    report = {}
+    for source in dict.fromkeys(c.source for c in cases if c.boundaries is not None):
+        pairs = [(c, r) for c, r in zip(cases, results) if c.source == source and c.boundaries is not None]
+        kinds = {k: [] for k in BOUNDARY_KINDS}
+        exercises: dict[str, list] = {}
+        for case, res in pairs:
+            now = boundary_offsets(case, res.rep_bounds)
+            before = boundary_offsets(case, previous_bounds(case, res))
+            for kind, off in now:
+                kinds[kind].append(off)
+            row = exercises.setdefault(case.extra.get("action", case.name.split("/")[-1]), [[], []])
+            row[0] += [abs(o) <= BOUNDARY_TOL for _, o in now]
+            row[1] += [abs(o) <= BOUNDARY_TOL for _, o in before]
+        report[source] = {
+            "by_kind": {k: {"n": len(v), "within": float(np.mean(np.abs(v) <= BOUNDARY_TOL)),
+                            "median_offset_frames": float(np.nanmedian(v))} for k, v in kinds.items() if v},
+            "by_exercise": {e: {"n": len(v[0]), "within": float(np.mean(v[0])), "before": float(np.mean(v[1]))}
+                            for e, v in sorted(exercises.items())}}
+    return report
+
+
 def evaluate_counting(cases: list[Case]) -> dict:
     table = {}
     for source in dict.fromkeys(c.source for c in cases):
@@ -182,7 +241,8 @@ def evaluate_counting(cases: list[Case]) -> dict:
                          "after": count_metrics(truth, [r.count for r in results]),
                          "boundaries": boundary_metrics(group, results),
                          "ms_per_clip": 1000 * seconds / len(group),
-                         "misses": [(c.name, c.reps, r.count) for c, r in zip(group, results) if r.count != c.reps]}
+                         "misses": [(c.name, c.reps, r.count) for c, r in zip(group, results) if r.count != c.reps],
+                         "results": results}
     return table
 
 
@@ -357,6 +417,51 @@ def leave_subjects_out(cases: list[Case], train=("s03", "s04")) -> dict:
             "test_tuned": tuned, "test_defaults": _score(test)}
 
 
+
+BOUNDS_GRID = {"START_POSE_BAND": (0.2, 0.3, 0.4), "SET_EDGE_BAND": (0.1, 0.2, 0.3),
+               "BOUND_REACH": (0.25, 0.35, 0.5)}
+
+
+def _bounds_within(items, setting: dict) -> float:
+    """Share of annotated boundaries within 0.3 s with the boundary parameters `setting`, on
+    (case, features of the set, result) triples: the counts, peaks and periods are fixed."""
+    hits = []
+    with parameters(**setting):
+        for case, xs, res in items:
+            if res.count >= 2:
+                bounds = counting.start_pose_bounds(xs, res.peaks - res.span[0], res.period_frames)[0] + res.span[0]
+            else:
+                bounds = res.rep_bounds
+            hits += [abs(o) <= BOUNDARY_TOL for _, o in boundary_offsets(case, bounds)]
+    return float(np.mean(hits))
+
+
+def leave_subjects_out_bounds(cases: list[Case], results) -> dict:
+    """The boundary parameters chosen on a grid on two subjects (share within 0.3 s, mean of
+    cut and uncut), reported on the other two, both ways round, beside the defaults."""
+    items = {}
+    for case, res in zip(cases, results):
+        if case.source in ("fit3d_cut", "fit3d_uncut") and res.span is not None:
+            xs = periodicity.pose_features(case.keypoints)[res.span[0]:res.span[1]]
+            items.setdefault((case.source, case.subject), []).append((case, xs, res))
+    defaults = {name: getattr(counting, name) for name in BOUNDS_GRID}
+    subjects = sorted({s for _, s in items})
+    out = []
+    for design in (tuple(subjects[:2]), tuple(subjects[2:])):
+        test = tuple(s for s in subjects if s not in design)
+
+        def score(setting, group):
+            return {src: _bounds_within([t for s in group for t in items.get((src, s), [])], setting)
+                    for src in ("fit3d_cut", "fit3d_uncut")}
+        grid = [dict(zip(BOUNDS_GRID, v)) for v in itertools.product(*BOUNDS_GRID.values())]
+        scored = [(sum(score(g, design).values()), g) for g in grid]
+        best = max(scored, key=lambda t: t[0])[1]
+        out.append({"design_subjects": list(design), "test_subjects": list(test), "chosen": best,
+                    "design": score(best, design), "test_chosen": score(best, test),
+                    "test_defaults": score(defaults, test)})
+    return {"grid": {k: list(v) for k, v in BOUNDS_GRID.items()}, "defaults": defaults, "folds": out}
+
+
 # -- report ---------------------------------------------------------------------------------
 
 def _row(name: str, r: dict) -> str:
@@ -365,6 +470,22 @@ def _row(name: str, r: dict) -> str:
     bnd = f"{bounds['boundaries']:.2f} / {bounds['reps']:.2f}" if bounds else "-"
     return (f"| {name} | {a['n']} | {b['exact']:.2f} / {b['obo']:.2f} / {b['mae']:.2f} / {b['nmae']:.3f} | "
             f"{a['exact']:.2f} / {a['obo']:.2f} / {a['mae']:.2f} / {a['nmae']:.3f} | {bnd} | {r['ms_per_clip']:.0f} |")
+
+
+
+def print_boundary_report(report: dict) -> None:
+    for source, r in report.items():
+        kinds = "; ".join(f"{k} {v['within']:.2f} (median offset {v['median_offset_frames']:+.1f} frames, n {v['n']})"
+                          for k, v in r["by_kind"].items())
+        print(f"boundaries within 0.3 s, {source}: {kinds}")
+    fit3d = [s for s in ("fit3d_cut", "fit3d_uncut") if s in report]
+    if fit3d:
+        print("| exercise | " + " | ".join(f"{s}: before / after" for s in fit3d) + " |")
+        print("|---|" + "---|" * len(fit3d))
+        for exercise in report[fit3d[0]]["by_exercise"]:
+            cells = [report[s]["by_exercise"].get(exercise) for s in fit3d]
+            print(f"| {exercise} | " + " | ".join(f"{c['before']:.2f} / {c['within']:.2f}" if c else "-"
+                                                   for c in cells) + " |")
 
 
 def main(argv=None) -> int:
@@ -391,6 +512,11 @@ def main(argv=None) -> int:
     for source, r in report["counting"].items():
         if r["misses"]:
             print(f"  {source} misses (name, truth, counted): {r['misses']}")
+    results = {source: r.pop("results") for source, r in report["counting"].items()}
+    ordered = [res for source in results for res in results[source]]
+    by_source = [c for source in results for c in cases if c.source == source]
+    report["boundaries"] = boundary_report(by_source, ordered)
+    print_boundary_report(report["boundaries"])
     if args.sets:
         report["sets_mocap"] = evaluate_sets_mocap(cases)
         print("sets, motion capture:", json.dumps(report["sets_mocap"]))
@@ -403,6 +529,8 @@ def main(argv=None) -> int:
     if args.lso:
         report["leave_subjects_out"] = leave_subjects_out(cases)
         print("leave subjects out:", json.dumps(report["leave_subjects_out"]))
+        report["leave_subjects_out_bounds"] = leave_subjects_out_bounds(by_source, ordered)
+        print("leave subjects out, rep boundaries:", json.dumps(report["leave_subjects_out_bounds"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))

@@ -16,9 +16,13 @@ Classical signal processing, no learning; the periodicity scan is olympia.period
    one-arm row moves one arm), the one that repeats best after P and least after P/2 or P/3
    (it moves once per rep);
 5. reps: peaks of that signal away from the rest pose (the pose at the set's edges), at least
-   0.6 P apart, rising at least 0.3 of the typical cycle's range; each rep runs from the
-   trough (return to rest) before its peak to the trough after it. A rep's confidence is its
-   prominence relative to the set's median rep times how well its cycle repeats.
+   0.6 P apart, rising at least 0.3 of the typical cycle's range;
+6. rep boundaries: where the whole pose comes back to the pose the set starts and ends in, once
+   per rep (`start_pose_bounds`), in the middle of the frames close to it (a rest between reps
+   is cut in its middle). That pose is not always an extreme of the counted signal (a thruster
+   starts standing with the weight at the chest, halfway through the squat's signal).
+   A rep's confidence: its rise within its bounds relative to the set's median rep, times how
+   well its cycle repeats, times how close its bounds come to the start pose.
 
 A clip without two matching cycles (one rep, or motion too irregular to be periodic) falls
 back to counting prominent excursions of the first principal component. The counter is
@@ -48,6 +52,13 @@ COMPOUND_MARGIN = 0.25    # a longer lag must repeat this much better to make re
 COMPOUND_MAX_MULTIPLE = 4 # a compound rep holds at most this many sub-motions
 FALLBACK_CONFIDENCE = 0.5 # a lone excursion is a guess, not a repeated cycle
 REST_BAND = 0.1           # the signal rests between reps within this fraction of a rep's rise
+EDGE_FRACTION = 0.15      # the set's edges: its first and last this many periods
+START_POSE_BAND = 0.3     # a rep boundary: the middle of the frames this close to the start pose
+#                           (fraction of the distance's range over the set)
+SET_EDGE_BAND = 0.2       # the same at the set's first start and last end (narrower: getting into
+#                           position passes near the start pose without holding it)
+BOUND_REACH = 0.35        # a boundary is searched within this many periods of where it is expected
+BOUND_REFINEMENTS = 2     # times the start pose is re-estimated from the boundaries found
 
 # Limb signals (H36M joint indices; joint j is columns 3j..3j+2 of the pose features).
 LIMBS = {"torso": (7, 8, 9, 10), "left_leg": (4, 5, 6), "right_leg": (1, 2, 3),
@@ -234,8 +245,14 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
     if mask is not None and len(peaks):
         keep = mask[a + peaks]
         peaks, prom = peaks[keep], prom[keep]
-    bounds = _rep_bounds(sign * s, peaks, period)
-    conf = _confidence(prom, bounds + a, strength, period)
+    if len(peaks) >= 2:
+        bounds, closeness = start_pose_bounds(xs, peaks, period)
+        # a rep's size: its peak over the lowest point within its bounds (a set that starts
+        # halfway up the signal has no trough before its first peak)
+        prom = np.array([sign * s[p] - (sign * s[lo:hi]).min() for p, (lo, hi) in zip(peaks, bounds)])
+    else:
+        bounds, closeness = _rep_bounds(sign * s, peaks, period), 1.0
+    conf = _confidence(prom, bounds + a, strength, period) * closeness
     return CountResult(int(len(peaks)), float(period), (peaks + a).astype(np.int64),
                        (bounds + a).astype(np.int64), conf, (a, b), name)
 
@@ -244,7 +261,7 @@ def _away_from_rest(s: np.ndarray, period: float) -> float:
     """+1 when excursions are maxima of s, -1 when minima: rest is where s starts and ends
     (the set's edges: the clip's edges for a clip cut at the set, else where the periodic
     motion begins and ends)."""
-    edge = max(1, int(0.15 * period))
+    edge = max(1, int(EDGE_FRACTION * period))
     rest = 0.5 * (np.median(s[:edge]) + np.median(s[-edge:]))
     return 1.0 if np.median(s) >= rest else -1.0
 
@@ -297,6 +314,96 @@ def _rep_bounds(s: np.ndarray, peaks: np.ndarray, period: float) -> np.ndarray:
     bounds = np.stack([cuts[:-1], cuts[1:]], axis=1)
     bounds[:, 1] = np.maximum(bounds[:, 1], bounds[:, 0] + 1)
     return bounds
+
+
+def start_pose_bounds(xs: np.ndarray, peaks: np.ndarray, period: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """([start, end) per rep, how close each rep's bounds come to the start pose) for features
+    xs (the set's frames) with >= 2 rep peaks: the reps are cut where the pose comes back to the
+    pose the set starts and ends in (the convention of Fit3D's annotators, docs/counting.md:
+    93% of their boundaries between reps within 0.3 s when that pose is taken from them).
+
+    The start pose: the phase of the rep cycle (the median pose `delta` frames after each rep's
+    peak) closest to the mean of the poses at the set's edges. A single frame is a noisy
+    template; the cycle's median averages every rep. Around each place the start pose recurs
+    (within BOUND_REACH periods) the frames within START_POSE_BAND of the distance's range of
+    their closest approach are the rest: a boundary is its middle. The template is then
+    re-estimated as the median pose at those boundaries (BOUND_REFINEMENTS times). The first
+    rep starts, and the last ends, as far from where the pose leaves (reaches) the start pose
+    as the boundaries between reps lie from theirs, within the rest (SET_EDGE_BAND).
+    Closeness per rep: 1 - the mean distance of its start and end poses from the start pose,
+    relative to the distance's range (1: both bounds in the start pose; it scales the rep's
+    confidence: a rep that never comes back to the start pose has uncertain bounds)."""
+    n = len(xs)
+    length = max(2, min(round(period), n - int(peaks[0])))
+    cycle = _rep_cycle(xs, peaks, length)
+    edge = max(1, int(EDGE_FRACTION * period))
+    set_edges = 0.5 * (np.median(xs[:edge], axis=0) + np.median(xs[-edge:], axis=0))
+    phase = int(np.argmin(np.linalg.norm(cycle - set_edges, axis=1)))
+    template = cycle[phase]
+    centres = np.concatenate([[peaks[0] + phase - period], peaks + phase]).astype(float)
+    reach = BOUND_REACH * period
+    for _ in range(BOUND_REFINEMENTS + 1):
+        d = np.linalg.norm(xs - template, axis=1)
+        scale = float(np.percentile(d, 95) - d.min())
+        rests = [_rest_run(d, c, reach, START_POSE_BAND * scale) for c in centres[1:-1]]
+        inner = np.array([(f + l) // 2 for f, l in rests], np.int64)
+        if len(inner):
+            template = np.median(xs[inner], axis=0)
+            centres[1:-1] = inner
+    half = float(np.median([(l - f) / 2 for f, l in rests])) if rests else 0.0
+    f, l = _rest_run(d, centres[0], reach, SET_EDGE_BAND * scale)
+    first = max(f, l - half)
+    f, l = _rest_run(d, centres[-1], reach, SET_EDGE_BAND * scale)
+    last = min(l + 1, f + half + 1)
+    cuts = np.rint(np.concatenate([[first], inner, [last]])).astype(np.int64)
+    # each rep holds its peak: the start pose may lie anywhere in the cycle, but a boundary
+    # between two reps lies between their peaks (a span ending right after its last peak
+    # would otherwise push the last boundaries together)
+    cuts[0] = min(cuts[0], peaks[0])
+    cuts[1:-1] = np.clip(cuts[1:-1], peaks[:-1] + 1, peaks[1:])
+    cuts[-1] = max(cuts[-1], peaks[-1] + 1)
+    bounds = _increasing_bounds(cuts, n)
+    at_bounds = d[np.minimum(bounds, n - 1)].mean(axis=1)   # an end frame is exclusive: its pose is the next rep's
+    return bounds, np.clip(1.0 - at_bounds / max(scale, 1e-12), 0.0, 1.0)
+
+
+def _rep_cycle(xs: np.ndarray, peaks: np.ndarray, length: int) -> np.ndarray:
+    """(length, D): the median pose `delta` frames after each rep's peak, delta < length
+    (at least the first rep reaches every delta)."""
+    idx = peaks[:, None] + np.arange(length)[None, :]
+    poses = xs[np.minimum(idx, len(xs) - 1)]
+    outside = idx >= len(xs)
+    if not outside.any():
+        return np.median(poses, axis=0)
+    poses[outside] = np.inf                       # sorted last (np.nanmedian is 10x slower)
+    ordered = np.sort(poses, axis=0)
+    valid = (~outside).sum(axis=0)                # reps reaching each delta, >= 1
+    delta = np.arange(length)
+    return 0.5 * (ordered[(valid - 1) // 2, delta] + ordered[valid // 2, delta])
+
+
+def _rest_run(d: np.ndarray, centre: float, reach: float, band: float) -> tuple[int, int]:
+    """[first, last] frames of the run around the minimum of d within `reach` of `centre`
+    where d stays within `band` of that minimum (the run may extend beyond the reach)."""
+    lo = min(max(round(centre - reach), 0), len(d) - 1)
+    hi = min(max(round(centre + reach) + 1, lo + 1), len(d))
+    m = lo + int(np.argmin(d[lo:hi]))
+    high = np.flatnonzero(d > d[m] + band)
+    k = int(np.searchsorted(high, m))
+    first = int(high[k - 1]) + 1 if k > 0 else 0
+    last = int(high[k]) - 1 if k < len(high) else len(d) - 1
+    return first, last
+
+
+def _increasing_bounds(cuts: np.ndarray, n: int) -> np.ndarray:
+    """(R, 2) [start, end) from R + 1 cuts, made strictly increasing inside [0, n] (n >= R)."""
+    cuts = np.clip(cuts, 0, n)
+    for k in range(1, len(cuts)):
+        cuts[k] = max(cuts[k], cuts[k - 1] + 1)
+    for k in range(len(cuts) - 1, -1, -1):
+        cuts[k] = min(cuts[k], n - (len(cuts) - 1 - k))
+    return np.stack([cuts[:-1], cuts[1:]], axis=1)
 
 
 def _confidence(prom: np.ndarray, bounds: np.ndarray, strength: np.ndarray | None, period: float
@@ -384,7 +491,8 @@ def estimate_rep_bounds(keypoints: np.ndarray, reps: int | None = None, fps: flo
 
 def _forced_bounds(xs: np.ndarray, reps: int, period: float):
     """The `reps` most prominent extremes (away from rest) of the counted signal, at least half
-    a period apart, and the troughs between them; None when there are fewer."""
+    a period apart, cut where the pose returns to the start pose (`start_pose_bounds`); None
+    when there are fewer."""
     _, directions = candidate_directions(xs)
     signals = (xs - xs.mean(axis=0)) @ directions
     s = signals[:, int(np.argmax(repeat_strength(signals, period)[0]))]
@@ -394,6 +502,9 @@ def _forced_bounds(xs: np.ndarray, reps: int, period: float):
         return None
     top = np.sort(peaks[np.argsort(props["prominences"])[::-1][:reps]])
     prom = props["prominences"][np.searchsorted(peaks, top)]
-    bounds = _rep_bounds(sign * s, top, period)
-    return bounds, 0.5 * np.clip(prom / max(float(np.median(prom)), 1e-12), 0.0, 1.0)
+    if reps >= 2:
+        bounds, closeness = start_pose_bounds(xs, top, period)
+    else:
+        bounds, closeness = _rep_bounds(sign * s, top, period), 1.0
+    return bounds, 0.5 * np.clip(prom / max(float(np.median(prom)), 1e-12), 0.0, 1.0) * closeness
 
