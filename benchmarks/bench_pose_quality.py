@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from olympia.pose.calibration import LandmarkRegressor, load_regressor
+from olympia.pose.calibration import load_regressor
 from olympia.pose.mocap import find_fit3d_videos
 from olympia.pose.quality import (evaluate_pair, held_out_regressor, leave_one_subject_out,
                                   pair_fit3d)

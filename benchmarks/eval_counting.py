@@ -58,6 +58,7 @@ import reference_counter  # noqa: E402
 
 import olympia.counting as counting  # noqa: E402
 import olympia.periodicity as periodicity  # noqa: E402
+import olympia.rep_bounds as rep_bounds  # noqa: E402
 from olympia.sets import detect_sets  # noqa: E402
 from olympia.skeleton import to_h36m  # noqa: E402
 from olympia.timebase import FPS, rescale_frames, resample_to_fps  # noqa: E402
@@ -193,7 +194,7 @@ def boundary_offsets(case: Case, bounds: np.ndarray) -> list[tuple[str, float]]:
 def previous_bounds(case: Case, res) -> np.ndarray:
     """The rule the start-pose boundaries replaced, on the same reps: each rep from the middle
     of the counted signal's rest (its trough within 10% of the rise) before its peak to the one
-    after it (counting._rep_bounds on the counted signal)."""
+    after it (rep_bounds.rest_band_bounds on the counted signal)."""
     if res.count < 2 or res.span is None:
         return res.rep_bounds
     a, b = res.span
@@ -201,7 +202,7 @@ def previous_bounds(case: Case, res) -> np.ndarray:
     names, directions = counting.candidate_directions(xs)
     s = (xs - xs.mean(axis=0)) @ directions[:, names.index(res.signal)]
     sign = counting._away_from_rest(s, res.period_frames)
-    return counting._rep_bounds(sign * s, res.peaks - a, res.period_frames) + a
+    return rep_bounds.rest_band_bounds(sign * s, res.peaks - a, res.period_frames) + a
 
 
 def boundary_report(cases: list[Case], results) -> dict:
@@ -383,7 +384,7 @@ def parameters(**values):
     """Set counter constants (in every module that reads them) for the duration."""
     saved = {}
     for name, value in values.items():
-        for module in (periodicity, counting):
+        for module in (periodicity, counting, rep_bounds):
             if hasattr(module, name):
                 saved[(module, name)] = getattr(module, name)
                 setattr(module, name, value)
@@ -429,7 +430,7 @@ def _bounds_within(items, setting: dict) -> float:
     with parameters(**setting):
         for case, xs, res in items:
             if res.count >= 2:
-                bounds = counting.start_pose_bounds(xs, res.peaks - res.span[0], res.period_frames)[0] + res.span[0]
+                bounds = rep_bounds.start_pose_bounds(xs, res.peaks - res.span[0], res.period_frames)[0] + res.span[0]
             else:
                 bounds = res.rep_bounds
             hits += [abs(o) <= BOUNDARY_TOL for _, o in boundary_offsets(case, bounds)]
@@ -444,7 +445,7 @@ def leave_subjects_out_bounds(cases: list[Case], results) -> dict:
         if case.source in ("fit3d_cut", "fit3d_uncut") and res.span is not None:
             xs = periodicity.pose_features(case.keypoints)[res.span[0]:res.span[1]]
             items.setdefault((case.source, case.subject), []).append((case, xs, res))
-    defaults = {name: getattr(counting, name) for name in BOUNDS_GRID}
+    defaults = {name: getattr(rep_bounds, name) for name in BOUNDS_GRID}
     subjects = sorted({s for _, s in items})
     out = []
     for design in (tuple(subjects[:2]), tuple(subjects[2:])):

@@ -38,9 +38,30 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from olympia.gaps import missing_runs
-from olympia.periodicity import (HARMONIC_FRACTION, MIN_PERIOD_S, PERIOD_TOLERANCE, PeriodScan,
-                                 dominant_period, nsdf, periodic_mask, pose_features,
-                                 principal_axes, repeat_strength, scan_periods)
+from olympia.periodicity import (
+    HARMONIC_FRACTION,
+    MIN_PERIOD_S,
+    PERIOD_TOLERANCE,
+    PeriodScan,
+    dominant_period,
+    nsdf,
+    periodic_mask,
+    pose_features,
+    principal_axes,
+    repeat_strength,
+    scan_periods,
+)
+from olympia.rep_bounds import EDGE_FRACTION, rest_band_bounds, start_pose_bounds
+from olympia.skeleton import (
+    HEAD,
+    LEFT_ARM,
+    LEFT_LEG,
+    NECK,
+    RIGHT_ARM,
+    RIGHT_LEG,
+    SPINE,
+    THORAX,
+)
 from olympia.timebase import FPS
 
 MIN_PEAK_DISTANCE = 0.6   # peaks closer than this many periods are one rep
@@ -51,18 +72,10 @@ COMPOUND_MIN_RATIO = 0.3  # principal directions this large (vs the first) must 
 COMPOUND_MARGIN = 0.25    # a longer lag must repeat this much better to make reps compound
 COMPOUND_MAX_MULTIPLE = 4 # a compound rep holds at most this many sub-motions
 FALLBACK_CONFIDENCE = 0.5 # a lone excursion is a guess, not a repeated cycle
-REST_BAND = 0.1           # the signal rests between reps within this fraction of a rep's rise
-EDGE_FRACTION = 0.15      # the set's edges: its first and last this many periods
-START_POSE_BAND = 0.3     # a rep boundary: the middle of the frames this close to the start pose
-#                           (fraction of the distance's range over the set)
-SET_EDGE_BAND = 0.2       # the same at the set's first start and last end (narrower: getting into
-#                           position passes near the start pose without holding it)
-BOUND_REACH = 0.35        # a boundary is searched within this many periods of where it is expected
-BOUND_REFINEMENTS = 2     # times the start pose is re-estimated from the boundaries found
 
-# Limb signals (H36M joint indices; joint j is columns 3j..3j+2 of the pose features).
-LIMBS = {"torso": (7, 8, 9, 10), "left_leg": (4, 5, 6), "right_leg": (1, 2, 3),
-         "left_arm": (11, 12, 13), "right_arm": (14, 15, 16)}
+# Limb signals (joint j is columns 3j..3j+2 of the pose features).
+LIMBS = {"torso": (SPINE, THORAX, NECK, HEAD), "left_leg": LEFT_LEG, "right_leg": RIGHT_LEG,
+         "left_arm": LEFT_ARM, "right_arm": RIGHT_ARM}
 
 
 @dataclass(frozen=True)
@@ -251,7 +264,7 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
         # halfway up the signal has no trough before its first peak)
         prom = np.array([sign * s[p] - (sign * s[lo:hi]).min() for p, (lo, hi) in zip(peaks, bounds)])
     else:
-        bounds, closeness = _rep_bounds(sign * s, peaks, period), 1.0
+        bounds, closeness = rest_band_bounds(sign * s, peaks, period), 1.0
     conf = _confidence(prom, bounds + a, strength, period) * closeness
     return CountResult(int(len(peaks)), float(period), (peaks + a).astype(np.int64),
                        (bounds + a).astype(np.int64), conf, (a, b), name)
@@ -278,132 +291,6 @@ def _rep_peaks(s: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
     peaks, props = find_peaks(s, distance=max(1, int(MIN_PEAK_DISTANCE * period)),
                               prominence=max(MIN_PROMINENCE * cycle_range, 1e-9))
     return peaks.astype(np.int64), props["prominences"]
-
-
-def _rep_bounds(s: np.ndarray, peaks: np.ndarray, period: float) -> np.ndarray:
-    """[start, end) per rep, cut where the signal rests between reps: the frames within
-    REST_BAND of the cycle's range above the trough between two peaks, cut in their middle; the
-    first rep starts where the signal leaves the rest before its peak (searched one period
-    back) or, with 3 or more reps, as far before its peak as the reps between start before
-    theirs, if that is earlier (the same for the last rep's end)."""
-    if not len(peaks):
-        return np.zeros((0, 2), np.int64)
-    reach = int(round(period))
-    band = REST_BAND * float(np.median(s[peaks]) - np.min(s)) if len(s) else 0.0
-    edges = [(max(0, int(peaks[0]) - reach), int(peaks[0]) + 1, "onset")]
-    edges += [(int(p), int(q) + 1, "middle") for p, q in zip(peaks[:-1], peaks[1:])]
-    edges.append((int(peaks[-1]), min(len(s), int(peaks[-1]) + reach + 1), "return"))
-    cuts = []
-    for lo, hi, where in edges:
-        seg = s[lo:hi]
-        m = int(np.argmin(seg))
-        low = seg <= seg[m] + band
-        first, last = m, m
-        while first > 0 and low[first - 1]:
-            first -= 1
-        while last < len(seg) - 1 and low[last + 1]:
-            last += 1
-        cuts.append(lo + {"onset": last, "middle": (first + last) // 2, "return": first + 1}[where])
-    cuts = np.asarray(cuts, np.int64)
-    if len(peaks) >= 3:   # the first and last reps rise and fall like the reps between them
-        rise = int(np.median(peaks[1:] - cuts[1:-1]))
-        fall = int(np.median(cuts[1:-1] - peaks[:-1]))
-        cuts[0] = max(0, min(cuts[0], int(peaks[0]) - rise))
-        cuts[-1] = min(len(s), max(cuts[-1], int(peaks[-1]) + fall))
-    cuts[-1] = min(max(cuts[-1], peaks[-1] + 1), len(s))
-    bounds = np.stack([cuts[:-1], cuts[1:]], axis=1)
-    bounds[:, 1] = np.maximum(bounds[:, 1], bounds[:, 0] + 1)
-    return bounds
-
-
-def start_pose_bounds(xs: np.ndarray, peaks: np.ndarray, period: float
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """([start, end) per rep, how close each rep's bounds come to the start pose) for features
-    xs (the set's frames) with >= 2 rep peaks: the reps are cut where the pose comes back to the
-    pose the set starts and ends in (the convention of Fit3D's annotators, docs/counting.md:
-    93% of their boundaries between reps within 0.3 s when that pose is taken from them).
-
-    The start pose: the phase of the rep cycle (the median pose `delta` frames after each rep's
-    peak) closest to the mean of the poses at the set's edges. A single frame is a noisy
-    template; the cycle's median averages every rep. Around each place the start pose recurs
-    (within BOUND_REACH periods) the frames within START_POSE_BAND of the distance's range of
-    their closest approach are the rest: a boundary is its middle. The template is then
-    re-estimated as the median pose at those boundaries (BOUND_REFINEMENTS times). The first
-    rep starts, and the last ends, as far from where the pose leaves (reaches) the start pose
-    as the boundaries between reps lie from theirs, within the rest (SET_EDGE_BAND).
-    Closeness per rep: 1 - the mean distance of its start and end poses from the start pose,
-    relative to the distance's range (1: both bounds in the start pose; it scales the rep's
-    confidence: a rep that never comes back to the start pose has uncertain bounds)."""
-    n = len(xs)
-    length = max(2, min(round(period), n - int(peaks[0])))
-    cycle = _rep_cycle(xs, peaks, length)
-    edge = max(1, int(EDGE_FRACTION * period))
-    set_edges = 0.5 * (np.median(xs[:edge], axis=0) + np.median(xs[-edge:], axis=0))
-    phase = int(np.argmin(np.linalg.norm(cycle - set_edges, axis=1)))
-    template = cycle[phase]
-    centres = np.concatenate([[peaks[0] + phase - period], peaks + phase]).astype(float)
-    reach = BOUND_REACH * period
-    for _ in range(BOUND_REFINEMENTS + 1):
-        d = np.linalg.norm(xs - template, axis=1)
-        scale = float(np.percentile(d, 95) - d.min())
-        rests = [_rest_run(d, c, reach, START_POSE_BAND * scale) for c in centres[1:-1]]
-        inner = np.array([(f + l) // 2 for f, l in rests], np.int64)
-        if len(inner):
-            template = np.median(xs[inner], axis=0)
-            centres[1:-1] = inner
-    half = float(np.median([(l - f) / 2 for f, l in rests])) if rests else 0.0
-    f, l = _rest_run(d, centres[0], reach, SET_EDGE_BAND * scale)
-    first = max(f, l - half)
-    f, l = _rest_run(d, centres[-1], reach, SET_EDGE_BAND * scale)
-    last = min(l + 1, f + half + 1)
-    cuts = np.rint(np.concatenate([[first], inner, [last]])).astype(np.int64)
-    # each rep holds its peak: the start pose may lie anywhere in the cycle, but a boundary
-    # between two reps lies between their peaks (a span ending right after its last peak
-    # would otherwise push the last boundaries together)
-    cuts[0] = min(cuts[0], peaks[0])
-    cuts[1:-1] = np.clip(cuts[1:-1], peaks[:-1] + 1, peaks[1:])
-    cuts[-1] = max(cuts[-1], peaks[-1] + 1)
-    bounds = _increasing_bounds(cuts, n)
-    at_bounds = d[np.minimum(bounds, n - 1)].mean(axis=1)   # an end frame is exclusive: its pose is the next rep's
-    return bounds, np.clip(1.0 - at_bounds / max(scale, 1e-12), 0.0, 1.0)
-
-
-def _rep_cycle(xs: np.ndarray, peaks: np.ndarray, length: int) -> np.ndarray:
-    """(length, D): the median pose `delta` frames after each rep's peak, delta < length
-    (at least the first rep reaches every delta)."""
-    idx = peaks[:, None] + np.arange(length)[None, :]
-    poses = xs[np.minimum(idx, len(xs) - 1)]
-    outside = idx >= len(xs)
-    if not outside.any():
-        return np.median(poses, axis=0)
-    poses[outside] = np.inf                       # sorted last (np.nanmedian is 10x slower)
-    ordered = np.sort(poses, axis=0)
-    valid = (~outside).sum(axis=0)                # reps reaching each delta, >= 1
-    delta = np.arange(length)
-    return 0.5 * (ordered[(valid - 1) // 2, delta] + ordered[valid // 2, delta])
-
-
-def _rest_run(d: np.ndarray, centre: float, reach: float, band: float) -> tuple[int, int]:
-    """[first, last] frames of the run around the minimum of d within `reach` of `centre`
-    where d stays within `band` of that minimum (the run may extend beyond the reach)."""
-    lo = min(max(round(centre - reach), 0), len(d) - 1)
-    hi = min(max(round(centre + reach) + 1, lo + 1), len(d))
-    m = lo + int(np.argmin(d[lo:hi]))
-    high = np.flatnonzero(d > d[m] + band)
-    k = int(np.searchsorted(high, m))
-    first = int(high[k - 1]) + 1 if k > 0 else 0
-    last = int(high[k]) - 1 if k < len(high) else len(d) - 1
-    return first, last
-
-
-def _increasing_bounds(cuts: np.ndarray, n: int) -> np.ndarray:
-    """(R, 2) [start, end) from R + 1 cuts, made strictly increasing inside [0, n] (n >= R)."""
-    cuts = np.clip(cuts, 0, n)
-    for k in range(1, len(cuts)):
-        cuts[k] = max(cuts[k], cuts[k - 1] + 1)
-    for k in range(len(cuts) - 1, -1, -1):
-        cuts[k] = min(cuts[k], n - (len(cuts) - 1 - k))
-    return np.stack([cuts[:-1], cuts[1:]], axis=1)
 
 
 def _confidence(prom: np.ndarray, bounds: np.ndarray, strength: np.ndarray | None, period: float
@@ -438,7 +325,7 @@ def _fallback(x: np.ndarray, fps: float = FPS, offset: int = 0) -> CountResult:
                           distance=max(1, int(MIN_PERIOD_S * fps)))
     if not len(peaks):
         return empty
-    bounds = _rep_bounds(sign * s, peaks, len(s))
+    bounds = rest_band_bounds(sign * s, peaks, len(s))
     conf = np.full(len(peaks), FALLBACK_CONFIDENCE)
     return CountResult(int(len(peaks)), None, peaks.astype(np.int64) + offset, bounds + offset, conf,
                        (offset, offset + len(x)), "pc0")
@@ -505,6 +392,6 @@ def _forced_bounds(xs: np.ndarray, reps: int, period: float):
     if reps >= 2:
         bounds, closeness = start_pose_bounds(xs, top, period)
     else:
-        bounds, closeness = _rep_bounds(sign * s, top, period), 1.0
+        bounds, closeness = rest_band_bounds(sign * s, top, period), 1.0
     return bounds, 0.5 * np.clip(prom / max(float(np.median(prom)), 1e-12), 0.0, 1.0) * closeness
 

@@ -1,12 +1,11 @@
 """`olympia pose-eval`: a video's skeleton against its motion capture (olympia.pose.evaluate)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from olympia.errors import ConfigError, OlympiaError
+from olympia.errors import OlympiaError
 
 FIT3D = "../shared/realdata/fit3d/train"
 
