@@ -8,18 +8,19 @@ video sources' pose path): their clips join the release as they are.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import yaml
 
-from olympia.demo import DemoConfig, generate_demo
+from olympia.demo import DemoConfig, generate_demo_range
+from olympia.engine import Engine
 from olympia.errors import ConfigError
 from olympia.release import ReleaseConfig, build_release, code_fingerprint, is_up_to_date, log
 from olympia.schema import Clip, Rejected
 from olympia.layout import INFO_PATH
+from olympia.spill import Unit
 from olympia.store import load_info
 
 
@@ -73,21 +74,92 @@ def configured_sources(recipe: Recipe) -> tuple[list[tuple[str, Path]], dict[str
     return list(found), dict(skipped)
 
 
-def recipe_items(recipe: Recipe, sources: list[tuple[str, Path]], workers: int,
-                 stores: list[Path] = ()) -> Iterator[Clip | Rejected]:
-    streams: list[Iterable] = []
+DEMO_UNIT_CLIPS = 64    # demo clips per work unit (fixed: the units, so the bytes, never depend on workers)
+SOURCE_UNIT_FILES = 16  # raw files (adapter items) per work unit
+
+
+def source_clips(name: str, raw: str) -> Iterator[Clip | Rejected]:
+    """A raw source's clips, all of them (Adapter.clips: with its layout and pose-path reports)."""
+    from olympia.adapters import ADAPTERS
+
+    yield from ADAPTERS[name].clips(Path(raw))
+
+
+def source_file_clips(name: str, raw: str, items: tuple) -> Iterator[Clip | Rejected]:
+    """The clips of a group of a source's files (adapter items), each under the adapter's
+    per-item guard: a work unit."""
+    from olympia.adapters import ADAPTERS
+    from olympia.adapters.common import run_item
+
+    for item in items:
+        yield from run_item(ADAPTERS[name], Path(raw), item)
+
+
+def source_pose_path_notes(name: str, raw: str) -> Iterator[Rejected]:
+    """What Adapter.clips yields after the clips: a Rejected per video segment waiting for the
+    pose path (and for a layout error while listing them)."""
+    from olympia.adapters import ADAPTERS
+
+    yield from _segment_notes(ADAPTERS[name], Path(raw))
+
+
+def _segment_notes(adapter, raw: Path) -> Iterator[Rejected]:
+    from olympia.adapters.common import pending_pose_path
+    from olympia.errors import LayoutError
+
+    try:
+        for seg in adapter.iter_segments(raw):
+            yield seg if isinstance(seg, Rejected) else pending_pose_path(adapter, raw, seg)
+    except LayoutError as exc:   # as Adapter.clips words it: the folder's name, no absolute path
+        yield Rejected(adapter.name, f"{raw.name}/", "layout", str(exc).replace(str(raw), raw.name))
+
+
+def source_units(name: str, raw: Path) -> list[Unit]:
+    """A raw source as work units: its files in groups of SOURCE_UNIT_FILES (listed here:
+    discovery only lists files), then its pose-path notes; the same clips and rejections, in
+    the same order, as Adapter.clips. A source whose listing fails is one unit (it reports)."""
+    from olympia.adapters import ADAPTERS
+    from olympia.errors import LayoutError
+
+    adapter = ADAPTERS[name]
+    try:
+        items = list(adapter.list_clips(Path(raw))) if adapter.list_clips is not None else None
+    except LayoutError:
+        items = None
+    if items is None:
+        return [Unit(f"source:{name}", source_clips, (name, str(raw)), source=name)]
+    units = [Unit(f"source:{name}:{i}", source_file_clips, (name, str(raw), tuple(items[i:i + SOURCE_UNIT_FILES])),
+                  source=name) for i in range(0, len(items), SOURCE_UNIT_FILES)]
+    if adapter.list_segments is not None:
+        units.append(Unit(f"source:{name}:pose-path", source_pose_path_notes, (name, str(raw)), source=name))
+    return units
+
+
+def store_clips(path: str) -> Iterator[Clip]:
+    """The clips of a store built earlier (a work unit)."""
+    from olympia.store import ClipStore
+
+    yield from ClipStore(path).iter_clips()
+
+
+def recipe_units(recipe: Recipe, sources: list[tuple[str, Path]], stores: list[Path] = ()) -> list[Unit]:
+    """The release's work units, in release order: demo clips in chunks, each raw source, each store."""
+    units = []
     if recipe.demo is not None:
-        streams.append(generate_demo(recipe.demo, workers=workers))
-    if sources:
-        from olympia.adapters import ADAPTERS
+        n = recipe.demo.n_clips
+        units += [Unit(f"demo:{i}-{min(i + DEMO_UNIT_CLIPS, n)}", generate_demo_range,
+                       (recipe.demo, i, i + DEMO_UNIT_CLIPS), source="demo") for i in range(0, n, DEMO_UNIT_CLIPS)]
+    for name, raw in sources:
+        units += source_units(name, raw)
+    units += [Unit(f"store:{_shown(s, recipe.root)}", store_clips, (str(s),), source="store") for s in stores]
+    return units
 
-        for name, raw in sources:
-            streams.append(ADAPTERS[name].clips(raw))   # video-only sources: one Rejected naming the pose path
-    if stores:
-        from olympia.store import ClipStore
 
-        streams += [ClipStore(s).iter_clips() for s in stores]
-    return itertools.chain.from_iterable(streams)
+def recipe_items(recipe: Recipe, sources: list[tuple[str, Path]], workers: int = 1,
+                 stores: list[Path] = ()) -> Iterator[Clip | Rejected]:
+    """The release's clips as one stream in this process (the units' clips, in order)."""
+    for unit in recipe_units(recipe, sources, stores):
+        yield from unit.produce(*unit.args)
 
 
 def _shown(text, root: Path) -> str:
@@ -96,8 +168,9 @@ def _shown(text, root: Path) -> str:
 
 
 def build_from_recipe(recipe: Recipe, out_dir: str | Path, *, force: bool = False, workers: int = 2,
-                      progress: bool = True):
-    """Build (or skip, when inputs are unchanged) the release at out_dir. Returns the report or None."""
+                      progress: bool = True, engine: Engine | None = None):
+    """Build (or skip, when inputs are unchanged) the release at out_dir. Returns the report or
+    None. The work units run on `engine` (default: a local pool of `workers` processes)."""
     sources, skipped = configured_sources(recipe)
     stores, stores_skipped = included_stores(recipe)
     skipped.update(stores_skipped)
@@ -118,5 +191,6 @@ def build_from_recipe(recipe: Recipe, out_dir: str | Path, *, force: bool = Fals
     if not force and is_up_to_date(out_dir, fingerprint):
         log(f"{out_dir} is up to date (same code, recipe and raw files); use --force to rebuild")
         return None
-    return build_release(out_dir, recipe_items(recipe, sources, workers, stores), recipe.release, progress=progress,
-                         fingerprint=fingerprint, sources_skipped=skipped, force=force)
+    engine = engine or Engine(workers=workers, start_method="fork")
+    return build_release(out_dir, cfg=recipe.release, units=recipe_units(recipe, sources, stores), engine=engine,
+                         progress=progress, fingerprint=fingerprint, sources_skipped=skipped, force=force)

@@ -9,6 +9,7 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Iterable
 
@@ -19,8 +20,9 @@ from olympia import __version__, plots
 from olympia.io import atomic_write_json, read_json
 from olympia.layout import CARD_PATH, FORMAT_VERSION, PLOTS_DIR, QUARANTINE_PATH, STATS_PATH
 from olympia.schema import UNLABELED, Clip, Rejected
-from olympia.skeleton import H36M_JOINTS
-from olympia.store import ClipStore, StoreReport, load_info, write_store
+from olympia.engine import Engine
+from olympia.spill import JointStats, Unit
+from olympia.store import ClipStore, StoreReport, load_info, staged_clips, write_store
 from olympia.timebase import duration_seconds
 
 REPS_BINS = list(range(0, 32)) + [10_000]
@@ -36,41 +38,17 @@ class ReleaseConfig:
     allow_unlabeled: bool = False       # keep clips labelled "unlabeled" (otherwise quarantined)
 
 
-class JointStats:
-    """Streaming per-joint mean/std of positions (absolute and root-relative), in float64."""
-
-    def __init__(self):
-        self.n = 0
-        self.sum = np.zeros((2, len(H36M_JOINTS), 3))
-        self.sq = np.zeros((2, len(H36M_JOINTS), 3))
-
-    def add(self, kp: np.ndarray) -> None:
-        kp = kp.astype(np.float64)
-        rel = kp - kp[:, :1]
-        for k, x in enumerate((kp, rel)):
-            self.sum[k] += x.sum(0)
-            self.sq[k] += (x * x).sum(0)
-        self.n += len(kp)
-
-    def result(self) -> dict:
-        mean = self.sum / max(self.n, 1)
-        std = np.sqrt(np.maximum(self.sq / max(self.n, 1) - mean**2, 0))
-        r = lambda a: np.round(a, 6).tolist()  # noqa: E731
-        return {"frames": self.n, "joints": list(H36M_JOINTS),
-                "mean": r(mean[0]), "std": r(std[0]), "root_relative_mean": r(mean[1]),
-                "root_relative_std": r(std[1])}
-
-
 def _histogram(values, bins) -> dict:
     counts, _ = np.histogram(np.asarray(values, dtype=float), bins=bins)
     return {"bins": [float(b) for b in bins], "counts": counts.astype(int).tolist()}
 
 
-def release_stats(meta: pd.DataFrame, joints: JointStats) -> dict:
+def release_stats(meta: pd.DataFrame, joints: dict) -> dict:
+    """stats.json from the clips' metadata and the streamed joint statistics (JointStats.result)."""
     duration = duration_seconds(meta["n_frames"].astype(float))
     reps = meta["reps"].dropna().astype(int)
     return {
-        "joints": joints.result(),
+        "joints": joints,
         "reps": {"histogram": _histogram(reps, REPS_BINS), "mean": float(reps.mean()) if len(reps) else None,
                  "max": int(reps.max()) if len(reps) else None, "unknown": int(meta["reps"].isna().sum())},
         "duration_s": {"histogram": _histogram(duration, DURATION_BINS_S),
@@ -92,44 +70,48 @@ def _label_artifacts(staging: Path, meta: pd.DataFrame, quarantine: list[dict]) 
     return write_label_artifacts(staging, meta, rejected_labels=rejected)
 
 
-def build_release(out_dir: str | Path, items: Iterable[Clip | Rejected], cfg: ReleaseConfig | None = None,
-                  *, progress: bool = True, fingerprint: str | None = None,
-                  sources_skipped: dict | None = None, force: bool = False) -> StoreReport:
-    """Write a complete release at out_dir (atomic). Returns the store report."""
-    cfg = cfg or ReleaseConfig()
-    joints = JointStats()
-    examples: dict[str, Clip] = {}     # the first clip of each raw label, for the motion-image plot
+def refuse_unlabeled(item: Clip | Rejected, allow: bool = False) -> Clip | Rejected:
+    """A clip labelled "unlabeled" becomes a Rejected unless `allow` (runs in the workers)."""
+    if isinstance(item, Clip) and item.label == UNLABELED and not allow:
+        return Rejected(item.source, item.provenance.get("source_file") or item.id, "label",
+                        f"clip {item.id} has no exercise label (posed without --label or "
+                        "segments): annotate it (olympia annotate) or build with --allow-unlabeled", item.id)
+    return item
 
-    def observed(stream):
-        for item in stream:
-            if isinstance(item, Clip) and item.label == UNLABELED and not cfg.allow_unlabeled:
-                item = Rejected(item.source, item.provenance.get("source_file") or item.id, "label",
-                                f"clip {item.id} has no exercise label (posed without --label or "
-                                "segments): annotate it (olympia annotate) or build with --allow-unlabeled",
-                                item.id)
-            if isinstance(item, Clip):
-                joints.add(item.keypoints)
-                if len(examples) < plots.MOTION_EXAMPLES and item.label_raw not in examples:
-                    examples[item.label_raw] = item
-            yield item
+
+def motion_examples(meta: pd.DataFrame, n: int = plots.MOTION_EXAMPLES) -> list[str]:
+    """Ids of the first clip of each raw label (stream order), for the motion-image plot."""
+    return meta.drop_duplicates("label_raw")["id"].head(n).tolist()
+
+
+def build_release(out_dir: str | Path, items: Iterable[Clip | Rejected] = (), cfg: ReleaseConfig | None = None,
+                  *, units: list[Unit] | None = None, engine: Engine | None = None, progress: bool = True,
+                  fingerprint: str | None = None, sources_skipped: dict | None = None,
+                  force: bool = False) -> StoreReport:
+    """Write a complete release at out_dir (atomic), from `items` or from work `units` run on
+    `engine` (see write_store). Returns the store report."""
+    cfg = cfg or ReleaseConfig()
 
     def extras(staging: Path, meta: pd.DataFrame) -> dict:
         from olympia import card
 
-        stats = release_stats(meta, joints)
+        stats = release_stats(meta, meta.attrs["joint_stats"])
         atomic_write_json(staging / STATS_PATH, stats)
         quarantine = read_json(staging / QUARANTINE_PATH, "quarantine list")
         labels = _label_artifacts(staging, meta, quarantine) if len(meta) else {}
         plot_files = plots.release_plots(staging / PLOTS_DIR, stats)
+        examples = staged_clips(staging, motion_examples(meta))
         if examples:
-            plot_files.append(plots.motion_image_examples(staging / PLOTS_DIR, list(examples.values())))
+            plot_files.append(plots.motion_image_examples(staging / PLOTS_DIR, examples))
         card.write_card(staging / CARD_PATH, cfg, meta, stats, labels, plot_files, quarantine,
                         sources_skipped or {})
         return {"release": cfg.name, "olympia_version": __version__, "labels": _json_safe(labels),
                 "sources_skipped": sources_skipped or {}}
 
-    return write_store(out_dir, observed(items), split_mode=cfg.split_mode, seed=cfg.seed,
-                       progress=progress, extras=extras, fingerprint=fingerprint, force=force)
+    return write_store(out_dir, items, units=units, engine=engine,
+                       transform=partial(refuse_unlabeled, allow=cfg.allow_unlabeled),
+                       split_mode=cfg.split_mode, seed=cfg.seed, progress=progress, extras=extras,
+                       fingerprint=fingerprint, force=force)
 
 
 def _json_safe(d: dict) -> dict:
@@ -166,4 +148,4 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-__all__ = ["ReleaseConfig", "build_release", "code_fingerprint", "is_up_to_date"]
+__all__ = ["JointStats", "ReleaseConfig", "build_release", "code_fingerprint", "is_up_to_date"]

@@ -31,15 +31,16 @@ from olympia.io import atomic_write_json, read_json, sha256_file
 from olympia.layout import (CLIPS_DIR, CODEBASE, FORMAT_VERSION, INFO_PATH, QUARANTINE_PATH, ROW_GROUP_MAX_BYTES,
                             ROW_GROUP_MAX_ROWS, SHARD_MAX_BYTES, SHARD_PATTERN, SPLITS_PATH, clip_shard_path,
                             shard_split)
+from olympia.engine import Engine
 from olympia.parquet_pages import FloatPages, PageChecksumError, PageFormatError
 from olympia.schema import (CLIP_ARROW_SCHEMA, FRAME_VALUES, METADATA_COLUMNS, Clip, Rejected, clip_json_schema,
-                            confidence_column, keypoints_column, validate_clip)
+                            validate_clip)
+from olympia.spill import BuildCache, ShardJob, Unit, merge_spills, shard_plan
 from olympia.skeleton import CHAIN_NAMES, H36M_JOINTS, KINEMATIC_CHAINS, N_JOINTS
 from olympia.splits import DEFAULT_RATIOS, SPLITS, assign_splits
 from olympia.swap import recover, replacing
 from olympia.timebase import FPS
 
-BYTES_PER_FRAME = N_JOINTS * 3 * 4
 
 
 @dataclass
@@ -59,29 +60,28 @@ class StoreReport:
 
 def prepare_clips(items: Iterable[Clip | Rejected], progress: bool = False,
                   desc: str = "validating clips") -> tuple[list[Clip], list[Rejected]]:
-    """Validate, drop duplicates into the quarantine. Nothing is lost silently.
+    """Validate in-memory items as a store write would (schema, normalized label, unique id):
+    (valid clips, rejected items in stream order). Holds every clip: write_store streams."""
+    from tqdm import tqdm
 
-    Labels are normalized once, at ingest (adapters, pose path, demo); the store only checks
-    that every clip carries one (validate_clip)."""
     clips, rejected, seen = [], [], {}
     for item in tqdm(items, desc=desc, unit="clip", disable=not progress, file=sys.stderr):
+        if not isinstance(item, Rejected):
+            try:
+                validate_clip(item)
+                _check_label_normalized(item)
+            except ClipValidationError as exc:
+                item = Rejected(item.source, item.provenance.get("source_file") or item.id,
+                                getattr(exc, "field", "label"), str(exc), item.id)
         if isinstance(item, Rejected):
             rejected.append(item)
-            continue
-        try:
-            validate_clip(item)
-            _check_label_normalized(item)
-        except ClipValidationError as exc:
-            rejected.append(Rejected(item.source, item.provenance.get("source_file") or item.id,
-                                     getattr(exc, "field", "label"), str(exc), item.id))
-            continue
-        if item.id in seen:
+        elif item.id in seen:
             rejected.append(Rejected(item.source, item.provenance.get("source_file") or item.id, "id",
-                                     f"duplicate clip id {item.id!r} (first from "
-                                     f"{seen[item.id]}); ids must be unique", item.id))
-            continue
-        seen[item.id] = item.provenance.get("source_file") or item.source
-        clips.append(item)
+                                     f"duplicate clip id {item.id!r} (first from {seen[item.id]}); ids must "
+                                     "be unique", item.id))
+        else:
+            seen[item.id] = item.provenance.get("source_file") or item.source
+            clips.append(item)
     return clips, rejected
 
 
@@ -100,37 +100,10 @@ def _check_label_normalized(clip: Clip) -> None:
                                   "ingest: re-run the adapter or pose step that made the clip")
 
 
-def clips_metadata(clips: list[Clip]) -> pd.DataFrame:
-    """Metadata of in-memory clips (no keypoints) as a DataFrame, in the schema's columns."""
-    df = pd.DataFrame([c.to_row() for c in clips], columns=list(METADATA_COLUMNS))
-    df["reps"] = df["reps"].astype("Int64")
-    return df
-
-
-def _shard_plan(clips: list[Clip], max_bytes: int) -> list[list[Clip]]:
-    return _packed(clips, max_bytes, max_items=None)
-
-
-def _packed(clips: list[Clip], max_bytes: int, max_items: int | None) -> list[list[Clip]]:
-    """Consecutive clips in groups of at most `max_items` and `max_bytes` of raw keypoints (a
-    clip larger than max_bytes gets a group of its own)."""
-    groups, current, size = [], [], 0
-    for c in clips:
-        nbytes = c.n_frames * BYTES_PER_FRAME
-        if current and (size + nbytes > max_bytes or len(current) == max_items):
-            groups.append(current)
-            current, size = [], 0
-        current.append(c)
-        size += nbytes
-    if current:
-        groups.append(current)
-    return groups
-
-
 # Keypoints are uncompressed, PLAIN and in one data page per row group, so a reader views a
 # clip's floats on the mmapped page (olympia.parquet_pages); sensor noise left zstd only ~14%
 # of their size (measured on the demo). Everything else is zstd.
-_PARQUET_OPTIONS = dict(
+PARQUET_OPTIONS = dict(
     compression={name: ("none" if name == "keypoints" else "zstd") for name in CLIP_ARROW_SCHEMA.names},
     use_dictionary=["source", "subject", "camera", "split_group", "split", "label_raw", "label",
                     "pose_estimator", "pose_estimator_version"],
@@ -140,27 +113,17 @@ _PARQUET_OPTIONS = dict(
 )
 
 
-def clips_table(clips: list[Clip], split: str) -> pa.Table:
-    """Clips as a table of CLIP_ARROW_SCHEMA; the array columns are built from numpy."""
-    meta = pa.Table.from_pylist([{**c.to_row(), "split": split} for c in clips],
-                                schema=pa.schema([CLIP_ARROW_SCHEMA.field(n) for n in METADATA_COLUMNS]))
-    columns = {n: meta.column(n) for n in METADATA_COLUMNS}
-    columns["keypoints"] = keypoints_column([c.keypoints for c in clips])
-    columns["frame_confidence"] = confidence_column(clips)
-    return pa.Table.from_arrays([columns[n] for n in CLIP_ARROW_SCHEMA.names], schema=CLIP_ARROW_SCHEMA)
-
-
-def _write_shard(clips: list[Clip], path: Path, split: str) -> None:
-    """One shard, row group by row group (ROW_GROUP_MAX_ROWS / ROW_GROUP_MAX_BYTES)."""
-    with pq.ParquetWriter(path, CLIP_ARROW_SCHEMA, **_PARQUET_OPTIONS) as writer:
-        for group in _packed(clips, ROW_GROUP_MAX_BYTES, ROW_GROUP_MAX_ROWS):
-            writer.write_table(clips_table(group, split), row_group_size=len(group))
+def _items_unit(items: Iterable[Clip | Rejected]) -> Iterable[Clip | Rejected]:
+    return items
 
 
 def write_store(
     out_dir: str | Path,
-    items: Iterable[Clip | Rejected],
+    items: Iterable[Clip | Rejected] = (),
     *,
+    units: list[Unit] | None = None,
+    engine: Engine | None = None,
+    transform: Callable | None = None,
     splits: dict[str, str] | None = None,
     split_mode: str = "group",
     seed: int = 0,
@@ -171,55 +134,91 @@ def write_store(
     fingerprint: str | None = None,
     force: bool = False,
 ) -> StoreReport:
-    """Validate `items` and write them as a store at `out_dir`, atomically.
+    """Validate the clips and write them as a store at `out_dir`, atomically, in bounded memory.
 
-    splits: explicit clip id -> split (e.g. official splits); clips it misses fall back to
-    `split_mode` ("group": leak-free by split_group, "clip": the paper's random 80/10/10).
-    extras(staging_dir, clips_meta) may add files (QA shards, card, plots); they are hashed
-    into info.json with the rest. Returns a StoreReport; rejected items are in
-    meta/quarantine.json and the report, never dropped. `out_dir` must be absent, empty or a
-    store holding only its own files, unless `force` (olympia.swap.check_replaceable).
+    The clips come from `items` (an iterable, run in this process) or from `units` (work
+    units, each run by a worker of `engine`: see olympia.spill); `transform` is applied to
+    every item first (picklable, runs in the workers). splits: explicit clip id -> split (e.g.
+    official splits); clips it misses fall back to `split_mode` ("group": leak-free by
+    split_group, "clip": the paper's random 80/10/10). extras(staging_dir, clips_meta) may add
+    files (QA shards, card, plots); they are hashed into info.json with the rest;
+    clips_meta (stream order) has attrs["joint_stats"], the streamed keypoint statistics, and
+    `staged_clips(staging_dir, ids)` reads clips back from the written shards. With a
+    `fingerprint`, a killed build resumes from the units and shards it finished. Returns a
+    StoreReport; rejected items are in meta/quarantine.json and the report, never dropped.
+    `out_dir` must be absent, empty or a store holding only its own files, unless `force`.
     """
     out_dir = Path(out_dir)
-    with replacing(out_dir, force=force) as staging:
-        clips, rejected = prepare_clips(items, progress=progress)
-        meta = clips_metadata(clips)
-        assignment = assign_splits(meta, split_mode, seed, ratios) if len(meta) else {}
-        if splits:
-            assignment.update({k: v for k, v in splits.items() if k in assignment})
-        meta["split"] = meta["id"].map(assignment)
-        _write_shards(staging, clips, assignment, shard_max_bytes, progress)
-        atomic_write_json(staging / SPLITS_PATH,
-                          {"mode": "explicit+" + split_mode if splits else split_mode, "seed": seed,
-                           "ratios": list(ratios), "assignment": dict(sorted(assignment.items()))})
-        atomic_write_json(staging / QUARANTINE_PATH, [r.__dict__ for r in rejected])
-        extra_info = extras(staging, meta) if extras else {}
-        counts = meta["split"].value_counts().reindex(list(SPLITS), fill_value=0)
-        info = _info(staging, meta, counts, rejected, extra_info, split_mode, fingerprint)
-        atomic_write_json(staging / INFO_PATH, info)
-    return StoreReport(out_dir, len(clips), {s: int(counts[s]) for s in SPLITS}, rejected,
+    if units is None:               # an iterable is consumed here, in this process
+        units, engine = [Unit("items", _items_unit, (items,))], None
+    cache = None
+    try:
+        with replacing(out_dir, force=force) as staging:
+            cache = BuildCache(out_dir, fingerprint)
+            spills = cache.spill_units(units, engine, transform, _check_label_normalized, progress)
+            table, rejected, joints = merge_spills(spills, units)
+            meta = table.select([c for c in METADATA_COLUMNS if c != "split"]).to_pandas()
+            meta["reps"] = meta["reps"].astype("Int64")
+            assignment = assign_splits(meta, split_mode, seed, ratios) if len(meta) else {}
+            if splits:
+                assignment.update({k: v for k, v in splits.items() if k in assignment})
+            meta.insert(meta.columns.get_loc("split_group") + 1, "split", meta["id"].map(assignment))
+            hashes = _write_shards(staging, table, meta["split"].tolist(), shard_max_bytes, engine, cache, progress)
+            atomic_write_json(staging / SPLITS_PATH,
+                              {"mode": "explicit+" + split_mode if splits else split_mode, "seed": seed,
+                               "ratios": list(ratios), "assignment": dict(sorted(assignment.items()))})
+            atomic_write_json(staging / QUARANTINE_PATH, [r.__dict__ for r in rejected])
+            meta.attrs["joint_stats"] = joints.result()
+            extra_info = extras(staging, meta) if extras else {}
+            counts = meta["split"].value_counts().reindex(list(SPLITS), fill_value=0)
+            info = _info(staging, meta, counts, rejected, extra_info, split_mode, fingerprint, hashes)
+            atomic_write_json(staging / INFO_PATH, info)
+    except BaseException:
+        if cache is not None and not fingerprint:
+            cache.remove()          # nothing to resume without a fingerprint: leave no spill files
+        raise
+    cache.remove()                  # the release is in place: nothing left to resume
+    return StoreReport(out_dir, len(meta), {s: int(counts[s]) for s in SPLITS}, rejected,
                        sorted(info["files"]))
 
 
-def _write_shards(staging: Path, clips: list[Clip], assignment: dict, shard_max_bytes: int,
-                  progress: bool) -> None:
+def staged_clips(root: Path, ids: list[str]) -> list[Clip]:
+    """Clips `ids` (in that order) from the clip shards under `root` (e.g. a staging folder
+    before its info.json exists), reading only the row groups whose id range holds them."""
+    found: dict[str, Clip] = {}
+    for shard in sorted((Path(root) / CLIPS_DIR).glob("*.parquet")):
+        table = pq.read_table(shard, filters=[("id", "in", list(ids))])
+        kp = table.column("keypoints")
+        for i, row in enumerate(table.drop_columns(["keypoints"]).to_pylist()):
+            found[row["id"]] = row_to_clip(row, np.array(keypoints_row(kp, i)))
+    return [found[i] for i in ids if i in found]
+
+
+def _write_shards(staging: Path, table: pa.Table, split_of: list[str], shard_max_bytes: int,
+                  engine: Engine | None, cache: BuildCache, progress: bool) -> dict[str, str]:
+    """Shards of every split (clips sorted by id, capped by bytes), written by the engine's
+    workers from the spill files; returns {relative path: sha256}."""
     (staging / CLIPS_DIR).mkdir(parents=True)
     jobs = []
+    ids = table.column("id").to_pylist()
     for split in SPLITS:
-        members = sorted((c for c in clips if assignment[c.id] == split), key=lambda c: c.id)
-        plan = _shard_plan(members, shard_max_bytes)
-        jobs += [(shard, staging / clip_shard_path(split, i, len(plan)), split) for i, shard in enumerate(plan)]
-    for shard, path, split in tqdm(jobs, desc="writing shards", unit="shard", disable=not progress, file=sys.stderr):
-        _write_shard(shard, path, split)
+        members = sorted((i for i, s in enumerate(split_of) if s == split), key=ids.__getitem__)
+        rows = table.take(pa.array(members, pa.int64())) if members else table.slice(0, 0)
+        plan = shard_plan(rows.column("n_frames").to_pylist(), shard_max_bytes)
+        for i, (start, stop) in enumerate(plan):
+            rel = clip_shard_path(split, i, len(plan))
+            jobs.append((rel, ShardJob("", split, rows.slice(start, stop - start))))
+    return cache.write_shards(staging, jobs, engine, progress)
 
 
-def _info(root: Path, meta: pd.DataFrame, counts, rejected, extra_info, split_mode, fingerprint) -> dict:
+def _info(root: Path, meta: pd.DataFrame, counts, rejected, extra_info, split_mode, fingerprint,
+          hashes: dict[str, str]) -> dict:
     files = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
         if rel == INFO_PATH:
             continue
-        files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+        files[rel] = {"sha256": hashes.get(rel) or sha256_file(path), "bytes": path.stat().st_size}
     return {
         "codebase": CODEBASE,
         "format_version": FORMAT_VERSION,

@@ -77,20 +77,20 @@ def test_keypoints_column_is_typed_for_any_parquet_reader(tmp_path):
 
 
 def test_row_groups_are_capped_by_clips_and_by_keypoint_bytes(tmp_path):
-    # 70 clips of 40 frames (8,160 B each; 64 of them 522,240 B): the 64-clip cap, 64 + 6.
+    # 300 clips of 10 frames (2,040 B each; 256 of them 522,240 B): the 256-clip cap, 256 + 44.
     # 70 clips of 100 frames (20,400 B): 1 MiB / 20,400 B = 51.4, so 51 + 19.
     # 2 clips of 3,000 frames (612,000 B each): one per group.
-    write_store(tmp_path / "a", [make_clip(i, n_frames=40, subject="x") for i in range(70)], progress=False)
+    write_store(tmp_path / "a", [make_clip(i, n_frames=10, subject="x") for i in range(300)], progress=False)
     write_store(tmp_path / "c", [make_clip(i, n_frames=100, subject="x") for i in range(70)], progress=False)
     write_store(tmp_path / "b", [make_clip(i, n_frames=3000, reps=None, subject="x") for i in range(2)],
                 progress=False)
-    for name, expected in (("a", [ROW_GROUP_MAX_ROWS, 6]), ("c", [51, 19]), ("b", [1, 1])):
+    for name, expected in (("a", [ROW_GROUP_MAX_ROWS, 44]), ("c", [51, 19]), ("b", [1, 1])):
         [shard] = (tmp_path / name / "data/clips").glob("*.parquet")
         md = pq.ParquetFile(shard).metadata
         assert [md.row_group(i).num_rows for i in range(md.num_row_groups)] == expected
     assert 2 * 3000 * 204 > ROW_GROUP_MAX_BYTES >= 3000 * 204
     store = ClipStore(tmp_path / "a")
-    np.testing.assert_array_equal(store.keypoints("test:c0069"), make_clip(69, n_frames=40).keypoints)
+    np.testing.assert_array_equal(store.keypoints("test:c0299"), make_clip(299, n_frames=10).keypoints)
 
 
 def write_format_1_store(out, clips):
@@ -292,3 +292,52 @@ def test_property_round_trip(tmp_path_factory, clips):
         np.testing.assert_array_equal(got.keypoints, c.keypoints)
         np.testing.assert_array_equal(got.rep_bounds, c.rep_bounds)
         assert (got.reps, got.camera, got.subject, got.label) == (c.reps, c.camera, c.subject, c.label)
+
+
+def logged_clips(log: str, start: int, stop: int, fail_at: int | None = None, killed_at: int | None = None):
+    """A work unit's clips; each run is logged. It can fail half-way (an error: the unit is
+    quarantined) or be killed half-way (KeyboardInterrupt stands for the signal: the run dies)."""
+    with open(log, "a") as f:
+        f.write(f"{start}\n")
+    for i in range(start, stop):
+        if i == fail_at:
+            raise RuntimeError(f"input {i} is unreadable")
+        if i == killed_at:
+            raise KeyboardInterrupt
+        yield make_clip(i, subject=f"s{i // 3}")
+
+
+def test_units_stream_in_order_a_failing_unit_is_quarantined_duplicates_too(tmp_path):
+    from olympia.spill import Unit
+
+    log = str(tmp_path / "runs.log")
+    units = [Unit("a", logged_clips, (log, 0, 4), source="test"),
+             Unit("b", logged_clips, (log, 4, 8, 6), source="test"),      # fails on its third clip
+             Unit("c", logged_clips, (log, 2, 5), source="test")]         # 2, 3, 4 repeat earlier ids
+    report = write_store(tmp_path / "s", units=units, progress=False)
+    assert sorted(ClipStore(tmp_path / "s").ids) == [f"test:c000{i}" for i in range(5)]   # a, then c's 4
+    assert [(r.field, r.clip_id or r.where) for r in report.rejected] == [
+        ("", "b"), ("id", "test:c0002"), ("id", "test:c0003")]
+    assert "input 6 is unreadable" in report.rejected[0].message
+    assert "duplicate clip id 'test:c0003' (first from file3.json)" in report.rejected[2].message
+    assert not (tmp_path / ".s.build").exists()                          # no spill files left
+
+
+def test_a_build_with_a_fingerprint_resumes_from_finished_units(tmp_path):
+    from olympia.spill import Unit
+
+    log = tmp_path / "runs.log"
+    good = [Unit(f"u{i}", logged_clips, (str(log), 3 * i, 3 * i + 3)) for i in range(3)]
+    with pytest.raises(KeyboardInterrupt):                               # killed in its last unit
+        write_store(tmp_path / "s", units=[*good, Unit("u3", logged_clips, (str(log), 9, 12, None, 10))],
+                    fingerprint="f1", progress=False)
+    assert not (tmp_path / "s").exists() and len(list((tmp_path / ".s.build").glob("unit-*.pickle"))) == 3
+    log.write_text("")
+    report = write_store(tmp_path / "s", units=[*good, Unit("u3", logged_clips, (str(log), 9, 12))],
+                         fingerprint="f1", progress=False)
+    assert report.n_clips == 12 and log.read_text().split() == ["9"]    # only the unfinished unit ran
+    assert not (tmp_path / ".s.build").exists()
+    fresh = write_store(tmp_path / "t", units=[*good, Unit("u3", logged_clips, (str(log), 9, 12))], progress=False)
+    a = json.loads((tmp_path / "s/meta/info.json").read_text())["files"]
+    b = json.loads((tmp_path / "t/meta/info.json").read_text())["files"]
+    assert a == b and fresh.n_clips == 12                               # resumed = built in one go

@@ -27,6 +27,31 @@ def default_recipe() -> Path:
     return path
 
 
+def engine_options(command):
+    """--engine, --ray-address, --ray-cpus, --ray-gpus (olympia build, pose, videos sets)."""
+    for option in reversed([
+        click.option("--engine", "engine_kind", type=click.Choice(["local", "ray"]), default="local",
+                     show_default=True, help="Where the work runs: local processes, or a Ray cluster."),
+        click.option("--ray-address", default=None, metavar="ADDR",
+                     help="Ray cluster to use (default: $RAY_ADDRESS, else a local instance on 127.0.0.1)."),
+        click.option("--ray-cpus", type=float, default=1.0, show_default=True, help="CPUs per Ray task."),
+        click.option("--ray-gpus", type=float, default=0.0, show_default=True,
+                     help="GPUs per Ray task (MotionBERT on GPU workers)."),
+    ]):
+        command = option(command)
+    return command
+
+
+def make_engine(engine_kind: str, ray_address, ray_cpus: float, ray_gpus: float, workers: int | None,
+                start_method: str = "spawn"):
+    """The Engine the options describe (Ray is imported only when the work starts)."""
+    from olympia.engine import Engine
+
+    if engine_kind == "ray":
+        return Engine(kind="ray", ray_address=ray_address, num_cpus=ray_cpus, num_gpus=ray_gpus)
+    return Engine(workers=workers, start_method=start_method)
+
+
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("dist/olympia-demo"),
               show_default=True, help="Release directory (replaced atomically).")
@@ -41,9 +66,12 @@ def default_recipe() -> Path:
                    "Olympia release (a folder with other files in it is refused otherwise).")
 @click.option("--allow-unlabeled", is_flag=True,
               help="Keep clips labelled 'unlabeled' (whole videos posed without an exercise name).")
-@click.option("--workers", type=int, default=2, show_default=True, help="Processes for clip generation.")
+@click.option("--workers", type=int, default=2, show_default=True,
+              help="Local processes for the work units (--engine local).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def build(out_dir, recipe, clips, split_mode, force, allow_unlabeled, workers, quiet):
+@engine_options
+def build(out_dir, recipe, clips, split_mode, force, allow_unlabeled, workers, quiet, engine_kind, ray_address,
+          ray_cpus, ray_gpus):
     """Build a release (clip shards, QA shards, splits, meta, card, plots).
 
     \b
@@ -52,6 +80,7 @@ def build(out_dir, recipe, clips, split_mode, force, allow_unlabeled, workers, q
       olympia build --out dist/olympia-full --clips 7618
       olympia build --split-mode clip --force         # the paper's split protocol
       olympia build --recipe pipelines/release.yaml --out dist/olympia-demo
+      olympia build --engine ray --ray-address 10.0.0.5:6379   # work units on a Ray cluster
     """
     r = load_recipe(recipe or default_recipe())
     if clips is not None and r.demo is not None:
@@ -60,7 +89,8 @@ def build(out_dir, recipe, clips, split_mode, force, allow_unlabeled, workers, q
         r.release.split_mode = split_mode
     r.release.allow_unlabeled = r.release.allow_unlabeled or allow_unlabeled
     started = time.perf_counter()
-    report = build_from_recipe(r, out_dir, force=force, workers=workers, progress=not quiet)
+    engine = make_engine(engine_kind, ray_address, ray_cpus, ray_gpus, workers, start_method="fork")
+    report = build_from_recipe(r, out_dir, force=force, workers=workers, progress=not quiet, engine=engine)
     if report is not None:
         click.echo(report.summary())
         click.echo(f"built in {time.perf_counter() - started:.1f} s", err=True)   # a log, not the release

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from olympia.cli.build import engine_options, make_engine
 from olympia.errors import OlympiaError
 from olympia.timebase import FPS
 
@@ -222,9 +223,10 @@ def probe_cmd(paths):
 @click.option("--force", is_flag=True,
               help="Replace --out even when it is not empty and not an Olympia store.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@engine_options
 def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, workers, checkpoint,
          motionbert_config, mapping, source, license_, label, max_gap, max_filled_fraction, force,
-         quiet):
+         quiet, engine_kind, ray_address, ray_cpus, ray_gpus):
     """3D pose (H36M-17, 25 fps) of each VIDEO, or of each segment, written as a clip store.
 
     Bad items (corrupt, audio-only, no person, range outside the video) are quarantined in
@@ -236,6 +238,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, worker
       olympia pose clip.mp4 --backend mediapipe --out work/stores/videos
       olympia pose --segments work/segments.json --out work/stores/opensource --source opensource
       OLYMPIA_MOTIONBERT_CHECKPOINT=ckpt/best_epoch.bin olympia pose a.mp4 --backend motionbert --out work/stores/mb
+      olympia pose --segments work/segments.json --out work/stores/v --engine ray --ray-gpus 1 --backend motionbert
     """
     from olympia.gaps import GapPolicy
     from olympia.pose.pipeline import PoseJob, pose_items
@@ -253,7 +256,8 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, worker
     segments = load_any_segments(segments_file) if segments_file else None
     job = PoseJob(backend=backend, backend_options=options, source=source, license=license_,
                   default_label=label, cache_dir=None if no_cache else str(cache_dir),
-                  workers=workers, gaps=GapPolicy(max_gap, max_filled_fraction))
+                  workers=workers, gaps=GapPolicy(max_gap, max_filled_fraction),
+                  engine=make_engine(engine_kind, ray_address, ray_cpus, ray_gpus, workers))
     items = pose_items([str(v) for v in videos_in], segments, job, progress=not quiet)
     report = write_store(out_dir, items, progress=not quiet, force=force)
     for rej in report.rejected:

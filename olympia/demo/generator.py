@@ -298,6 +298,13 @@ def generate_demo(cfg: DemoConfig | None = None, workers: int = 1) -> Iterator[C
         yield from map(_labelled, pool.imap(_generate_one, jobs, chunksize=16))
 
 
+def generate_demo_range(cfg: DemoConfig, start: int, stop: int) -> Iterator[Clip]:
+    """Clips [start, stop) of generate_demo(cfg): each depends only on (seed, index), so a
+    range is a work unit any engine can run (olympia.recipe)."""
+    for index in range(start, min(stop, cfg.n_clips)):
+        yield _labelled(_generate_one((cfg, index)))
+
+
 def _labelled(clip: Clip) -> Clip:
     """The demo's ingest step: its label, normalized once here (in the parent process, where
     the normalizer's cache serves every clip with the same raw label)."""

@@ -143,21 +143,44 @@ def _row(clip_id, split, task, variant, question, answer, idx, weights, count_cl
 
 
 def write_qa_shards(root: Path, rows: Iterable[dict], *,
-                    rows_per_shard: int = QA_ROWS_PER_SHARD) -> list[Path]:
+                    rows_per_shard: int = QA_ROWS_PER_SHARD, chunk_rows: int = 10_000) -> list[Path]:
     """Write rows (already in their final order) as data/qa/{split}-i-of-n.parquet under root,
-    one shard set per split, splits in sorted order. Returns the relative paths written."""
-    by_split: dict[str, list[dict]] = {}
+    one shard set per split, splits in sorted order. Returns the relative paths written.
+
+    Streams: rows become Arrow chunks of `chunk_rows` as they come, a split's shard is written
+    once it holds `rows_per_shard` rows (as one table: the same bytes as writing all at once),
+    and the shards are renamed to their -of-n names when the split's count is known. Memory
+    holds at most one shard per split, whatever the number of clips."""
+    pending: dict[str, list[dict]] = {}
+    chunks: dict[str, list[pa.Table]] = {}
+    done: dict[str, list[Path]] = {}
+
+    def flush(split: str, final: bool) -> None:
+        if pending.get(split):
+            chunks.setdefault(split, []).append(pa.Table.from_pylist(pending.pop(split), schema=QA_ARROW_SCHEMA))
+        held = sum(len(t) for t in chunks.get(split, []))
+        if held and (final or held >= rows_per_shard):
+            table = pa.concat_tables(chunks.pop(split)).combine_chunks()
+            for start in range(0, len(table), rows_per_shard):
+                if len(table) - start < rows_per_shard and not final:
+                    chunks[split] = [table.slice(start)]
+                    break
+                part = root / QA_DIR / f".{split}-{len(done.get(split, [])):05d}.pending.parquet"
+                atomic_write_parquet(table.slice(start, rows_per_shard), part, **PARQUET_WRITE_OPTIONS)
+                done.setdefault(split, []).append(part)
+
     for row in rows:
-        by_split.setdefault(row["split"], []).append(row)
+        split = row["split"]
+        pending.setdefault(split, []).append(row)
+        if len(pending[split]) >= chunk_rows:
+            flush(split, final=False)
     written = []
-    for split in sorted(by_split):
-        split_rows = by_split[split]
-        n = max(1, -(-len(split_rows) // rows_per_shard))
-        for i in range(n):
-            chunk = split_rows[i * rows_per_shard:(i + 1) * rows_per_shard]
-            rel = Path(qa_shard_path(split, i, n))
-            table = pa.Table.from_pylist(chunk, schema=QA_ARROW_SCHEMA)
-            atomic_write_parquet(table, root / rel, **PARQUET_WRITE_OPTIONS)
+    for split in sorted(set(pending) | set(chunks) | set(done)):
+        flush(split, final=True)
+        parts = done.get(split, [])
+        for i, part in enumerate(parts):
+            rel = Path(qa_shard_path(split, i, len(parts)))
+            part.rename(root / rel)
             written.append(rel)
     return written
 

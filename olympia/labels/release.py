@@ -58,8 +58,12 @@ def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
     labels = sorted({label for _, _, _, label, _ in kept})
     vocab = (base_vocabulary.extend(labels=labels, categories=categories) if base_vocabulary
              else Vocabulary.build(labels, categories))
-    rows, counting, qa_counts = _qa_rows(kept, vocab, categories, n_variants, over_max)
-    qa_files = write_qa_shards(staging_dir, rows, rows_per_shard=rows_per_shard)
+    counting, tally = {"null_reps": 0, "zero_reps": [], "over_max": []}, Counter()
+    qa_files = write_qa_shards(staging_dir, _qa_rows(kept, vocab, categories, n_variants, over_max, counting, tally),
+                               rows_per_shard=rows_per_shard)      # streamed: no list of every row
+    qa_counts: dict[str, dict[str, int]] = {}
+    for (split, task), n in sorted(tally.items()):
+        qa_counts.setdefault(split, {})[task] = n
     vocab.save(staging_dir / VOCABULARY_PATH)
     rules = {"max_count": vocab.max_count, "over_max": over_max, "n_variants": n_variants,
              "uncategorized_weight": vocab.categories.get("uncategorized", 0.0),
@@ -73,27 +77,26 @@ def write_label_artifacts(staging_dir: Path, clips_meta: pd.DataFrame, *,
     label_lengths = [len(l.split()) for l in labels]
     per_category = report["vocabulary"]["per_category"]
     plots = write_label_plots(staging_dir, label_lengths, per_category)
-    return {"n_qa": len(rows), "qa_pairs": qa_counts, "vocab_size": len(vocab),
+    return {"n_qa": sum(tally.values()), "qa_pairs": qa_counts, "vocab_size": len(vocab),
             "words_per_category": dict(per_category),
             "label_lengths": {str(k): v for k, v in sorted(Counter(label_lengths).items())},
             "rejected_labels": len(rejected),
             "files": [VOCABULARY_PATH, LABELS_REPORT_JSON_PATH, LABELS_REPORT_MD_PATH]
             + [p.as_posix() for p in qa_files],
-            "plots": plots, "card_markdown": card_markdown(report, len(rows))}
+            "plots": plots, "card_markdown": card_markdown(report, sum(tally.values()))}
 
 
-def _qa_rows(kept, vocab: Vocabulary, categories, n_variants: int, over_max: str):
-    """QA rows of every kept clip, the counting notes, and {split: {task: rows}}."""
+def _qa_rows(kept, vocab: Vocabulary, categories, n_variants: int, over_max: str, counting: dict,
+             tally: Counter):
+    """The QA rows of every kept clip, one clip at a time (a generator); fills the counting
+    notes and the (split, task) -> rows tally as it goes."""
     templates = load_question_templates()
-    rows, counting = [], {"null_reps": 0, "zero_reps": [], "over_max": []}
     for clip_id, split, _raw, label, reps in kept:
-        rows.extend(qa_rows_for_clip(clip_id, split, label, reps, vocab, templates,
-                                     n_variants=n_variants, over_max=over_max, categories=categories))
+        for row in qa_rows_for_clip(clip_id, split, label, reps, vocab, templates,
+                                    n_variants=n_variants, over_max=over_max, categories=categories):
+            tally[(row["split"], row["task"])] += 1
+            yield row
         _note_count(counting, clip_id, reps, vocab, over_max)
-    qa_counts: dict[str, dict[str, int]] = {}
-    for (split, task), n in sorted(Counter((r["split"], r["task"]) for r in rows).items()):
-        qa_counts.setdefault(split, {})[task] = n
-    return rows, counting, qa_counts
 
 
 def _resolve_labels(clips: pd.DataFrame):

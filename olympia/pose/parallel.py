@@ -2,21 +2,18 @@
 
 `run_pose_task(PoseTask) -> PoseOutcome` does everything for one video (or one segment):
 probe, sha256, cache lookup, decode at 25 fps, pose, cache write. It takes and returns plain
-picklable dataclasses and never raises for a bad item (the error goes into the outcome), so a
-distributed engine (Ray, Dask, Beam) can map it over tasks unchanged. `run_pose_tasks` is the
-local engine: a process pool with one worker per core, each pinned to its core, and a tqdm
-progress bar.
+picklable dataclasses and never raises for a bad item (the error goes into the outcome), so
+`run_pose_tasks` maps it over an `olympia.engine.Engine` unchanged: the local process pool (one
+worker per core, each pinned to its core) or a Ray cluster (one task per item; a worker process
+keeps its loaded model across tasks, see `_backend`; num_gpus per task for MotionBERT).
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from tqdm import tqdm
-
+from olympia.engine import Engine, ItemFailure, map_items
 from olympia.errors import OlympiaError
 from olympia.pose.base import PoseResult, make_backend
 from olympia.pose.cache import PoseCache, cache_key, video_sha256
@@ -102,42 +99,25 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def _pin_worker(counter, cores_per_worker: int) -> None:
-    with counter.get_lock():
-        index = counter.value
-        counter.value += 1
-    cores = sorted(os.sched_getaffinity(0))
-    n_slots = max(1, len(cores) // cores_per_worker)
-    slot = index % n_slots
-    os.sched_setaffinity(0, cores[slot * cores_per_worker:(slot + 1) * cores_per_worker])
-
-
 def run_pose_tasks(tasks: list[PoseTask], workers: int | None = None, progress: bool = True,
-                   pin: bool = True, cores_per_worker: int = 1) -> list[PoseOutcome]:
-    """Run tasks in a process pool (workers=1: in this process). Outcomes keep task order."""
-    workers = default_workers() if workers is None else max(1, int(workers))
-    bar = tqdm(total=len(tasks), desc="pose", unit="item", disable=not progress)
-    outcomes: list[PoseOutcome | None] = [None] * len(tasks)
-    if workers == 1 or len(tasks) <= 1:
-        for i, task in enumerate(tasks):
-            outcomes[i] = run_pose_task(task)
-            bar.update(1)
-        bar.close()
-        return outcomes
-    ctx = mp.get_context("spawn")  # no fork: MediaPipe/TFLite threads do not survive fork
-    counter = ctx.Value("i", 0)
-    init = (_pin_worker, (counter, cores_per_worker)) if pin else (None, ())
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
-                             initializer=init[0], initargs=init[1]) as pool:
-        futures = {pool.submit(run_pose_task, t): i for i, t in enumerate(tasks)}
-        for fut in as_completed(futures):
-            task = tasks[futures[fut]]
-            try:
-                outcomes[futures[fut]] = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a crashed worker (e.g. killed for memory)
-                outcomes[futures[fut]] = PoseOutcome(task, error=(
-                    f"{task.video}: the pose worker process failed ({type(exc).__name__}: "
-                    f"{exc}); finished items are cached, re-run to retry this one"))
-            bar.update(1)
-    bar.close()
+                   pin: bool = True, cores_per_worker: int = 1, engine: Engine | None = None) -> list[PoseOutcome]:
+    """Run tasks on `engine` (default: a local spawn pool of `workers` processes, each pinned
+    to `cores_per_worker` cores; workers=1: in this process). Outcomes keep task order; a task
+    whose worker died is an outcome with the error (finished items are in the cache)."""
+    if engine is None or engine.kind == "local":
+        n = workers if workers is not None else (engine and engine.workers) or default_workers()
+        engine = Engine(workers=max(1, min(int(n), len(tasks))), start_method="spawn",
+                        pin_cores=cores_per_worker if pin else 0)
+    sent = tasks
+    if engine.kind == "ray":                # workers may run in another folder or on another node
+        sent = [replace(t, video=os.path.abspath(t.video),
+                        cache_dir=t.cache_dir and os.path.abspath(t.cache_dir)) for t in tasks]
+    outcomes = []
+    for task, out in zip(tasks, map_items(run_pose_task, sent, engine, progress=progress, desc="pose")):
+        if isinstance(out, ItemFailure):
+            out = PoseOutcome(task, error=(f"{task.video}: the pose worker failed ({out.error}); "
+                                           "finished items are cached, re-run to retry this one"))
+        else:
+            out.task = task                 # the caller's task, relative paths as given
+        outcomes.append(out)
     return outcomes

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from olympia.engine import Engine
 from olympia.errors import LabelError
 from olympia.gaps import GapPolicy, fill_gaps
 from olympia.pose.parallel import PoseOutcome, PoseTask, run_pose_tasks
@@ -32,6 +33,7 @@ class PoseJob:
     default_label: str = "unlabeled"    # label_raw when posing whole videos without labels
     cache_dir: str | None = None
     workers: int | None = None          # None: one per core
+    engine: Engine | None = None        # where the items run (olympia.engine); None: local pool
     gaps: GapPolicy = GapPolicy()
     max_height: int | None = MAX_HEIGHT
 
@@ -49,7 +51,7 @@ def pose_items(videos: list[str], segments: list[Segment] | None, job: PoseJob,
                progress: bool = True) -> list[Clip | Rejected]:
     """Pose every video (or segment) and return one Clip or Rejected per item, in order."""
     tasks = tasks_for(videos, segments, job)
-    outcomes = run_pose_tasks(tasks, workers=job.workers, progress=progress)
+    outcomes = run_pose_tasks(tasks, workers=job.workers, progress=progress, engine=job.engine)
     segs = segments or [None] * len(tasks)
     return [outcome_to_clip(o, s, job) for o, s in zip(outcomes, segs)]
 
