@@ -59,6 +59,24 @@ def test_recut_windows_replace_clips_with_rep_bounds_and_answer_their_own_count(
     assert set(data.splits["train"].qa["clip_id"]) <= set(meta.index)
 
 
+def test_an_epoch_draws_every_window_length_once_per_clip(release, tok):
+    """All windows of a 6-rep set: five 2-rep windows but one 6-rep window. A drawn epoch takes
+    one count question per (clip, length), so each count 2..R is equally likely, and the windows
+    it takes change from epoch to epoch."""
+    from lift.samples import sample_questions
+    meta = ClipStore(release).metadata(columns=["id", "split", "reps"]).set_index("id")
+    data = load_release(release, tok, None, splits=("train",), workers=1, progress=False,
+                        recut={"train": Recut(2, 8, per_count=None)})
+    train = data.splits["train"]
+    picks = [train.qa.iloc[sample_questions(train, 1, np.random.default_rng(e))] for e in range(3)]
+    for qa in picks:
+        counts = qa[qa["task"] == "count"]
+        parent = counts["clip_id"].map(lambda c: data.windows[c][0])
+        for cid, group in counts.groupby(parent):
+            assert sorted(group["reps"]) == list(range(2, min(8, meta.at[cid, "reps"]) + 1))
+    assert set(picks[0]["clip_id"]) != set(picks[1]["clip_id"])
+
+
 def test_a_window_image_is_the_motion_image_of_its_frames(release, tok):
     data = load_release(release, tok, None, splits=("validation",), workers=1, progress=False,
                         recut={"validation": Recut(2, 3, per_count=None)})

@@ -50,7 +50,8 @@ class TrainConfig:
     device: str = "auto"              # "auto", "cpu", "cuda"
     count_sigma: float = 0.0          # count targets spread over neighbouring integers (Gaussian, in reps); 0 = one-hot (paper)
     recut: list | None = None         # [min, max]: train/validate on windows of min..max reps cut at rep bounds (olympia.recut)
-    recut_per_count: int | None = None  # training windows per length per clip (None = every window); validation uses 1
+    recut_per_count: int | None = None  # training windows per length per clip (None = every window); validation uses 1.
+                                        # With questions_per_clip, each epoch draws per (clip, window length): counts balanced
     sources: list | None = None       # train only on clips of these sources (None = all; e.g. leave evaluation-only ones out)
 
 

@@ -25,6 +25,7 @@ from olympia.store import ClipStore
 from lift.images import MotionImageCache, StreamingImages, Windows
 from lift.tokenizer import encode
 
+DRAW_GROUP = "draw_group"    # QA column of re-cut rows: "<clip id>#<window reps>" (see draw_groups)
 QA_COLUMNS = ["qa_id", "clip_id", "split", "task", "variant", "prompt", "answer",
               "target_indices", "target_weights", "count_class", "label_class"]
 CLIP_COLUMNS = ["id", "source", "reps", "label", "n_frames"]
@@ -182,7 +183,7 @@ def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabul
                              min_reps=recut.min_reps, max_reps=recut.max_reps, per_count=recut.per_count, key=cid)
                  if bounds is not None and len(bounds) else [])
         if not found:
-            parts.append(rows)
+            parts.append(rows.assign(**{DRAW_GROUP: cid}))
             continue
         is_count = (rows["task"] == "count").to_numpy()
         for w in found:
@@ -193,6 +194,7 @@ def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabul
             j = release_vocab.index(str(w.reps)) if k.any() else -1
             parts.append(keep.assign(
                 clip_id=wid, qa_id=[f"{wid}#{t}#{v}" for t, v in zip(keep["task"], keep["variant"])],
+                **{DRAW_GROUP: f"{cid}#{w.reps}"},
                 answer=np.where(k, str(w.reps), keep["answer"].to_numpy()),
                 count_class=np.where(k, j, keep["count_class"].to_numpy()),
                 target_indices=[[j] if c else t for c, t in zip(k, keep["target_indices"])],
@@ -211,9 +213,19 @@ def sample_questions(data: QADataset, per_clip: int, rng: np.random.Generator) -
     if per_clip < 1:
         raise ConfigError(f"questions_per_clip must be >= 1, got {per_clip}")
     order = rng.permutation(len(data))
-    key = pd.DataFrame({"clip": data.clip_pos[order], "count": data.is_count[order]})
+    key = pd.DataFrame({"clip": draw_groups(data)[order], "count": data.is_count[order]})
     keep = key.groupby(["clip", "count"], sort=False).cumcount().to_numpy() < per_clip
     return np.sort(order[keep])
+
+
+def draw_groups(data: QADataset) -> np.ndarray:
+    """What sample_questions draws per: the clip, or for windows cut from a clip (recut_rows)
+    the clip and the window's length. A 5-rep set has four 2-rep windows but one 5-rep window;
+    drawing per length makes every count equally likely in an epoch, and the windows vary
+    from epoch to epoch (all windows of every length otherwise teach a prior for short sets)."""
+    if DRAW_GROUP in data.qa:
+        return data.qa[DRAW_GROUP].to_numpy()
+    return data.clip_pos
 
 
 @dataclass
