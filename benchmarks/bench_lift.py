@@ -1,4 +1,10 @@
-"""LiFT data pipeline benchmark (issue 7, item 1). Figures come with a reference measured in this run.
+"""LiFT benchmarks (issue 7 item 1, issue 16). Figures come with a reference measured in this run.
+
+Data pipeline: see below. Training throughput: samples/s of the small config (forward, backward,
+Adam step on real batches, 1 thread) with the paper's time axis and with --time-axis fit, beside
+the loader's rate measured in the same run (the loader must not be what limits training).
+Evaluation: seconds per 1,000 questions (forward only, eval batch 64) and of the training-free
+counter per 1,000 clips. With a CUDA device, the same for a random-weight ViLT-B/32 in bf16.
 
 A sample = padded motion image 3x384x640 + pixel mask, tokenized question (40 tokens) and its
 weighted multi-hot target; both tasks in every batch of 32, shuffled. Target: >= 2,000
@@ -132,7 +138,78 @@ def main() -> int:
               f"ratio {best / slow:,.1f}x")
         verdict(best >= TARGET, f"LiFT data pipeline {best:,.0f} samples/s >= {TARGET:,.0f} on 2 cores")
         verdict(best / slow >= 10, f"LiFT data pipeline {best / slow:,.1f}x the naive loader >= 10x")
+        model_rates(release, data, cache, tok, vocab, fast, args.seconds)
     return 0
+
+
+def train_rate(model, data, cache, device, seconds: float, amp: bool = False) -> float:
+    """Samples/s of full training steps (forward, weighted softmax CE, backward, Adam)."""
+    from lift.evaluate import autocast, to_device
+    from lift.loss import weighted_softmax_ce
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    model.train()
+
+    def steps():
+        epoch = 0
+        while True:
+            for batch in iterate_batches(data, cache, BATCH, shuffle=True, epoch=epoch):
+                b = to_device(batch, device)
+                with autocast(device, amp):
+                    logits = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"])
+                loss = weighted_softmax_ce(logits.float(), b["targets"])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                yield batch
+            epoch += 1
+    next(steps())                                   # warm-up outside the timed window
+    return samples_per_s(steps(), seconds)
+
+
+def eval_seconds_per_1000(model, data, cache, device, amp: bool = False) -> float:
+    from lift.evaluate import predict_probs
+    rows = data.take(np.arange(min(1000, len(data))))
+    t0 = time.perf_counter()
+    predict_probs(model, rows, cache, batch_size=64, device=device, amp=amp)
+    return (time.perf_counter() - t0) * 1000 / len(rows)
+
+
+def model_rates(release, data, cache, tok, vocab, loader_rate: float, seconds: float) -> None:
+    from lift.configs import get_config
+    from lift.model import LiftModel
+    cpu = torch.device("cpu")
+    cfg = get_config("small")
+    torch.manual_seed(0)
+    rates = {}
+    fitted = MotionImageCache.build(release, cache.ids, workers=2, progress=False, time_axis="fit")
+    for name, c, band in (("native", cache, False), ("--time-band", cache, True), ("--time-axis fit", fitted, False)):
+        cfg.model.time_band = band
+        model = LiftModel.build(cfg.model, tok.get_vocab_size(), len(vocab))
+        rates[name] = train_rate(model, data, c, cpu, seconds)
+        per_1000 = eval_seconds_per_1000(model, data, c, cpu)
+        print(f"training, small config, {name} (CPU, 1 thread): {rates[name]:,.1f} samples/s; "
+              f"evaluation {per_1000:,.1f} s per 1,000 questions")
+    for name in ("--time-band", "--time-axis fit"):
+        print(f"{name} trains at {rates[name] / rates['native']:.2f}x the native rate (same run)")
+    verdict(loader_rate >= 10 * rates["native"], f"the loader ({loader_rate:,.0f} samples/s) is >= 10x the small "
+                                                 f"config's training rate ({rates['native']:,.1f}): not the bottleneck")
+    from olympia.counting import count_reps
+    store = ClipStore(release)
+    ids = store.ids[:100]
+    t0 = time.perf_counter()
+    for cid in ids:
+        count_reps(store.keypoints(cid))
+    print(f"training-free counter: {(time.perf_counter() - t0) * 1000 / len(ids):,.1f} s per 1,000 clips")
+    if torch.cuda.is_available():
+        gpu = torch.device("cuda")
+        big = LiftModel.build(get_config("vilt-b32").model, 30522, len(vocab)).to(gpu)
+        rate = train_rate(big, data, cache, gpu, seconds, amp=True)
+        print(f"training, ViLT-B/32 (random weights, bf16, {torch.cuda.get_device_name()}): {rate:,.0f} samples/s; "
+              f"evaluation {eval_seconds_per_1000(big, data, cache, gpu, amp=True):,.2f} s per 1,000 questions")
+    else:
+        print("ViLT-B/32 on GPU: not measured (no CUDA device here)")
 
 
 if __name__ == "__main__":

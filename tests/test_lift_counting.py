@@ -119,6 +119,24 @@ def test_fitted_time_axis_fills_640_columns_native_keeps_12_5_per_second():
         clip_image_chw(np.full((10, 17, 3), np.nan, np.float32))
 
 
+def test_time_band_writes_each_columns_time_into_the_padding_rows():
+    import torch
+    from lift.model import add_time_band
+    pixels = torch.randn(2, 3, 384, 640).half()
+    mask = torch.zeros(2, 384, 640, dtype=torch.bool)
+    mask[0, :320, :3] = True                     # a clip of 3 columns (0.24 s)
+    mask[1, :320, :5] = True
+    before = pixels.clone(), mask.clone()
+    v, m = add_time_band(pixels, mask)
+    assert torch.equal(pixels, before[0]) and torch.equal(mask, before[1])          # inputs untouched
+    assert torch.equal(v[:, :, :320], pixels[:, :, :320]) and torch.equal(m[:, :320], mask[:, :320])
+    # column c holds c * 0.08 s / 10 s in every channel and band row; nothing past the clip
+    np.testing.assert_allclose(v[0, :, 320:, :3].float().numpy(), np.broadcast_to([0, 0.008, 0.016], (3, 64, 3)),
+                               atol=1e-4)
+    assert m[0, 320:, :3].all() and not m[0, 320:, 3:].any() and m[1, 320:, :5].all() and not m[1, 320:, 5:].any()
+    assert float(v[1, 2, 383, 4]) == pytest.approx(0.032, abs=1e-4)
+
+
 @pytest.mark.parametrize("n_ident,n_count", [(830, 780), (17, 16), (100, 1), (0, 5), (64, 64)])
 def test_batches_never_exceed_the_batch_size(n_ident, n_count):
     """Both tasks are dealt out separately, so they could round up in the same batch (830

@@ -221,3 +221,23 @@ def test_vilt_b32_shapes_forward_one_motion_image():
     with torch.no_grad():
         logits = model(ids, att, pixels, mask)
     assert logits.shape == (1, 471) and torch.isfinite(logits).all()
+
+
+def test_make_train_gpu_is_one_command_that_names_what_is_missing(release, tmp_path):
+    """`make train-gpu`: the paper config, train then evaluate, on CUDA. Dry run: the commands;
+    run on a machine without its weights or without CUDA: one line naming the fix."""
+    import subprocess
+    from conftest import REPO
+    args = ["make", "-s", "-C", str(REPO), "train-gpu", f"RELEASE={release}", f"GPU_OUT={tmp_path / 'g'}",
+            f"GPU_PY={REPO / '.venv' / 'bin' / 'python'}"]
+    dry = subprocess.run(args + ["-n", "LIFT_PRETRAINED_VILT=/models/vilt-b32-mlm"], capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    lines = [line for line in dry.stdout.replace("\\\n", " ").splitlines() if "lift.cli" in line]
+    assert len(lines) == 3 and "--config vilt-b32" in lines[0] and "--device cuda" in lines[0]
+    assert "--pretrained-vilt /models/vilt-b32-mlm" in lines[0]
+    assert "evaluate" in lines[1] and "--recut 2-8" in lines[2]
+    env = {k: v for k, v in os.environ.items() if k != "LIFT_PRETRAINED_VILT"}
+    run = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert run.returncode != 0
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "--pretrained-vilt" in errors[0] and "Traceback" not in run.stderr

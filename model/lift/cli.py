@@ -73,6 +73,9 @@ def main():
 @click.option("--count-sigma", type=float, help="Spread count targets over neighbouring integers (Gaussian σ in reps; 0 = one-hot).")
 @click.option("--time-axis", type=click.Choice(["native", "fit"]),
               help="Motion image time axis: native (paper, 12.5 columns/s) or fit (every clip to 640 columns).")
+@click.option("--time-band", is_flag=True,
+              help="Add a clock (time since the clip's start) in the motion image's padding rows, so the model "
+                   "sees each column's absolute time and the set's duration (counting; lift.model.add_time_band).")
 @click.option("--source", "sources", multiple=True, help="Train only on clips of this source (repeatable).")
 @click.option("--with-baseline", is_flag=True,
               help="Also train the single-class baseline (Table 4) into OUT/single_class; "
@@ -85,7 +88,7 @@ def main():
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
           max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, random_init, recut,
-          recut_per_count, count_sigma, time_axis, sources, with_baseline, no_resume, no_amp, stream, quiet):
+          recut_per_count, count_sigma, time_axis, time_band, sources, with_baseline, no_resume, no_amp, stream, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
 
     Writes to OUT: model.pt (best validation loss), last.pt (resume point), config.json,
@@ -114,6 +117,8 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
             setattr(cfg.train, field, value)
     if time_axis:
         cfg.model.time_axis = time_axis
+    if time_band:
+        cfg.model.time_band = True
     if questions_per_clip is not None:
         cfg.train.questions_per_clip = questions_per_clip or None
     if no_amp:

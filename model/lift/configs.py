@@ -27,6 +27,7 @@ class ModelConfig:
     pretrained_tokenizer: str | None = None  # local dir with a bert-base-uncased tokenizer; None = train WordPiece
     wordpiece_vocab_size: int = 2000  # size of the WordPiece vocab trained on the release's questions
     time_axis: str = "native"         # "native" (paper: 12.5 columns/s) or "fit" (every clip to 640 columns; counting)
+    time_band: bool = False           # a clock (time since the start) in the image's padding rows 320..383 (counting)
 
 
 @dataclass

@@ -10,7 +10,11 @@ import torch
 from torch import nn
 from transformers import ViltConfig, ViltModel
 
+from olympia.motion_image import IMAGE_ROWS
+
 from lift.configs import ModelConfig
+
+SECONDS_PER_COLUMN = 2 / 25    # the native motion image: one column per 2 frames at 25 fps
 
 
 def vilt_config(cfg: ModelConfig, text_vocab_size: int) -> ViltConfig:
@@ -48,15 +52,17 @@ class ClassifierHead(nn.Module):
 
 
 class LiftModel(nn.Module):
-    def __init__(self, vilt: ViltModel, n_classes: int):
+    def __init__(self, vilt: ViltModel, n_classes: int, time_band: bool = False):
         super().__init__()
         self.vilt = vilt
         self.head = ClassifierHead(vilt.config.hidden_size, n_classes)
+        self.time_band = time_band
 
     @classmethod
     def build(cls, cfg: ModelConfig, text_vocab_size: int, n_classes: int, vilt: ViltModel | None = None):
         """A fresh model; `vilt` lets the caller pass pretrained weights loaded from disk."""
-        return cls(vilt if vilt is not None else ViltModel(vilt_config(cfg, text_vocab_size)), n_classes)
+        return cls(vilt if vilt is not None else ViltModel(vilt_config(cfg, text_vocab_size)), n_classes,
+                   time_band=cfg.time_band)
 
     @property
     def n_classes(self) -> int:
@@ -65,10 +71,33 @@ class LiftModel(nn.Module):
     def forward(self, input_ids, attention_mask, pixel_values, pixel_mask) -> torch.Tensor:
         """Logits (B, V). pixel_values may be fp16/uint8 from the loader; cast to the model's dtype here."""
         dtype = self.vilt.embeddings.patch_embeddings.projection.weight.dtype
+        if self.time_band:
+            pixel_values, pixel_mask = add_time_band(pixel_values, pixel_mask)
         pixel_values, pixel_mask = crop_to_content(pixel_values, pixel_mask, self.vilt.config.patch_size)
         out = self.vilt(input_ids=input_ids.long(), attention_mask=attention_mask.long(),
                         pixel_values=pixel_values.to(dtype), pixel_mask=pixel_mask.long())
         return self.head(out.pooler_output)
+
+
+def add_time_band(pixel_values: torch.Tensor, pixel_mask: torch.Tensor):
+    """The motion image with a clock in its padding rows (320..383, two patch rows): every column
+    of the clip holds its time since the start, in units of 10 s, in all three channels.
+
+    ViLT interpolates its position embeddings to each image's valid patch grid, so a patch's
+    position says where in the clip it lies as a fraction, never when: a 2-rep and an 8-rep
+    set look alike but for how many patches they have, which softmax attention averages away.
+    The band gives every column its absolute time, and the last one the set's duration, so
+    count = duration / period is within reach (docs/lift.md, counting). Returns new tensors
+    (the loader's buffers are left alone). Columns are the native 2 frames (0.08 s) each."""
+    rows = torch.arange(pixel_mask.shape[1], device=pixel_mask.device) >= IMAGE_ROWS
+    width = pixel_mask[:, :IMAGE_ROWS].any(dim=1).sum(dim=1)                          # (B,) clip columns
+    cols = torch.arange(pixel_mask.shape[2], device=pixel_mask.device)
+    inside = cols[None, :] < width[:, None]                                         # (B, W)
+    clock = (cols.to(torch.float32) * SECONDS_PER_COLUMN / 10.0)[None, :] * inside  # (B, W)
+    band = rows[None, :, None] & inside[:, None, :]                                 # (B, H, W)
+    mask = pixel_mask | band
+    values = torch.where(band[:, None], clock[:, None, None, :].to(pixel_values.dtype), pixel_values)
+    return values, mask
 
 
 def crop_to_content(pixel_values: torch.Tensor, pixel_mask: torch.Tensor, patch: int):

@@ -61,6 +61,9 @@ def make_tokenizer(config: LiftConfig, release, out_dir: Path):
 
 
 def make_model(config: LiftConfig, tokenizer, n_classes: int) -> LiftModel:
+    if config.model.time_band and config.model.time_axis != "native":
+        raise ConfigError("--time-band needs the native time axis (its clock counts 0.08 s per column); "
+                          f"drop --time-axis {config.model.time_axis} or --time-band")
     vilt = None
     if config.model.pretrained_vilt:
         from transformers import ViltModel
