@@ -89,6 +89,23 @@ def test_a_window_image_is_the_motion_image_of_its_frames(release, tok):
         np.testing.assert_allclose(got, ref, atol=2e-3)
 
 
+def test_tempo_augmented_windows_play_the_same_reps_faster_or_slower(release, tok):
+    from olympia.timebase import resample_to_length
+    data = load_release(release, tok, None, splits=("validation",), workers=1, progress=False,
+                        recut={"validation": Recut(2, 2, per_count=1, speeds=(1.0, 1.25))})
+    store = ClipStore(release)
+    fast = [w for w in data.windows if w.endswith("@1.25x")]
+    assert fast and len(fast) == len(data.windows) // 2
+    for wid in fast[:2]:
+        parent, start, end, speed = data.windows[wid]
+        n = round((end - start) / 1.25)                    # 1.25x faster: 4/5 of the frames
+        ref = normalize_image(motion_image(resample_to_length(store.keypoints(parent)[start:end], n)))
+        got = data.cache.image(data.cache.positions([wid])[0])
+        np.testing.assert_allclose(got, ref.transpose(2, 0, 1), atol=2e-3)
+        qa = data.splits["validation"].qa
+        assert set(qa.loc[(qa["clip_id"] == wid) & (qa["task"] == "count"), "reps"]) == {2}   # same reps
+
+
 def test_smoothed_count_targets_by_hand():
     from olympia.labels.vocabulary import VocabClass, Vocabulary
     classes = [VocabClass(0, "squat", "core_action", 1.0)] + [VocabClass(k, str(k), "integer", 1.0) for k in range(1, 11)]
@@ -161,7 +178,7 @@ def test_train_and_evaluate_on_windows_from_the_cli(release, tmp_path):
                                "--recut", "2-8", "--quiet"])
     assert res.exit_code == 0, res.output
     report = json.loads((ev / "report.json").read_text())
-    assert report["recut"] == {"min_reps": 2, "max_reps": 8, "per_count": 1}
+    assert report["recut"] == {"min_reps": 2, "max_reps": 8, "per_count": 1, "speeds": [1.0]}
     counter = (ev / "counter.csv").read_text().splitlines()
     assert all(":reps" in line.split(",")[0] for line in counter[1:])            # the counter sees the windows
     assert report["training_free_counter"]["counter_clips"] == len(counter) - 1 > 0

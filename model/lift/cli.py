@@ -70,6 +70,8 @@ def main():
               help="Train (and validate) on windows of MIN..MAX consecutive reps cut at the annotated rep bounds "
                    "(olympia.recut): rep-diverse counting data. Clips without rep bounds stay whole.")
 @click.option("--recut-per-count", type=int, help="Training windows per length per clip (default: every window).")
+@click.option("--recut-speeds", metavar="F,F", help="Also train on each window played at these speeds (e.g. 0.8,1.25): "
+                                                    "tempo augmentation, so counts follow the period, not the duration.")
 @click.option("--count-sigma", type=float, help="Spread count targets over neighbouring integers (Gaussian σ in reps; 0 = one-hot).")
 @click.option("--time-axis", type=click.Choice(["native", "fit"]),
               help="Motion image time axis: native (paper, 12.5 columns/s) or fit (every clip to 640 columns).")
@@ -88,7 +90,7 @@ def main():
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
           max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, random_init, recut,
-          recut_per_count, count_sigma, time_axis, time_band, sources, with_baseline, no_resume, no_amp, stream, quiet):
+          recut_per_count, recut_speeds, count_sigma, time_axis, time_band, sources, with_baseline, no_resume, no_amp, stream, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
 
     Writes to OUT: model.pt (best validation loss), last.pt (resume point), config.json,
@@ -112,7 +114,8 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
                          ("seed", seed), ("loss", loss), ("targets", targets), ("num_workers", workers),
                          ("max_steps_per_epoch", max_steps_per_epoch), ("device", device), ("threads", threads),
                          ("recut", None if recut is None else list(recut)), ("recut_per_count", recut_per_count),
-                         ("count_sigma", count_sigma), ("sources", list(sources) or None)):
+                         ("count_sigma", count_sigma), ("sources", list(sources) or None),
+                         ("recut_speeds", parse_speeds(recut_speeds))):
         if value is not None:
             setattr(cfg.train, field, value)
     if time_axis:
@@ -136,6 +139,19 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
         b = run(release, base, Path(out) / BASELINE_DIR, resume=not no_resume, progress=not quiet)
         click.echo(f"single-class baseline: {b['epochs']} epochs ({b['stopped_by']}), best validation loss "
                    f"{b['best_val_loss']:.4f}, {b['seconds']:.0f} s -> {Path(out) / BASELINE_DIR}")
+
+
+def parse_speeds(value: str | None) -> list[float] | None:
+    """'0.8,1.25' -> [0.8, 1.25] (tempo augmentation of re-cut training windows)."""
+    if not value:
+        return None
+    try:
+        speeds = [float(x) for x in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give speeds as F,F, e.g. 0.8,1.25", param_hint="--recut-speeds") from None
+    if any(not 0.25 <= v <= 4 for v in speeds):
+        raise click.BadParameter(f"{value!r}: speeds must lie in [0.25, 4]", param_hint="--recut-speeds")
+    return speeds
 
 
 def resolve_pretrained(cfg, pretrained_vilt, tokenizer, random_init: bool) -> None:

@@ -53,6 +53,7 @@ class TrainConfig:
     recut: list | None = None         # [min, max]: train/validate on windows of min..max reps cut at rep bounds (olympia.recut)
     recut_per_count: int | None = None  # training windows per length per clip (None = every window); validation uses 1.
                                         # With questions_per_clip, each epoch draws per (clip, window length): counts balanced
+    recut_speeds: list | None = None  # training windows also played at these speeds (e.g. [0.8, 1.25]): counts by period, not duration
     sources: list | None = None       # train only on clips of these sources (None = all; e.g. leave evaluation-only ones out)
 
 

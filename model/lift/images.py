@@ -27,7 +27,7 @@ from olympia.timebase import FPS, resample_to_length
 
 from lift.configs import IMAGE_WIDTH, TIME_AXES
 
-Windows = dict[str, tuple[str, int, int]]   # clip id -> (parent clip id, first frame, end frame)
+Windows = dict[str, tuple]   # clip id -> (parent clip id, first frame, end frame[, speed]) (see window_frames)
 
 
 def normalize_image(img: np.ndarray) -> np.ndarray:
@@ -58,11 +58,20 @@ def clip_image_chw(keypoints: np.ndarray, fps: float = FPS, time_axis: str = "na
     return np.ascontiguousarray(img.transpose(2, 0, 1)).astype(np.float16)
 
 
+def window_frames(keypoints: np.ndarray, window: tuple) -> np.ndarray:
+    """Frames [start, end) of a parent clip's keypoints, played at `speed` (a 4th element, 1.0
+    when absent): resampled in time to round((end - start) / speed) frames at 25 fps, so a
+    speed of 1.25 shows the same reps 25 % faster (tempo augmentation, lift.samples.Recut)."""
+    start, end = window[1], window[2]
+    kp = keypoints[start:end]
+    speed = window[3] if len(window) > 3 else 1.0
+    return kp if speed == 1.0 else resample_to_length(kp, max(2, round(len(kp) / speed)))
+
+
 def window_keypoints(store: ClipStore, clip_id: str, windows: Windows | None) -> np.ndarray:
     """The keypoints of `clip_id`: a stored clip, or a window of one (`windows`)."""
     if windows and clip_id in windows:
-        parent, start, end = windows[clip_id]
-        return store.keypoints(parent)[start:end]
+        return window_frames(store.keypoints(windows[clip_id][0]), windows[clip_id])
     return store.keypoints(clip_id)
 
 
@@ -73,10 +82,10 @@ def _shard_images(args) -> list[tuple[str, np.ndarray]]:
     store = ClipStore(release)
     out, last = [], (None, None)
     for cid in ids:
-        parent, start, end = windows.get(cid, (cid, 0, None))
-        if last[0] != parent:
-            last = (parent, store.keypoints(parent))
-        out.append((cid, clip_image_chw(last[1][start:end], time_axis=time_axis)))
+        window = windows.get(cid, (cid, 0, None))
+        if last[0] != window[0]:
+            last = (window[0], store.keypoints(window[0]))
+        out.append((cid, clip_image_chw(window_frames(last[1], window), time_axis=time_axis)))
     return out
 
 

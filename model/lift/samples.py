@@ -165,6 +165,7 @@ class Recut:
     min_reps: int = 2                # shortest window, in reps
     max_reps: int = 8                # longest window (capped by the clip's own reps)
     per_count: int | None = 1        # windows per length per clip; None = every window
+    speeds: tuple = (1.0,)           # each window also played at these speeds (tempo augmentation; training)
 
 
 def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabulary, recut: Recut
@@ -186,9 +187,9 @@ def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabul
             parts.append(rows.assign(**{DRAW_GROUP: cid}))
             continue
         is_count = (rows["task"] == "count").to_numpy()
-        for w in found:
-            wid = window_clip_id(cid, w)
-            windows[wid] = (cid, w.start, w.end)
+        for w, speed in [(w, v) for w in found for v in recut.speeds]:
+            wid = window_clip_id(cid, w) + ("" if speed == 1.0 else f"@{speed:g}x")
+            windows[wid] = (cid, w.start, w.end) if speed == 1.0 else (cid, w.start, w.end, float(speed))
             keep = rows if str(w.reps) in release_vocab else rows[~is_count]   # beyond max_count: no count question
             k = keep["task"].to_numpy() == "count"
             j = release_vocab.index(str(w.reps)) if k.any() else -1
@@ -199,7 +200,8 @@ def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabul
                 count_class=np.where(k, j, keep["count_class"].to_numpy()),
                 target_indices=[[j] if c else t for c, t in zip(k, keep["target_indices"])],
                 target_weights=[[1.0] if c else t for c, t in zip(k, keep["target_weights"])]))
-            meta_rows.append({**meta.loc[cid].to_dict(), "id": wid, "reps": w.reps, "n_frames": w.end - w.start})
+            meta_rows.append({**meta.loc[cid].to_dict(), "id": wid, "reps": w.reps,
+                              "n_frames": max(2, round((w.end - w.start) / speed))})
     out = pd.concat(parts, ignore_index=True) if parts else qa.iloc[:0]
     return out, pd.DataFrame(meta_rows, columns=["id", *meta.columns]), windows
 

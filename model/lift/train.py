@@ -158,7 +158,8 @@ def recut_plan(tc) -> dict[str, Recut] | None:
     if not tc.recut:
         return None
     lo, hi = (int(x) for x in tc.recut)
-    return {"train": Recut(lo, hi, tc.recut_per_count), "validation": Recut(lo, hi, 1)}
+    return {"train": Recut(lo, hi, tc.recut_per_count, speeds=(1.0, *(tc.recut_speeds or ()))),
+            "validation": Recut(lo, hi, 1)}
 
 
 def validate(model, val_set, data, config: LiftConfig, device, train_loss: float) -> tuple[float, dict]:
