@@ -328,7 +328,8 @@ def test_server_binds_loopback_and_serves_only_the_videos_folder(monkeypatch, tm
 
 # --- CLI -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args", [["annotate"], ["annotate", "serve"], ["annotate", "push"], ["annotate", "pull"]])
+@pytest.mark.parametrize("args", [["annotate"], ["annotate", "serve"], ["annotate", "push"], ["annotate", "pull"],
+                                  ["annotate", "report"]])
 def test_every_command_has_examples(args):
     from olympia.cli import main
     result = CliRunner().invoke(main, [*args, "--help"])
@@ -436,3 +437,115 @@ def test_serve_stops_its_label_studio_on_sigterm_and_sigint(sig, tmp_path):
         for pid in [serve.pid, *pids]:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+# --- machine suggestions and what annotators did with them ----------------------------------
+
+def _suggested():
+    from olympia.annotate.review import SuggestedSet
+    return [SuggestedSet(10, 60, 5, "", 0.9), SuggestedSet(100, 180, 8, "", 0.8),
+            SuggestedSet(200, 250, 4, "squat", 0.7), SuggestedSet(300, 340, 3, "", 0.6)]
+
+
+def test_a_suggestion_is_one_timeline_region_per_set_with_its_reps_and_name():
+    from olympia.annotate.review import suggested_sets, suggestion_result
+    result = suggestion_result(_suggested())
+    first = [r for r in result if r["id"] == "olympia-set-000"]
+    assert [r["from_name"] for r in first] == ["set", "reps"]           # no name suggested: none sent
+    assert first[0]["value"] == {"ranges": [{"start": 11, "end": 60}], "timelinelabels": ["set"]}
+    assert first[0]["score"] == 0.9 and first[1]["value"] == {"number": 5}
+    named = [r for r in result if r["id"] == "olympia-set-002"]
+    assert [r["value"] for r in named if r["from_name"] == "exercise"] == [{"text": ["squat"]}]
+    back = suggested_sets(result)
+    assert [(s.start_frame, s.end_frame, s.reps, s.exercise, s.region) for s in back] == [
+        (10, 60, 5, "", "olympia-set-000"), (100, 180, 8, "", "olympia-set-001"),
+        (200, 250, 4, "squat", "olympia-set-002"), (300, 340, 3, "", "olympia-set-003")]
+    # untrusted: malformed items are skipped, never a crash
+    assert suggested_sets([{"id": "x", "from_name": "set", "value": {"ranges": [{"start": True, "end": 3}]}},
+                           "junk", {"id": 5}]) == []
+    assert suggested_sets("nope") == []
+
+
+def test_review_tells_accepted_edited_added_and_deleted_sets_apart():
+    from olympia.annotate.review import review, suggested_sets, suggestion_result
+    suggested = suggested_sets(suggestion_result(_suggested()))
+    annotated = [
+        ("olympia-set-000", seg(10, 60, "push-up", 5)),         # kept as suggested (name typed: none was suggested)
+        ("olympia-set-001", seg(100, 175, "lunge", 9)),         # boundaries and reps changed
+        ("abc", seg(202, 250, "front squat", 4)),               # a new region id, same set (IoU 0.96): name edited
+        ("new", seg(400, 450, "plank", 2)),                     # the machine missed it
+    ]                                                          # olympia-set-003 was deleted
+    reviews, rejected = review(suggested, annotated)
+    assert reviews == [
+        {"status": "accepted"},
+        {"status": "edited", "edited": ["boundaries", "reps"],
+         "suggested": {"start_frame": 100, "end_frame": 180, "reps": 8}},
+        {"status": "edited", "edited": ["boundaries", "name"],
+         "suggested": {"start_frame": 200, "end_frame": 250, "reps": 4, "exercise": "squat"}},
+        {"status": "added"}]
+    assert [(s.start_frame, s.end_frame) for s in rejected] == [(300, 340)]
+
+
+def test_pull_records_the_review_and_report_prints_the_acceptance_rate(tmp_path):
+    from olympia.annotate.review import acceptance, suggestion_result
+    from olympia.cli import main
+    from olympia.io import sha256_file
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "a.mp4").write_bytes(b"a video")
+    task = _task(tmp_path, sha256=sha256_file(tmp_path / "demo" / "a.mp4"), n_frames=500)
+    task["annotations"][0]["result"] = [*region("olympia-set-000", 11, 60, "push-up", 5),
+                                        *region("olympia-set-001", 101, 175, "lunge", 9),
+                                        *region("new", 401, 450, "plank", 2)]
+    suggestion = ("olympia-sets-1", suggestion_result(_suggested()))
+    out = task_outcome(task, "demo", tmp_path, str.lower, suggestion)
+    assert out.problems == []
+    statuses = [s["suggestion"]["status"] for s in out.entry["segments"]]
+    assert statuses == ["accepted", "edited", "added"]
+    assert out.entry["suggestions"]["model_version"] == "olympia-sets-1"
+    assert out.entry["suggestions"]["rejected"] == [
+        {"start_frame": 200, "end_frame": 250, "reps": 4, "exercise": "squat"},
+        {"start_frame": 300, "end_frame": 340, "reps": 3}]
+    plain = task_outcome(task, "demo", tmp_path, str.lower)             # no suggestion: no review
+    assert "suggestions" not in plain.entry and all("suggestion" not in s for s in plain.entry["segments"])
+
+    doc = make_document("demo", {"demo/a.mp4": out.entry})
+    write_annotations(tmp_path / "ann" / "demo.json", doc)              # schema-checked
+    a = acceptance(load_annotations(tmp_path / "ann" / "demo.json"))
+    # 4 suggested: 1 accepted, 1 edited, 2 deleted; 1 added
+    assert (a.suggested, a.accepted, a.edited, a.rejected, a.added, a.rate) == (4, 1, 1, 2, 1, 0.25)
+    assert a.edits == {"boundaries": 1, "name": 0, "reps": 1}
+    r = CliRunner().invoke(main, ["annotate", "report", "demo", "--annotations", str(tmp_path / "ann")])
+    assert r.exit_code == 0, r.output
+    assert "acceptance rate: 25% (1 of 4 suggested sets accepted unchanged)" in r.output
+    assert "edited                 1 (25%): boundaries 1, reps 1" in r.output
+    r = CliRunner().invoke(main, ["annotate", "report", "demo", "--annotations", str(tmp_path / "ann"), "--json"])
+    assert json.loads(r.output)["acceptance_rate"] == 0.25
+
+
+@pytest.mark.slow
+def test_a_lift_checkpoint_names_a_suggested_set_with_its_top_words(tmp_path):
+    """--checkpoint: the exercise name of a suggested set is the LiFT model's most confident
+    words (at most 4, each above its threshold), from a tiny checkpoint trained here."""
+    from lift.configs import get_config
+    from lift.predict import predict_skeleton
+    from lift.checkpoint import load_checkpoint
+    from lift.synthetic import write_synthetic_release
+    from lift.train import train
+
+    from olympia.cli.annotate import TOP_WORDS, lift_namer
+    from olympia.store import ClipStore
+    release = tmp_path / "release"
+    write_synthetic_release(release, n_clips=12, seed=1)
+    cfg = get_config("small")
+    cfg.model.hidden_size, cfg.model.num_hidden_layers, cfg.model.num_attention_heads = 32, 1, 2
+    cfg.model.intermediate_size, cfg.model.wordpiece_vocab_size = 64, 300
+    cfg.train.batch_size, cfg.train.eval_batch_size, cfg.train.cache_workers = 8, 16, 1
+    cfg.train.max_epochs, cfg.train.max_steps_per_epoch, cfg.train.lr = 1, 3, 1e-3
+    train(release, cfg, tmp_path / "ck", progress=False)
+    store = ClipStore(release)
+    keypoints = store.keypoints(store.ids[0])
+    name = lift_namer(tmp_path / "ck")
+    model, tok, vocab, config, _ = load_checkpoint(tmp_path / "ck")
+    words = predict_skeleton(model, tok, vocab, keypoints, max_tokens=config.model.max_text_tokens)["words"]
+    assert name(keypoints) == " ".join(w for w, _ in words[:TOP_WORDS])
+    assert name.version == "lift:ck"

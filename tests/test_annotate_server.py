@@ -230,3 +230,81 @@ def test_bad_regions_are_listed_and_nothing_is_lost(live, work, monkeypatch):
     assert "region r1," not in out                       # the good region is not blamed
     assert live.token not in out
     assert (ann_dir / "bad.json").read_bytes() == before  # last good annotations kept
+
+
+# --- machine suggestions (push --suggest), the annotator's review, the acceptance rate --------
+
+@pytest.fixture(scope="session")
+def gym(live, tmp_path_factory):
+    """Collection 'gym': the real side-view push-ups (11 reps), 320 lines, with 2 s blanked
+    (frames 125-175: the man leaves and comes back): two sets, 4 and 5 reps
+    (tests/test_video_sets.py); and a video without anybody."""
+    import ffmpeg
+    from conftest import shared_path
+    src = shared_path("realdata", "videos", "pushup_test_fitness-action-eval.mp4")
+    folder = live.videos_root / "gym"
+    folder.mkdir(parents=True, exist_ok=True)
+    (ffmpeg.input(str(src)).video.filter("fps", 25).filter("scale", 568, 320).filter("setsar", 1)
+     .drawbox(0, 0, "iw", "ih", color="black", thickness="fill", enable="between(n,125,175)")
+     .output(str(folder / "sets.mp4"), vcodec="libx264", pix_fmt="yuv420p", an=None)
+     .overwrite_output().run(quiet=True))
+    make_test_video(folder / "empty.mp4", 2)
+    return tmp_path_factory.mktemp("pose-cache")
+
+
+def test_suggested_sets_are_reviewed_at_pull_and_the_acceptance_rate_reported(live, work, gym, monkeypatch):
+    from olympia.annotate.review import SUGGEST_VERSION
+    from olympia.annotate.suggest import detect_suggestions
+    from olympia.cli import main
+
+    def namer(keypoints):               # stands in for a LiFT checkpoint (tested in test_annotate.py)
+        return "push up" if len(keypoints) > 50 else ""
+    namer.version = "fake:1"
+
+    ann = work / "annotations"
+    report = push(live.config(), "gym", videos_root=live.videos_root, annotations_dir=ann,
+                  suggest=lambda videos: detect_suggestions(videos, cache_dir=str(gym), workers=1,
+                                                            progress=False, namer=namer))
+    assert report.predictions_set == ["gym/sets.mp4"]
+    assert "no person detected on any of 50 frames" in report.suggestions.problems["gym/empty.mp4"]
+    _, tasks = tasks_by_video(live, "gym")
+    [pred] = live.client().predictions.list(task=tasks["gym/sets.mp4"].id)
+    assert pred.model_version == f"{SUGGEST_VERSION}+fake:1" and 0 < pred.score <= 1
+    timeline = [r for r in pred.result if r["from_name"] == "set"]
+    reps = {r["id"]: r["value"]["number"] for r in pred.result if r["from_name"] == "reps"}
+    names = {r["id"]: r["value"]["text"] for r in pred.result if r["from_name"] == "exercise"}
+    assert len(timeline) == 2 and sorted(reps.values()) == [4, 5]
+    assert names == {r["id"]: ["push up"] for r in timeline}
+    first, second = sorted(timeline, key=lambda r: r["value"]["ranges"][0]["start"])
+    assert first["value"]["ranges"][0]["end"] <= 125 and second["value"]["ranges"][0]["start"] > 176
+
+    # the annotator accepts the first set as suggested and corrects the second's count
+    accepted = [dict(r, origin="prediction") for r in pred.result if r["id"] == first["id"]]
+    edited = [dict(r, value={"number": 6}) if r["from_name"] == "reps" else r
+              for r in pred.result if r["id"] == second["id"]]
+    annotate(live, tasks["gym/sets.mp4"].id, accepted, edited)
+    result = pull(live.config(), "gym", videos_root=live.videos_root, annotations_dir=ann)
+    assert result.problems == [] and result.pending == ["gym/empty.mp4"]
+    entry = json.loads((ann / "gym.json").read_text())["videos"]["gym/sets.mp4"]
+    assert [s["suggestion"] for s in entry["segments"]] == [
+        {"status": "accepted"},
+        {"status": "edited", "edited": ["reps"], "suggested": {
+            "start_frame": second["value"]["ranges"][0]["start"] - 1,
+            "end_frame": second["value"]["ranges"][0]["end"], "reps": reps[second["id"]],
+            "exercise": "push up"}}]
+    assert entry["suggestions"] == {"model_version": f"{SUGGEST_VERSION}+fake:1", "rejected": []}
+
+    r = CliRunner().invoke(main, ["annotate", "report", "gym", "--annotations", str(ann)])
+    assert r.exit_code == 0, r.output
+    assert "acceptance rate: 50% (1 of 2 suggested sets accepted unchanged)" in r.output
+
+    # pushing again (the CLI) never replaces the prediction an annotator started from
+    monkeypatch.setenv("OLYMPIA_LS_TOKEN", live.token)
+    monkeypatch.setenv("OLYMPIA_LS_CONFIG", str(work / "no-config.toml"))
+    r = CliRunner().invoke(main, ["annotate", "push", "gym", "--suggest", "--url", live.url, "--videos",
+                                  str(live.videos_root), "--annotations", str(ann), "--cache-dir", str(gym),
+                                  "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert "0 pre-annotation(s) set" in r.stdout
+    assert "no suggestion for gym/empty.mp4: " in r.stderr and "no person detected on any of 50" in r.stderr
+    assert [p.id for p in live.client().predictions.list(task=tasks["gym/sets.mp4"].id)] == [pred.id]

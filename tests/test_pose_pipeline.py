@@ -97,7 +97,9 @@ def test_real_videos_give_one_clip_each_with_a_person_on_90_percent_of_frames(po
         clip = next(c for c in items if c.extra["video"] == f"{name}.mp4")
         back = store.get(clip.id)
         kp = back.keypoints
-        assert kp.shape == (N_FRAMES, 17, 3) and np.isfinite(kp).all(), name
+        # no-person frames at the ends are trimmed (the leg raise's first frame)
+        start, end = back.extra.get("start_frame", 0), back.extra.get("end_frame", N_FRAMES)
+        assert kp.shape == (end - start, 17, 3) and end - start >= N_FRAMES - 2 and np.isfinite(kp).all(), name
         assert back.fps == 25.0 and back.pose_estimator == "mediapipe"
         assert back.pose_estimator_version.startswith("mediapipe-0.10.21-full")
         detected = back.frame_confidence > 0   # filled frames keep confidence 0
@@ -227,20 +229,29 @@ def test_cache_key_changes_with_the_video_bytes(normalized, tmp_path):
 
 # --- detection gaps on real video --------------------------------------------------------------
 
-def test_person_leaving_the_frame_is_filled_when_short_and_quarantined_when_long(
-        normalized, tmp_path):
-    src = str(normalized["countix"])
-    # 8 black frames in the middle (0.32 s): a short gap, interpolated.
-    blink = tmp_path / "blink.mp4"
-    (ffmpeg.input(src).video
-     .drawbox(0, 0, "iw", "ih", color="black", thickness="fill", enable="between(n,40,47)")
-     .output(str(blink), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True))
-    # 2 s of black appended: the person is gone for 50 frames, longer than max_gap.
-    gone = tmp_path / "gone.mp4"
-    (ffmpeg.input(src).video.filter("tpad", stop=50, stop_mode="add", color="black")
+def _blank(src, dst, first, last):
+    """dst = src with frames [first, last] (inclusive) painted black: the person is gone."""
+    (ffmpeg.input(str(src)).video
+     .drawbox(0, 0, "iw", "ih", color="black", thickness="fill", enable=f"between(n,{first},{last})")
+     .output(str(dst), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True))
+    return dst
+
+
+def test_a_person_leaving_the_frame_trims_and_splits_instead_of_refusing(normalized, tmp_path):
+    """Gaps <= 12 frames are filled; no-person frames at the end are trimmed; a 16-frame gap
+    splits the video into two clips (the previous code quarantined the last two videos:
+    "longest gap 50 frames > max_gap 12", "longest gap 16 frames > max_gap 12"). MediaPipe
+    finds the person again within 0.4 s and loses them in the close-up's last frames."""
+    src = normalized["countix"]
+    blink = _blank(src, tmp_path / "blink.mp4", 40, 47)               # 0.32 s: filled
+    gone = tmp_path / "gone.mp4"                                       # + 2 s of black at the end
+    (ffmpeg.input(str(src)).video.filter("tpad", stop=50, stop_mode="add", color="black")
      .output(str(gone), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True))
+    long_src = normalize_video(shared_path("realdata", "videos", "countix_4-YmQKoHYmw.mp4"),
+                               tmp_path / "countix_7s.mp4", start_frame=0, end_frame=180)
+    away = _blank(long_src, tmp_path / "away.mp4", 70, 85)             # 16 frames: splits
     job = PoseJob(cache_dir=None, workers=1, gaps=GapPolicy(max_gap=12, max_filled_fraction=0.2))
-    short, long_ = pose_items([str(blink), str(gone)], None, job, progress=False)
+    short, trimmed, *halves = pose_items([str(blink), str(gone), str(away)], None, job, progress=False)
 
     assert isinstance(short, Clip), short
     conf = short.frame_confidence
@@ -249,12 +260,43 @@ def test_person_leaving_the_frame_is_filled_when_short_and_quarantined_when_long
     assert short.gap_filled_fraction == pytest.approx((conf == 0).mean())
     assert np.isfinite(short.keypoints).all()
 
-    assert isinstance(long_, Rejected), long_
-    assert long_.field == "keypoints" and "gone.mp4" in long_.where
-    assert "no person detected" in long_.message and "max_gap 12" in long_.message
+    assert isinstance(trimmed, Clip), trimmed
+    assert trimmed.n_frames == 100 and trimmed.id == "video:gone"
+    assert (trimmed.extra["start_frame"], trimmed.extra["end_frame"]) == (0, 100)
+    [note] = trimmed.extra["unusable"]
+    assert note.startswith("frames [100, 150) (4.0-6.0 s): no person detected (mean brightness ")
+    assert note.endswith(": too dark)")
 
-    report = write_store(tmp_path / "store", [short, long_], progress=False)
-    assert report.n_clips == 1 and [r.where for r in report.rejected] == [long_.where]
+    assert [type(c) for c in halves] == [Clip, Clip], halves
+    first, second = halves
+    assert (first.extra["start_frame"], first.extra["end_frame"]) == (0, 70)
+    assert 86 <= second.extra["start_frame"] <= 95 and 160 <= second.extra["end_frame"] <= 180
+    assert first.id == "video:away:0-70" and second.id.startswith("video:away:")
+    assert first.split_group == second.split_group
+    assert all(np.isfinite(c.keypoints).all() and c.gap_filled_fraction <= 0.2 for c in halves)
+    gap = f"frames [70, {second.extra['start_frame']}) "
+    assert first.extra["unusable"][0].startswith(gap) and "no person detected (mean brightness" in first.extra["unusable"][0]
+
+
+def test_rep_bounds_of_a_split_segment_keep_the_reps_wholly_inside_each_run():
+    from olympia.pose.pipeline import run_reps
+    seg = Segment("a.mp4", 100, 200, reps=3, rep_bounds=[[110, 120], [125, 140], [150, 170]])
+    reps, bounds = run_reps(seg, 0, 100, split=False)                  # the whole item: unchanged
+    assert reps == 3 and bounds.tolist() == [[10, 20], [25, 40], [50, 70]]
+    reps, bounds = run_reps(seg, 15, 100, split=False)                 # 15 frames trimmed: clipped
+    assert reps == 3 and bounds.tolist() == [[0, 5], [10, 25], [35, 55]]
+    reps, bounds = run_reps(seg, 22, 100, split=False)                 # the first rep trimmed away
+    assert reps == 2 and bounds.tolist() == [[3, 18], [28, 48]]
+    reps, bounds = run_reps(seg, 17, 100, split=False)                 # 3 frames of it left: < 0.2 s
+    assert reps == 2 and bounds.tolist() == [[8, 23], [33, 53]]
+    reps, bounds = run_reps(seg, 0, 45, split=True)
+    assert reps == 2 and bounds.tolist() == [[10, 20], [25, 40]]
+    reps, bounds = run_reps(seg, 45, 100, split=True)
+    assert reps == 1 and bounds.tolist() == [[5, 25]]
+    count_only = Segment("a.mp4", 0, 100, reps=5)
+    assert run_reps(count_only, 3, 100, split=False)[0] == 5          # trimmed: the count stays
+    reps, bounds = run_reps(count_only, 0, 60, split=True)             # split: unknown
+    assert reps is None and bounds.shape == (0, 2)
 
 
 def test_bad_items_are_quarantined_by_name_and_the_rest_go_on(normalized, tmp_path):
@@ -277,7 +319,7 @@ def test_bad_items_are_quarantined_by_name_and_the_rest_go_on(normalized, tmp_pa
     assert isinstance(bad, Rejected) and "corrupt.mp4" in bad.message
     assert isinstance(voice, Rejected) and "no video stream" in voice.message
     assert isinstance(empty, Rejected) and "empty_gym.mp4" in empty.where
-    assert "no person detected on 25 of 25 frames" in empty.message
+    assert "no person detected on any of 25 frames" in empty.message
 
 
 def test_an_unexpected_failure_is_one_items_error(normalized):
@@ -293,7 +335,7 @@ def test_clips_carry_their_normalized_label_and_a_wordless_one_is_quarantined():
     label = normalize_label(label_raw), or the annotated label when the segment has one."""
     from olympia.pose.base import PoseResult
     from olympia.pose.parallel import PoseOutcome
-    from olympia.pose.pipeline import outcome_to_clip
+    from olympia.pose.pipeline import outcome_to_clips
     from olympia.video.ffmpeg_ops import VideoInfo
 
     body = np.zeros((30, 17, 3), np.float32)
@@ -305,7 +347,8 @@ def test_clips_carry_their_normalized_label_and_a_wordless_one_is_quarantined():
     def clip(segment):
         outcome = PoseOutcome(PoseTask("gym/a.mp4", start_frame=0, end_frame=30), result, info=info,
                               video_sha256="0" * 64)
-        return outcome_to_clip(outcome, segment, PoseJob(source="gym"))
+        [item] = outcome_to_clips(outcome, segment, PoseJob(source="gym"))
+        return item
 
     assert clip(Segment("gym/a.mp4", 0, 30, label_raw="Push-ups")).label == "pushup"
     assert clip(Segment("gym/a.mp4", 0, 30, label_raw="Push-ups", label="push up")).label == "push up"
@@ -329,7 +372,11 @@ def _standing_outcome(video: str, sha: str, n: int = 30):
 def test_the_same_video_under_two_source_names_lands_in_one_split(tmp_path):
     """The split group of a clip from video is the video's content hash, not '<source>:<stem>'
     (the previous rule put one video posed as 'gym' and as 'yt' into two groups)."""
-    from olympia.pose.pipeline import outcome_to_clip
+    from olympia.pose.pipeline import outcome_to_clips
+
+    def outcome_to_clip(*args):
+        [item] = outcome_to_clips(*args)
+        return item
     same, other = "a" * 64, "b" * 64
     clips = [outcome_to_clip(_standing_outcome("gym/squats.mp4", same), None, PoseJob(source="gym")),
              outcome_to_clip(_standing_outcome("yt/dl-123.mp4", same), None, PoseJob(source="yt"))]
@@ -374,3 +421,34 @@ def test_mediapipe_log_lines_stay_off_the_terminal_and_python_output_does_not(tm
     assert r.returncode == 0, r.stderr
     assert r.stderr.splitlines() == ["python frame 0", "python frame 1", "python frame 2", "done"]
     assert "XNNPACK" in log.read_text()
+
+
+def test_count_inputs_are_the_runs_of_a_video_posed_once_through_the_cache(
+        tmp_path, count_pose_work, monkeypatch):
+    """`olympia count` / `lift predict` on a video: one skeleton per usable run (a person who
+    leaves for 1 s splits it), named by its frames; a note names what was left out; the second
+    run reads the shared pose cache (the previous code posed every time, without a cache)."""
+    from click.testing import CliRunner
+
+    from olympia.cli import main
+    from olympia.pose.inputs import iter_skeletons
+    monkeypatch.setenv("OLYMPIA_POSE_CACHE", str(tmp_path / "cache"))
+    src = shared_path("realdata", "videos", "countix_4-YmQKoHYmw.mp4")
+    video = _blank(normalize_video(src, tmp_path / "all.mp4"), tmp_path / "away.mp4", 100, 124)
+    notes = []
+    items = list(iter_skeletons([video], on_note=notes.append, progress=False))
+    assert items[0][0] == f"{video}#frames=0-100"
+    second_start, second_end = (int(f) for f in items[1][0].split("#frames=")[1].split("-"))
+    assert 125 <= second_start <= 129 and 240 <= second_end <= 250    # the clip's last frames: nobody
+    assert all(np.isfinite(kp).all() and truth is None for _, kp, truth in items)
+    assert [len(kp) for _, kp, _ in items] == [100, second_end - second_start]
+    assert notes[0].startswith(f"{video}: frames [100, 12") and "no person detected" in notes[0]
+    assert len(notes) == 1 + (second_end < 250)                        # and the trimmed end, if any
+    assert len(count_pose_work) == 1
+
+    r = CliRunner().invoke(main, ["count", str(video)])
+    assert r.exit_code == 0, r.output
+    assert len(count_pose_work) == 1                                  # cached: MediaPipe not run again
+    lines = [line.split("\t")[0] for line in r.stdout.splitlines() if "\t" in line]
+    assert lines == [name for name, _, _ in items]
+    assert f"note: {video}: frames [100, 12" in r.stderr

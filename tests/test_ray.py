@@ -182,3 +182,24 @@ def test_pose_on_ray_gives_the_same_store(ray_cluster, tmp_path, realdata):
     assert on_ray.returncode == 0, on_ray.stderr[-2000:]
     assert "2 clips" in local.stdout and "1 quarantined" in local.stdout     # [20, 40) is past the end
     assert tree(tmp_path / "ray") == tree(tmp_path / "local")
+
+
+def test_sets_on_ray_are_the_local_sets(ray_cluster, tmp_path, realdata):
+    """`olympia videos sets --engine ray`: the set detection runs as one Ray task (absolute
+    paths: the worker runs in Ray's working dir) and finds what the local run finds: the first
+    7 s of the real push-ups, bottoms at 0.4 ... 6.3 s (PROVENANCE.md), one set of 5-6 reps."""
+    import json
+
+    from olympia.video.ffmpeg_ops import normalize_video
+
+    env = ray_cluster["env"]
+    video = normalize_video(realdata("videos/pushup_test_fitness-action-eval.mp4"), tmp_path / "pushup.mp4",
+                            max_height=256, start_frame=0, end_frame=175)
+    common = ["videos", "sets", str(video), "--json", "--no-cache", "--quiet"]
+    local = olympia(common, env)
+    assert local.returncode == 0, local.stderr[-2000:]
+    on_ray = olympia(common + ["--engine", "ray", "--ray-address", ray_cluster["address"]], env)
+    assert on_ray.returncode == 0, on_ray.stderr[-2000:]
+    sets = json.loads(local.stdout)
+    assert len(sets) == 1 and 5 <= sets[0]["reps"] <= 6
+    assert json.loads(on_ray.stdout) == sets

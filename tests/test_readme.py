@@ -38,6 +38,10 @@ SKIP = {
     "olympia annotate push workouts": "needs the Label Studio server (tests/test_annotate_server.py)",
     "olympia annotate pull workouts --clips work/clips": "needs the Label Studio server "
                                                          "(tests/test_annotate_server.py)",
+    "olympia annotate push workouts --suggest": "needs the Label Studio server "
+                                                "(tests/test_annotate_server.py)",
+    "olympia annotate report workouts": "reads annotations/workouts.json, which `annotate pull` "
+                                        "writes from the server (tests/test_annotate_server.py)",
     "olympia pose --segments work/clips/workouts.clips.json --out work/stores/videos --source opensource":
         "reads the clips manifest that `annotate pull` writes (server); the pose path runs on "
         "the cut clips above",
@@ -58,6 +62,7 @@ SLOW = {
     "olympia build --out dist/olympia-paper --split-mode clip --clips 7618": "a second build",
     "olympia videos normalize work/videos/raw/*.mp4 --out work/videos/normalized/workouts": "ffmpeg",
     "olympia videos probe work/videos/normalized/workouts/abc.mp4": "after normalize",
+    "olympia videos sets work/videos/normalized/workouts/abc.mp4 --json": "MediaPipe",
     "olympia videos cut work/videos/normalized/workouts/abc.mp4 --start 50 --end 200 --out work/clips": "ffmpeg",
     "olympia pose work/clips/*.mp4 --backend mediapipe --out work/stores/videos": "MediaPipe",
     "olympia count work/videos/normalized/workouts/abc.mp4": "MediaPipe",

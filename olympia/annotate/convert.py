@@ -85,17 +85,23 @@ class Problem:
 # normalized form, reps >= 1. In annotations/<collection>.json it is written as below.
 
 def segment_entry(seg: Segment) -> dict:
-    """A set as annotations/<collection>.json stores it (keys in this order)."""
-    return {"start_frame": seg.start_frame, "end_frame": seg.end_frame,
-            "start_s": round(frame_to_seconds(seg.start_frame), 6),
-            "end_s": round(frame_to_seconds(seg.end_frame), 6),
-            "exercise": seg.label_raw, "label": seg.label, "reps": seg.reps}
+    """A set as annotations/<collection>.json stores it (keys in this order); `suggestion`
+    (olympia.annotate.review) when the set was reviewed against a machine suggestion."""
+    entry = {"start_frame": seg.start_frame, "end_frame": seg.end_frame,
+             "start_s": round(frame_to_seconds(seg.start_frame), 6),
+             "end_s": round(frame_to_seconds(seg.end_frame), 6),
+             "exercise": seg.label_raw, "label": seg.label, "reps": seg.reps}
+    if "suggestion" in seg.extra:
+        entry["suggestion"] = seg.extra["suggestion"]
+    return entry
 
 
 def segments_of(video: str, entry: dict) -> list[Segment]:
     """The sets of one video's entry in annotations/<collection>.json."""
     return [Segment(video, s["start_frame"], s["end_frame"], label_raw=s["exercise"],
-                    label=s.get("label", ""), reps=s["reps"]) for s in entry.get("segments", [])]
+                    label=s.get("label", ""), reps=s["reps"],
+                    extra={"suggestion": s["suggestion"]} if "suggestion" in s else {})
+            for s in entry.get("segments", [])]
 
 
 # --- untrusted values ------------------------------------------------------------------------
@@ -242,6 +248,12 @@ def _group_regions(result, bad) -> dict[str, dict[str, dict]]:
 
 def parse_result(result, *, task_id, video: str, n_frames: int) -> tuple[list[Segment], list[Problem]]:
     """Segments and problems of one annotation result. Segments are sorted by start frame."""
+    regions, problems = parse_regions(result, task_id=task_id, video=video, n_frames=n_frames)
+    return [seg for _, seg in regions], problems
+
+
+def parse_regions(result, *, task_id, video: str, n_frames: int) -> tuple[list[tuple[str, Segment]], list[Problem]]:
+    """(region id, Segment) pairs and problems of one annotation result, by start frame."""
     problems: list[Problem] = []
 
     def bad(region, field, message):
@@ -276,7 +288,7 @@ def parse_result(result, *, task_id, video: str, n_frames: int) -> tuple[list[Se
                 "stretch of video: move the boundary")
         if reach is None or seg.end_frame > reach.end_frame:
             reach_id, reach = rid, seg
-    return [seg for _, seg in segments], problems
+    return segments, problems
 
 
 def latest_annotation(task: dict):
@@ -303,9 +315,14 @@ def with_labels(segments: list[Segment], normalize, *, task_id, video) -> tuple[
 
 # --- annotations/<collection>.json -----------------------------------------------------------
 
-def video_entry(sha256: str, n_frames: int, segments: list[Segment]) -> dict:
-    return {"sha256": sha256, "n_frames": n_frames,
-            "segments": [segment_entry(s) for s in sorted(segments, key=lambda s: (s.start_frame, s.end_frame))]}
+def video_entry(sha256: str, n_frames: int, segments: list[Segment], suggestions: dict | None = None) -> dict:
+    """A video as annotations/<collection>.json stores it; `suggestions` (model_version, the
+    rejected suggested sets) when its annotation was reviewed against a machine suggestion."""
+    entry = {"sha256": sha256, "n_frames": n_frames,
+             "segments": [segment_entry(s) for s in sorted(segments, key=lambda s: (s.start_frame, s.end_frame))]}
+    if suggestions is not None:
+        entry["suggestions"] = suggestions
+    return entry
 
 
 def make_document(collection: str, videos: dict[str, dict]) -> dict:

@@ -8,20 +8,24 @@ Policy (nothing already annotated is lost or overwritten):
   reported with the task id and region id;
 - a task with no submitted annotation yet leaves the file's entry as it is;
 - videos in the file but absent from the project are kept;
-- a server that is down or a wrong token stops before anything is written.
+- a server that is down or a wrong token stops before anything is written;
+- a task that carries a machine suggestion (`push --suggest`) records, per set, whether the
+  annotator accepted it unchanged, edited it (boundaries, name, reps) or added the set, and
+  which suggested sets were deleted (olympia.annotate.review).
 The file changes only when its content changes, so pulling twice changes nothing.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from olympia.annotate.config import LabelStudioConfig
 from olympia.annotate.convert import (MAX_FRAMES, Problem, _SHA256, _as_int,
                                       check_collection, dump_document, latest_annotation, load_annotations,
-                                      make_document, parse_result, resolve_video, segments_of,
+                                      make_document, parse_regions, resolve_video, segments_of,
                                       video_entry, with_labels, write_annotations)
+from olympia.annotate.review import is_suggestion, review, suggested_sets
 from olympia.annotate.project import call, connect, find_project
 from olympia.errors import ConfigError, OlympiaError, VideoError
 from olympia.io import atomic_write_text
@@ -119,8 +123,20 @@ def _task_meta(task, collection: str, videos_root: Path, bad):
     return rel, path, sha, n_frames
 
 
-def task_outcome(task, collection: str, videos_root: Path, normalize) -> TaskOutcome:
-    """Validate one exported task into a file entry or a list of problems."""
+def fetch_suggestions(cfg: LabelStudioConfig, client, project_id: int) -> dict[int, tuple[str, list]]:
+    """task id -> (model version, result) of its machine suggestion (`push --suggest`), the
+    latest when there are several."""
+    preds = call(cfg, f"list the predictions of project {project_id}", client.predictions.list,
+                 project=project_id)
+    return {p.task: (str(p.model_version)[:200], p.result)
+            for p in sorted(preds, key=lambda p: p.id) if is_suggestion(p.model_version)}
+
+
+def task_outcome(task, collection: str, videos_root: Path, normalize,
+                 suggestion: tuple[str, list] | None = None) -> TaskOutcome:
+    """Validate one exported task into a file entry or a list of problems; with the task's
+    machine `suggestion` (model version, result), each set records what the annotator did
+    with it (olympia.annotate.review)."""
     task_id = _as_int(task.get("id")) if isinstance(task, dict) else None
     out = TaskOutcome(task_id, "")
 
@@ -147,12 +163,20 @@ def task_outcome(task, collection: str, videos_root: Path, normalize) -> TaskOut
         bad("video", f"{path} changed since import (sha256 differs): the regions may no longer "
             "match; run `olympia annotate push`, re-check the sets in Label Studio, then pull")
         return out
-    segments, problems = parse_result(annotation.get("result"), task_id=task_id, video=rel, n_frames=n_frames)
+    regions, problems = parse_regions(annotation.get("result"), task_id=task_id, video=rel, n_frames=n_frames)
+    segments = [seg for _, seg in regions]
     if not problems:
         segments, problems = with_labels(segments, normalize, task_id=task_id, video=rel)
     out.problems += problems
-    if not out.problems:
-        out.entry = video_entry(sha, n_frames, segments)
+    if out.problems:
+        return out
+    reviewed = None
+    if suggestion is not None:
+        reviews, rejected = review(suggested_sets(suggestion[1]),
+                                   [(rid, seg) for (rid, _), seg in zip(regions, segments)])
+        segments = [replace(seg, extra={**seg.extra, "suggestion": r}) for seg, r in zip(segments, reviews)]
+        reviewed = {"model_version": suggestion[0], "rejected": [s.entry() for s in rejected]}
+    out.entry = video_entry(sha, n_frames, segments, reviewed)
     return out
 
 
@@ -215,8 +239,10 @@ def pull(cfg: LabelStudioConfig, collection: str, *, videos_root: Path, annotati
         raise ConfigError(f"Label Studio at {cfg.url} has no project for collection {collection!r}; "
                           f"run `olympia annotate push {collection}` first")
     tasks = fetch_export(cfg, client, project.id)
+    suggestions = fetch_suggestions(cfg, client, project.id)
     normalize = normalize or normalize_label
-    outcomes = [task_outcome(t, collection, videos_root, normalize) for t in tasks]
+    outcomes = [task_outcome(t, collection, videos_root, normalize,
+                             suggestions.get(t.get("id")) if isinstance(t, dict) else None) for t in tasks]
     report = PullReport(path)
     doc = merge(collection, previous, outcomes, report)
     report.written = write_annotations(path, doc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote
 
 import httpx
@@ -21,6 +22,7 @@ from label_studio_sdk.core.api_error import ApiError
 from olympia.annotate.config import LabelStudioConfig, REPO_ROOT
 from olympia.annotate.convert import (MODEL_VERSION, check_collection, check_video_relpath,
                                       load_annotations, printable, segments_of, segments_to_result)
+from olympia.annotate.review import is_suggestion, suggestion_result
 from olympia.errors import ConfigError, OlympiaError, VideoError
 from olympia.io import sha256_file
 from olympia.timebase import FPS
@@ -134,11 +136,18 @@ class PushReport:
     tasks_updated: list[str] = field(default_factory=list)   # video re-normalized: data refreshed
     tasks_unchanged: list[str] = field(default_factory=list)
     predictions_set: list[str] = field(default_factory=list)
+    suggestions: object = None       # olympia.annotate.suggest.Suggestions with --suggest
 
     def summary(self) -> str:
-        return (f"project {self.project_id}: {len(self.tasks_created)} task(s) created, "
+        text = (f"project {self.project_id}: {len(self.tasks_created)} task(s) created, "
                 f"{len(self.tasks_updated)} updated, {len(self.tasks_unchanged)} unchanged, "
                 f"{len(self.predictions_set)} pre-annotation(s) set")
+        if self.suggestions is not None:
+            n_sets = sum(len(v) for v in self.suggestions.sets.values())
+            text += (f"; {n_sets} set(s) suggested in {len(self.suggestions.sets)} video(s) "
+                     f"({self.suggestions.model_version}), {len(self.suggestions.problems)} video(s) "
+                     "without a usable stretch")
+        return text
 
 
 def ensure_project(cfg, client, collection: str, report_cb=None):
@@ -180,22 +189,54 @@ def _existing_tasks(cfg, client, project_id: int) -> dict[str, object]:
     return out
 
 
-def _sync_prediction(cfg, client, task_id: int, result: list[dict]) -> bool:
+@dataclass(frozen=True)
+class Prediction:
+    """A pre-annotation to put on a task: the annotations file's sets, or a suggestion."""
+
+    result: list
+    model_version: str = MODEL_VERSION
+    score: float | None = None
+
+    def as_task_field(self) -> dict:
+        return {"model_version": self.model_version, "result": self.result,
+                **({"score": self.score} if self.score is not None else {})}
+
+
+def _ours(model_version) -> bool:
+    return model_version == MODEL_VERSION or is_suggestion(model_version)
+
+
+def _sync_prediction(cfg, client, task_id: int, want: Prediction) -> bool:
     preds = call(cfg, "list predictions", client.predictions.list, task=task_id)
-    ours = [p for p in preds if p.model_version == MODEL_VERSION]
-    if len(ours) == 1 and json.dumps(ours[0].result, sort_keys=True) == json.dumps(result, sort_keys=True):
+    ours = [p for p in preds if _ours(p.model_version)]
+    if len(ours) == 1 and ours[0].model_version == want.model_version and \
+            json.dumps(ours[0].result, sort_keys=True) == json.dumps(want.result, sort_keys=True):
         return False
     for pred in ours:   # predictions only: annotators' work lives in annotations, never touched
         call(cfg, "replace a pre-annotation", client.predictions.delete, id=pred.id)
-    call(cfg, "create a pre-annotation", client.predictions.create, task=task_id, result=result,
-         model_version=MODEL_VERSION)
+    call(cfg, "create a pre-annotation", client.predictions.create, task=task_id, **want.as_task_field())
     return True
 
 
+def prediction_for(rec: VideoRecord, entry: dict | None, suggestions) -> Prediction | None:
+    """The annotations file's sets when they were made on this very file (same sha256): human
+    work beats the machine's; else the machine's suggestion, when there is one."""
+    if entry and entry["sha256"] == rec.sha256 and entry["segments"]:
+        return Prediction(segments_to_result(segments_of(rec.rel, entry)))
+    sets = suggestions.sets.get(rec.rel) if suggestions is not None else None
+    if sets:
+        score = round(sum(s.confidence for s in sets) / len(sets), 3)
+        return Prediction(suggestion_result(sets), suggestions.model_version, score)
+    return None
+
+
 def push(cfg: LabelStudioConfig, collection: str, *, videos_root: Path, annotations_dir: Path,
-         url_prefix: str | None = None) -> PushReport:
+         url_prefix: str | None = None, suggest: Callable[[dict[str, Path]], object] | None = None
+         ) -> PushReport:
     """Create or update the collection's project, tasks and pre-annotations. Never deletes or
-    edits annotations; tasks whose video is gone are left as they are."""
+    edits annotations, nor the pre-annotations of a task that has one; tasks whose video is
+    gone are left as they are. `suggest` (videos rel -> path => olympia.annotate.suggest.
+    Suggestions) makes machine suggestions for the videos without annotated sets in the file."""
     check_collection(collection)
     videos = scan_videos(videos_root, collection)
     doc = load_annotations(Path(annotations_dir) / f"{collection}.json", collection) or {"videos": {}}
@@ -204,19 +245,22 @@ def push(cfg: LabelStudioConfig, collection: str, *, videos_root: Path, annotati
     report = PushReport(project.id, created, updated)
     if not url_prefix:
         report.storage_created = ensure_storage(cfg, client, project.id, videos_root)
+    suggestions = None
+    if suggest is not None:
+        todo = {rec.rel: Path(videos_root).resolve() / rec.rel for rec in videos
+                if not (doc["videos"].get(rec.rel) or {}).get("segments")
+                or doc["videos"][rec.rel]["sha256"] != rec.sha256}
+        suggestions = report.suggestions = suggest(todo)
     existing = _existing_tasks(cfg, client, project.id)
     new_tasks = []
     for rec in videos:
         data = task_data(rec, collection, videos_root, url_prefix)
-        entry = doc["videos"].get(rec.rel)
-        # Pre-annotate only from segments made on this very file (same sha256).
-        result = segments_to_result(segments_of(rec.rel, entry)) if entry and entry["sha256"] == rec.sha256 else []
+        want = prediction_for(rec, doc["videos"].get(rec.rel), suggestions)
         task = existing.get(rec.rel)
         if task is None:
-            new_tasks.append({"data": data, **({"predictions": [{"model_version": MODEL_VERSION,
-                                                                  "result": result}]} if result else {})})
+            new_tasks.append({"data": data, **({"predictions": [want.as_task_field()]} if want else {})})
             report.tasks_created.append(rec.rel)
-            if result:
+            if want:
                 report.predictions_set.append(rec.rel)
             continue
         if task.data != data:
@@ -224,7 +268,8 @@ def push(cfg: LabelStudioConfig, collection: str, *, videos_root: Path, annotati
             report.tasks_updated.append(rec.rel)
         else:
             report.tasks_unchanged.append(rec.rel)
-        if result and _sync_prediction(cfg, client, task.id, result):
+        # an annotated task keeps the prediction its annotator started from (pull reviews it)
+        if want and not getattr(task, "total_annotations", 0) and _sync_prediction(cfg, client, task.id, want):
             report.predictions_set.append(rec.rel)
     if new_tasks:
         call(cfg, f"import {len(new_tasks)} task(s)", client.projects.import_tasks, id=project.id,

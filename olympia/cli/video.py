@@ -1,4 +1,4 @@
-"""`olympia videos ...` (download, normalize, cut, probe) and `olympia pose`."""
+"""`olympia videos ...` (download, normalize, cut, probe, sets) and `olympia pose`."""
 from __future__ import annotations
 
 import json
@@ -192,6 +192,59 @@ def probe_cmd(paths):
     _report(failures, len(paths) - len(failures), "videos probed")
 
 
+@videos.command("sets")
+@click.argument("video", type=_EXISTING)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print only a JSON list of the sets on stdout (notes go to stderr).")
+@click.option("--backend", type=click.Choice(["mediapipe", "motionbert"]), default="mediapipe",
+              show_default=True)
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Pose cache (default: $OLYMPIA_POSE_CACHE or ~/.cache/olympia/pose).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the pose cache.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@engine_options
+def sets_cmd(video, as_json, backend, cache_dir, no_cache, quiet, engine_kind, ray_address, ray_cpus,
+             ray_gpus):
+    """Find the exercise sets in a (long) workout VIDEO: periodic stretches separated by rest.
+
+    For each set: start_frame, end_frame (25 fps timeline, half-open), reps, rep_bounds (one
+    [start, end) per rep) and confidence. Frames are streamed from ffmpeg through the pose
+    model (bounded memory) and the pose is cached. Stretches that cannot be used (no person,
+    too dark, a camera cut, another person) are one `note:` line each on stderr; a video with
+    nothing usable is one error line (exit code 2). Locally the video is posed in this
+    process; `--engine ray` runs the whole job as one task on a Ray cluster.
+
+    \b
+    Examples:
+      olympia videos sets work/videos/25fps/creator1.mp4
+      olympia videos sets workout.mp4 --json
+      olympia videos sets /data/workout.mp4 --json --engine ray --ray-address auto
+    """
+    from olympia.errors import VideoError
+    from olympia.pose.cache import default_cache_dir
+    from olympia.pose.parallel import PoseTask, for_remote, run_items
+    from olympia.pose.workout import WorkoutOutcome, WorkoutTask, find_sets
+    cache = None if no_cache else str(cache_dir or default_cache_dir())
+    engine = make_engine(engine_kind, ray_address, ray_cpus, ray_gpus, workers=1)
+    pose = PoseTask(str(video), backend=backend, cache_dir=cache)
+    task = WorkoutTask(for_remote(pose) if engine.kind == "ray" else pose)
+    [out] = run_items(find_sets, [task], engine=engine, progress=None if not quiet else False, desc="sets",
+                      failed=lambda t, error: WorkoutOutcome(t, error=f"{video}: set detection failed ({error})"))
+    for note in out.notes():
+        click.echo(f"note: {video}: {note}", err=True)
+    if not out.ok:
+        raise VideoError(out.error)
+    if as_json:
+        click.echo(json.dumps([s.to_json() for s in out.sets]))
+        return
+    click.echo(f"{video}: {len(out.sets)} set(s) in {out.n_frames / FPS:.1f} s "
+               f"({out.n_frames} frames at {FPS:g} fps)")
+    for i, s in enumerate(out.sets, 1):
+        click.echo(f"  set {i}\tframes [{s.start_frame}, {s.end_frame})\t"
+                   f"{s.start_frame / FPS:.1f}-{s.end_frame / FPS:.1f} s\t{s.reps} reps\t"
+                   f"confidence {s.confidence:.2f}")
+
+
 @click.command("pose")
 @click.argument("videos_in", metavar="VIDEO...", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--backend", type=click.Choice(["mediapipe", "motionbert"]), default="mediapipe",
@@ -200,9 +253,9 @@ def probe_cmd(paths):
               help="Store directory to write (olympia.store layout).")
 @click.option("--segments", "segments_file", type=_EXISTING,
               help="Segments JSON: one clip per segment instead of one per video.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("work/cache/pose"), show_default=True,
-              help="Pose cache; re-runs only process what changed.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Pose cache; re-runs only process what changed (default: $OLYMPIA_POSE_CACHE "
+                   "or ~/.cache/olympia/pose, shared with count, videos sets and predict).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the pose cache.")
 @click.option("--workers", type=int, default=None, help="Processes (default: one per core).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -241,6 +294,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, worker
       olympia pose --segments work/segments.json --out work/stores/v --engine ray --ray-gpus 1 --backend motionbert
     """
     from olympia.gaps import GapPolicy
+    from olympia.pose.cache import default_cache_dir
     from olympia.pose.pipeline import PoseJob, pose_items
     from olympia.store import write_store
     from olympia.swap import check_replaceable
@@ -255,7 +309,8 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, worker
                    "config": motionbert_config}
     segments = load_any_segments(segments_file) if segments_file else None
     job = PoseJob(backend=backend, backend_options=options, source=source, license=license_,
-                  default_label=label, cache_dir=None if no_cache else str(cache_dir),
+                  default_label=label,
+                  cache_dir=None if no_cache else str(cache_dir or default_cache_dir()),
                   workers=workers, gaps=GapPolicy(max_gap, max_filled_fraction),
                   engine=make_engine(engine_kind, ray_address, ray_cpus, ray_gpus, workers))
     items = pose_items([str(v) for v in videos_in], segments, job, progress=not quiet)

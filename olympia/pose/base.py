@@ -8,7 +8,7 @@ so x stays to the camera's right, y points away from the camera and z points up.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Protocol
 
 import numpy as np
@@ -27,6 +27,8 @@ class PoseResult:
     keypoints_2d: np.ndarray | None = None   # (T, 17, 3): x_px, y_px, confidence; NaN if none
     image_size: tuple[int, int] | None = None  # (width, height) of the frames the 2D refers to
     extra: dict = field(default_factory=dict)   # backend facts worth keeping in clip.extra
+    brightness: np.ndarray | None = None  # (T,) mean luma 0-255 of each decoded frame (why no person)
+    frame_change: np.ndarray | None = None  # (T,) mean |luma - previous frame's| 0-255 (camera cuts)
 
     def __post_init__(self):
         self.keypoints = np.asarray(self.keypoints, np.float32)
@@ -37,10 +39,22 @@ class PoseResult:
         if self.keypoints_2d is not None:
             self.keypoints_2d = np.asarray(self.keypoints_2d, np.float32)
             assert self.keypoints_2d.shape == (t, 17, 3), self.keypoints_2d.shape
+        for name in ("brightness", "frame_change"):
+            if getattr(self, name) is not None:
+                setattr(self, name, np.asarray(getattr(self, name), np.float32))
+                assert getattr(self, name).shape == (t,), (name, getattr(self, name).shape)
 
     @property
     def n_frames(self) -> int:
         return int(self.keypoints.shape[0])
+
+    def window(self, start: int, end: int) -> "PoseResult":
+        """Frames [start, end) of this result."""
+        def cut(a):
+            return None if a is None else a[start:end]
+        return replace(self, keypoints=self.keypoints[start:end], confidence=self.confidence[start:end],
+                       keypoints_2d=cut(self.keypoints_2d), brightness=cut(self.brightness),
+                       frame_change=cut(self.frame_change))
 
     @property
     def detected(self) -> np.ndarray:

@@ -1,7 +1,7 @@
 """On-disk cache of pose results, keyed by (video sha256, segment, backend, model version).
 
 Layout under the cache dir:
-  pose/<key[:2]>/<key>.npz   one PoseResult (keypoints, confidence, keypoints_2d, meta JSON)
+  pose/<key[:2]>/<key>.npz   one PoseResult (keypoints, confidence, keypoints_2d, brightness, frame_change, meta JSON)
   sha256/<path-key>.txt      a video's sha256, memoized by (absolute path, size, mtime_ns)
 The key is the sha256 of a canonical JSON of everything that changes the result, so a re-run
 recomputes exactly the items whose video bytes, range, backend or model version changed.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,18 @@ from olympia.pose.base import PoseResult
 from olympia.io import sha256_file
 
 CACHE_FORMAT = 2  # 2: max_height limits the shorter side (portrait videos)
+ENV_CACHE = "OLYMPIA_POSE_CACHE"
+
+
+def default_cache_dir() -> Path:
+    """The pose cache every command shares (`olympia pose`, `count`, `videos sets`, `annotate
+    push --suggest`, `lift predict`): $OLYMPIA_POSE_CACHE, else $XDG_CACHE_HOME/olympia/pose,
+    else ~/.cache/olympia/pose. One cache, so a video posed by one command is not posed again
+    by the next."""
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE]).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "olympia" / "pose"
 
 
 def cache_key(video_sha256: str, start_frame: int, end_frame: int, backend: str, version: str,
@@ -67,8 +80,12 @@ class PoseCache:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
                 kp2d = z["keypoints_2d"] if "keypoints_2d" in z.files else None
+                light = z["brightness"] if "brightness" in z.files else None  # older entries: none
+                change = z["frame_change"] if "frame_change" in z.files else None
                 return PoseResult(keypoints=z["keypoints"], confidence=z["confidence"],
-                                  keypoints_2d=kp2d, fps=meta["fps"], backend=meta["backend"],
+                                  keypoints_2d=kp2d, brightness=light, frame_change=change,
+                                  fps=meta["fps"],
+                                  backend=meta["backend"],
                                   version=meta["version"],
                                   image_size=tuple(meta["image_size"]) if meta["image_size"] else None,
                                   extra=meta.get("extra", {}))
@@ -79,6 +96,9 @@ class PoseCache:
         arrays = {"keypoints": result.keypoints, "confidence": result.confidence}
         if result.keypoints_2d is not None:
             arrays["keypoints_2d"] = result.keypoints_2d
+        for name in ("brightness", "frame_change"):
+            if getattr(result, name) is not None:
+                arrays[name] = getattr(result, name)
         meta = {"fps": result.fps, "backend": result.backend, "version": result.version,
                 "image_size": list(result.image_size) if result.image_size else None,
                 "extra": result.extra}

@@ -3,22 +3,37 @@
 `run_pose_task(PoseTask) -> PoseOutcome` does everything for one video (or one segment):
 probe, sha256, cache lookup, decode at 25 fps, pose, cache write. It takes and returns plain
 picklable dataclasses and never raises for a bad item (the error goes into the outcome), so
-`run_pose_tasks` maps it over an `olympia.engine.Engine` unchanged: the local process pool (one
-worker per core, each pinned to its core) or a Ray cluster (one task per item; a worker process
-keeps its loaded model across tasks, see `_backend`; num_gpus per task for MotionBERT).
+`run_items` maps it (or any such per-item function: `workout.find_sets`) over an
+`olympia.engine.Engine` unchanged: the local process pool (one worker per core, each pinned to
+its core) or a Ray cluster (one task per item; a worker process keeps its loaded model across
+tasks, see `_backend`; num_gpus per task for MotionBERT). One item or one local worker runs in
+this process, with a progress bar over the video's frames.
 """
 from __future__ import annotations
 
 import os
 import time
 from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+from tqdm import tqdm
 
 from olympia.engine import Engine, ItemFailure, map_items
 from olympia.errors import OlympiaError
 from olympia.pose.base import PoseResult, make_backend
 from olympia.pose.cache import PoseCache, cache_key, video_sha256
+from olympia.pose.quiet import terminal_stderr
 from olympia.timebase import FPS
 from olympia.video.ffmpeg_ops import MAX_HEIGHT, VideoInfo, frame_size, iter_frames, require_video
+
+# Shorter side of the frames the pose model gets. Decoding at the model's resolution was
+# measured and not adopted (benchmarks/bench_pose.py, docs/video.md, 720p input): MediaPipe's
+# landmark model costs ~21 ms of CPU a frame whatever the input size, so 256 lines (its input)
+# saved 7% of the CPU per frame and 360 lines 3-4%, while PA-MPJPE against Fit3D motion capture
+# rose 43.4 -> 44.3 / 43.9 mm, the occluded sit-up's bone-length CV passed its limit at 360 and
+# a close-up (Countix) lost its person for seconds at 256.
+POSE_MAX_HEIGHT = MAX_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -30,7 +45,7 @@ class PoseTask:
     end_frame: int | None = None
     cache_dir: str | None = None        # None: no cache
     fps: float = FPS
-    max_height: int | None = MAX_HEIGHT  # frames are scaled down to this height for pose
+    max_height: int | None = POSE_MAX_HEIGHT  # shorter side of the frames the model sees
 
 
 @dataclass
@@ -58,8 +73,29 @@ def _backend(name: str, options: dict):
     return _BACKENDS[key]
 
 
-def run_pose_task(task: PoseTask) -> PoseOutcome:
-    """Pose one video or segment (pure apart from the cache). Never raises for a bad item."""
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)   # BT.601 weights of R, G, B
+
+
+def measured_frames(frames: Iterable[np.ndarray], brightness: list[float], change: list[float],
+                    on_frame: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
+    """Pass frames through, recording each one's mean luma and its mean absolute luma change
+    from the previous frame (every 8th pixel each way: ~0.1 ms a 720p frame), and telling
+    `on_frame` (a progress bar's update) about each."""
+    previous = None
+    for frame in frames:
+        luma = frame[::8, ::8].astype(np.float32) @ LUMA
+        brightness.append(float(luma.mean()))
+        change.append(0.0 if previous is None or previous.shape != luma.shape
+                      else float(np.abs(luma - previous).mean()))
+        previous = luma
+        if on_frame is not None:
+            on_frame(1)
+        yield frame
+
+
+def run_pose_task(task: PoseTask, on_frame: Callable[[int], None] | None = None) -> PoseOutcome:
+    """Pose one video or segment (pure apart from the cache). Never raises for a bad item.
+    `on_frame` (not part of the task: a local progress bar) hears of every decoded frame."""
     t0 = time.perf_counter()
     out = PoseOutcome(task)
     try:
@@ -76,12 +112,19 @@ def run_pose_task(task: PoseTask) -> PoseOutcome:
         if result is None:
             frames = iter_frames(task.video, fps=task.fps, max_height=task.max_height,
                                  start_frame=start, end_frame=end, info=info)
-            result = backend.estimate(frames, task.fps, frame_size(info, task.max_height))
+            light: list[float] = []
+            change: list[float] = []
+            result = backend.estimate(measured_frames(frames, light, change, on_frame), task.fps,
+                                      frame_size(info, task.max_height))
             if result.n_frames != end - start:
                 raise OlympiaError(f"{task.video}: decoded {result.n_frames} frames for range "
                                    f"[{start}, {end}); the file is probably truncated")
+            result = replace(result, brightness=np.array(light, np.float32),
+                             frame_change=np.array(change, np.float32))
             if cache:
                 cache.put(key, result)
+        elif on_frame is not None:
+            on_frame(result.n_frames)
         out.result = result
     except OlympiaError as exc:
         out.error = str(exc)
@@ -99,25 +142,77 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def run_pose_tasks(tasks: list[PoseTask], workers: int | None = None, progress: bool = True,
-                   pin: bool = True, cores_per_worker: int = 1, engine: Engine | None = None) -> list[PoseOutcome]:
-    """Run tasks on `engine` (default: a local spawn pool of `workers` processes, each pinned
-    to `cores_per_worker` cores; workers=1: in this process). Outcomes keep task order; a task
-    whose worker died is an outcome with the error (finished items are in the cache)."""
+def task_frames(task) -> int | None:
+    """Frames a task will decode (a PoseTask, or a task holding one as `.pose`), for a
+    progress bar's total; None when the video cannot be probed (the task will say why)."""
+    pose = getattr(task, "pose", task)
+    if pose.end_frame is not None:
+        return pose.end_frame - (pose.start_frame or 0)
+    try:
+        return require_video(pose.video).frames_at(pose.fps) - (pose.start_frame or 0)
+    except OlympiaError:
+        return None
+
+
+def run_items(fn: Callable, tasks: list, *, engine: Engine | None = None, workers: int | None = None,
+              progress: bool | None = True, pin: bool = True, cores_per_worker: int = 1,
+              failed: Callable | None = None, desc: str = "pose") -> list:
+    """`fn(task)` for every task, outcomes in task order. Local engine (the default) with one
+    worker, or one task: in this process, with a progress bar over each video's frames (`fn`
+    takes `on_frame`). Otherwise `olympia.engine.map_items` on `engine` (default: a `spawn` pool,
+    as MediaPipe/TFLite threads do not survive fork, of `workers` processes pinned to
+    `cores_per_worker` cores each) with a bar over items; `failed(task, error)` makes the
+    outcome of a task whose call raised or whose worker died. progress None: bars on a
+    terminal only."""
     if engine is None or engine.kind == "local":
         n = workers if workers is not None else (engine and engine.workers) or default_workers()
-        engine = Engine(workers=max(1, min(int(n), len(tasks))), start_method="spawn",
+        n = max(1, min(int(n), len(tasks)))
+        if n == 1:
+            return _run_here(fn, tasks, progress, desc)
+        engine = Engine(workers=n, start_method=engine.start_method if engine else "spawn",
                         pin_cores=cores_per_worker if pin else 0)
-    sent = tasks
-    if engine.kind == "ray":                # workers may run in another folder or on another node
-        sent = [replace(t, video=os.path.abspath(t.video),
-                        cache_dir=t.cache_dir and os.path.abspath(t.cache_dir)) for t in tasks]
+    shown = terminal_stderr.isatty() if progress is None else progress
     outcomes = []
-    for task, out in zip(tasks, map_items(run_pose_task, sent, engine, progress=progress, desc="pose")):
+    for task, out in zip(tasks, map_items(fn, tasks, engine, progress=shown, desc=desc)):
         if isinstance(out, ItemFailure):
-            out = PoseOutcome(task, error=(f"{task.video}: the pose worker failed ({out.error}); "
-                                           "finished items are cached, re-run to retry this one"))
-        else:
-            out.task = task                 # the caller's task, relative paths as given
+            if failed is None:
+                raise OlympiaError(f"{desc}: item {out.index} failed: {out.error}")
+            out = failed(task, out.error)
         outcomes.append(out)
+    return outcomes
+
+
+def _run_here(fn: Callable, tasks: list, progress: bool | None, desc: str) -> list:
+    bar = tqdm(desc=desc, unit="frame", file=terminal_stderr, disable=None if progress is None else not progress)
+    outcomes = []
+    for i, task in enumerate(tasks):
+        bar.reset(total=task_frames(task))
+        bar.set_description(f"{desc} {i + 1}/{len(tasks)}" if len(tasks) > 1 else desc)
+        outcomes.append(fn(task, on_frame=bar.update))
+    bar.close()
+    return outcomes
+
+
+def for_remote(task: PoseTask) -> PoseTask:
+    """The task with absolute paths: a Ray worker may run in another folder or on another node."""
+    return replace(task, video=os.path.abspath(task.video),
+                   cache_dir=task.cache_dir and os.path.abspath(task.cache_dir))
+
+
+def run_pose_tasks(tasks: list[PoseTask], workers: int | None = None, progress: bool = True,
+                   pin: bool = True, cores_per_worker: int = 1, engine: Engine | None = None) -> list[PoseOutcome]:
+    """run_pose_task over tasks with `run_items` (default engine: a local pool of `workers`
+    processes pinned to `cores_per_worker` cores; workers=1: in this process). Outcomes keep
+    task order and the caller's tasks; a task whose worker died is an outcome with the error
+    (finished items are in the cache)."""
+    remote = engine is not None and engine.kind == "ray"
+    sent = [for_remote(t) for t in tasks] if remote else tasks
+
+    def failed(task, error):
+        return PoseOutcome(task, error=(f"{task.video}: the pose worker failed ({error}); "
+                                        "finished items are cached, re-run to retry this one"))
+    outcomes = run_items(run_pose_task, sent, engine=engine, workers=workers, progress=progress, pin=pin,
+                         cores_per_worker=cores_per_worker, failed=failed)
+    for task, out in zip(tasks, outcomes):
+        out.task = task                     # the caller's task, relative paths as given
     return outcomes

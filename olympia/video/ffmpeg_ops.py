@@ -239,7 +239,9 @@ def iter_frames(src, *, fps: float = FPS, max_height: int | None = MAX_HEIGHT,
     width, height = frame_size(info, max_height)
     stream, offset = _segment_input(src, info, start_frame, fps)
     stream = stream.trim(start_frame=start_frame - offset, end_frame=end - offset)
-    stream = stream.setpts("PTS-STARTPTS").filter("scale", width, height)
+    # area averaging: a proper downscale (no aliasing) at the cost of a plain bilinear one; the
+    # default bicubic took 40% more decode time for frames the pose model shrinks again anyway
+    stream = stream.setpts("PTS-STARTPTS").filter("scale", width, height, flags="area")
     # passthrough: the rawvideo muxer would otherwise pad with duplicated frames
     proc = (stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough")
             .global_args("-nostdin", "-loglevel", "error")

@@ -1,0 +1,197 @@
+"""The usable stretches ("runs") of a posed video, and why the rest is not usable.
+
+Real footage has people walking out of frame, lights going off, camera cuts and bystanders.
+Instead of refusing a video for one long gap, the pose path splits it:
+
+1. runs with a person (`olympia.sets.person_runs`, the gap rule of `olympia.gaps`): gaps of at
+   most `max_gap` frames (0.48 s) inside a run are bridged; no-person frames at the start and
+   end are trimmed; a longer gap splits the video;
+2. a run is split again at a camera cut (`camera_cuts`: between two frames with a person, the
+   picture's mean absolute luma change from the previous frame exceeds CUT_CHANGE and
+   CUT_RATIO times its median over the second around; measured: people moving in front of a
+   handheld camera change it by at most 27 of 255, a cut between two real clips by 153) and
+   where the tracked person jumps
+   (`tracking_jumps`: the 2D hip centre moves more than JUMP_FRACTION of the picture's longer
+   side between consecutive frames, 0.25 in 40 ms being about 15 m/s for a person filling
+   the frame, or the person's 2D size changes by more than SCALE_JUMP: the tracker moved to
+   another person);
+3. a run shorter than `min_frames` is not usable (too short to hold a set).
+
+Every stretch that is not part of a usable run is an `olympia.sets.Unusable` with its reason
+(no person detected, with the mean brightness and "too dark" below DARK_LEVEL; a cut or a
+jump; too short); touching stretches are merged into one line (a person flickering in and out
+of detection in a dark video is one note, not forty). When no run is usable, `refusal` says
+why in one line: no person at all, too dark, a person too small in the picture, or a person
+seen too briefly.
+
+Consumers work on runs: clips (`pose.pipeline`), counting and predict (`pose.inputs`), set
+detection (`pose.workout`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from olympia.gaps import GapPolicy
+from olympia.pose.base import PoseResult
+from olympia.sets import MIN_RUN_S, Unusable, person_runs
+from olympia.skeleton import ROOT
+from olympia.timebase import FPS
+
+MIN_RUN_FRAMES = int(MIN_RUN_S * FPS)   # 2 s: shorter runs cannot hold a set (olympia.sets)
+CUT_CHANGE = 40.0       # mean |luma change| (0-255) from the previous frame that can be a camera cut
+CUT_RATIO = 4.0         # ... and how far above its median over the surrounding second it must be
+JUMP_FRACTION = 0.25    # hip-centre move between consecutive frames, of the picture's longer side
+SCALE_JUMP = 1.6        # person's 2D size ratio between consecutive frames
+DARK_LEVEL = 40.0       # mean luma (0-255) below which a picture without a person is "too dark"
+SMALL_PERSON = 0.15     # median person height, as a fraction of the picture's height
+
+
+@dataclass
+class PoseRuns:
+    """Usable runs [start, end) of a PoseResult's frames, and the unusable stretches."""
+
+    runs: list[tuple[int, int]] = field(default_factory=list)
+    unusable: list[Unusable] = field(default_factory=list)
+    n_frames: int = 0
+    longest: int = 0          # frames of the longest stretch with one tracked person, usable or not
+
+    def notes(self, fps: float = FPS) -> list[str]:
+        """One line per unusable stretch, in time order."""
+        return [u.describe(fps) for u in sorted(self.unusable, key=lambda u: u.start_frame)]
+
+
+def pose_runs(result: PoseResult, max_gap: int | None = GapPolicy.max_gap,
+              min_frames: int = MIN_RUN_FRAMES) -> PoseRuns:
+    """Split a posed video into usable runs (see the module docstring)."""
+    out = PoseRuns(n_frames=result.n_frames)
+    person, gaps = person_runs(result.keypoints, max_gap)
+    unusable = [Unusable(u.start_frame, u.end_frame, _gap_reason(result, u.start_frame, u.end_frame))
+                for u in gaps]
+    breaks = {t: "a camera cut" for t in camera_cuts(result)}
+    breaks.update({t: "the tracked person jumps (another person?)" for t in tracking_jumps(result)
+                   if t not in breaks})
+    for a, b in person:
+        cuts = sorted(t for t in breaks if a < t < b)
+        for lo, hi in zip([a, *cuts], [*cuts, b]):
+            out.longest = max(out.longest, hi - lo)
+            if hi - lo >= max(2, min_frames):
+                out.runs.append((lo, hi))
+            else:
+                unusable.append(Unusable(lo, hi, f"a person for only {(hi - lo) / FPS:.1f} s "
+                                                 f"(a usable stretch needs {min_frames / FPS:.1f} s)"))
+        unusable += [Unusable(t - 1, t + 1, f"{breaks[t]} between these frames: split there")
+                     for t in cuts]
+    out.unusable = merge_touching(unusable, result)
+    return out
+
+
+def merge_touching(unusable: list[Unusable], result: PoseResult) -> list[Unusable]:
+    """One Unusable per group of touching or overlapping stretches, summarised when a group
+    holds several (see the module docstring)."""
+    groups: list[list[Unusable]] = []
+    for u in sorted(unusable, key=lambda u: (u.start_frame, u.end_frame)):
+        if groups and u.start_frame <= max(g.end_frame for g in groups[-1]):
+            groups[-1].append(u)
+        else:
+            groups.append([u])
+    return [g[0] if len(g) == 1 else _summary(g, result) for g in groups]
+
+
+def _summary(group: list[Unusable], result: PoseResult) -> Unusable:
+    a, b = group[0].start_frame, max(u.end_frame for u in group)
+    seen = result.detected[a:b]
+    parts = []
+    if (~seen).any():
+        parts.append(_gap_reason(result, a, b).replace("no person detected",
+                                                       f"no person detected on {int((~seen).sum())} of {b - a} frames"))
+    briefs = [u.end_frame - u.start_frame for u in group if u.reason.startswith("a person for")]
+    if briefs:
+        parts.append(f"a person seen for at most {max(briefs) / FPS:.1f} s at a time")
+    cuts = sum(1 for u in group if "split there" in u.reason)
+    if cuts:
+        parts.append(f"{cuts} camera cut(s) or jump(s) between people")
+    return Unusable(a, b, "; ".join(parts))
+
+
+def _gap_reason(result: PoseResult, a: int, b: int) -> str:
+    light = _brightness(result, a, b)
+    if light is None:
+        return "no person detected"
+    dark = ": too dark" if light < DARK_LEVEL else ""
+    return f"no person detected (mean brightness {light:.0f}/255{dark})"
+
+
+def _brightness(result: PoseResult, a: int = 0, b: int | None = None) -> float | None:
+    if result.brightness is None or len(result.brightness[a:b]) == 0:
+        return None
+    return float(np.mean(result.brightness[a:b]))
+
+
+def camera_cuts(result: PoseResult) -> list[int]:
+    """Frames t where the picture changes at once from frame t-1 (see the module docstring)."""
+    change = result.frame_change
+    if change is None or len(change) < 2:
+        return []
+    from scipy.ndimage import median_filter
+    around = median_filter(change.astype(np.float64), size=int(FPS) + 1, mode="nearest")
+    cut = (change > CUT_CHANGE) & (change > CUT_RATIO * around)
+    cut[0] = False
+    # only between two frames with a person: a flash to black and back inside a short gap is
+    # no scene change, and a gap with nobody already splits by the gap rule when it is long
+    seen = result.detected
+    cut[1:] &= seen[1:] & seen[:-1]
+    return [int(t) for t in np.flatnonzero(cut)]
+
+
+def tracking_jumps(result: PoseResult) -> list[int]:
+    """Frames t where the tracked person jumps between detected frames t-1 and t (see the
+    module docstring); empty without 2D keypoints."""
+    kp2d, size = result.keypoints_2d, result.image_size
+    if kp2d is None or size is None or len(kp2d) < 2:
+        return []
+    xy = kp2d[..., :2].astype(np.float64)
+    found = np.isfinite(xy).all(axis=(1, 2))
+    extent = np.full(len(xy), np.nan)
+    extent[found] = np.linalg.norm(xy[found].max(axis=1) - xy[found].min(axis=1), axis=1)
+    pairs = found[1:] & found[:-1]
+    move = np.linalg.norm(xy[1:, ROOT] - xy[:-1, ROOT], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.maximum(extent[1:] / extent[:-1], extent[:-1] / extent[1:])
+    jump = pairs & ((move > JUMP_FRACTION * max(size)) | (ratio > SCALE_JUMP))
+    return [int(t) + 1 for t in np.flatnonzero(jump)]
+
+
+def person_height_fraction(result: PoseResult) -> float | None:
+    """Median 2D height of the detected person as a fraction of the picture's height."""
+    if result.keypoints_2d is None or result.image_size is None:
+        return None
+    y = result.keypoints_2d[..., 1]
+    found = np.isfinite(y).all(axis=1)
+    if not found.any():
+        return None
+    return float(np.median(y[found].max(axis=1) - y[found].min(axis=1)) / result.image_size[1])
+
+
+def refusal(result: PoseResult, runs: PoseRuns) -> str:
+    """Why a video without a usable run is refused, in one line (see the module docstring)."""
+    n, seen = result.n_frames, int(result.detected.sum())
+    light = _brightness(result)
+    lit = "" if light is None else f"mean brightness {light:.0f}/255"
+    if seen == 0:
+        if light is not None and light < DARK_LEVEL:
+            return (f"no person detected on any of {n} frames: too dark ({lit}); film with more "
+                    "light or brighten the video")
+        return (f"no person detected on any of {n} frames{f' ({lit})' if lit else ''}; check that "
+                "one person is fully in view")
+    if light is not None and light < DARK_LEVEL and seen < n / 2:
+        return (f"too dark: a person is detected on only {seen} of {n} frames ({lit}); film with "
+                "more light or brighten the video")
+    height = person_height_fraction(result)
+    if height is not None and height < SMALL_PERSON:
+        return (f"person too small: detected on {seen} of {n} frames at a median {height:.0%} of "
+                "the picture's height; film closer or crop the video around the person")
+    return (f"a person is detected on {seen} of {n} frames, but never long enough without a break "
+            f"(longest {runs.longest / FPS:.1f} s; gaps > {GapPolicy.max_gap} frames, camera cuts "
+            "and jumps between people break it); check that one person stays in view")

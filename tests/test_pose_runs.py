@@ -1,0 +1,126 @@
+"""olympia.pose.runs on hand-made pose results: where a video splits and why a video is refused.
+(The same on real video, through MediaPipe: test_pose_pipeline.py and test_video_sets.py.)"""
+from __future__ import annotations
+
+import numpy as np
+
+from olympia.pose.base import PoseResult
+from olympia.pose.runs import camera_cuts, pose_runs, refusal, tracking_jumps
+
+W, H = 640, 480
+
+
+def result(n=200, missing=(), root_x=None, height=0.6, brightness=120.0):
+    """A standing person: 3D body, and 2D joints spread over `height` of the picture around
+    root_x (pixels, per frame); `missing` frames have no person."""
+    body = np.zeros((n, 17, 3), np.float32)
+    body[:, :, 2] = np.linspace(0.0, 1.7, 17)
+    root_x = np.full(n, W / 2) if root_x is None else np.asarray(root_x, float)
+    kp2d = np.zeros((n, 17, 3), np.float32)
+    kp2d[:, :, 0] = root_x[:, None] + np.linspace(-20, 20, 17)
+    kp2d[:, :, 1] = H / 2 + np.linspace(-height / 2, height / 2, 17) * H
+    kp2d[:, :, 2] = 0.9
+    conf = np.ones(n, np.float32)
+    for t in missing:
+        body[t], kp2d[t], conf[t] = np.nan, np.nan, 0.0
+    return PoseResult(keypoints=body, confidence=conf, fps=25.0, backend="mediapipe", version="v",
+                      keypoints_2d=kp2d, image_size=(W, H),
+                      brightness=np.broadcast_to(np.float32(brightness), (n,)).copy())
+
+
+def test_ends_are_trimmed_short_gaps_bridged_long_gaps_split():
+    r = result(300, missing=[*range(0, 10), *range(100, 112), *range(200, 216), *range(290, 300)])
+    runs = pose_runs(r)
+    assert runs.runs == [(10, 200), (216, 290)]          # 12 frames bridged, 16 split
+    assert [(u.start_frame, u.end_frame) for u in runs.unusable] == [(0, 10), (200, 216), (290, 300)]
+    assert runs.notes()[1] == "frames [200, 216) (8.0-8.6 s): no person detected (mean brightness 120/255)"
+
+
+def test_a_run_shorter_than_two_seconds_is_not_usable_and_says_so():
+    r = result(200, missing=range(60, 100))               # runs of 60 and 100 frames
+    runs = pose_runs(r, min_frames=80)
+    assert runs.runs == [(100, 200)]
+    # the short run and the gap after it touch: one line
+    assert runs.notes() == ["frames [0, 100) (0.0-4.0 s): no person detected on 40 of 100 frames "
+                            "(mean brightness 120/255); a person seen for at most 2.4 s at a time"]
+    alone = pose_runs(result(180), min_frames=190)
+    assert alone.notes() == ["frames [0, 180) (0.0-7.2 s): a person for only 7.2 s (a usable "
+                             "stretch needs 7.6 s)"]
+
+
+def test_a_jump_of_the_tracked_person_splits_the_run():
+    # frames 0-119 one person at x=160, then the tracker is on another one at x=480 (a side-by-
+    # side pair, or a camera cut): 320 px in one frame = 0.5 of the picture's width.
+    x = np.where(np.arange(240) < 120, 160.0, 480.0)
+    r = result(240, root_x=x)
+    assert tracking_jumps(r) == [120]
+    runs = pose_runs(r)
+    assert runs.runs == [(0, 120), (120, 240)]
+    assert runs.notes() == ["frames [119, 121) (4.8-4.8 s): the tracked person jumps (another "
+                            "person?) between these frames: split there"]
+    # walking across the picture at 2 m/s (~25 px a frame here) is no jump; nor is a squat
+    walk = result(240, root_x=100 + 2.0 * np.arange(240))
+    assert tracking_jumps(walk) == []
+
+
+def test_a_camera_cut_splits_the_run_and_camera_shake_does_not():
+    # mean |luma change| a frame: 3 with peaks of 27 (the real push-up video's handheld camera),
+    # then 150 at frame 80 (a cut between two real clips measured 153)
+    change = np.full(160, 3.0, np.float32)
+    change[[20, 50, 120]] = 27.0
+    change[80] = 150.0
+    r = result(160)
+    r.frame_change = change
+    assert camera_cuts(r) == [80]
+    runs = pose_runs(r)
+    assert runs.runs == [(0, 80), (80, 160)]
+    assert runs.notes() == ["frames [79, 81) (3.2-3.2 s): a camera cut between these frames: split there"]
+    # a flash to black and back (8 frames without a person) is bridged, not cut
+    blink = result(160, missing=range(40, 48))
+    blink.frame_change = change.copy()
+    blink.frame_change[[40, 48]] = 200.0
+    assert camera_cuts(blink) == [80] and pose_runs(blink).runs == [(0, 80), (80, 160)]
+
+
+def test_a_flickering_detection_in_the_dark_is_one_line_and_the_refusal_says_too_dark():
+    flicker = [t for t in range(300) if t % 30 >= 8]          # seen 8 frames in 30
+    dark = result(300, missing=flicker, brightness=12.0)
+    runs = pose_runs(dark)
+    assert runs.runs == [] and len(runs.notes()) == 1
+    assert runs.notes()[0] == ("frames [0, 300) (0.0-12.0 s): no person detected on 220 of 300 "
+                               "frames (mean brightness 12/255: too dark); a person seen for at "
+                               "most 0.3 s at a time")
+    assert refusal(dark, runs) == ("too dark: a person is detected on only 80 of 300 frames (mean "
+                                   "brightness 12/255); film with more light or brighten the video")
+
+
+def test_a_sudden_change_of_size_is_a_jump():
+    r = result(100)
+    r.keypoints_2d[50:, :, 1] = H / 2 + (r.keypoints_2d[50:, :, 1] - H / 2) * 0.4   # 0.6 -> 0.24 tall
+    assert tracking_jumps(r) == [50]
+
+
+def test_refusal_names_the_reason():
+    dark = result(100, missing=range(100), brightness=9.0)
+    assert refusal(dark, pose_runs(dark)) == ("no person detected on any of 100 frames: too dark "
+                                              "(mean brightness 9/255); film with more light or "
+                                              "brighten the video")
+    empty = result(100, missing=range(100), brightness=130.0)
+    assert refusal(empty, pose_runs(empty)).startswith("no person detected on any of 100 frames "
+                                                       "(mean brightness 130/255)")
+    flicker = [t for t in range(200) if t % 40 >= 20]        # seen 0.8 s, gone 0.8 s, ...
+    small = result(200, missing=flicker, height=0.08)
+    assert pose_runs(small).runs == []
+    assert refusal(small, pose_runs(small)).startswith("person too small: detected on 100 of 200 "
+                                                       "frames at a median 8% of the picture's height")
+    brief = result(200, missing=flicker)
+    assert "never long enough without a break (longest 0.8 s" in refusal(brief, pose_runs(brief))
+
+
+def test_the_reported_13_frame_gap_splits_instead_of_refusing():
+    """The issue's symptom: a subject out of frame for 13 frames (0.52 s) gave no count at all
+    ("longest gap 13 frames > max_gap 12"); now both sides are runs, the gap one note."""
+    r = result(250, missing=range(120, 133))
+    runs = pose_runs(r)
+    assert runs.runs == [(0, 120), (133, 250)]
+    assert runs.notes() == ["frames [120, 133) (4.8-5.3 s): no person detected (mean brightness 120/255)"]
