@@ -3,6 +3,8 @@ copied into the repo); tests that need them skip with the reason when it is abse
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,22 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("OLYMPIA_SHARED", REPO.parent / "shared"))
 REALDATA = SHARED / "realdata"
 SPEC = SHARED / "spec"
+
+_POSE_CACHE: str | None = None
+
+
+def pytest_configure(config):
+    """Commands run by tests (and their subprocesses) keep their pose cache in a folder of this
+    session, not the user's ~/.cache/olympia/pose: a test must not pass on a skeleton cached by
+    an earlier run or another checkout, nor leave files in the user's home."""
+    global _POSE_CACHE
+    _POSE_CACHE = tempfile.mkdtemp(prefix="olympia-test-pose-cache-")
+    os.environ["OLYMPIA_POSE_CACHE"] = _POSE_CACHE
+
+
+def pytest_unconfigure(config):
+    if _POSE_CACHE:
+        shutil.rmtree(_POSE_CACHE, ignore_errors=True)
 
 
 def shared_path(*parts: str) -> Path:

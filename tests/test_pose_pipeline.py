@@ -9,6 +9,7 @@ the videos).
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import ffmpeg
 import numpy as np
@@ -452,3 +453,11 @@ def test_count_inputs_are_the_runs_of_a_video_posed_once_through_the_cache(
     lines = [line.split("\t")[0] for line in r.stdout.splitlines() if "\t" in line]
     assert lines == [name for name, _, _ in items]
     assert f"note: {video}: frames [100, 12" in r.stderr
+
+
+def test_tests_keep_the_pose_cache_out_of_the_users_home(monkeypatch):
+    from olympia.pose.cache import default_cache_dir
+    assert not default_cache_dir().resolve().is_relative_to(Path.home().resolve())
+    monkeypatch.delenv("OLYMPIA_POSE_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", "/srv/cache")
+    assert default_cache_dir() == Path("/srv/cache/olympia/pose")
