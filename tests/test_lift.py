@@ -244,11 +244,15 @@ def test_cli_train_evaluate_predict(release, tmp_path):
     assert 1 <= out["count"] <= 30 and isinstance(out["words"], list)
 
 
-def test_cli_errors_are_one_line(tmp_path):
+def test_cli_errors_are_one_line(release, tmp_path):
     from lift.cli import main
-    res = CliRunner().invoke(main, ["evaluate", "--release", str(tmp_path), "--checkpoint", str(tmp_path),
+    res = CliRunner().invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(tmp_path),
                                     "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "not a LiFT checkpoint" in res.output
+    res = CliRunner().invoke(main, ["evaluate", "--release", str(tmp_path), "--checkpoint", str(tmp_path),
+                                    "--out", str(tmp_path / "o")])   # the release is checked first
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1
+    assert "is not an Olympia store" in res.output
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "fewshot", "predict"])

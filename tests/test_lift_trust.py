@@ -1,4 +1,5 @@
 """What LiFT refuses and how: a pickled payload in last.pt (never unpickled: one line), a
+release with a damaged shard (sha256 checked once before train/evaluate/fewshot read it), a
 release whose class indices disagree with the checkpoint's, bad skeletons in `lift predict`
 (one error line each, the others answered, non-zero exit at the end), and the paper config
 without its pretrained weights or without a GPU. Also the GPU path's loading of local ViLT
@@ -88,6 +89,31 @@ def test_resuming_restores_the_rng_exactly(release, tmp_path):
     assert state["epoch"] == 3
     np.testing.assert_array_equal(np.random.normal(size=3), expected[0])
     assert random.random() == expected[1]
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "fewshot"])
+def test_a_shard_with_one_altered_byte_is_refused_before_the_run_in_one_line(release, checkpoint, tmp_path,
+                                                                               command):
+    """One byte of keypoints changed (the file keeps its size): the sha256 in meta/info.json no
+    longer matches. Each command stops before it reads the data, naming the shard and the fix."""
+    import shutil
+    from lift.cli import main
+    damaged = tmp_path / "damaged"
+    shutil.copytree(release, damaged)
+    shard = sorted((damaged / "data" / "clips").glob("*.parquet"))[0]
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    shard.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    args = {"train": ["train", "--epochs", "1", "--max-steps-per-epoch", "1", "--batch-size", "8"],
+            "evaluate": ["evaluate", "--checkpoint", str(checkpoint), "--split", "all"],
+            "fewshot": ["fewshot", "--checkpoint", str(checkpoint), "--source", "synthetic", "--shots", "2",
+                        "--epochs", "1"]}[command]
+    res = CliRunner().invoke(main, [*args, "--release", str(damaged), "--out", str(out), "--quiet"])
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(shard) in lines[0] and "sha256" in lines[0], res.output
+    assert "rebuild or re-download" in lines[0] and not out.exists()
 
 
 def test_a_release_with_other_class_indices_is_refused_unless_mapped_by_token(checkpoint, tmp_path):

@@ -15,6 +15,13 @@ BASELINE_DIR = "single_class"   # where `lift train --with-baseline` puts the Ta
 PRETRAINED_ENV, TOKENIZER_ENV = "LIFT_PRETRAINED_VILT", "LIFT_TOKENIZER"   # local weights for vilt-b32
 
 
+def verify_release(release) -> None:
+    """Check the release's files against their sha256 before the command reads them (lazy import:
+    `lift --help` stays fast)."""
+    from lift.samples import verify_release as check
+    check(release)
+
+
 def parse_recut(ctx, param, value):
     """'2-8' -> (2, 8): re-cut windows of 2..8 reps (olympia.recut)."""
     if value is None:
@@ -129,6 +136,7 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
     if stream:
         cfg.train.stream = True
     resolve_pretrained(cfg, pretrained_vilt, tokenizer, random_init)
+    verify_release(release)          # once, also for --with-baseline's second run
     summary = run(release, cfg, out, resume=not no_resume, progress=not quiet)
     click.echo(f"{summary['epochs']} epochs ({summary['stopped_by']}), best validation loss "
                f"{summary['best_val_loss']:.4f}, {summary['seconds']:.0f} s -> {out}")
@@ -215,6 +223,7 @@ def evaluate(release, checkpoint, out, split, sources, baseline_checkpoint, no_e
     from lift.checkpoint import MODEL_FILE
     from lift.evaluate import evaluate_checkpoint
     from lift.samples import Recut
+    verify_release(release)
     if baseline_checkpoint is None and (Path(checkpoint) / BASELINE_DIR / MODEL_FILE).is_file():
         baseline_checkpoint = str(Path(checkpoint) / BASELINE_DIR)
     report = evaluate_checkpoint(release, checkpoint, out, split=split, sources=list(sources) or None,
@@ -248,6 +257,7 @@ def fewshot(release, checkpoint, source, shots, epochs, lr, seed, out, device, q
       lift fewshot --release dist/olympia --checkpoint work/vilt --source uiprmd --shots 40 --out work/uiprmd-40
     """
     from lift.fewshot import few_shot
+    verify_release(release)
     r = few_shot(release, checkpoint, source, shots, out, epochs=epochs, lr=lr, seed=seed, device=device,
                  progress=not quiet)
     c = r.get("training_free_counter") or {}

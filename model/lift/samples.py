@@ -20,7 +20,7 @@ from olympia.errors import ConfigError, StoreIntegrityError
 from olympia.labels.qa import read_qa
 from olympia.labels.vocabulary import SINGLE_CLASS, Vocabulary
 from olympia.recut import rep_windows, window_clip_id
-from olympia.store import ClipStore
+from olympia.store import ClipStore, integrity_problems, load_info
 
 from lift.images import MotionImageCache, StreamingImages, Windows
 from lift.tokenizer import encode
@@ -29,6 +29,18 @@ DRAW_GROUP = "draw_group"    # QA column of re-cut rows: "<clip id>#<window reps
 QA_COLUMNS = ["qa_id", "clip_id", "split", "task", "variant", "prompt", "answer",
               "target_indices", "target_weights", "count_class", "label_class"]
 CLIP_COLUMNS = ["id", "source", "reps", "label", "n_frames"]
+
+
+def verify_release(release) -> None:
+    """Every file of the release against its sha256 in meta/info.json, once, before a run reads
+    it (issue 11 item 7): a flipped byte in a shard would otherwise train or score on altered
+    data, or fail hours later in a loader. Raises StoreIntegrityError in one line naming the
+    first damaged file and the fix."""
+    problems = integrity_problems(release, load_info(release), full=True, strays=False)
+    if problems:
+        more = (f" ({len(problems) - 1} more problem(s): `olympia verify {release}` lists them)"
+                if len(problems) > 1 else "")
+        raise StoreIntegrityError(f"release {release} failed its integrity check: {problems[0]}{more}")
 
 
 def load_qa(release, split: str | None = None) -> pd.DataFrame:
