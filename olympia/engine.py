@@ -37,7 +37,8 @@ ENGINES = ("local", "ray")
 class Engine:
     kind: str = "local"                 # "local" (process pool) or "ray"
     workers: int | None = None          # local: processes (None: one per core; 1: in this process);
-                                        # ray: items in flight (None: twice the cluster's CPUs)
+                                        # ray: tasks meant to run at once (None: the cluster's
+                                        # CPUs); twice as many are submitted, so none waits idle
     ray_address: str | None = None      # ray: cluster address; None: $RAY_ADDRESS, else a local instance
     num_cpus: float = 1.0               # ray: CPUs reserved per task
     num_gpus: float = 0.0               # ray: GPUs per task (MotionBERT on GPU workers)
@@ -207,7 +208,9 @@ def _ray_map(fn, items: Iterator, engine: Engine, max_in_flight: int | None) -> 
     ray = ray_connect(engine)
     remote = ray.remote(num_cpus=engine.num_cpus, num_gpus=engine.num_gpus,
                         max_retries=engine.max_retries)(_call)
-    window = max_in_flight or engine.workers or max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    # as the pool does: twice the running tasks in flight, so a CPU whose task finished takes the
+    # next one from Ray's queue at once instead of waiting for the driver to submit it
+    window = max_in_flight or 2 * (engine.workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
 
     def wait(ref, index):
         try:

@@ -341,3 +341,23 @@ def test_a_build_with_a_fingerprint_resumes_from_finished_units(tmp_path):
     a = json.loads((tmp_path / "s/meta/info.json").read_text())["files"]
     b = json.loads((tmp_path / "t/meta/info.json").read_text())["files"]
     assert a == b and fresh.n_clips == 12                               # resumed = built in one go
+
+
+def test_shards_finished_before_a_kill_are_not_rewritten(tmp_path):
+    from olympia.spill import Unit
+
+    log = tmp_path / "runs.log"
+    units = [Unit(f"u{i}", logged_clips, (str(log), 3 * i, 3 * i + 3)) for i in range(3)]
+
+    def dies_after_the_shards(staging, meta):
+        raise KeyboardInterrupt                                      # killed while writing the card
+
+    with pytest.raises(KeyboardInterrupt):
+        write_store(tmp_path / "s", units=units, fingerprint="f1", progress=False, extras=dies_after_the_shards)
+    cached = {(p.stat().st_ino, p.stat().st_mtime_ns) for p in (tmp_path / ".s.build").glob("shard-*.parquet")}
+    assert len(cached) == 3 and not (tmp_path / "s").exists()         # train, validation, test
+    log.write_text("")
+    write_store(tmp_path / "s", units=units, fingerprint="f1", progress=False)
+    assert log.read_text() == ""                                     # no unit ran again
+    written = {(p.stat().st_ino, p.stat().st_mtime_ns) for p in (tmp_path / "s/data/clips").glob("*.parquet")}
+    assert written == cached                                         # the same files, linked, not rewritten
