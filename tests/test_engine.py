@@ -69,3 +69,32 @@ def test_the_local_engine_never_imports_ray(tmp_path):
               f"build_from_recipe(Recipe(ReleaseConfig(), DemoConfig(n_clips=6, clips_per_subject=2)), {str(tmp_path / 'r')!r},"
               " workers=2, progress=False)\nassert 'ray' not in sys.modules, 'ray was imported'\n")
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+
+
+def _claim_and_hold(folder, claimed, barrier):
+    from olympia.engine import claim_cores
+
+    cores = claim_cores(1, folder)
+    claimed.put((cores, sorted(os.sched_getaffinity(0))))
+    barrier.wait(30)                    # hold the claim until every process has claimed
+
+
+def test_pinned_workers_claim_cores_no_other_holds(tmp_path):
+    """What Ray workers do before a pinned task (Ray itself never pins): each process takes a
+    core no other process holds, while they hold them; with more processes than cores the rest
+    stay unpinned."""
+    import multiprocessing as mp
+
+    n_cores = len(os.sched_getaffinity(0))
+    ctx = mp.get_context("fork")
+    claimed, barrier = ctx.Queue(), ctx.Barrier(n_cores + 1)
+    procs = [ctx.Process(target=_claim_and_hold, args=(str(tmp_path), claimed, barrier)) for _ in range(n_cores + 1)]
+    for p in procs:
+        p.start()
+    got = [claimed.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(60)
+    pinned = [cores for cores, affinity in got if cores is not None]
+    assert all(cores == affinity for cores, affinity in got if cores is not None)
+    assert sorted(c for cores in pinned for c in cores) == sorted(os.sched_getaffinity(0))   # each core once
+    assert [cores for cores, _ in got].count(None) == 1

@@ -11,6 +11,7 @@ this process, with a progress bar over the video's frames.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -171,6 +172,8 @@ def run_items(fn: Callable, tasks: list, *, engine: Engine | None = None, worker
             return _run_here(fn, tasks, progress, desc)
         engine = Engine(workers=n, start_method=engine.start_method if engine else "spawn",
                         pin_cores=cores_per_worker if pin else 0)
+    elif pin and not engine.pin_cores:      # Ray workers pinned as the pool's are (engine.claim_cores)
+        engine = replace(engine, pin_cores=max(cores_per_worker, math.ceil(engine.num_cpus)))
     shown = terminal_stderr.isatty() if progress is None else progress
     outcomes = []
     for task, out in zip(tasks, map_items(fn, tasks, engine, progress=shown, desc=desc)):
