@@ -203,3 +203,39 @@ def test_sets_on_ray_are_the_local_sets(ray_cluster, tmp_path, realdata):
     sets = json.loads(local.stdout)
     assert len(sets) == 1 and 5 <= sets[0]["reps"] <= 6
     assert json.loads(on_ray.stdout) == sets
+
+
+def test_a_pose_run_killed_half_way_resumes_from_the_cache(ray_cluster, tmp_path, realdata):
+    """The driver of `olympia pose --engine ray` dies once the first items are in the pose cache
+    (content-keyed); the next run poses only the rest, and its store is the local run's."""
+    import json
+
+    from olympia.video.ffmpeg_ops import normalize_video
+
+    env = ray_cluster["env"]
+    video = normalize_video(realdata("videos/pushup_test_fitness-action-eval.mp4"), tmp_path / "pushup.mp4",
+                            max_height=256, start_frame=0, end_frame=160)
+    segments = tmp_path / "segments.json"
+    segments.write_text(json.dumps([{"video": str(video), "start_frame": s, "end_frame": s + 20,
+                                     "label_raw": "push up"} for s in range(0, 160, 20)]))
+    cache = tmp_path / "cache"
+    args = ["pose", "--segments", str(segments), "--quiet", "--engine", "ray", "--ray-address",
+            ray_cluster["address"], "--cache-dir", str(cache), "--out", str(tmp_path / "ray")]
+    proc = subprocess.Popen([str(BIN / "olympia"), *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 200
+    while time.time() < deadline and not list(cache.rglob("*.npz")) and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)                    # the driver dies half-way
+    proc.wait()
+    done = {p.name: p.stat().st_mtime_ns for p in cache.rglob("*.npz")}
+    assert 1 <= len(done) < 8 and not (tmp_path / "ray").exists()
+    again = olympia(args, env)
+    assert again.returncode == 0, again.stderr[-2000:]
+    after = {p.name: p.stat().st_mtime_ns for p in cache.rglob("*.npz")}
+    assert len(after) == 8 and all(after[name] == t for name, t in done.items())   # finished: not posed again
+    local = olympia(["pose", "--segments", str(segments), "--quiet", "--no-cache", "--workers", "2",
+                     "--out", str(tmp_path / "local")], env)
+    assert local.returncode == 0, local.stderr[-2000:]
+    assert "8 clips" in local.stdout
+    assert tree(tmp_path / "ray") == tree(tmp_path / "local")
