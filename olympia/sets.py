@@ -30,7 +30,7 @@ import numpy as np
 
 from olympia.counting import CountResult, count_periodic
 from olympia.gaps import GapPolicy, missing_runs
-from olympia.periodicity import (MAX_PERIOD_S, REST_S, PeriodScan, moving_average, pose_features,
+from olympia.periodicity import (MAX_PERIOD_S, MIN_AMPLITUDE_M, REST_S, PeriodScan, moving_average, pose_features,
                                  scan_periods)
 from olympia.timebase import FPS
 
@@ -141,7 +141,10 @@ def _detect(kp: np.ndarray, fps: float) -> SetDetection:
             continue
         x = pose_features(kp[a:b], fps)
         scan = chunked_scan(x, fps)
-        out.sets += [s.shifted(a) for s in sets_in_run(x, scan, kp[a:b, 0], fps)]
+        found, why_not = sets_in_run(x, scan, kp[a:b, 0], fps)
+        out.sets += [s.shifted(a) for s in found]
+        if not found:
+            out.unusable.append(Unusable(a, b, why_not))
     out.sets.sort(key=lambda s: s.start_frame)
     out.unusable.sort(key=lambda u: u.start_frame)
     return out
@@ -182,29 +185,52 @@ def active_stretches(scan: PeriodScan, n: int, fps: float = FPS) -> list[tuple[i
     return [(a, b) for a, b in joined]
 
 
-def sets_in_run(x: np.ndarray, scan: PeriodScan, root: np.ndarray, fps: float = FPS) -> list[ExerciseSet]:
-    """Sets inside one run with a person, frames relative to the run (see the module docstring)."""
-    found = []
+def sets_in_run(x: np.ndarray, scan: PeriodScan, root: np.ndarray, fps: float = FPS
+                ) -> tuple[list[ExerciseSet], str]:
+    """Sets inside one run with a person, frames relative to the run (see the module
+    docstring), and, for a run without a set, why none was found (one line for the user)."""
+    found, misses = [], []
     todo = active_stretches(scan, len(x), fps)
     while todo:
         a, b = todo.pop()
         res = count_periodic(x, scan, (a, b), max_pause=int(MIN_REST_S * fps))
         if res.period_frames is None or res.count < MIN_SET_REPS:
+            misses.append(f"a movement repeats for {(b - a) / fps:.1f} s but {res.count} rep(s) were "
+                          f"counted there (a set needs {MIN_SET_REPS})")
             continue
         sa, sb = int(res.rep_bounds[0, 0]), int(res.rep_bounds[-1, 1])
-        if not is_locomotion(root[sa:sb], fps):
+        if is_locomotion(root[sa:sb], fps):
+            misses.append(f"walking, not a set: the body travels {travel_speed(root[sa:sb], fps):.1f} m/s "
+                          f"(a set stays under {MAX_TRAVEL_M_S:g} m/s)")
+        else:
             found.append(_as_set(res, sa, sb))
         todo += [(lo, hi) for lo, hi in ((a, sa), (sb, b)) if hi - lo >= MIN_RUN_S * fps]
-    return found
+    return found, ("; ".join(misses) if misses else no_repetition_reason(x, fps))
+
+
+def no_repetition_reason(x: np.ndarray, fps: float = FPS) -> str:
+    """Why a run holds no periodic window: it barely moves, or it moves without repeating."""
+    path = moving_average(x.astype(np.float64), max(1, int(fps)))
+    if not len(x):
+        return "no set: no frames"
+    reach = float(np.sqrt(((path - path.mean(axis=0)) ** 2).reshape(len(x), -1, 3).sum(axis=2)).max())
+    if reach < MIN_AMPLITUDE_M:
+        return f"no set: the pose holds still (no joint moves more than {MIN_AMPLITUDE_M * 100:.0f} cm)"
+    return (f"no set: joints move (up to {reach * 100:.0f} cm from the mean pose) but no two "
+            f"consecutive cycles of the same movement were found (a set needs {MIN_SET_REPS} reps alike)")
+
+
+def travel_speed(root: np.ndarray, fps: float = FPS) -> float:
+    """Mean speed (m/s) of the root's smoothed horizontal path; 0 without a global position."""
+    if len(root) < 2 or not np.isfinite(root).all():
+        return 0.0
+    path = moving_average(root[:, :2].astype(np.float64), max(1, int(fps)))
+    return float(np.linalg.norm(np.diff(path, axis=0), axis=1).sum()) / (len(root) / fps)
 
 
 def is_locomotion(root: np.ndarray, fps: float = FPS) -> bool:
     """The root's smoothed horizontal path covers more than MAX_TRAVEL_M_S on average."""
-    if len(root) < 2 or not np.isfinite(root).all():
-        return False
-    path = moving_average(root[:, :2].astype(np.float64), max(1, int(fps)))
-    travel = float(np.linalg.norm(np.diff(path, axis=0), axis=1).sum())
-    return travel / (len(root) / fps) > MAX_TRAVEL_M_S
+    return travel_speed(root, fps) > MAX_TRAVEL_M_S
 
 
 def _as_set(res: CountResult, a: int, b: int) -> ExerciseSet:

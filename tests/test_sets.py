@@ -115,9 +115,27 @@ def test_bad_input_gives_no_sets_and_one_line_each():
     short = detect_sets(reps_of(ARMS, 1, 30, 0.4))
     assert short.sets == [] and [u.reason for u in short.unusable] == ["too short to hold a set"]
     still = detect_sets(rest(1000))
-    assert still.sets == [] and still.unusable == []
+    assert still.sets == [] and [(u.start_frame, u.end_frame) for u in still.unusable] == [(0, 1000)]
+    assert still.unusable[0].reason.startswith("no set: the pose holds still")
     with pytest.raises(ValueError, match="T, J, 3"):
         detect_sets(np.zeros((10, 51)))
+
+
+def test_a_run_without_a_set_says_why():
+    """One line per run that holds no set: a reach that never repeats, one lone rep between
+    rests, and walking (motion capture keeps the root's global position)."""
+    t = np.arange(400)
+    reach = rest(400).copy()
+    reach[:, list(ARMS), 2] += (0.5 * t / 400)[:, None]             # arms rise 50 cm over 16 s, once
+    [why] = detect_sets(reach).unusable
+    # relative to the centroid an arm joint rises 0.5 m x (1 - 4/17); from the mean pose at most half that: 19 cm
+    assert why.reason.startswith("no set: joints move (up to 19 cm") and "no two consecutive cycles" in why.reason
+    steps = reps_of(LEGS, 12, 27, 0.35, axis=1)
+    steps[:, :, 1] += (1.3 / 25 * np.arange(len(steps)))[:, None]   # 1.3 m/s: walking
+    steps += np.random.default_rng(6).normal(0, 0.004, steps.shape).astype(np.float32)
+    det = detect_sets(steps)
+    assert det.sets == [] and len(det.unusable) == 1
+    assert det.unusable[0].reason.startswith("walking, not a set: the body travels 1.")
 
 
 def test_a_person_who_leaves_and_comes_back():
