@@ -7,6 +7,9 @@ A batch is a dict of tensors:
   attention_mask (B, 40)        uint8
   targets      (B, V)           float32   weighted multi-hot (identify) / one-hot integer (count)
   index        (B,)             int64     row of the sample in its QADataset
+and, when the dataset carries rep spans (the rep-density head, lift.density):
+  rep_mass     (B, 640)         float32   each rep's mass 1 spread over its image columns (0 elsewhere)
+  has_reps     (B,)             bool      the row is a count question with rep spans
 Both tasks are in every batch: each epoch the identify rows and the count rows are shuffled
 separately and dealt out evenly over the batches.
 
@@ -79,6 +82,9 @@ class BatchAssembler:
         self.targets = torch.zeros((batch_size, data.n_classes), dtype=torch.float32)
         self._px, self._mk, self._tg = self.pixels.numpy(), self.mask.numpy(), self.targets.numpy()
         self._width = np.zeros(batch_size, np.int64)   # columns currently written per slot
+        if data.rep_spans is not None:
+            self.rep_mass = torch.zeros((batch_size, IMAGE_WIDTH), dtype=torch.float32)
+            self.has_reps = torch.zeros(batch_size, dtype=torch.bool)
 
     def __call__(self, rows: np.ndarray) -> dict[str, torch.Tensor]:
         b = len(rows)
@@ -100,10 +106,25 @@ class BatchAssembler:
         for slot, row in enumerate(rows):
             lo, hi = d.indptr[row], d.indptr[row + 1]
             tg[slot, d.indices[lo:hi]] = d.weights[lo:hi]
-        return {"pixel_values": self.pixels[:b], "pixel_mask": self.mask[:b],
-                "input_ids": torch.from_numpy(d.input_ids[rows]),
-                "attention_mask": torch.from_numpy(d.attention_mask[rows]),
-                "targets": self.targets[:b], "index": torch.from_numpy(np.asarray(rows, np.int64))}
+        batch = {"pixel_values": self.pixels[:b], "pixel_mask": self.mask[:b],
+                 "input_ids": torch.from_numpy(d.input_ids[rows]),
+                 "attention_mask": torch.from_numpy(d.attention_mask[rows]),
+                 "targets": self.targets[:b], "index": torch.from_numpy(np.asarray(rows, np.int64))}
+        if d.rep_spans is not None:
+            batch.update(self._rep_targets(rows))
+        return batch
+
+    def _rep_targets(self, rows: np.ndarray) -> dict[str, torch.Tensor]:
+        from lift.density import rep_column_mass
+        b = len(rows)
+        mass, has = self.rep_mass.numpy(), self.has_reps.numpy()
+        mass[:b] = 0.0
+        for slot, row in enumerate(rows):
+            spans = self.data.rep_spans[row]
+            has[slot] = spans is not None
+            if spans is not None:
+                mass[slot] = rep_column_mass(spans, IMAGE_WIDTH)
+        return {"rep_mass": self.rep_mass[:b], "has_reps": self.has_reps[:b]}
 
 
 class _EpochBatches(torch.utils.data.Dataset):

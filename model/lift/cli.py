@@ -85,6 +85,11 @@ def main():
 @click.option("--time-band", is_flag=True,
               help="Add a clock (time since the clip's start) in the motion image's padding rows, so the model "
                    "sees each column's absolute time and the set's duration (counting; lift.model.add_time_band).")
+@click.option("--count-head", type=click.Choice(["classes", "density"]),
+              help="How the model counts: classes (paper: the count is the most confident integer class) or "
+                   "density (a rep density per patch column of the image tokens, summed; trained on the annotated "
+                   "rep bounds beside the classification loss; lift.density).")
+@click.option("--density-weight", type=float, help="Weight of the rep-density loss (--count-head density; default 1).")
 @click.option("--source", "sources", multiple=True, help="Train only on clips of this source (repeatable).")
 @click.option("--with-baseline", is_flag=True,
               help="Also train the single-class baseline (Table 4) into OUT/single_class; "
@@ -97,7 +102,8 @@ def main():
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
           max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, random_init, recut,
-          recut_per_count, recut_speeds, count_sigma, time_axis, time_band, sources, with_baseline, no_resume, no_amp, stream, quiet):
+          recut_per_count, recut_speeds, count_sigma, time_axis, time_band, count_head, density_weight, sources,
+          with_baseline, no_resume, no_amp, stream, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
 
     Writes to OUT: model.pt (best validation loss), last.pt (resume point), config.json,
@@ -112,6 +118,7 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
       lift train --release dist/olympia-demo --config small --out work/lift-small --with-baseline
       lift train --release dist/olympia --config vilt-b32 --out work/vilt --stream --workers 8
       lift train --release work/releases/fit3d --out work/fit3d-count --recut 2-8 --time-axis fit --count-sigma 0.75
+      lift train --release work/releases/fit3d --out work/fit3d-density --recut 2-8 --count-head density
       LIFT_PRETRAINED_VILT=models/vilt-b32-mlm lift train --release dist/olympia-real --config vilt-b32 --out work/vilt
     """
     from lift.configs import get_config
@@ -122,13 +129,15 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
                          ("max_steps_per_epoch", max_steps_per_epoch), ("device", device), ("threads", threads),
                          ("recut", None if recut is None else list(recut)), ("recut_per_count", recut_per_count),
                          ("count_sigma", count_sigma), ("sources", list(sources) or None),
-                         ("recut_speeds", parse_speeds(recut_speeds))):
+                         ("recut_speeds", parse_speeds(recut_speeds)), ("density_weight", density_weight)):
         if value is not None:
             setattr(cfg.train, field, value)
     if time_axis:
         cfg.model.time_axis = time_axis
     if time_band:
         cfg.model.time_band = True
+    if count_head:
+        cfg.model.count_head = count_head
     if questions_per_clip is not None:
         cfg.train.questions_per_clip = questions_per_clip or None
     if no_amp:
@@ -232,7 +241,8 @@ def evaluate(release, checkpoint, out, split, sources, baseline_checkpoint, no_e
                                  recut=Recut(*recut, per_count=1) if recut else None)
     click.echo((Path(out) / "report.md").read_text())
     o = report["overall"]
-    click.echo(f"\ndetection {o['detection']:.3f}  OBO {o['obo']:.3f}  MAE {o['mae']:.3f}  -> {out}")
+    classes = f"  (class answer: OBO {o['class_obo']:.3f}  MAE {o['class_mae']:.3f})" if "class_obo" in o else ""
+    click.echo(f"\ndetection {o['detection']:.3f}  OBO {o['obo']:.3f}  MAE {o['mae']:.3f}{classes}  -> {out}")
 
 
 @main.command(context_settings=CTX)

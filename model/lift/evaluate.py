@@ -48,31 +48,68 @@ def to_device(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device) for k, v in batch.items()}
 
 
+def predict_probs(model, data: QADataset, cache: MotionImageCache, **kwargs) -> tuple[np.ndarray, float]:
+    """Softmax probabilities (N, V) for every row of `data`, in row order, and the mean loss
+    (see predict)."""
+    probs, loss, _ = predict(model, data, cache, **kwargs)
+    return probs, loss
+
+
+def uses_density(model) -> bool:
+    return getattr(model, "count_head", "classes") == "density"
+
+
+def model_loss(model, batch: dict, loss_fn, density_weight: float = 1.0):
+    """(loss, logits, density sum per row or None): the classification loss, plus for a model
+    with the rep-density head the density loss (lift.density) of the rows with rep targets."""
+    b = batch
+    if not uses_density(model):
+        logits = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"]).float()
+        return loss_fn(logits, b["targets"]), logits, None
+    from lift.density import density_loss
+    logits, dens, valid = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"], density=True)
+    logits = logits.float()
+    loss = loss_fn(logits, b["targets"])
+    if "rep_mass" in b:
+        loss = loss + density_weight * density_loss(dens, valid, b["rep_mass"], b["has_reps"],
+                                                    model.vilt.config.patch_size)
+    return loss, logits, dens.float().sum(dim=1)
+
+
 @torch.no_grad()
-def predict_probs(model, data: QADataset, cache: MotionImageCache, *, batch_size: int = 64,
-                  device: torch.device | None = None, loss_name: str = "softmax_ce", amp: bool = True,
-                  progress: bool = False, desc: str = "evaluating") -> tuple[np.ndarray, float]:
-    """Softmax probabilities (N, V) for every row of `data`, in row order, and the mean loss."""
+def predict(model, data: QADataset, cache: MotionImageCache, *, batch_size: int = 64,
+            device: torch.device | None = None, loss_name: str = "softmax_ce", amp: bool = True,
+            progress: bool = False, desc: str = "evaluating", density_weight: float = 1.0
+            ) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """(softmax probabilities (N, V), mean loss, rep-density sums (N,) or None) for every row of
+    `data`, in row order. The density sums come from a model with count_head "density"; the
+    loss includes its density loss where `data` carries rep spans."""
     device = device or next(model.parameters()).device
     loss_fn = get_loss(loss_name)
     model.eval()
     probs = np.zeros((len(data), data.n_classes), np.float32)
+    sums = np.full(len(data), np.nan) if uses_density(model) else None
     total, n = 0.0, 0
     for batch in tqdm(iterate_batches(data, cache, batch_size, shuffle=False), desc=desc, unit="batch",
                       total=-(-len(data) // batch_size), disable=not progress, leave=False):
         b = to_device(batch, device)
         with autocast(device, amp):
-            logits = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"])
-        logits = logits.float()
-        total += float(loss_fn(logits, b["targets"])) * len(logits)
+            loss, logits, dens_sum = model_loss(model, b, loss_fn, density_weight)
+        total += float(loss) * len(logits)
         n += len(logits)
-        probs[batch["index"].numpy()] = torch.softmax(logits, dim=-1).cpu().numpy()
-    return probs, total / max(n, 1)
+        rows = batch["index"].numpy()
+        probs[rows] = torch.softmax(logits, dim=-1).cpu().numpy()
+        if sums is not None:
+            sums[rows] = dens_sum.cpu().numpy()
+    return probs, total / max(n, 1), sums
 
 
-def sample_scores(probs: np.ndarray, data: QADataset, vocab: Vocabulary, tau: float = metrics.TAU) -> pd.DataFrame:
+def sample_scores(probs: np.ndarray, data: QADataset, vocab: Vocabulary, tau: float = metrics.TAU,
+                  density_sum: np.ndarray | None = None) -> pd.DataFrame:
     """One row per QA sample: task, source, label, reps, and its score (detection accuracy for
-    identify; predicted count and error for count)."""
+    identify; predicted count and error for count). With density_sum (a model with the
+    rep-density head), pred_count is the rounded density sum (lift.density.count_from_density),
+    and the integer class answer stays in pred_count_classes (reported as class_obo / class_mae)."""
     qa = data.qa
     out = qa[["qa_id", "clip_id", "task", "source", "label", "reps"]].copy()
     out["label_words"] = out["label"].str.split().str.len()
@@ -100,6 +137,13 @@ def sample_scores(probs: np.ndarray, data: QADataset, vocab: Vocabulary, tau: fl
     cnt = np.flatnonzero(is_count)
     if len(cnt):
         out.loc[cnt, "pred_count"] = metrics.count_from_probs(probs[cnt], vocab.integer_indices(), vocab.integer_values())
+    if density_sum is not None:
+        from lift.density import count_from_density
+        out["pred_count_classes"] = out["pred_count"]
+        out["density_sum"] = np.nan
+        if len(cnt):
+            out.loc[cnt, "density_sum"] = density_sum[cnt]
+            out.loc[cnt, "pred_count"] = count_from_density(density_sum[cnt], vocab.integer_values())
     return out
 
 
@@ -109,11 +153,15 @@ def summarize(scores: pd.DataFrame) -> dict:
     cnt = scores[(scores["task"] == "count") & scores["reps"].notna()]
     pred, gt = cnt["pred_count"].to_numpy(float), cnt["reps"].to_numpy(float)
     prec = scores.loc[scores["task"] == "identify", "word_precision"].dropna()
-    return {"detection": float(det.mean()) if len(det) else float("nan"),
-            "word_precision": float(prec.mean()) if len(prec) else float("nan"),
-            "obo": metrics.off_by_one(pred, gt), "mae": metrics.mae(pred, gt),
-            "relative_mae": metrics.relative_mae(pred, gt),
-            "n_identify": int(len(det)), "n_count": int(len(cnt))}
+    out = {"detection": float(det.mean()) if len(det) else float("nan"),
+           "word_precision": float(prec.mean()) if len(prec) else float("nan"),
+           "obo": metrics.off_by_one(pred, gt), "mae": metrics.mae(pred, gt),
+           "relative_mae": metrics.relative_mae(pred, gt),
+           "n_identify": int(len(det)), "n_count": int(len(cnt))}
+    if "pred_count_classes" in scores:       # the density head's model: its class answer too
+        cls = cnt["pred_count_classes"].to_numpy(float)
+        out.update(class_obo=metrics.off_by_one(cls, gt), class_mae=metrics.mae(cls, gt))
+    return out
 
 
 def per_group(scores: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -257,9 +305,9 @@ def evaluate_model(model, tokenizer, vocab: Vocabulary, config, release, *, spli
                         workers=config.train.cache_workers, progress=progress, sources=sources,
                         recut={split: recut} if recut else None, time_axis=config.model.time_axis)
     ds = data.splits[split]
-    probs, loss = predict_probs(model, ds, data.cache, batch_size=config.train.eval_batch_size, device=device,
-                                loss_name=config.train.loss, amp=config.train.amp, progress=progress)
-    return sample_scores(probs, ds, vocab), loss, vocab, data
+    probs, loss, density_sum = predict(model, ds, data.cache, batch_size=config.train.eval_batch_size, device=device,
+                                       loss_name=config.train.loss, amp=config.train.amp, progress=progress)
+    return sample_scores(probs, ds, vocab, density_sum=density_sum), loss, vocab, data
 
 
 def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", sources=None,
@@ -362,7 +410,7 @@ def confusion_table(scores: pd.DataFrame, counter: pd.DataFrame) -> pd.DataFrame
 
 def report_markdown(report: dict, t3: pd.DataFrame, t4: pd.DataFrame, confusion: pd.DataFrame | None = None,
                     worst: int = 15) -> str:
-    cols = ["source", "detection", "word_precision", "obo", "mae", "relative_mae", "counter_obo", "counter_mae", "n_identify", "n_count"]
+    cols = ["source", "detection", "word_precision", "obo", "mae", "relative_mae", "class_obo", "class_mae", "counter_obo", "counter_mae", "n_identify", "n_count"]
     t3 = t3[[c for c in cols if c in t3.columns]]
     conf = [] if confusion is None or not len(confusion) else [
         "## Confusion per source", markdown_table(confusion[confusion["label"] == ALL].drop(columns="label")),

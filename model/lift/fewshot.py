@@ -62,7 +62,7 @@ def few_shot(release, checkpoint, source: str, shots: int, out_dir, *, epochs: i
         vocab = extend_for_release(model, vocab, Vocabulary.of_release(release))
     data = load_release(release, tokenizer, vocab, splits=("all",), max_tokens=config.model.max_text_tokens,
                         workers=config.train.cache_workers, progress=progress, sources=[source],
-                        time_axis=config.model.time_axis)
+                        time_axis=config.model.time_axis, rep_targets=config.model.count_head == "density")
     ds = data.splits["all"]
     clip_ids = sorted(set(ds.qa["clip_id"]))
     if not clip_ids:
@@ -84,9 +84,9 @@ def few_shot(release, checkpoint, source: str, shots: int, out_dir, *, epochs: i
                 print(f"few-shot epoch {epoch}: train loss {loss:.4f}")
         save_checkpoint(out, model, config, vocab, tokenizer,
                         extra={"fewshot": {"source": source, "shots": shots, "train_clips": train_ids}})
-    probs, test_loss = ev.predict_probs(model, subset[1], data.cache, batch_size=config.train.eval_batch_size,
-                                        device=dev, loss_name=config.train.loss, amp=config.train.amp)
-    scores = ev.sample_scores(probs, subset[1], vocab)
+    probs, test_loss, density_sum = ev.predict(model, subset[1], data.cache, batch_size=config.train.eval_batch_size,
+                                               device=dev, loss_name=config.train.loss, amp=config.train.amp)
+    scores = ev.sample_scores(probs, subset[1], vocab, density_sum=density_sum)
     report = {"protocol": "few-shot" if shots else "zero-shot", "source": source, "shots": shots,
               "epochs": epochs if shots else 0, "seed": seed, "test_clips": len(test_ids), "test_loss": test_loss,
               **ev.summarize(scores), "unseen_words": vocab.tokens[n_known:],

@@ -6,6 +6,8 @@ is not used because it would resize the motion image and break its time axis.
 """
 from __future__ import annotations
 
+import types
+
 import torch
 from torch import nn
 from transformers import ViltConfig, ViltModel
@@ -15,6 +17,7 @@ from olympia.motion_image import IMAGE_ROWS
 from lift.configs import ModelConfig
 
 SECONDS_PER_COLUMN = 2 / 25    # the native motion image: one column per 2 frames at 25 fps
+COUNT_HEADS = ("classes", "density")   # the count: an integer class (paper) or the sum of a rep density
 
 
 def vilt_config(cfg: ModelConfig, text_vocab_size: int) -> ViltConfig:
@@ -51,32 +54,93 @@ class ClassifierHead(nn.Module):
         self.out = new
 
 
-class LiftModel(nn.Module):
-    def __init__(self, vilt: ViltModel, n_classes: int, time_band: bool = False):
+class DensityHead(nn.Module):
+    """Rep density per patch column (lift.density): the final hidden states of a column's image
+    patches, averaged over its valid patch rows, through Linear(h, h) - GELU - Linear(h, 1) -
+    softplus (a density is non-negative). The image tokens attend to the question's tokens, so
+    the density is conditioned on the exercise the counting question names."""
+
+    def __init__(self, hidden: int):
         super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, 1))
+
+    def forward(self, columns: torch.Tensor) -> torch.Tensor:
+        return nn.functional.softplus(self.mlp(columns).squeeze(-1))
+
+
+class LiftModel(nn.Module):
+    def __init__(self, vilt: ViltModel, n_classes: int, time_band: bool = False, count_head: str = "classes"):
+        super().__init__()
+        if count_head not in COUNT_HEADS:
+            raise ValueError(f"count_head must be one of {COUNT_HEADS}, got {count_head!r}")
         self.vilt = vilt
         self.head = ClassifierHead(vilt.config.hidden_size, n_classes)
         self.time_band = time_band
+        self.count_head = count_head
+        self.density = DensityHead(vilt.config.hidden_size) if count_head == "density" else None
+        if self.density is not None:
+            keep_patch_index(vilt.embeddings)
 
     @classmethod
     def build(cls, cfg: ModelConfig, text_vocab_size: int, n_classes: int, vilt: ViltModel | None = None):
         """A fresh model; `vilt` lets the caller pass pretrained weights loaded from disk."""
         return cls(vilt if vilt is not None else ViltModel(vilt_config(cfg, text_vocab_size)), n_classes,
-                   time_band=cfg.time_band)
+                   time_band=cfg.time_band, count_head=cfg.count_head)
 
     @property
     def n_classes(self) -> int:
         return self.head.out.out_features
 
-    def forward(self, input_ids, attention_mask, pixel_values, pixel_mask) -> torch.Tensor:
-        """Logits (B, V). pixel_values may be fp16/uint8 from the loader; cast to the model's dtype here."""
+    def forward(self, input_ids, attention_mask, pixel_values, pixel_mask, density: bool = False):
+        """Logits (B, V). pixel_values may be fp16/uint8 from the loader; cast to the model's dtype here.
+        density=True (a model with count_head "density"): (logits, density (B, C), valid (B, C)),
+        the rep density per patch column of the cropped image and which columns hold the clip."""
         dtype = self.vilt.embeddings.patch_embeddings.projection.weight.dtype
         if self.time_band:
             pixel_values, pixel_mask = add_time_band(pixel_values, pixel_mask)
         pixel_values, pixel_mask = crop_to_content(pixel_values, pixel_mask, self.vilt.config.patch_size)
         out = self.vilt(input_ids=input_ids.long(), attention_mask=attention_mask.long(),
                         pixel_values=pixel_values.to(dtype), pixel_mask=pixel_mask.long())
-        return self.head(out.pooler_output)
+        logits = self.head(out.pooler_output)
+        if not density:
+            return logits
+        if self.density is None:
+            raise ValueError("this model has no density head (count_head 'classes')")
+        columns, valid = patch_columns(out.last_hidden_state[:, input_ids.shape[1] + 1:],
+                                       self.vilt.embeddings.patch_index, pixel_mask, self.vilt.config.patch_size)
+        return logits, self.density(columns) * valid, valid
+
+
+def patch_columns(image_states: torch.Tensor, patch_index: torch.Tensor, pixel_mask: torch.Tensor, patch: int):
+    """The image tokens' final states averaged over each patch column's valid patches: (B, C, h),
+    and which columns hold the clip (B, C) float.
+
+    ViltEmbeddings.visual_embed reorders the patches (valid ones first, and in random order for
+    the batch's largest image, then padding patches drawn at random), so each token's (row,
+    column) is read from the patch_index it returns (keep_patch_index). A patch is valid where
+    the pixel mask, interpolated to the patch grid (nearest, as ViLT does), is set.
+    image_states: the hidden states after the image's [CLS] token, one per patch_index row."""
+    b, height, width = pixel_mask.shape[0], pixel_mask.shape[1] // patch, pixel_mask.shape[2] // patch
+    grid = nn.functional.interpolate(pixel_mask[:, None].float(), size=(height, width))[:, 0]   # (B, H, W)
+    row, col = patch_index[..., 0].long(), patch_index[..., 1].long()                            # (B, M)
+    valid = grid[torch.arange(b, device=grid.device)[:, None], row, col].to(image_states.dtype)  # (B, M)
+    sums = torch.zeros(b, width, image_states.shape[-1], dtype=image_states.dtype, device=image_states.device)
+    sums = sums.scatter_add(1, col[..., None].expand_as(image_states), image_states * valid[..., None])
+    counts = torch.zeros(b, width, dtype=image_states.dtype, device=image_states.device).scatter_add(1, col, valid)
+    return sums / counts.clamp(min=1)[..., None], (counts > 0).to(image_states.dtype)
+
+
+def _visual_embed_keeping_index(self, *args, **kwargs):
+    """ViltEmbeddings.visual_embed, keeping the patch index it computes (ViltModel drops it)."""
+    out = type(self).visual_embed(self, *args, **kwargs)
+    self.patch_index = out[2][0]
+    return out
+
+
+def keep_patch_index(embeddings) -> None:
+    """Make `embeddings` (a ViltEmbeddings) store each forward's patch index as .patch_index.
+    Bound to the instance, so copy.deepcopy rebinds it to the copy; no weights change."""
+    embeddings.visual_embed = types.MethodType(_visual_embed_keeping_index, embeddings)
 
 
 def add_time_band(pixel_values: torch.Tensor, pixel_mask: torch.Tensor):

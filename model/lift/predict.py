@@ -17,7 +17,8 @@ COUNT_QUESTION = "How many {exercise} were done?"
 
 
 @torch.no_grad()
-def _probs(model, tokenizer, image: np.ndarray, question: str, max_tokens: int) -> np.ndarray:
+def _probs(model, tokenizer, image: np.ndarray, question: str, max_tokens: int) -> tuple[np.ndarray, float | None]:
+    """(softmax probabilities, the rep-density sum of a model with the density head, else None)."""
     device = next(model.parameters()).device
     w = image.shape[2]
     pixels = torch.zeros((1, 3, IMAGE_HEIGHT, IMAGE_WIDTH), dtype=torch.float16)
@@ -25,25 +26,34 @@ def _probs(model, tokenizer, image: np.ndarray, question: str, max_tokens: int) 
     pixels[0, :, : image.shape[1], :w] = torch.from_numpy(image)
     mask[0, : image.shape[1], :w] = True
     ids, att = encode(tokenizer, [f"Q: {question} A:"], max_tokens)
-    logits = model(torch.from_numpy(ids).to(device), torch.from_numpy(att).to(device),
-                   pixels.to(device), mask.to(device))
-    return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
+    inputs = (torch.from_numpy(ids).to(device), torch.from_numpy(att).to(device), pixels.to(device), mask.to(device))
+    if getattr(model, "count_head", "classes") == "density":
+        logits, density, _ = model(*inputs, density=True)
+        return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy(), float(density.float().sum())
+    return torch.softmax(model(*inputs).float(), dim=-1)[0].cpu().numpy(), None
 
 
 def predict_skeleton(model, tokenizer, vocab: Vocabulary, keypoints: np.ndarray, *, max_tokens: int = 40,
                      tau: float = metrics.TAU, exercise: str | None = None, time_axis: str = "native") -> dict:
     """{"words": [(word, p), ...] (p >= tau, most confident first), "label": str, "count": int,
     "count_confidence": float}. The counting question names `exercise`, by default the
-    predicted words in order of confidence."""
+    predicted words in order of confidence. A model with the rep-density head counts by its
+    density (rounded sum, lift.density), and adds "count_classes" (the integer class answer)
+    and "density_sum"; count_confidence stays the class answer's probability."""
     model.eval()
     image = clip_image_chw(keypoints, time_axis=time_axis)
-    p = _probs(model, tokenizer, image, IDENTIFY_QUESTION, max_tokens)
+    p, _ = _probs(model, tokenizer, image, IDENTIFY_QUESTION, max_tokens)
     tokens, integers = vocab.tokens, vocab.integer_indices()
     words = [(tokens[j], float(p[j])) for j in vocab.word_indices() if p[j] >= tau]
     words.sort(key=lambda x: -x[1])
     label = exercise or " ".join(w for w, _ in words) or "exercise"
-    q = _probs(model, tokenizer, image, COUNT_QUESTION.format(exercise=pluralize_label(label)), max_tokens)
+    q, density_sum = _probs(model, tokenizer, image, COUNT_QUESTION.format(exercise=pluralize_label(label)),
+                            max_tokens)
     best = int(np.argmax(q[integers]))
-    return {"words": words, "label": label, "count": int(vocab.integer_values()[best]),
-            "count_confidence": float(q[integers][best]),
-            "frames": int(len(keypoints))}
+    out = {"words": words, "label": label, "count": int(vocab.integer_values()[best]),
+           "count_confidence": float(q[integers][best]), "frames": int(len(keypoints))}
+    if density_sum is not None:
+        from lift.density import count_from_density
+        out.update(count_classes=out["count"], density_sum=density_sum,
+                   count=int(count_from_density(np.array([density_sum]), vocab.integer_values())[0]))
+    return out

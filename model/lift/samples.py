@@ -99,6 +99,8 @@ class QADataset:
     weights: np.ndarray
     clip_pos: np.ndarray             # (N,) position of the row's clip in the MotionImageCache
     n_classes: int
+    rep_spans: np.ndarray | None = None  # (N,) object: per count row its reps' (R, 2) spans in image columns
+                                         # (lift.density; None for other rows, or when not asked for)
 
     def __len__(self) -> int:
         return len(self.qa)
@@ -115,7 +117,7 @@ class QADataset:
                 if len(rows) else np.zeros(0, np.int64))
         return QADataset(self.qa.iloc[rows].reset_index(drop=True), self.input_ids[rows], self.attention_mask[rows],
                          np.concatenate([[0], np.cumsum(lengths)]), self.indices[pick], self.weights[pick],
-                         self.clip_pos[rows], self.n_classes)
+                         self.clip_pos[rows], self.n_classes, None if self.rep_spans is None else self.rep_spans[rows])
 
     def target_sets(self, rows=None) -> list[list[int]]:
         rows = range(len(self)) if rows is None else rows
@@ -123,9 +125,12 @@ class QADataset:
 
 
 def build_dataset(qa: pd.DataFrame, clip_meta: pd.DataFrame, cache, tokenizer, vocab: Vocabulary,
-                  release_vocab: Vocabulary, max_tokens: int, count_sigma: float = 0.0) -> QADataset:
+                  release_vocab: Vocabulary, max_tokens: int, count_sigma: float = 0.0,
+                  windows: Windows | None = None, rep_targets: bool = False) -> QADataset:
     """Join QA rows with clip metadata and the cache; tokenize each distinct prompt once.
-    count_sigma > 0 spreads each count target over neighbouring integers (smooth_count_targets)."""
+    count_sigma > 0 spreads each count target over neighbouring integers (smooth_count_targets).
+    rep_targets: the count rows' rep spans in image columns (clip_rep_spans; clip_meta then
+    needs rep_bounds), the rep-density head's targets."""
     qa = qa.merge(clip_meta[CLIP_COLUMNS].rename(columns={"id": "clip_id"}),
                   on="clip_id", how="left", validate="many_to_one")
     missing = qa["source"].isna()
@@ -139,8 +144,34 @@ def build_dataset(qa: pd.DataFrame, clip_meta: pd.DataFrame, cache, tokenizer, v
         indptr, indices, weights = smooth_count_targets(indptr, indices, weights, (qa["task"] == "count").to_numpy(),
                                                         vocab, count_sigma)
     clip_pos = cache.positions(qa["clip_id"].tolist())
+    spans = None
+    if rep_targets:
+        per_clip = clip_rep_spans(clip_meta, cache, sorted(set(qa.loc[qa["task"] == "count", "clip_id"])), windows)
+        spans = np.empty(len(qa), object)
+        spans[:] = [per_clip.get(c) if t == "count" else None for c, t in zip(qa["clip_id"], qa["task"])]
     return QADataset(qa.reset_index(drop=True), ids[inverse], mask[inverse], indptr, indices, weights,
-                     clip_pos, len(vocab))
+                     clip_pos, len(vocab), spans)
+
+
+def clip_rep_spans(clip_meta: pd.DataFrame, cache, clip_ids, windows: Windows | None) -> dict[str, np.ndarray]:
+    """Clip id -> its annotated reps' spans in its motion image's columns (lift.density), for the
+    clips (or windows of clips, whose metadata rows carry the parent's rep_bounds) that have
+    rep bounds whose count matches the clip's reps; the others get no density target."""
+    from lift.density import rep_spans_in_columns
+    meta = clip_meta.drop_duplicates("id").set_index("id")
+    widths = cache.widths[cache.positions(list(clip_ids))] if len(clip_ids) else []
+    out = {}
+    for cid, width in zip(clip_ids, widths):
+        bounds = meta.at[cid, "rep_bounds"] if "rep_bounds" in meta.columns else None
+        if bounds is None or not len(bounds):
+            continue
+        window = (windows or {}).get(cid)
+        start, end = (int(window[1]), int(window[2])) if window else (0, int(meta.at[cid, "n_frames"]))
+        spans = rep_spans_in_columns(bounds, int(width), start, end)
+        reps = meta.at[cid, "reps"]
+        if reps == reps and reps is not None and len(spans) == int(reps):
+            out[cid] = spans
+    return out
 
 
 def smooth_count_targets(indptr, indices, weights, is_count: np.ndarray, vocab: Vocabulary, sigma: float):
@@ -259,18 +290,19 @@ def load_release(release, tokenizer, vocab: Vocabulary | None, splits=("train", 
                  target_mode: str = "multi_class", max_tokens: int = 40, workers: int = 2,
                  progress: bool = True, sources: list[str] | None = None, stream: bool = False,
                  recut: dict[str, Recut] | None = None, time_axis: str = "native",
-                 count_sigma: dict[str, float] | None = None) -> ReleaseSplits:
+                 count_sigma: dict[str, float] | None = None, rep_targets: bool = False) -> ReleaseSplits:
     """Read a published release: vocabulary, QA rows of `splits` ("all": every split), clip
     metadata, and the motion images of the clips those rows ask about. `vocab` None = the
     release's own (as `target_mode` says). stream: compute images from the shards as batches
     need them (bounded memory) instead of once up front. recut: per split, clips with rep
     bounds are replaced by windows of their reps (recut_rows). time_axis: see
-    lift.images.clip_image_chw. count_sigma: per split, smoothed count targets."""
+    lift.images.clip_image_chw. count_sigma: per split, smoothed count targets. rep_targets: the
+    count rows' rep spans (targets of the rep-density head, lift.density)."""
     release = Path(release)
     release_vocab = Vocabulary.of_release(release)
     vocab = vocab or model_vocabulary(release_vocab, target_mode)
     recut = recut or {}
-    clip_meta = ClipStore(release).metadata(columns=CLIP_COLUMNS + (["rep_bounds"] if recut else []))
+    clip_meta = ClipStore(release).metadata(columns=CLIP_COLUMNS + (["rep_bounds"] if recut or rep_targets else []))
     qa_all = {s: load_qa(release, None if s == "all" else s) for s in splits}
     if sources:
         keep = set(clip_meta.loc[clip_meta["source"].isin(sources), "id"])
@@ -285,7 +317,8 @@ def load_release(release, tokenizer, vocab: Vocabulary | None, splits=("train", 
              else MotionImageCache.build(release, wanted, workers=workers, progress=progress, windows=windows,
                                          time_axis=time_axis))
     datasets = {s: build_dataset(q, clip_meta, cache, tokenizer, vocab, release_vocab, max_tokens,
-                                 count_sigma=(count_sigma or {}).get(s, 0.0))
+                                 count_sigma=(count_sigma or {}).get(s, 0.0), windows=windows,
+                                 rep_targets=rep_targets)
                 for s, q in qa_all.items()}
     return ReleaseSplits(release, release_vocab, vocab, cache, datasets, clip_meta, windows)
 

@@ -61,6 +61,9 @@ def make_tokenizer(config: LiftConfig, release, out_dir: Path):
 
 
 def make_model(config: LiftConfig, tokenizer, n_classes: int) -> LiftModel:
+    from lift.model import COUNT_HEADS
+    if config.model.count_head not in COUNT_HEADS:
+        raise ConfigError(f"unknown count head {config.model.count_head!r}; choose one of {list(COUNT_HEADS)}")
     if config.model.time_band and config.model.time_axis != "native":
         raise ConfigError("--time-band needs the native time axis (its clock counts 0.08 s per column); "
                           f"drop --time-axis {config.model.time_axis} or --time-band")
@@ -142,7 +145,7 @@ def load_train_validation(release, config: LiftConfig, tokenizer, progress: bool
     data = load_release(release, tokenizer, None, splits=("train", "validation"), target_mode=tc.targets,
                         max_tokens=config.model.max_text_tokens, workers=tc.cache_workers, progress=progress,
                         stream=tc.stream, sources=tc.sources, recut=recut_plan(tc), time_axis=config.model.time_axis,
-                        count_sigma={"train": tc.count_sigma})
+                        count_sigma={"train": tc.count_sigma}, rep_targets=config.model.count_head == "density")
     train_set, val_set = data.splits["train"], data.splits["validation"]
     if len(train_set) == 0:
         raise ConfigError(f"{release}: the train split has no questions; nothing to train on")
@@ -168,9 +171,10 @@ def validate(model, val_set, data, config: LiftConfig, device, train_loss: float
     tc = config.train
     if not len(val_set):
         return train_loss, {}
-    probs, val_loss = ev.predict_probs(model, val_set, data.cache, batch_size=tc.eval_batch_size, device=device,
-                                       loss_name=tc.loss, amp=tc.amp)
-    scores = ev.summarize(ev.sample_scores(probs, val_set, data.vocab))
+    probs, val_loss, density_sum = ev.predict(model, val_set, data.cache, batch_size=tc.eval_batch_size,
+                                              device=device, loss_name=tc.loss, amp=tc.amp,
+                                              density_weight=tc.density_weight)
+    scores = ev.summarize(ev.sample_scores(probs, val_set, data.vocab, density_sum=density_sum))
     return val_loss, {f"val_{k}": v for k, v in scores.items() if not k.startswith("n_")}
 
 
@@ -188,8 +192,7 @@ def train_one_epoch(model, optimizer, loss_fn, train_set, cache, config, device,
     for batch in bar:
         b = ev.to_device(batch, device)
         with ev.autocast(device, tc.amp):
-            logits = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"])
-        loss = loss_fn(logits.float(), b["targets"])
+            loss, _, _ = ev.model_loss(model, b, loss_fn, tc.density_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

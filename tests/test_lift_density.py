@@ -1,0 +1,253 @@
+"""The rep-density count head (`lift train --count-head density`, lift.density): targets worked
+out by hand from known rep bounds, the read-out, the token -> patch-column mapping against
+ViLT's own patch index, training, and checkpoints (new and old) on a tiny synthetic release."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from olympia.store import ClipStore
+
+from lift.batches import iterate_batches
+from lift.checkpoint import load_checkpoint
+from lift.configs import IMAGE_WIDTH, get_config
+from lift.density import (count_from_density, density_loss, patch_column_mass, rep_column_mass,
+                          rep_spans_in_columns)
+from lift.model import LiftModel, crop_to_content, patch_columns
+from lift.samples import Recut, load_release, release_questions
+from lift.synthetic import write_synthetic_release
+from lift.tokenizer import train_wordpiece
+
+
+def tiny_config(count_head="density"):
+    cfg = get_config("small")
+    cfg.model.hidden_size, cfg.model.num_hidden_layers, cfg.model.num_attention_heads = 32, 1, 2
+    cfg.model.intermediate_size, cfg.model.wordpiece_vocab_size = 64, 300
+    cfg.model.count_head = count_head
+    cfg.train.batch_size, cfg.train.eval_batch_size, cfg.train.cache_workers = 8, 16, 1
+    cfg.train.lr = 1e-3
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    out = tmp_path_factory.mktemp("liftd") / "release"
+    write_synthetic_release(out, n_clips=12, seed=3)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tok(release):
+    return train_wordpiece(release_questions(release), 300)
+
+
+# ------------------------------------------------------------------ targets, by hand
+def test_two_reps_spread_their_mass_over_their_own_columns():
+    # rep 1 over columns [0, 3): 1/3 in each; rep 2 over [3, 5): 1/2 in each; column 5 empty
+    np.testing.assert_allclose(rep_column_mass([[0, 3], [3, 5]], 6), [1 / 3, 1 / 3, 1 / 3, 0.5, 0.5, 0.0], atol=1e-6)
+    # a rep over [0.5, 2.5): a quarter in column 0, half in column 1, a quarter in column 2
+    np.testing.assert_allclose(rep_column_mass([[0.5, 2.5]], 4), [0.25, 0.5, 0.25, 0.0], atol=1e-6)
+    assert rep_column_mass(np.zeros((0, 2)), 3).tolist() == [0, 0, 0]
+
+
+def test_patch_columns_integrate_the_image_columns():
+    # reps over image columns [0, 40) and [40, 100), patches of 32 columns:
+    # patch 0: 32/40 of rep 1 = 0.8; patch 1: 8/40 of rep 1 + 24/60 of rep 2 = 0.6;
+    # patch 2: 32/60 of rep 2; patch 3: 4/60 of rep 2
+    cols = torch.from_numpy(rep_column_mass([[0, 40], [40, 100]], 128))[None]
+    np.testing.assert_allclose(patch_column_mass(cols, 32)[0].numpy(), [0.8, 0.6, 32 / 60, 4 / 60], atol=1e-6)
+    # a width that is not a multiple of the patch is padded, not dropped
+    np.testing.assert_allclose(patch_column_mass(cols[:, :100], 32)[0].numpy(), [0.8, 0.6, 32 / 60, 4 / 60], atol=1e-6)
+
+
+def test_frames_map_to_columns_and_only_the_windows_reps_count():
+    # reps at frames [10, 60), [60, 120), [120, 170); the window [60, 170) is 110 frames shown
+    # in 55 columns (native axis: 2 frames per column), so its two reps span columns [0, 30), [30, 55)
+    spans = rep_spans_in_columns([[10, 60], [60, 120], [120, 170]], 55, 60, 170)
+    np.testing.assert_allclose(spans, [[0, 30], [30, 55]])
+    # the same window resampled to 640 columns (fit axis / tempo): 640/110 columns per frame
+    np.testing.assert_allclose(rep_spans_in_columns([[60, 120], [120, 170]], 640, 60, 170),
+                               [[0, 60 * 640 / 110], [60 * 640 / 110, 640]])
+
+
+def test_count_is_the_rounded_density_sum_clamped_to_the_integer_classes():
+    assert count_from_density(np.array([2.4, 2.6, 7.49, -0.3, 99.0]), np.arange(0, 31)).tolist() == [2, 3, 7, 0, 30]
+    assert count_from_density(np.array([0.2, 31.0]), np.arange(1, 31)).tolist() == [1, 30]
+
+
+def test_density_loss_by_hand_skips_rows_without_reps():
+    # patch of 2 columns; target per column [0.5, 0.5, 0.25, 0.25] -> per patch [1.0, 0.5];
+    # density [0.8, 0.9]: squared error 0.04 + 0.16 = 0.2, count error |1.7 - 1.5| = 0.2 -> 0.4
+    density = torch.tensor([[0.8, 0.9], [5.0, 5.0]])
+    valid = torch.ones(2, 2)
+    target = torch.tensor([[0.5, 0.5, 0.25, 0.25], [0.0, 0.0, 0.0, 0.0]])
+    loss = density_loss(density, valid, target, torch.tensor([True, False]), patch=2)
+    assert float(loss) == pytest.approx(0.4)
+    # an invalid column's density is not counted: column 1 masked -> (0.8 - 1)² + 0.5² + |0.8 - 1.5|
+    loss = density_loss(density, torch.tensor([[1.0, 0.0], [1.0, 1.0]]), target, torch.tensor([True, False]), 2)
+    assert float(loss) == pytest.approx(0.04 + 0.25 + 0.7)
+    assert float(density_loss(density, valid, target, torch.tensor([False, False]), 2)) == 0.0
+
+
+# ------------------------------------------------------------------ data: spans and batches
+def test_count_rows_carry_their_reps_spans_and_batches_their_masses(release, tok):
+    meta = ClipStore(release).metadata(columns=["id", "rep_bounds", "n_frames", "reps"]).set_index("id")
+    data = load_release(release, tok, None, splits=("train", "test"), workers=1, progress=False,
+                        recut={"test": Recut(2, 8, per_count=1)}, rep_targets=True)
+    train, test = data.splits["train"], data.splits["test"]
+    # a whole clip on the native axis: its rep bounds in frames, halved (12.5 columns per second)
+    for row in np.flatnonzero(train.is_count)[:5]:
+        cid = train.qa["clip_id"][row]
+        width = data.cache.widths[train.clip_pos[row]]
+        assert width == math.ceil(meta.at[cid, "n_frames"] / 2)
+        expected = np.asarray(meta.at[cid, "rep_bounds"].tolist(), float) * width / meta.at[cid, "n_frames"]
+        np.testing.assert_allclose(train.rep_spans[row], expected)
+    assert all(train.rep_spans[i] is None for i in np.flatnonzero(~train.is_count))
+    # a window: its own reps only, from its first frame
+    for row in np.flatnonzero(test.is_count)[:5]:
+        parent, start, end = data.windows[test.qa["clip_id"][row]]
+        rb = [b for b in meta.at[parent, "rep_bounds"].tolist() if b[0] >= start and b[1] <= end]
+        width = data.cache.widths[test.clip_pos[row]]
+        np.testing.assert_allclose(test.rep_spans[row], (np.asarray(rb, float) - start) * width / (end - start))
+        assert len(rb) == test.qa["reps"][row]
+    batch = next(iterate_batches(test, data.cache, 8, shuffle=False))
+    for slot, row in enumerate(batch["index"].tolist()):
+        mass, width = batch["rep_mass"][slot].numpy(), data.cache.widths[test.clip_pos[row]]
+        if test.is_count[row]:
+            assert bool(batch["has_reps"][slot]) and mass.sum() == pytest.approx(test.qa["reps"][row], abs=1e-4)
+            assert not mass[int(width):].any()                   # no mass beyond the clip
+            a, b = test.rep_spans[row][0]                        # the first rep's columns fully inside it
+            inside = np.arange(math.ceil(a), math.floor(b))
+            np.testing.assert_allclose(mass[inside], 1 / (b - a), rtol=1e-5)
+        else:
+            assert not bool(batch["has_reps"][slot]) and not mass.any()
+    assert batch["rep_mass"].shape[1] == IMAGE_WIDTH
+
+
+# ------------------------------------------------------------------ the head
+def test_each_token_is_pooled_into_its_own_patch_column():
+    """ViLT shuffles the valid patches of the batch's widest image; the pooling must follow
+    ViLT's own patch index, not the row-major order."""
+    torch.manual_seed(0)
+    model = LiftModel.build(tiny_config().model, 100, 10).eval()
+    widths = [100, 64, 300]
+    px = torch.randn(3, 3, 384, IMAGE_WIDTH)
+    mask = torch.zeros(3, 384, IMAGE_WIDTH, dtype=torch.bool)
+    for i, w in enumerate(widths):
+        mask[i, :320, :w] = True
+    pv, pm = crop_to_content(px * mask[:, None], mask, 32)
+    with torch.no_grad():
+        model.vilt.embeddings.position_embeddings.zero_()     # a token is then its patch's embedding alone
+    x, _, (index, _) = model.vilt.embeddings.visual_embed(pv, pm.long(), max_image_length=-1)
+    columns, valid = patch_columns(x[:, 1:], index, pm, 32)
+    assert valid.sum(dim=1).tolist() == [math.ceil(w / 32) for w in widths]
+    proj = model.vilt.embeddings.patch_embeddings.projection
+    for i, w in enumerate(widths):
+        for c in range(math.ceil(w / 32)):
+            # column c's 10 image patches (rows 0..319), embedded from the pixels and averaged
+            cells = [pv[i, :, 32 * r:32 * r + 32, 32 * c:32 * c + 32] for r in range(10)]
+            expected = torch.stack([(proj.weight * cell).sum(dim=(1, 2, 3)) + proj.bias for cell in cells]).mean(0)
+            torch.testing.assert_close(columns[i, c], expected, atol=1e-4, rtol=1e-4)
+    _, density, dvalid = model(torch.zeros(3, 40, dtype=torch.long), torch.ones(3, 40), px * mask[:, None], mask,
+                               density=True)
+    assert (density >= 0).all() and not density[dvalid == 0].any()
+
+
+def test_a_few_steps_fit_the_rep_density(release, tok):
+    """Training moves the density sum toward the true counts of a batch (the loss falls)."""
+    from lift.evaluate import model_loss
+    from lift.loss import weighted_softmax_ce
+    data = load_release(release, tok, None, splits=("train",), workers=1, progress=False, rep_targets=True)
+    train = data.splits["train"]
+    counts = train.take(np.flatnonzero(train.is_count)[:8])
+    batch = next(iterate_batches(counts, data.cache, 8, shuffle=False))
+    torch.manual_seed(0)
+    model = LiftModel.build(tiny_config().model, tok.get_vocab_size(), len(data.vocab))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    reps = torch.tensor(counts.qa["reps"].to_numpy(float)[batch["index"].numpy()])
+    errors = []
+    for _ in range(40):
+        loss, _, dens = model_loss(model, batch, weighted_softmax_ce)
+        errors.append(float((dens.detach() - reps).abs().mean()))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert errors[-1] < 0.5 * errors[0] and errors[-1] < 1.0
+
+
+# ------------------------------------------------------------------ CLI, checkpoints
+@pytest.fixture(scope="module")
+def density_checkpoint(release, tmp_path_factory):
+    from lift.cli import main
+    ck = tmp_path_factory.mktemp("ckd") / "ck"
+    res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(ck), "--epochs", "1",
+                                    "--max-steps-per-epoch", "2", "--batch-size", "8", "--recut", "2-8",
+                                    "--count-head", "density", "--density-weight", "0.5", "--quiet"])
+    assert res.exit_code == 0, res.output
+    return ck
+
+
+def test_the_checkpoint_records_the_count_head_and_round_trips(density_checkpoint, release, tok):
+    cfg = json.loads((density_checkpoint / "config.json").read_text())["config"]
+    assert cfg["model"]["count_head"] == "density" and cfg["train"]["density_weight"] == 0.5
+    model, tok2, vocab, config, _ = load_checkpoint(density_checkpoint)
+    assert model.count_head == "density" and config.model.count_head == "density"
+    saved = torch.load(density_checkpoint / "model.pt", weights_only=True)
+    assert any(k.startswith("density.") for k in saved)
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, saved[k])
+
+
+def test_evaluate_answers_counts_by_density_and_reports_the_class_answer(density_checkpoint, release, tmp_path):
+    from lift.cli import main
+    res = CliRunner().invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(density_checkpoint),
+                                    "--out", str(tmp_path / "ev"), "--recut", "2-8", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "class answer: OBO" in res.output
+    import pandas as pd
+    s = pd.read_csv(tmp_path / "ev" / "samples.csv")
+    cnt = s[s["task"] == "count"]
+    assert len(cnt) and cnt["density_sum"].notna().all()
+    assert (cnt["pred_count"] == np.clip(np.rint(cnt["density_sum"]), 0, 30)).all()
+    report = json.loads((tmp_path / "ev" / "report.json").read_text())
+    gt = cnt["reps"].to_numpy()
+    assert report["overall"]["mae"] == pytest.approx(np.abs(cnt["pred_count"].to_numpy() - gt).mean())
+    assert report["overall"]["class_mae"] == pytest.approx(np.abs(cnt["pred_count_classes"].to_numpy() - gt).mean())
+
+
+def test_predict_counts_by_density(density_checkpoint, release):
+    from lift.predict import predict_skeleton
+    model, tok, vocab, config, _ = load_checkpoint(density_checkpoint)
+    store = ClipStore(release)
+    r = predict_skeleton(model, tok, vocab, store.keypoints(sorted(store.index.index)[0]), exercise="squat")
+    assert r["count"] == count_from_density(np.array([r["density_sum"]]), vocab.integer_values())[0]
+    assert r["count_classes"] in vocab.integer_values().tolist()
+
+
+def test_a_checkpoint_without_the_option_loads_as_the_papers_class_count(release, tmp_path):
+    """Checkpoints written before --count-head have no count_head key: they load with the
+    paper's class count and their weights (no density head)."""
+    from lift.train import train
+    cfg = tiny_config("classes")
+    cfg.train.max_epochs, cfg.train.max_steps_per_epoch = 1, 1
+    train(release, cfg, tmp_path / "old", progress=False)
+    path = tmp_path / "old" / "config.json"
+    meta = json.loads(path.read_text())
+    del meta["config"]["model"]["count_head"], meta["config"]["train"]["density_weight"]
+    path.write_text(json.dumps(meta))
+    model, _, _, config, _ = load_checkpoint(tmp_path / "old")
+    assert model.count_head == "classes" and model.density is None and config.model.count_head == "classes"
+    assert not any(k.startswith("density.") for k in model.state_dict())
+
+
+def test_an_unknown_count_head_is_refused(release, tmp_path):
+    from lift.cli import main
+    res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "x"),
+                                    "--count-head", "regression"])
+    assert res.exit_code == 2 and "regression" in res.output
