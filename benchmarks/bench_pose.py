@@ -7,13 +7,17 @@ at 25 fps. Measured in the same run:
    model loaded beforehand), rounds interleaved, best round of each:
    - default: frames at olympia.pose.parallel.POSE_MAX_HEIGHT lines (720: as decoded);
    - model: frames decoded at the landmark model's resolution, 256 lines (ffmpeg's area
-     scaling), the alternative measured and not adopted (see POSE_MAX_HEIGHT).
+     scaling), the alternative measured and not adopted (see POSE_MAX_HEIGHT);
+   - stride 2: 720 lines, MediaPipe on every other frame, the rest interpolated (the
+     `--pose-stride 2` option; its accuracy cost is in docs/video.md). Frames of the video per
+     second, as the other layouts.
    Reported as wall-clock frames/s on the pinned core, and as frames per CPU-second (this
    process + its ffmpeg children), which a busy machine disturbs much less than wall time;
 2. all cores: one worker process per core (run_pose_tasks), `--tasks` clips per worker, wall
    clock from pool start to the last result (start-up and model loading included).
 
 Targets: (1, default) >= 40 frames/s per core; (2) >= 0.85 x cores x (1, default). No cache.
+The stride-2 option is reported beside the default target, not judged by it.
 Usage: python benchmarks/bench_pose.py [--frames 100] [--tasks 4] [--rounds 3]
 """
 from __future__ import annotations
@@ -35,6 +39,7 @@ VIDEO = SHARED / "realdata" / "videos" / "pushup_test_fitness-action-eval.mp4"
 TARGET_PER_CORE = 40.0
 MODEL_HEIGHT = 256          # the pose landmark model's input (a 256x256 crop)
 TARGET_EFFICIENCY = 0.85
+LAYOUTS = {"default": (POSE_MAX_HEIGHT, 1), "model": (MODEL_HEIGHT, 1), "stride 2": (POSE_MAX_HEIGHT, 2)}
 
 
 def make_clip(out_dir: Path, frames: int) -> Path:
@@ -52,16 +57,16 @@ def _cpu_seconds() -> float:
 
 def per_core_rates(clip: Path, frames: int, rounds: int, core: int) -> dict[str, tuple[float, float]]:
     """{"default"/"model": (wall frames/s, frames per CPU-second)}, best round each."""
-    layouts = {"default": POSE_MAX_HEIGHT, "model": MODEL_HEIGHT}
+    layouts = LAYOUTS
     everything = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {core})
     best = {name: (0.0, 0.0) for name in layouts}
     try:
         run_pose_task(PoseTask(str(clip), start_frame=0, end_frame=5))   # load the model
         for _ in range(rounds):
-            for name, height in layouts.items():
+            for name, (height, stride) in layouts.items():
                 cpu0, t0 = _cpu_seconds(), time.perf_counter()
-                out = run_pose_task(PoseTask(str(clip), max_height=height))
+                out = run_pose_task(PoseTask(str(clip), max_height=height, stride=stride))
                 wall, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
                 assert out.ok and out.result.n_frames == frames, out.error
                 best[name] = (max(best[name][0], frames / wall), max(best[name][1], frames / cpu))
@@ -96,20 +101,23 @@ def main() -> int:
         print(f"clip: {clip.name} 1280x720 25 fps, {args.frames} frames; {n} cores "
               f"(load average {os.getloadavg()[0]:.1f}); best of {args.rounds} rounds")
         rates = per_core_rates(clip, args.frames, args.rounds, cores[0])
-        for name, height in (("default", POSE_MAX_HEIGHT), ("model", MODEL_HEIGHT)):
+        for name, (height, stride) in LAYOUTS.items():
             wall, cpu = rates[name]
-            print(f"1 process on 1 core, frames of {height:3d} lines: {wall:6.1f} frames/s wall, "
+            every_nth = "every frame" if stride == 1 else f"every {stride}nd frame posed"
+            print(f"1 process on 1 core, {height:3d} lines, {every_nth:24s}: {wall:6.1f} frames/s wall, "
                   f"{cpu:6.1f} frames per CPU-second")
         now = rates["default"][0]
         print(f"{MODEL_HEIGHT} lines / {POSE_MAX_HEIGHT} lines: {rates['model'][0] / now:.2f} x wall, "
-              f"{rates['model'][1] / rates['default'][1]:.2f} x CPU")
+              f"{rates['model'][1] / rates['default'][1]:.2f} x CPU; stride 2 / every frame: "
+              f"{rates['stride 2'][0] / now:.2f} x wall, {rates['stride 2'][1] / rates['default'][1]:.2f} x CPU")
         every = pool_rate(clip, n, args.tasks)
         ratio = every / now
         print(f"{n} processes, 1 core each:  {every:6.1f} frames/s  = {ratio:.2f} x one process")
     verdict = "PASS" if now >= TARGET_PER_CORE else "FAIL"
     print(f"{verdict} pose per core at 720p input: {now:.1f} frames/s wall, {rates['default'][1]:.1f} per "
           f"CPU-second (target >= {TARGET_PER_CORE:g}; at {MODEL_HEIGHT} lines: {rates['model'][0]:.1f} wall, "
-          f"{rates['model'][1]:.1f} per CPU-second)")
+          f"{rates['model'][1]:.1f} per CPU-second; option --pose-stride 2: {rates['stride 2'][0]:.1f} wall, "
+          f"{rates['stride 2'][1]:.1f} per CPU-second)")
     target = TARGET_EFFICIENCY * n
     verdict = "PASS" if ratio >= target else "FAIL"
     print(f"{verdict} pose all-cores scaling: {every:.1f} frames/s = {ratio:.2f} x one process "

@@ -228,6 +228,70 @@ def test_cache_key_changes_with_the_video_bytes(normalized, tmp_path):
     assert len(keys) == 5
 
 
+def test_cache_key_of_every_frame_is_the_key_from_before_strides(tmp_path):
+    """Entries posed on every frame before strides existed stay valid; a stride is its own entry."""
+    import json
+    from olympia.pose.cache import CACHE_FORMAT, cache_key
+    before = {"format": CACHE_FORMAT, "video": "ab" * 32, "start": 0, "end": 10, "backend": "mediapipe",
+              "version": "v1", "fps": 25.0, "max_height": 720}
+    old_key = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()
+    assert cache_key("ab" * 32, 0, 10, "mediapipe", "v1", 25.0, 720) == old_key
+    assert cache_key("ab" * 32, 0, 10, "mediapipe", "v1", 25.0, 720, stride=1) == old_key
+    assert cache_key("ab" * 32, 0, 10, "mediapipe", "v1", 25.0, 720, stride=2) != old_key
+
+
+# --- --pose-stride: posing every other frame ---------------------------------------------------
+
+def test_upsampled_interpolates_between_posed_frames():
+    """Posed frames 0, 2, 4 (the first without a person) on a 6-frame timeline, by hand."""
+    from olympia.pose.base import PoseResult
+    kp = np.zeros((3, 17, 3), np.float32)
+    kp[:, ROOT, 0] = [0.0, 1.0, 2.0]
+    kp[0] = np.nan
+    kp2d = np.zeros((3, 17, 3), np.float32)
+    kp2d[:, HEAD, 1] = [10.0, 20.0, 40.0]
+    kp2d[0] = np.nan                                    # as the backend leaves a frame without a person
+    res = PoseResult(kp, np.array([0.0, 1.0, 0.5], np.float32), 12.5, "mediapipe", "v", keypoints_2d=kp2d)
+    up = res.upsampled(2, 6, 25.0)
+    assert up.fps == 25.0 and up.n_frames == 6 and up.extra["pose_stride"] == 2
+    # frame 1 lies between nobody (0) and frame 2: nobody; 3 is halfway 2..4; 5 holds 4
+    np.testing.assert_array_equal(up.detected, [False, False, True, True, True, True])
+    np.testing.assert_allclose(up.keypoints[2:, ROOT, 0], [1.0, 1.5, 2.0, 2.0])
+    np.testing.assert_allclose(up.confidence, [0.0, 0.0, 1.0, 0.75, 0.5, 0.5])
+    np.testing.assert_allclose(up.keypoints_2d[2:, HEAD, 1], [20.0, 30.0, 40.0, 40.0])
+    assert np.isnan(up.keypoints_2d[:2]).all() and np.isnan(up.keypoints[:2]).all()
+    assert res.upsampled(1, 3, 25.0).keypoints is res.keypoints
+
+
+def test_stride_2_poses_half_the_frames_and_agrees_with_every_frame(normalized, monkeypatch):
+    """The real push-up clip: MediaPipe sees frames 0, 2, 4, ... only; the interpolated skeleton
+    is within 2 cm (mean per joint, root-relative) of the one posed on every frame."""
+    seen = []
+    real = MediaPipeBackend.estimate
+
+    def estimate(self, frames, fps, image_size):
+        frames = list(frames)
+        seen.append((len(frames), fps))
+        return real(self, frames, fps, image_size)
+    monkeypatch.setattr(MediaPipeBackend, "estimate", estimate)
+    video = str(normalized["pushup"])
+    every = run_pose_task(PoseTask(video))
+    strided = run_pose_task(PoseTask(video, stride=2))
+    assert seen == [(N_FRAMES, 25.0), (N_FRAMES // 2, 12.5)]
+    a, b = every.result, strided.result
+    assert b.n_frames == a.n_frames == N_FRAMES and b.fps == 25.0 and b.detected.all()
+    assert len(b.brightness) == len(b.frame_change) == N_FRAMES          # measured on every frame
+    rel = lambda kp: kp - kp[:, ROOT:ROOT + 1]                           # noqa: E731
+    assert np.linalg.norm(rel(a.keypoints) - rel(b.keypoints), axis=-1).mean() < 0.02
+
+
+def test_motionbert_takes_every_frame_only():
+    assert PoseTask("v.mp4", backend="motionbert").pose_stride() == 1
+    assert PoseTask("v.mp4", backend="mediapipe", stride=3).pose_stride() == 3
+    with pytest.raises(ConfigError, match="--pose-stride 1"):
+        PoseTask("v.mp4", backend="motionbert", stride=2).pose_stride()
+
+
 # --- detection gaps on real video --------------------------------------------------------------
 
 def _blank(src, dst, first, last):

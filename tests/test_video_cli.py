@@ -161,3 +161,18 @@ def test_pose_refuses_a_users_folder_before_posing_unless_forced(countix, tmp_pa
     r = run("pose", countix, "--out", out, "--quiet", "--no-cache", "--force")
     assert r.exit_code == 0, r.output
     assert not (out / "chapter1.tex").exists() and len(ClipStore(out).ids) == 1
+
+
+def test_pose_stride_2_writes_every_frame_and_motionbert_refuses_it(countix, tmp_path):
+    """`--pose-stride 2`: MediaPipe poses 25 of the 50 frames, the store still has 50 at 25 fps
+    (the stride recorded in the clip); MotionBERT's temporal model needs every frame: a usage
+    error naming the fix, before any work."""
+    out = tmp_path / "store"
+    r = run("pose", countix, "--out", out, "--quiet", "--no-cache", "--pose-stride", "2")
+    assert r.exit_code == 0, r.output
+    store = ClipStore(out)
+    clip = store.get(store.ids[0])
+    assert clip.n_frames == 50 and clip.fps == 25.0 and clip.extra["pose_stride"] == 2
+    r = CliRunner().invoke(main, ["videos", "sets", str(countix), "--backend", "motionbert",
+                                  "--pose-stride", "2", "--no-cache"])
+    assert r.exit_code == 2 and "--pose-stride 1" in r.output and "Traceback" not in r.output

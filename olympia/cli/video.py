@@ -201,10 +201,13 @@ def probe_cmd(paths):
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Pose cache (default: $OLYMPIA_POSE_CACHE or ~/.cache/olympia/pose).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the pose cache.")
+@click.option("--pose-stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="MediaPipe: pose every Nth frame and interpolate the rest (2: 1.6x the "
+                   "frames/s, hard clips count worse; docs/video.md, Benchmark).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @engine_options
-def sets_cmd(video, as_json, backend, cache_dir, no_cache, quiet, engine_kind, ray_address, ray_cpus,
-             ray_gpus):
+def sets_cmd(video, as_json, backend, cache_dir, no_cache, pose_stride, quiet, engine_kind, ray_address,
+             ray_cpus, ray_gpus):
     """Find the exercise sets in a (long) workout VIDEO: periodic stretches separated by rest.
 
     For each set: start_frame, end_frame (25 fps timeline, half-open), reps, rep_bounds (one
@@ -226,7 +229,8 @@ def sets_cmd(video, as_json, backend, cache_dir, no_cache, quiet, engine_kind, r
     from olympia.pose.workout import WorkoutOutcome, WorkoutTask, find_sets
     cache = None if no_cache else str(cache_dir or default_cache_dir())
     engine = make_engine(engine_kind, ray_address, ray_cpus, ray_gpus, workers=1)
-    pose = PoseTask(str(video), backend=backend, cache_dir=cache)
+    pose = PoseTask(str(video), backend=backend, cache_dir=cache, stride=pose_stride)
+    pose.pose_stride()      # a stride the backend cannot take is a usage error, before any work
     task = WorkoutTask(for_remote(pose) if engine.kind == "ray" else pose)
     [out] = run_items(find_sets, [task], engine=engine, progress=None if not quiet else False, desc="sets",
                       failed=lambda t, error: WorkoutOutcome(t, error=f"{video}: set detection failed ({error})"))
@@ -257,6 +261,9 @@ def sets_cmd(video, as_json, backend, cache_dir, no_cache, quiet, engine_kind, r
               help="Pose cache; re-runs only process what changed (default: $OLYMPIA_POSE_CACHE "
                    "or ~/.cache/olympia/pose, shared with count, videos sets and predict).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the pose cache.")
+@click.option("--pose-stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="MediaPipe: pose every Nth frame and interpolate the rest (2: 1.6x the "
+                   "frames/s, hard clips count worse; docs/video.md, Benchmark).")
 @click.option("--workers", type=int, default=None, help="Processes (default: one per core).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="MotionBERT checkpoint (default: $OLYMPIA_MOTIONBERT_CHECKPOINT).")
@@ -277,7 +284,7 @@ def sets_cmd(video, as_json, backend, cache_dir, no_cache, quiet, engine_kind, r
               help="Replace --out even when it is not empty and not an Olympia store.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @engine_options
-def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, workers, checkpoint,
+def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, pose_stride, workers, checkpoint,
          motionbert_config, mapping, source, license_, label, max_gap, max_filled_fraction, force,
          quiet, engine_kind, ray_address, ray_cpus, ray_gpus):
     """3D pose (H36M-17, 25 fps) of each VIDEO, or of each segment, written as a clip store.
@@ -295,6 +302,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, worker
     """
     from olympia.gaps import GapPolicy
     from olympia.pose.cache import default_cache_dir
+    from olympia.pose.parallel import PoseTask
     from olympia.pose.pipeline import PoseJob, pose_items
     from olympia.store import write_store
     from olympia.swap import check_replaceable
@@ -302,6 +310,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, worker
     if not videos_in and not segments_file:
         raise click.UsageError("give VIDEO... or --segments FILE")
     check_replaceable(out_dir, force)   # before the pose work, not after it
+    PoseTask("", backend=backend, stride=pose_stride).pose_stride()   # a usage error before any work
     options = {"mapping": mapping}
     if backend == "motionbert":
         from olympia.pose.motionbert_backend import resolve_checkpoint
@@ -311,7 +320,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, worker
     job = PoseJob(backend=backend, backend_options=options, source=source, license=license_,
                   default_label=label,
                   cache_dir=None if no_cache else str(cache_dir or default_cache_dir()),
-                  workers=workers, gaps=GapPolicy(max_gap, max_filled_fraction),
+                  workers=workers, gaps=GapPolicy(max_gap, max_filled_fraction), stride=pose_stride,
                   engine=make_engine(engine_kind, ray_address, ray_cpus, ray_gpus, workers))
     items = pose_items([str(v) for v in videos_in], segments, job, progress=not quiet)
     report = write_store(out_dir, items, progress=not quiet, force=force)

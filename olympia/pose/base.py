@@ -61,6 +61,32 @@ class PoseResult:
         """(T,) bool: frames where a person was found (all keypoints finite)."""
         return np.isfinite(self.keypoints).all(axis=(1, 2))
 
+    def upsampled(self, stride: int, n_frames: int, fps: float) -> "PoseResult":
+        """This result of every `stride`-th frame (frame k here is frame k * stride) on the
+        full timeline of `n_frames` frames at `fps`. A frame between two posed frames is their
+        linear interpolation when both found a person, else NaN (confidence 0): a run's edges
+        lose up to stride - 1 frames rather than claim a person on a frame nobody looked at
+        (holding the neighbour put one on the first black frame of a real blackout, and the
+        picture's change from it then read as a camera cut). The frames after the last posed
+        one hold it. brightness / frame_change stay as given (the caller measures them on
+        every decoded frame)."""
+        if stride == 1:
+            return replace(self, fps=fps)
+        t = np.arange(n_frames)
+        k = np.minimum(t // stride, self.n_frames - 1)
+        nxt = np.minimum(k + 1, self.n_frames - 1)
+        w = np.where(t // stride < self.n_frames - 1, (t % stride) / stride, 0.0)
+        seen = self.detected[k] & (self.detected[nxt] | (w == 0))
+
+        def lerp(a: np.ndarray, nobody: float) -> np.ndarray:
+            wk = w.reshape((-1,) + (1,) * (a.ndim - 1))
+            out = np.where(wk == 0, a[k], (1 - wk) * a[k] + wk * a[nxt])
+            out[~seen] = nobody
+            return out.astype(np.float32)
+        return replace(self, keypoints=lerp(self.keypoints, np.nan), confidence=lerp(self.confidence, 0.0),
+                       keypoints_2d=None if self.keypoints_2d is None else lerp(self.keypoints_2d, np.nan),
+                       fps=fps, extra={**self.extra, "pose_stride": int(stride)})
+
 
 class PoseBackend(Protocol):
     """A pose estimator. `estimate` is called once per video (or segment): backends that

@@ -37,10 +37,12 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(video_sha256: str, start_frame: int, end_frame: int, backend: str, version: str,
-              fps: float, max_height: int | None) -> str:
+              fps: float, max_height: int | None, stride: int = 1) -> str:
     payload = {"format": CACHE_FORMAT, "video": video_sha256, "start": int(start_frame),
                "end": int(end_frame), "backend": backend, "version": version,
                "fps": float(fps), "max_height": max_height}
+    if stride != 1:         # every-frame entries keep the keys they had before strides existed
+        payload["stride"] = int(stride)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

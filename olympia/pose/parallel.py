@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from olympia.engine import Engine, ItemFailure, map_items
-from olympia.errors import OlympiaError
+from olympia.errors import ConfigError, OlympiaError
 from olympia.pose.base import PoseResult, make_backend
 from olympia.pose.cache import PoseCache, cache_key, video_sha256
 from olympia.pose.quiet import terminal_stderr
@@ -36,6 +36,17 @@ from olympia.video.ffmpeg_ops import MAX_HEIGHT, VideoInfo, frame_size, iter_fra
 # a close-up (Countix) lost its person for seconds at 256.
 POSE_MAX_HEIGHT = MAX_HEIGHT
 
+# `--pose-stride N` (an option; every frame by default): MediaPipe poses every Nth frame of the
+# 25 fps timeline and the frames between are interpolated. Every frame is still decoded (h264
+# needs it) and measured (brightness, camera cuts); only the landmark model (~21 ms of CPU a
+# frame, most of the stage) runs less often. Measured (docs/video.md, Benchmark), N = 2: 38-39
+# -> 62-66 frames per CPU-second on 720p input, PA-MPJPE against Fit3D motion capture 50.9 ->
+# 50.7 mm (9 takes, first 6 s, held-out regressor); but on the hard real clips the counts got
+# worse (occluded sit-ups 9 -> 6 of 14, leg raises 6 -> 5 of 6, a Countix set 2 -> 1 of 3: the
+# tracker sees half the frames), so the default stays 1. MotionBERT lifts a 2D sequence with a
+# temporal model at 25 fps: it takes every frame.
+STRIDED_BACKENDS = ("mediapipe",)
+
 
 @dataclass(frozen=True)
 class PoseTask:
@@ -47,6 +58,16 @@ class PoseTask:
     cache_dir: str | None = None        # None: no cache
     fps: float = FPS
     max_height: int | None = POSE_MAX_HEIGHT  # shorter side of the frames the model sees
+    stride: int = 1                     # pose every stride-th frame, interpolate the rest
+
+    def pose_stride(self) -> int:
+        """The stride this task poses at; ConfigError for one its backend cannot take."""
+        stride = int(self.stride)
+        if stride < 1 or (stride > 1 and self.backend not in STRIDED_BACKENDS):
+            raise ConfigError(f"pose stride {stride} is not possible with the {self.backend} backend "
+                              f"(strides > 1: {', '.join(STRIDED_BACKENDS)}; MotionBERT lifts every "
+                              "frame): use --pose-stride 1")
+        return stride
 
 
 @dataclass
@@ -104,10 +125,11 @@ def run_pose_task(task: PoseTask, on_frame: Callable[[int], None] | None = None)
         start = task.start_frame or 0
         end = info.frames_at(task.fps) if task.end_frame is None else task.end_frame
         out.video_sha256 = video_sha256(task.video, task.cache_dir)
+        stride = task.pose_stride()
         backend = _backend(task.backend, task.backend_options)
         cache = PoseCache(task.cache_dir) if task.cache_dir else None
         key = cache_key(out.video_sha256, start, end, backend.name, backend.version,
-                        task.fps, task.max_height)
+                        task.fps, task.max_height, stride)
         result = cache.get(key) if cache else None
         out.cached = result is not None
         if result is None:
@@ -115,13 +137,14 @@ def run_pose_task(task: PoseTask, on_frame: Callable[[int], None] | None = None)
                                  start_frame=start, end_frame=end, info=info)
             light: list[float] = []
             change: list[float] = []
-            result = backend.estimate(measured_frames(frames, light, change, on_frame), task.fps,
-                                      frame_size(info, task.max_height))
-            if result.n_frames != end - start:
-                raise OlympiaError(f"{task.video}: decoded {result.n_frames} frames for range "
+            measured = measured_frames(frames, light, change, on_frame)
+            posed = measured if stride == 1 else (f for i, f in enumerate(measured) if i % stride == 0)
+            result = backend.estimate(posed, task.fps / stride, frame_size(info, task.max_height))
+            if len(light) != end - start or result.n_frames != -(-len(light) // stride):
+                raise OlympiaError(f"{task.video}: decoded {len(light)} frames for range "
                                    f"[{start}, {end}); the file is probably truncated")
-            result = replace(result, brightness=np.array(light, np.float32),
-                             frame_change=np.array(change, np.float32))
+            result = replace(result.upsampled(stride, len(light), task.fps),
+                             brightness=np.array(light, np.float32), frame_change=np.array(change, np.float32))
             if cache:
                 cache.put(key, result)
         elif on_frame is not None:

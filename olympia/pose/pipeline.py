@@ -39,12 +39,13 @@ class PoseJob:
     engine: Engine | None = None        # where the items run (olympia.engine); None: local pool
     gaps: GapPolicy = GapPolicy()
     max_height: int | None = POSE_MAX_HEIGHT
+    stride: int = 1                     # pose every stride-th frame, interpolate the rest
     min_run_frames: int = MIN_RUN_FRAMES  # a run shorter than this (or half the item) is no clip
 
 
 def tasks_for(videos: list[str], segments: list[Segment] | None, job: PoseJob) -> list[PoseTask]:
     common = dict(backend=job.backend, backend_options=dict(job.backend_options),
-                  cache_dir=job.cache_dir, max_height=job.max_height)
+                  cache_dir=job.cache_dir, max_height=job.max_height, stride=job.stride)
     if segments:
         return [PoseTask(video=s.video, start_frame=s.start_frame, end_frame=s.end_frame, **common)
                 for s in segments]
