@@ -15,7 +15,8 @@ per-rep [start, end), confidence) and the stretches that could not be used, with
 4. each stretch is counted (olympia.counting.count_periodic): the set is the strongest part
    of the stretch that repeats at its dominant period without a pause of MIN_REST_S; what is
    left on either side, if at least MIN_RUN_S long, is searched again (another exercise right
-   before or after, without a rest between);
+   before or after, without a rest between); neighbouring sets of the same movement (a tempo
+   change splits a set there) are joined again (`merge_same_movement`);
 5. a set needs MIN_SET_REPS reps; when the skeleton has a global position (motion capture),
    a stretch whose root travels faster than MAX_TRAVEL_M_S is walking, not a set. (MediaPipe
    world landmarks sit on the hips: walking in place or across a room looks like a set.)
@@ -38,6 +39,8 @@ MIN_RUN_S = 2.0         # a run with a person shorter than this cannot hold a se
 MIN_REST_S = REST_S     # active stretches closer than this are one set
 MIN_SET_REPS = 2        # fewer reps is not a set
 MAX_TRAVEL_M_S = 0.8    # root speed over a set above this is walking, not reps (walking: 1.2-1.4 m/s)
+SAME_POSE = 0.5         # neighbouring sets whose mean poses differ by less than this of their spread ...
+SAME_DIRECTION = 0.7    # ... and whose main directions of motion agree this well are one set
 CHUNK = 4096            # window starts scanned at once (the scan's map is ~100 lags x CHUNK floats)
 
 
@@ -205,7 +208,44 @@ def sets_in_run(x: np.ndarray, scan: PeriodScan, root: np.ndarray, fps: float = 
         else:
             found.append(_as_set(res, sa, sb))
         todo += [(lo, hi) for lo, hi in ((a, sa), (sb, b)) if hi - lo >= MIN_RUN_S * fps]
-    return found, ("; ".join(misses) if misses else no_repetition_reason(x, fps))
+    return merge_same_movement(x, found, fps), ("; ".join(misses) if misses else no_repetition_reason(x, fps))
+
+
+def merge_same_movement(x: np.ndarray, found: list[ExerciseSet], fps: float = FPS) -> list[ExerciseSet]:
+    """Neighbouring sets less than MIN_REST_S apart that are the same movement are one set: the
+    search in step 4 splits a set where its period changes (a tempo change, or an occluded
+    stretch that repeats at twice the period), and no rest separates them. Same movement: the
+    mean poses of the two lie closer than SAME_POSE of the joints' spread within the sets, and
+    their main directions of motion agree (|cos| >= SAME_DIRECTION); a different exercise right
+    after (curls, then kicks) differs in both."""
+    merged: list[ExerciseSet] = []
+    for s in sorted(found, key=lambda s: s.start_frame):
+        last = merged[-1] if merged else None
+        if last is not None and s.start_frame - last.end_frame < MIN_REST_S * fps and \
+                same_movement(x[last.start_frame:last.end_frame], x[s.start_frame:s.end_frame]):
+            merged[-1] = joined_sets(last, s)
+        else:
+            merged.append(s)
+    return merged
+
+
+def same_movement(xa: np.ndarray, xb: np.ndarray) -> bool:
+    """Pose features (T, 3J) of two stretches: the same movement (see merge_same_movement)."""
+    pa, pb = xa.reshape(len(xa), -1, 3), xb.reshape(len(xb), -1, 3)
+    apart = float(np.linalg.norm(pa.mean(axis=0) - pb.mean(axis=0), axis=1).mean())
+    spread = 0.5 * sum(float(np.linalg.norm(p.std(axis=0), axis=1).mean()) for p in (pa, pb))
+    if apart >= SAME_POSE * spread:
+        return False
+    da, db = (np.linalg.svd(xs - xs.mean(axis=0), full_matrices=False)[2][0] for xs in (xa, xb))
+    return abs(float(da @ db)) >= SAME_DIRECTION
+
+
+def joined_sets(a: ExerciseSet, b: ExerciseSet) -> ExerciseSet:
+    """One set of a's reps then b's (rep-weighted confidence, median rep length as period)."""
+    bounds = [list(r) for r in a.rep_bounds] + [list(r) for r in b.rep_bounds]
+    confidence = (a.confidence * a.reps + b.confidence * b.reps) / (a.reps + b.reps)
+    period = float(np.median([e - s for s, e in bounds]))
+    return ExerciseSet(a.start_frame, b.end_frame, a.reps + b.reps, bounds, confidence, period)
 
 
 def no_repetition_reason(x: np.ndarray, fps: float = FPS) -> str:

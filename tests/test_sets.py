@@ -95,6 +95,17 @@ def test_back_to_back_exercises_without_rest_are_two_sets():
     assert iou((sets[1].start_frame, sets[1].end_frame), (500, 800)) >= 0.85
 
 
+def test_a_tempo_change_inside_a_set_keeps_it_one_set():
+    """5 slow curls (2.4 s) then 8 fast ones (1.2 s) without a pause: one set over both (the
+    search splits it where the period changes; the pieces are the same movement). Curls then
+    kicks stay two sets (test above)."""
+    kp = np.concatenate([rest(100), reps_of(ARMS, 5, 60, 0.45), reps_of(ARMS, 8, 30, 0.45), rest(100)])
+    kp += np.random.default_rng(3).normal(0, 0.004, kp.shape).astype(np.float32)
+    [one] = detect_sets(kp).sets
+    assert iou((one.start_frame, one.end_frame), (100, 640)) >= 0.85
+    assert len(one.rep_bounds) == one.reps and one.rep_bounds[-1][1] == one.end_frame
+
+
 def test_walking_across_the_room_is_not_a_set():
     """Motion capture keeps the global position: legs swing every 1.1 s while the root travels
     at 1.3 m/s (walking); a set of curls follows in place."""
