@@ -221,6 +221,7 @@ def sets_cmd(video, as_json, backend, cache_dir, no_cache, pose_stride, quiet, e
     Examples:
       olympia videos sets work/videos/25fps/creator1.mp4
       olympia videos sets workout.mp4 --json
+      olympia videos sets tripod_workout.mp4 --pose-stride 2   # 1.6x faster, well-framed video only
       olympia videos sets /data/workout.mp4 --json --engine ray --ray-address auto
     """
     from olympia.errors import VideoError
@@ -296,6 +297,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, pose_s
     \b
     Examples:
       olympia pose clip.mp4 --backend mediapipe --out work/stores/videos
+      olympia pose gym_cam/*.mp4 --pose-stride 2 --out work/stores/gym   # every other frame posed
       olympia pose --segments work/segments.json --out work/stores/opensource --source opensource
       OLYMPIA_MOTIONBERT_CHECKPOINT=ckpt/best_epoch.bin olympia pose a.mp4 --backend motionbert --out work/stores/mb
       olympia pose --segments work/segments.json --out work/stores/v --engine ray --ray-gpus 1 --backend motionbert
