@@ -100,13 +100,19 @@ def main() -> int:
     recall, precision, obo = scores(det.sets, truth)
     excerpt = slice(0, 5 * 60 * FPS)
     ex_truth = [t for t in truth if t[1] <= excerpt.stop]
-    t0 = time.perf_counter()
-    slow_sets = naive(kp[excerpt]).sets
-    slow = excerpt.stop / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    quick_sets = detect_sets(kp[excerpt]).sets
-    quick = excerpt.stop / (time.perf_counter() - t0)
-    same = [(s.start_frame // FPS, s.reps) for s in quick_sets] == [(s.start_frame // FPS, s.reps) for s in slow_sets]
+    slow, quick = 0.0, 0.0
+    for _ in range(3):      # best of 3 rounds, interleaved: one round swings with the machine's load
+        t0 = time.perf_counter()
+        slow_sets = naive(kp[excerpt]).sets
+        slow = max(slow, excerpt.stop / (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        quick_sets = detect_sets(kp[excerpt]).sets
+        quick = max(quick, excerpt.stop / (time.perf_counter() - t0))
+    # same sets: as many, the same reps, each overlapping its twin at IoU >= 0.9 (comparing start
+    # seconds, as before, failed on 2,848 vs 2,850 frames: the two sides of a second's boundary)
+    same = len(quick_sets) == len(slow_sets) and all(
+        a.reps == b.reps and iou((a.start_frame, a.end_frame), (b.start_frame, b.end_frame)) >= 0.9
+        for a, b in zip(quick_sets, slow_sets))
     print(f"set detection on {len(kp):,} frames ({len(kp) / FPS / 60:.0f} min at 25 fps): {fast:,.0f} frames/s "
           f"({fast / FPS:,.0f}x real time), peak memory {peak_mb:,.0f} MB; {len(det.sets)} sets found of "
           f"{len(truth)}, recall {recall:.2f}, precision {precision:.2f}, reps within one {obo:.2f}; "
