@@ -28,10 +28,12 @@ from lift.synthetic import write_synthetic_release
 from lift.tokenizer import train_wordpiece
 
 
-def tiny_config():
+def tiny_config(count_head: str = "classes"):
+    """A 1-layer, width-32 small config that trains in seconds (also used by test_lift_density)."""
     cfg = get_config("small")
     cfg.model.hidden_size, cfg.model.num_hidden_layers, cfg.model.num_attention_heads = 32, 1, 2
     cfg.model.intermediate_size, cfg.model.wordpiece_vocab_size = 64, 300
+    cfg.model.count_head = count_head
     cfg.train.batch_size, cfg.train.eval_batch_size, cfg.train.cache_workers = 8, 16, 1
     cfg.train.lr = 1e-3
     return cfg

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -16,23 +15,18 @@ from olympia.store import ClipStore
 
 from lift.batches import iterate_batches
 from lift.checkpoint import load_checkpoint
-from lift.configs import IMAGE_WIDTH, get_config
+from lift.configs import IMAGE_WIDTH
 from lift.density import (count_from_density, density_loss, patch_column_mass, rep_column_mass,
                           rep_spans_in_columns)
 from lift.model import LiftModel, crop_to_content, patch_columns
 from lift.samples import Recut, load_release, release_questions
 from lift.synthetic import write_synthetic_release
 from lift.tokenizer import train_wordpiece
+from test_lift import tiny_config as lift_tiny_config
 
 
-def tiny_config(count_head="density"):
-    cfg = get_config("small")
-    cfg.model.hidden_size, cfg.model.num_hidden_layers, cfg.model.num_attention_heads = 32, 1, 2
-    cfg.model.intermediate_size, cfg.model.wordpiece_vocab_size = 64, 300
-    cfg.model.count_head = count_head
-    cfg.train.batch_size, cfg.train.eval_batch_size, cfg.train.cache_workers = 8, 16, 1
-    cfg.train.lr = 1e-3
-    return cfg
+def tiny_config(count_head: str = "density"):
+    return lift_tiny_config(count_head)
 
 
 @pytest.fixture(scope="module")
