@@ -208,7 +208,9 @@ def sets_in_run(x: np.ndarray, scan: PeriodScan, root: np.ndarray, fps: float = 
         else:
             found.append(_as_set(res, sa, sb))
         todo += [(lo, hi) for lo, hi in ((a, sa), (sb, b)) if hi - lo >= MIN_RUN_S * fps]
-    return merge_same_movement(x, found, fps), ("; ".join(misses) if misses else no_repetition_reason(x, fps))
+    if found:
+        return merge_same_movement(x, found, fps), ""
+    return [], "; ".join(misses) or no_repetition_reason(x, fps)
 
 
 def merge_same_movement(x: np.ndarray, found: list[ExerciseSet], fps: float = FPS) -> list[ExerciseSet]:
