@@ -106,6 +106,48 @@ def test_tempo_augmented_windows_play_the_same_reps_faster_or_slower(release, to
         assert set(qa.loc[(qa["clip_id"] == wid) & (qa["task"] == "count"), "reps"]) == {2}   # same reps
 
 
+def test_a_margin_widens_a_window_by_up_to_a_share_of_its_end_reps_inside_the_clip():
+    from lift.samples import window_margins
+    rb = [[10, 50], [50, 110], [110, 150]]          # reps of 40, 60 and 40 frames
+    first_two, last_two = rep_windows(rb, 160, min_reps=2, max_reps=2, per_count=None)
+    for key in ("a", "b", "c", "d"):
+        start, end = window_margins(rb, first_two, 160, 0.5, key)
+        # before: up to half of rep 0 (20 frames), after: up to half of rep 1 (30 frames)
+        assert 10 - 20 <= start <= 10 and 110 <= end <= 110 + 30
+        start, end = window_margins(rb, last_two, 160, 0.5, key)
+        assert 50 - 30 <= start <= 50 and 150 <= end <= 160          # never past the clip's last frame
+    assert window_margins(rb, first_two, 160, 0.5, "a") == window_margins(rb, first_two, 160, 0.5, "a")
+    drawn = {window_margins(rb, first_two, 160, 0.5, k) for k in "abcdefgh"}
+    assert len(drawn) > 1                                            # the share varies with the key
+    assert window_margins(rb, first_two, 160, 0.0, "a") == (10, 110)
+
+
+def test_margin_windows_keep_their_count_and_their_extra_frames_are_no_rep(release, tok):
+    data = load_release(release, tok, None, splits=("validation",), workers=1, progress=False,
+                        recut={"validation": Recut(2, 3, per_count=None, margin=0.5)}, rep_targets=True)
+    meta = ClipStore(release).metadata(columns=["id", "rep_bounds", "n_frames"]).set_index("id")
+    plain = {w: v for w, v in data.windows.items() if "+m" not in w}
+    wide = {w: v for w, v in data.windows.items() if w.endswith("+m")}
+    assert wide and len(wide) == len(plain)
+    val = data.splits["validation"]
+    widened = 0
+    for wid, (parent, start, end) in wide.items():
+        _, p_start, p_end = plain[wid[:-2]]
+        assert start <= p_start and end >= p_end and 0 <= start and end <= meta.at[parent, "n_frames"]
+        widened += (start, end) != (p_start, p_end)
+        rows = np.flatnonzero((val.qa["clip_id"] == wid).to_numpy() & val.is_count)
+        reps = val.qa["reps"].iloc[rows[0]]
+        rb = np.asarray(meta.at[parent, "rep_bounds"].tolist())
+        assert reps == ((rb[:, 0] >= p_start) & (rb[:, 1] <= p_end)).sum()     # the same count as the plain window
+        spans = val.rep_spans[rows[0]]
+        assert len(spans) == reps
+        # the first rep's span starts where its frames start in the widened image, whose
+        # ceil(frames / 2) columns hold the window's frames (columns per frame: width / frames)
+        width = math.ceil((end - start) / 2)
+        assert spans[0][0] == pytest.approx((p_start - start) * width / (end - start))
+    assert widened > 0
+
+
 def test_smoothed_count_targets_by_hand():
     from olympia.labels.vocabulary import VocabClass, Vocabulary
     classes = [VocabClass(0, "squat", "core_action", 1.0)] + [VocabClass(k, str(k), "integer", 1.0) for k in range(1, 11)]
@@ -178,7 +220,8 @@ def test_train_and_evaluate_on_windows_from_the_cli(release, tmp_path):
                                "--recut", "2-8", "--quiet"])
     assert res.exit_code == 0, res.output
     report = json.loads((ev / "report.json").read_text())
-    assert report["recut"] == {"min_reps": 2, "max_reps": 8, "per_count": 1, "speeds": [1.0]}
+    # evaluation windows are cut exactly at rep bounds: one speed, no margin
+    assert report["recut"] == {"min_reps": 2, "max_reps": 8, "per_count": 1, "speeds": [1.0], "margin": 0.0}
     counter = (ev / "counter.csv").read_text().splitlines()
     assert all(":reps" in line.split(",")[0] for line in counter[1:])            # the counter sees the windows
     assert report["training_free_counter"]["counter_clips"] == len(counter) - 1 > 0

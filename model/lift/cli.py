@@ -79,17 +79,23 @@ def main():
 @click.option("--recut-per-count", type=int, help="Training windows per length per clip (default: every window).")
 @click.option("--recut-speeds", metavar="F,F", help="Also train on each window played at these speeds (e.g. 0.8,1.25): "
                                                     "tempo augmentation, so counts follow the period, not the duration.")
+@click.option("--recut-margin", type=float,
+              help="Also train on each window cut with up to this share of a rep's frames more before and after "
+                   "it (e.g. 0.5): context that is no rep of the window, so a window's reps are found from the "
+                   "pose, not from the image's edges.")
 @click.option("--count-sigma", type=float, help="Spread count targets over neighbouring integers (Gaussian σ in reps; 0 = one-hot).")
 @click.option("--time-axis", type=click.Choice(["native", "fit"]),
               help="Motion image time axis: native (paper, 12.5 columns/s) or fit (every clip to 640 columns).")
 @click.option("--time-band", is_flag=True,
               help="Add a clock (time since the clip's start) in the motion image's padding rows, so the model "
                    "sees each column's absolute time and the set's duration (counting; lift.model.add_time_band).")
-@click.option("--count-head", type=click.Choice(["classes", "density"]),
-              help="How the model counts: classes (paper: the count is the most confident integer class) or "
-                   "density (a rep density per patch column of the image tokens, summed; trained on the annotated "
-                   "rep bounds beside the classification loss; lift.density).")
-@click.option("--density-weight", type=float, help="Weight of the rep-density loss (--count-head density; default 1).")
+@click.option("--count-head", type=click.Choice(["classes", "density", "phase"]),
+              help="How the model counts: classes (paper: the count is the most confident integer class), "
+                   "density (a rep density per patch column of the image tokens, summed; lift.density) or phase "
+                   "(where in its rep each image column is; the count is the phase's turns; lift.phase). "
+                   "density and phase train on the annotated rep bounds beside the classification loss.")
+@click.option("--density-weight", type=float,
+              help="Weight of the rep head's loss (--count-head density or phase; default 1).")
 @click.option("--source", "sources", multiple=True, help="Train only on clips of this source (repeatable).")
 @click.option("--with-baseline", is_flag=True,
               help="Also train the single-class baseline (Table 4) into OUT/single_class; "
@@ -102,7 +108,7 @@ def main():
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
           max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, random_init, recut,
-          recut_per_count, recut_speeds, count_sigma, time_axis, time_band, count_head, density_weight, sources,
+          recut_per_count, recut_speeds, recut_margin, count_sigma, time_axis, time_band, count_head, density_weight, sources,
           with_baseline, no_resume, no_amp, stream, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
 
@@ -119,6 +125,7 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
       lift train --release dist/olympia --config vilt-b32 --out work/vilt --stream --workers 8
       lift train --release work/releases/fit3d --out work/fit3d-count --recut 2-8 --time-axis fit --count-sigma 0.75
       lift train --release work/releases/fit3d --out work/fit3d-density --recut 2-8 --count-head density
+      lift train --release work/releases/fit3d --out work/fit3d-phase --recut 2-8 --count-head phase
       LIFT_PRETRAINED_VILT=models/vilt-b32-mlm lift train --release dist/olympia-real --config vilt-b32 --out work/vilt
     """
     from lift.configs import get_config
@@ -129,7 +136,8 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
                          ("max_steps_per_epoch", max_steps_per_epoch), ("device", device), ("threads", threads),
                          ("recut", None if recut is None else list(recut)), ("recut_per_count", recut_per_count),
                          ("count_sigma", count_sigma), ("sources", list(sources) or None),
-                         ("recut_speeds", parse_speeds(recut_speeds)), ("density_weight", density_weight)):
+                         ("recut_speeds", parse_speeds(recut_speeds)), ("density_weight", density_weight),
+                         ("recut_margin", recut_margin)):
         if value is not None:
             setattr(cfg.train, field, value)
     if time_axis:

@@ -28,8 +28,9 @@ class ModelConfig:
     wordpiece_vocab_size: int = 2000  # size of the WordPiece vocab trained on the release's questions
     time_axis: str = "native"         # "native" (paper: 12.5 columns/s) or "fit" (every clip to 640 columns; counting)
     time_band: bool = False           # a clock (time since the start) in the image's padding rows 320..383 (counting)
-    count_head: str = "classes"       # "classes" (paper: the count is an integer class) or "density" (sum of a
-                                      # rep density per patch column, lift.density; trained on rep bounds)
+    count_head: str = "classes"       # "classes" (paper: the count is an integer class), "density" (sum of a
+                                      # rep density per patch column, lift.density) or "phase" (turns of a rep
+                                      # phase per image column, lift.phase); both trained on rep bounds
 
 
 @dataclass
@@ -56,8 +57,9 @@ class TrainConfig:
     recut_per_count: int | None = None  # training windows per length per clip (None = every window); validation uses 1.
                                         # With questions_per_clip, each epoch draws per (clip, window length): counts balanced
     recut_speeds: list | None = None  # training windows also played at these speeds (e.g. [0.8, 1.25]): counts by period, not duration
+    recut_margin: float = 0.0         # training windows also cut with up to this share of a rep more before/after (context, no rep)
     sources: list | None = None       # train only on clips of these sources (None = all; e.g. leave evaluation-only ones out)
-    density_weight: float = 1.0       # weight of the rep-density loss beside the classification loss (count_head "density")
+    density_weight: float = 1.0       # weight of the rep head's loss beside the classification loss (count_head "density"/"phase")
 
 
 @dataclass

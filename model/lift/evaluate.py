@@ -56,24 +56,30 @@ def predict_probs(model, data: QADataset, cache: MotionImageCache, **kwargs) -> 
 
 
 def uses_density(model) -> bool:
-    return getattr(model, "count_head", "classes") == "density"
+    """The model counts with a head trained on rep bounds (the density or the phase head), whose
+    continuous count stands where the density's sum used to (density_sum below)."""
+    from lift.model import REP_HEADS
+    return getattr(model, "count_head", "classes") in REP_HEADS
 
 
 def model_loss(model, batch: dict, loss_fn, density_weight: float = 1.0):
-    """(loss, logits, density sum per row or None): the classification loss, plus for a model
-    with the rep-density head the density loss (lift.density) of the rows with rep targets."""
+    """(loss, logits, continuous count per row or None): the classification loss, plus for a
+    model with a rep head the density loss (lift.density) or the phase loss (lift.phase) of the
+    rows with rep targets; the count is the density's sum or the phase's turns."""
     b = batch
     if not uses_density(model):
         logits = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"]).float()
         return loss_fn(logits, b["targets"]), logits, None
     from lift.density import density_loss
-    logits, dens, valid = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"], density=True)
+    from lift.phase import phase_loss
+    logits, rep, valid = model(b["input_ids"], b["attention_mask"], b["pixel_values"], b["pixel_mask"], density=True)
     logits = logits.float()
     loss = loss_fn(logits, b["targets"])
     if "rep_mass" in b:
-        loss = loss + density_weight * density_loss(dens, valid, b["rep_mass"], b["has_reps"],
-                                                    model.vilt.config.patch_size)
-    return loss, logits, dens.float().sum(dim=1)
+        rep_loss = (phase_loss(*rep, valid, b["rep_mass"], b["has_reps"]) if model.count_head == "phase"
+                    else density_loss(rep, valid, b["rep_mass"], b["has_reps"], model.vilt.config.patch_size))
+        loss = loss + density_weight * rep_loss
+    return loss, logits, model.rep_count(rep, valid)
 
 
 @torch.no_grad()

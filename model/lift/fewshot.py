@@ -20,6 +20,7 @@ from olympia.errors import ConfigError
 from olympia.io import atomic_write_json, atomic_write_text
 from olympia.labels.vocabulary import SINGLE_CLASS, Vocabulary
 
+from lift.model import REP_HEADS
 from lift.samples import load_release
 
 
@@ -62,7 +63,7 @@ def few_shot(release, checkpoint, source: str, shots: int, out_dir, *, epochs: i
         vocab = extend_for_release(model, vocab, Vocabulary.of_release(release))
     data = load_release(release, tokenizer, vocab, splits=("all",), max_tokens=config.model.max_text_tokens,
                         workers=config.train.cache_workers, progress=progress, sources=[source],
-                        time_axis=config.model.time_axis, rep_targets=config.model.count_head == "density")
+                        time_axis=config.model.time_axis, rep_targets=config.model.count_head in REP_HEADS)
     ds = data.splits["all"]
     clip_ids = sorted(set(ds.qa["clip_id"]))
     if not clip_ids:

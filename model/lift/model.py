@@ -17,7 +17,9 @@ from olympia.motion_image import IMAGE_ROWS
 from lift.configs import ModelConfig
 
 SECONDS_PER_COLUMN = 2 / 25    # the native motion image: one column per 2 frames at 25 fps
-COUNT_HEADS = ("classes", "density")   # the count: an integer class (paper) or the sum of a rep density
+COUNT_HEADS = ("classes", "density", "phase")   # the count: an integer class (paper), the sum of a rep
+                                                # density (lift.density) or the turns of a rep phase (lift.phase)
+REP_HEADS = ("density", "phase")              # count heads trained on the annotated rep bounds
 
 
 def vilt_config(cfg: ModelConfig, text_vocab_size: int) -> ViltConfig:
@@ -68,6 +70,23 @@ class DensityHead(nn.Module):
         return nn.functional.softplus(self.mlp(columns).squeeze(-1))
 
 
+class PhaseHead(nn.Module):
+    """Rep phase per image column (lift.phase): a patch column's averaged final state (as for
+    DensityHead) through Linear(h, h) - GELU - Linear(h, 3 × patch), read as, for each of the
+    patch's image columns in order, (cos, sin) of the phase and the logit of "inside a rep"."""
+
+    def __init__(self, hidden: int, patch: int):
+        super().__init__()
+        self.patch = patch
+        self.mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, 3 * patch))
+
+    def forward(self, columns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, h) -> vectors (B, C × patch, 2), inside logits (B, C × patch)."""
+        b, c, _ = columns.shape
+        out = self.mlp(columns).reshape(b, c * self.patch, 3)
+        return out[..., :2], out[..., 2]
+
+
 class LiftModel(nn.Module):
     def __init__(self, vilt: ViltModel, n_classes: int, time_band: bool = False, count_head: str = "classes"):
         super().__init__()
@@ -78,7 +97,8 @@ class LiftModel(nn.Module):
         self.time_band = time_band
         self.count_head = count_head
         self.density = DensityHead(vilt.config.hidden_size) if count_head == "density" else None
-        if self.density is not None:
+        self.phase = PhaseHead(vilt.config.hidden_size, vilt.config.patch_size) if count_head == "phase" else None
+        if count_head in REP_HEADS:
             keep_patch_index(vilt.embeddings)
 
     @classmethod
@@ -93,8 +113,10 @@ class LiftModel(nn.Module):
 
     def forward(self, input_ids, attention_mask, pixel_values, pixel_mask, density: bool = False):
         """Logits (B, V). pixel_values may be fp16/uint8 from the loader; cast to the model's dtype here.
-        density=True (a model with count_head "density"): (logits, density (B, C), valid (B, C)),
-        the rep density per patch column of the cropped image and which columns hold the clip."""
+        density=True (a model with a rep head, REP_HEADS): (logits, rep output, valid), for
+        count_head "density" the rep density per patch column of the cropped image (B, C) and
+        which patch columns hold the clip (B, C); for "phase" ((cos, sin) per image column
+        (B, W, 2), inside-a-rep logits (B, W)) and which image columns hold the clip (B, W)."""
         dtype = self.vilt.embeddings.patch_embeddings.projection.weight.dtype
         if self.time_band:
             pixel_values, pixel_mask = add_time_band(pixel_values, pixel_mask)
@@ -104,11 +126,21 @@ class LiftModel(nn.Module):
         logits = self.head(out.pooler_output)
         if not density:
             return logits
-        if self.density is None:
-            raise ValueError("this model has no density head (count_head 'classes')")
+        if self.count_head not in REP_HEADS:
+            raise ValueError("this model has no rep head (count_head 'classes')")
         columns, valid = patch_columns(out.last_hidden_state[:, input_ids.shape[1] + 1:],
                                        self.vilt.embeddings.patch_index, pixel_mask, self.vilt.config.patch_size)
+        if self.phase is not None:
+            return logits, self.phase(columns), pixel_mask[:, :IMAGE_ROWS].any(dim=1).to(columns.dtype)
         return logits, self.density(columns) * valid, valid
+
+    def rep_count(self, rep_out, valid) -> torch.Tensor:
+        """(B,) the continuous count of forward(density=True)'s rep output: the density's sum, or
+        the phase's turns (lift.phase.phase_count)."""
+        if self.phase is not None:
+            from lift.phase import phase_count
+            return phase_count(rep_out[0], rep_out[1], valid)
+        return rep_out.float().sum(dim=1)
 
 
 def patch_columns(image_states: torch.Tensor, patch_index: torch.Tensor, pixel_mask: torch.Tensor, patch: int):

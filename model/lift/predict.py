@@ -10,6 +10,7 @@ from olympia.labels.vocabulary import Vocabulary
 from lift import metrics
 from lift.configs import IMAGE_HEIGHT, IMAGE_WIDTH
 from lift.images import clip_image_chw
+from lift.model import REP_HEADS
 from lift.tokenizer import encode
 
 IDENTIFY_QUESTION = "What exercise is being performed?"
@@ -18,7 +19,8 @@ COUNT_QUESTION = "How many {exercise} were done?"
 
 @torch.no_grad()
 def _probs(model, tokenizer, image: np.ndarray, question: str, max_tokens: int) -> tuple[np.ndarray, float | None]:
-    """(softmax probabilities, the rep-density sum of a model with the density head, else None)."""
+    """(softmax probabilities, the continuous count of a model with a rep head (the density's sum
+    or the phase's turns), else None)."""
     device = next(model.parameters()).device
     w = image.shape[2]
     pixels = torch.zeros((1, 3, IMAGE_HEIGHT, IMAGE_WIDTH), dtype=torch.float16)
@@ -27,9 +29,9 @@ def _probs(model, tokenizer, image: np.ndarray, question: str, max_tokens: int) 
     mask[0, : image.shape[1], :w] = True
     ids, att = encode(tokenizer, [f"Q: {question} A:"], max_tokens)
     inputs = (torch.from_numpy(ids).to(device), torch.from_numpy(att).to(device), pixels.to(device), mask.to(device))
-    if getattr(model, "count_head", "classes") == "density":
-        logits, density, _ = model(*inputs, density=True)
-        return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy(), float(density.float().sum())
+    if getattr(model, "count_head", "classes") in REP_HEADS:
+        logits, rep, valid = model(*inputs, density=True)
+        return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy(), float(model.rep_count(rep, valid)[0])
     return torch.softmax(model(*inputs).float(), dim=-1)[0].cpu().numpy(), None
 
 

@@ -10,6 +10,8 @@ keypoints through `olympia.store.ClipStore`.
 """
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,6 +211,26 @@ class Recut:
     max_reps: int = 8                # longest window (capped by the clip's own reps)
     per_count: int | None = 1        # windows per length per clip; None = every window
     speeds: tuple = (1.0,)           # each window also played at these speeds (tempo augmentation; training)
+    margin: float = 0.0              # each window also cut with up to this share of a rep's frames more
+                                     # before and after it (context that is no rep of the window; training)
+
+
+def window_margins(rep_bounds, window, n_frames: int, margin: float, key: str) -> tuple[int, int]:
+    """(first, end) frames of `window` (olympia.recut.RepWindow) widened by a margin before and
+    after: up to `margin` × the length of its first (last) rep, a share drawn from a hash of
+    `key` (the same every run), and never past the parent clip's frames [0, n_frames).
+
+    Re-cut windows start and end on rep bounds, so a model can learn that a window starts at the
+    start of a rep from where it is in the image instead of what the pose does (docs/lift.md,
+    phase head). The margin frames belong to no rep of the window: a rep cut by the window's
+    edge is not the window's (lift.density.rep_spans_in_columns), and the count stays."""
+    rb = np.asarray([list(b) for b in rep_bounds], np.int64).reshape(-1, 2)
+    digest = hashlib.sha256(key.encode()).digest()
+    u_before, u_after = digest[0] / 255.0, digest[1] / 255.0
+    first, last = rb[window.first], rb[window.first + window.reps - 1]
+    before = int(round(u_before * margin * (first[1] - first[0])))
+    after = int(round(u_after * margin * (last[1] - last[0])))
+    return max(0, window.start - before), min(int(n_frames), window.end + after)
 
 
 def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabulary, recut: Recut
@@ -230,9 +252,13 @@ def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabul
             parts.append(rows.assign(**{DRAW_GROUP: cid}))
             continue
         is_count = (rows["task"] == "count").to_numpy()
-        for w, speed in [(w, v) for w in found for v in recut.speeds]:
-            wid = window_clip_id(cid, w) + ("" if speed == 1.0 else f"@{speed:g}x")
-            windows[wid] = (cid, w.start, w.end) if speed == 1.0 else (cid, w.start, w.end, float(speed))
+        cuts = [(w, "", w.start, w.end) for w in found]
+        if recut.margin > 0:
+            cuts += [(w, "+m", *window_margins(bounds, w, int(meta.at[cid, "n_frames"]), recut.margin,
+                                                 window_clip_id(cid, w))) for w in found]
+        for (w, tag, start, end), speed in [(c, v) for c in cuts for v in recut.speeds]:
+            wid = window_clip_id(cid, w) + tag + ("" if speed == 1.0 else f"@{speed:g}x")
+            windows[wid] = (cid, start, end) if speed == 1.0 else (cid, start, end, float(speed))
             keep = rows if str(w.reps) in release_vocab else rows[~is_count]   # beyond max_count: no count question
             k = keep["task"].to_numpy() == "count"
             j = release_vocab.index(str(w.reps)) if k.any() else -1
@@ -244,7 +270,7 @@ def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabul
                 target_indices=[[j] if c else t for c, t in zip(k, keep["target_indices"])],
                 target_weights=[[1.0] if c else t for c, t in zip(k, keep["target_weights"])]))
             meta_rows.append({**meta.loc[cid].to_dict(), "id": wid, "reps": w.reps,
-                              "n_frames": max(2, round((w.end - w.start) / speed))})
+                              "n_frames": max(2, round((end - start) / speed))})
     out = pd.concat(parts, ignore_index=True) if parts else qa.iloc[:0]
     return out, pd.DataFrame(meta_rows, columns=["id", *meta.columns]), windows
 

@@ -28,7 +28,7 @@ from lift.checkpoint import CONFIG_FILE, LAST_FILE, atomic_torch_save, check_ver
 from lift.configs import LiftConfig
 from lift.samples import Recut, draw_groups, load_release, release_questions, sample_questions
 from lift.loss import get_loss
-from lift.model import LiftModel, n_parameters
+from lift.model import COUNT_HEADS, REP_HEADS, LiftModel, n_parameters
 from lift.tokenizer import TOKENIZER_FILE, load_tokenizer, train_wordpiece
 
 
@@ -61,7 +61,6 @@ def make_tokenizer(config: LiftConfig, release, out_dir: Path):
 
 
 def make_model(config: LiftConfig, tokenizer, n_classes: int) -> LiftModel:
-    from lift.model import COUNT_HEADS
     if config.model.count_head not in COUNT_HEADS:
         raise ConfigError(f"unknown count head {config.model.count_head!r}; choose one of {list(COUNT_HEADS)}")
     if config.model.time_band and config.model.time_axis != "native":
@@ -145,7 +144,7 @@ def load_train_validation(release, config: LiftConfig, tokenizer, progress: bool
     data = load_release(release, tokenizer, None, splits=("train", "validation"), target_mode=tc.targets,
                         max_tokens=config.model.max_text_tokens, workers=tc.cache_workers, progress=progress,
                         stream=tc.stream, sources=tc.sources, recut=recut_plan(tc), time_axis=config.model.time_axis,
-                        count_sigma={"train": tc.count_sigma}, rep_targets=config.model.count_head == "density")
+                        count_sigma={"train": tc.count_sigma}, rep_targets=config.model.count_head in REP_HEADS)
     train_set, val_set = data.splits["train"], data.splits["validation"]
     if len(train_set) == 0:
         raise ConfigError(f"{release}: the train split has no questions; nothing to train on")
@@ -161,7 +160,8 @@ def recut_plan(tc) -> dict[str, Recut] | None:
     if not tc.recut:
         return None
     lo, hi = (int(x) for x in tc.recut)
-    return {"train": Recut(lo, hi, tc.recut_per_count, speeds=(1.0, *(tc.recut_speeds or ()))),
+    return {"train": Recut(lo, hi, tc.recut_per_count, speeds=(1.0, *(tc.recut_speeds or ())),
+                           margin=tc.recut_margin),
             "validation": Recut(lo, hi, 1)}
 
 
