@@ -164,6 +164,26 @@ def test_early_stopping_after_patience(release, tmp_path):
     assert s["stopped_by"] == "early stop" and s["epochs"] == 3
 
 
+def test_training_on_validation_takes_both_splits_questions_and_keeps_none_aside(release, loaded, tmp_path):
+    from lift.train import load_train_validation, train
+    tok = loaded[0]
+    meta = ClipStore(release).metadata(columns=["id", "split"]).set_index("id")["split"]
+    cfg = tiny_config()
+    cfg.train.questions_per_clip = None          # validation keeps all its questions (no fixed draw)
+    _, train_set, val_set = load_train_validation(release, cfg, tok, progress=False)
+    assert set(meta[train_set.qa["clip_id"]]) == {"train"} and set(meta[val_set.qa["clip_id"]]) == {"validation"}
+    n_train, n_val = len(train_set), len(val_set)
+    cfg.train.train_on_validation = True
+    _, train_set, val_set = load_train_validation(release, cfg, tok, progress=False)
+    assert set(meta[train_set.qa["clip_id"]]) == {"train", "validation"} and len(val_set) == 0
+    assert len(train_set) == n_train + n_val
+    # no early stopping on a validation split: the training loss stands in, and `epochs` are run
+    cfg.train.max_epochs, cfg.train.max_steps_per_epoch = 2, 1
+    s = train(release, cfg, tmp_path / "tv", progress=False)
+    assert [h["val_loss"] for h in s["history"]] == [h["train_loss"] for h in s["history"]]
+    assert json.loads((tmp_path / "tv" / "config.json").read_text())["config"]["train"]["train_on_validation"]
+
+
 def test_checkpoint_round_trip_gives_identical_predictions(loaded, tmp_path):
     tok, data = loaded
     cfg = tiny_config()

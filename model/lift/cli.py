@@ -96,6 +96,9 @@ def main():
                    "density and phase train on the annotated rep bounds beside the classification loss.")
 @click.option("--density-weight", type=float,
               help="Weight of the rep head's loss (--count-head density or phase; default 1).")
+@click.option("--train-on-validation", is_flag=True,
+              help="Train on the train and validation splits together for --epochs epochs (the training loss "
+                   "stands in for the validation loss): the final model once the epochs were chosen on validation.")
 @click.option("--source", "sources", multiple=True, help="Train only on clips of this source (repeatable).")
 @click.option("--with-baseline", is_flag=True,
               help="Also train the single-class baseline (Table 4) into OUT/single_class; "
@@ -108,7 +111,8 @@ def main():
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
           max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, random_init, recut,
-          recut_per_count, recut_speeds, recut_margin, count_sigma, time_axis, time_band, count_head, density_weight, sources,
+          recut_per_count, recut_speeds, recut_margin, count_sigma, time_axis, time_band, count_head, density_weight,
+          train_on_validation, sources,
           with_baseline, no_resume, no_amp, stream, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
 
@@ -146,6 +150,8 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
         cfg.model.time_band = True
     if count_head:
         cfg.model.count_head = count_head
+    if train_on_validation:
+        cfg.train.train_on_validation = True
     if questions_per_clip is not None:
         cfg.train.questions_per_clip = questions_per_clip or None
     if no_amp:

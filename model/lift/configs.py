@@ -57,6 +57,8 @@ class TrainConfig:
     recut_per_count: int | None = None  # training windows per length per clip (None = every window); validation uses 1.
                                         # With questions_per_clip, each epoch draws per (clip, window length): counts balanced
     recut_speeds: list | None = None  # training windows also played at these speeds (e.g. [0.8, 1.25]): counts by period, not duration
+    train_on_validation: bool = False  # train on train + validation for max_epochs (no early stopping on validation):
+                                       # the final model, once the epochs are chosen on validation
     recut_margin: float = 0.0         # training windows also cut with up to this share of a rep more before/after (context, no rep)
     sources: list | None = None       # train only on clips of these sources (None = all; e.g. leave evaluation-only ones out)
     density_weight: float = 1.0       # weight of the rep head's loss beside the classification loss (count_head "density"/"phase")

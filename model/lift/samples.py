@@ -46,13 +46,18 @@ def verify_release(release) -> None:
 
 
 def load_qa(release, split: str | None = None) -> pd.DataFrame:
-    """The QA rows the trainer uses, of one split or all (None)."""
+    """The QA rows the trainer uses, of one split, of several joined by "+" ("train+validation":
+    `lift train --train-on-validation`), or all (None)."""
+    if split is not None and "+" in split:
+        return pd.concat([load_qa(release, part) for part in split.split("+")], ignore_index=True)
     return read_qa(release, split, columns=QA_COLUMNS).to_pandas()
 
 
 def release_questions(release, split: str = "train") -> list[str]:
-    """Question and answer texts of a split, the corpus the WordPiece tokenizer is trained on."""
-    qa = read_qa(release, split, columns=["prompt", "answer"]).to_pandas()
+    """Question and answer texts of a split (or splits joined by "+"), the corpus the WordPiece
+    tokenizer is trained on."""
+    qa = pd.concat([read_qa(release, part, columns=["prompt", "answer"]).to_pandas() for part in split.split("+")],
+                   ignore_index=True)
     return list(dict.fromkeys(qa["prompt"].astype(str).tolist() + qa["answer"].astype(str).tolist()))
 
 

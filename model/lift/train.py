@@ -57,7 +57,7 @@ def make_tokenizer(config: LiftConfig, release, out_dir: Path):
         return load_tokenizer(out_dir)
     if config.model.pretrained_tokenizer:
         return load_tokenizer(config.model.pretrained_tokenizer)
-    return train_wordpiece(release_questions(release, "train"), config.model.wordpiece_vocab_size)
+    return train_wordpiece(release_questions(release, training_splits(config.train)), config.model.wordpiece_vocab_size)
 
 
 def make_model(config: LiftConfig, tokenizer, n_classes: int) -> LiftModel:
@@ -141,16 +141,28 @@ def load_train_validation(release, config: LiftConfig, tokenizer, progress: bool
     """(ReleaseSplits, train set, validation set). With questions_per_clip, validation keeps one
     fixed draw, so its loss is comparable from epoch to epoch."""
     tc = config.train
-    data = load_release(release, tokenizer, None, splits=("train", "validation"), target_mode=tc.targets,
-                        max_tokens=config.model.max_text_tokens, workers=tc.cache_workers, progress=progress,
-                        stream=tc.stream, sources=tc.sources, recut=recut_plan(tc), time_axis=config.model.time_axis,
-                        count_sigma={"train": tc.count_sigma}, rep_targets=config.model.count_head in REP_HEADS)
-    train_set, val_set = data.splits["train"], data.splits["validation"]
+    name = training_splits(tc)
+    plan = recut_plan(tc)
+    data = load_release(release, tokenizer, None, splits=(name,) if tc.train_on_validation else (name, "validation"),
+                        target_mode=tc.targets, max_tokens=config.model.max_text_tokens, workers=tc.cache_workers,
+                        progress=progress, stream=tc.stream, sources=tc.sources,
+                        recut=plan and {name: plan["train"], "validation": plan["validation"]},
+                        time_axis=config.model.time_axis, count_sigma={name: tc.count_sigma},
+                        rep_targets=config.model.count_head in REP_HEADS)
+    train_set = data.splits[name]
+    # trained on the validation split too: no validation set, the training loss stands in for it
+    val_set = train_set.take(np.zeros(0, np.int64)) if tc.train_on_validation else data.splits["validation"]
     if len(train_set) == 0:
         raise ConfigError(f"{release}: the train split has no questions; nothing to train on")
     if tc.questions_per_clip is not None and len(val_set):
         val_set = val_set.take(sample_questions(val_set, tc.questions_per_clip, np.random.default_rng(tc.seed)))
     return data, train_set, val_set
+
+
+def training_splits(tc) -> str:
+    """The split(s) the model trains on: "train", or with train_on_validation "train+validation"
+    (lift.samples.load_qa), for a final model trained for a number of epochs chosen on validation."""
+    return "train+validation" if tc.train_on_validation else "train"
 
 
 def recut_plan(tc) -> dict[str, Recut] | None:
@@ -263,7 +275,10 @@ def plot_learning_curve(df, path: Path) -> None:
         if col in df:
             b.plot(df["epoch"], df[col], "o-", label=name)
     b.set(xlabel="epoch", ylim=(0, 1.02), title="validation metrics")
-    b.legend()
+    if b.lines:
+        b.legend()
+    else:                                  # no validation split (or --train-on-validation)
+        b.text(0.5, 0.5, "no validation set", ha="center", va="center", transform=b.transAxes)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
