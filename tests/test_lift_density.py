@@ -176,37 +176,54 @@ def test_a_few_steps_fit_the_rep_density(release, tok):
 
 
 # ------------------------------------------------------------------ CLI, checkpoints
-@pytest.fixture(scope="module")
-def density_checkpoint(release, tmp_path_factory):
+def train_checkpoint(release, out, *args):
+    """`lift train` for 1 epoch of 2 steps on rep-diverse windows, with `args` (the count head)."""
     from lift.cli import main
-    ck = tmp_path_factory.mktemp("ckd") / "ck"
-    res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(ck), "--epochs", "1",
-                                    "--max-steps-per-epoch", "2", "--batch-size", "8", "--recut", "2-8",
-                                    "--count-head", "density", "--density-weight", "0.5", "--quiet"])
+    res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(out), "--epochs", "1",
+                                    "--max-steps-per-epoch", "2", "--batch-size", "8", "--recut", "2-8", "--quiet",
+                                    *args])
     assert res.exit_code == 0, res.output
-    return ck
+    return out
 
 
-def test_the_checkpoint_records_the_count_head_and_round_trips(density_checkpoint, release, tok):
-    cfg = json.loads((density_checkpoint / "config.json").read_text())["config"]
-    assert cfg["model"]["count_head"] == "density" and cfg["train"]["density_weight"] == 0.5
-    model, tok2, vocab, config, _ = load_checkpoint(density_checkpoint)
-    assert model.count_head == "density" and config.model.count_head == "density"
-    saved = torch.load(density_checkpoint / "model.pt", weights_only=True)
-    assert any(k.startswith("density.") for k in saved)
+def assert_round_trips(checkpoint, count_head: str):
+    """The checkpoint records `count_head`, saves that head's weights and loads every weight back."""
+    cfg = json.loads((checkpoint / "config.json").read_text())["config"]
+    assert cfg["model"]["count_head"] == count_head
+    model, _, _, config, _ = load_checkpoint(checkpoint)
+    assert model.count_head == count_head and config.model.count_head == count_head
+    saved = torch.load(checkpoint / "model.pt", weights_only=True)
+    assert any(k.startswith(f"{count_head}.") for k in saved)
     for k, v in model.state_dict().items():
         torch.testing.assert_close(v, saved[k])
+    return model, cfg
+
+
+def evaluate_counts(checkpoint, release, out):
+    """`lift evaluate --recut 2-8`: (its output, the count rows of samples.csv)."""
+    import pandas as pd
+    from lift.cli import main
+    res = CliRunner().invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(checkpoint),
+                                    "--out", str(out), "--recut", "2-8", "--quiet"])
+    assert res.exit_code == 0, res.output
+    s = pd.read_csv(out / "samples.csv")
+    return res.output, s[s["task"] == "count"]
+
+
+@pytest.fixture(scope="module")
+def density_checkpoint(release, tmp_path_factory):
+    return train_checkpoint(release, tmp_path_factory.mktemp("ckd") / "ck", "--count-head", "density",
+                            "--density-weight", "0.5")
+
+
+def test_the_checkpoint_records_the_count_head_and_round_trips(density_checkpoint):
+    model, cfg = assert_round_trips(density_checkpoint, "density")
+    assert cfg["train"]["density_weight"] == 0.5 and model.phase is None
 
 
 def test_evaluate_answers_counts_by_density_and_reports_the_class_answer(density_checkpoint, release, tmp_path):
-    from lift.cli import main
-    res = CliRunner().invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(density_checkpoint),
-                                    "--out", str(tmp_path / "ev"), "--recut", "2-8", "--quiet"])
-    assert res.exit_code == 0, res.output
-    assert "class answer: OBO" in res.output
-    import pandas as pd
-    s = pd.read_csv(tmp_path / "ev" / "samples.csv")
-    cnt = s[s["task"] == "count"]
+    output, cnt = evaluate_counts(density_checkpoint, release, tmp_path / "ev")
+    assert "class answer: OBO" in output
     assert len(cnt) and cnt["density_sum"].notna().all()
     assert (cnt["pred_count"] == np.clip(np.rint(cnt["density_sum"]), 0, 30)).all()
     report = json.loads((tmp_path / "ev" / "report.json").read_text())

@@ -3,13 +3,11 @@ the count read-out worked out by hand from known rep bounds, the loss at its min
 head's column layout, training, and the CLI round trip on a tiny synthetic release."""
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
 from olympia.store import ClipStore
 
@@ -22,6 +20,7 @@ from lift.samples import load_release, release_questions
 from lift.synthetic import write_synthetic_release
 from lift.tokenizer import train_wordpiece
 from test_lift import tiny_config
+from test_lift_density import assert_round_trips, evaluate_counts, train_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -172,33 +171,16 @@ def test_a_few_steps_fit_the_rep_phase(release, tok):
 # ------------------------------------------------------------------ CLI, checkpoints
 @pytest.fixture(scope="module")
 def phase_checkpoint(release, tmp_path_factory):
-    from lift.cli import main
-    ck = tmp_path_factory.mktemp("ckp") / "ck"
-    res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(ck), "--epochs", "1",
-                                    "--max-steps-per-epoch", "2", "--batch-size", "8", "--recut", "2-8",
-                                    "--count-head", "phase", "--quiet"])
-    assert res.exit_code == 0, res.output
-    return ck
+    return train_checkpoint(release, tmp_path_factory.mktemp("ckp") / "ck", "--count-head", "phase")
 
 
 def test_the_checkpoint_records_the_phase_head_and_round_trips(phase_checkpoint):
-    cfg = json.loads((phase_checkpoint / "config.json").read_text())["config"]
-    assert cfg["model"]["count_head"] == "phase"
-    model, _, _, config, _ = load_checkpoint(phase_checkpoint)
-    assert model.count_head == "phase" and model.density is None and model.phase is not None
-    saved = torch.load(phase_checkpoint / "model.pt", weights_only=True)
-    assert any(k.startswith("phase.") for k in saved)
-    for k, v in model.state_dict().items():
-        torch.testing.assert_close(v, saved[k])
+    model, _ = assert_round_trips(phase_checkpoint, "phase")
+    assert model.density is None and model.phase is not None
 
 
 def test_evaluate_and_predict_count_by_the_phases_turns(phase_checkpoint, release, tmp_path):
-    from lift.cli import main
-    res = CliRunner().invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(phase_checkpoint),
-                                    "--out", str(tmp_path / "ev"), "--recut", "2-8", "--quiet"])
-    assert res.exit_code == 0, res.output
-    import pandas as pd
-    cnt = pd.read_csv(tmp_path / "ev" / "samples.csv").query("task == 'count'")
+    _, cnt = evaluate_counts(phase_checkpoint, release, tmp_path / "ev")
     model, tok, vocab, _, _ = load_checkpoint(phase_checkpoint)
     lo, hi = vocab.integer_values().min(), vocab.integer_values().max()
     assert len(cnt) and cnt["density_sum"].notna().all()
