@@ -7,7 +7,10 @@ Classical signal processing, no learning; the periodicity scan is olympia.period
    periodic);
 2. the set: its period P is the most supported window period (strength-weighted), its frames
    those covered by periodic windows of period within 25% of P. Idle, walking in, lying down
-   for a push-up or picking up the bar are not covered;
+   for a push-up or picking up the bar are not covered. A set whose tempo drifts (faster or
+   slower by up to TEMPO_DRIFT) grows along the windows of the drifting period that touch
+   it, where they are the same movement, and its reps may come as close as its local period
+   allows (`follow_tempo`);
 3. compound reps (a curl trifecta: three curl variants make one rep): the recurrence weighs
    pose directions by their variance, so three variants that differ in smaller directions
    look like three reps. With every significant principal direction weighed equally, the
@@ -43,7 +46,9 @@ from olympia.periodicity import (
     MIN_PERIOD_S,
     PERIOD_TOLERANCE,
     PeriodScan,
+    band_mask,
     dominant_period,
+    local_period,
     nsdf,
     periodic_mask,
     pose_features,
@@ -72,6 +77,9 @@ COMPOUND_MIN_RATIO = 0.3  # principal directions this large (vs the first) must 
 COMPOUND_MARGIN = 0.25    # a longer lag must repeat this much better to make reps compound
 COMPOUND_MAX_MULTIPLE = 4 # a compound rep holds at most this many sub-motions
 FALLBACK_CONFIDENCE = 0.5 # a lone excursion is a guess, not a repeated cycle
+TEMPO_DRIFT = 1.8         # a set's local period may drift this far from its dominant one
+SAME_POSE = 0.5           # stretches whose mean poses differ by less than this of their spread ...
+SAME_DIRECTION = 0.7      # ... and whose main directions of motion agree this well: one movement
 
 # Limb signals (joint j is columns 3j..3j+2 of the pose features).
 LIMBS = {"torso": (SPINE, THORAX, NECK, HEAD), "left_leg": LEFT_LEG, "right_leg": RIGHT_LEG,
@@ -195,9 +203,52 @@ def count_periodic(x: np.ndarray, scan: PeriodScan, span: tuple[int, int] | None
     if full != set_period:   # compound reps: the pose repeats only after several sub-motions
         sub_period, set_period = set_period, full
         mask |= periodic_mask(period, q, full, n) & (mask.cumsum() > 0) & (mask[::-1].cumsum()[::-1] > 0)
-    result = count_in_span(x, (a, b), set_period, mask, sub_period, q)
+    tempo = None
+    if sub_period is None:   # compound reps keep one period: their sub-motions are not reps
+        mask, tempo = follow_tempo(x, mask, period, q, set_period, (lo, hi))
+        a, b = _main_span(mask)
+    result = count_in_span(x, (a, b), set_period, mask, sub_period, q, tempo)
     in_set = periodic & (period >= set_period / PERIOD_TOLERANCE) & (period <= set_period * PERIOD_TOLERANCE)
     return replace(result, periodicity=float(np.median(q[in_set])) if in_set.any() else 0.0)
+
+
+def follow_tempo(x: np.ndarray, mask: np.ndarray, period: np.ndarray, q: np.ndarray,
+                 set_period: float, span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A set whose tempo drifts (a subject who speeds up, slows down, or both): its frames are
+    `mask` (windows within PERIOD_TOLERANCE of the set's period) grown, inside `span`, along the
+    runs of frames covered by periodic windows within TEMPO_DRIFT of that period which touch
+    it, where what is added is the same movement (`same_movement`: another exercise right
+    before or after, at a similar tempo, stays out; so does walking in at another tempo); and
+    the local period per frame (`local_period` over those windows, NaN where none)."""
+    lo, hi = span
+    shortest, longest = set_period / TEMPO_DRIFT, set_period * TEMPO_DRIFT
+    band = band_mask(period, q, shortest, longest, len(mask))
+    band[:lo] = False
+    band[hi:] = False
+    grown = mask.copy()
+    for a, b in missing_runs(band):
+        if mask[a:b].any():
+            grown[a:b] = True
+    a, b = _main_span(mask)
+    core = x[a:b]
+    for c, d in missing_runs(grown & ~mask):
+        if (d <= a or c >= b) and not same_movement(core, x[c:d]):
+            grown[c:d] = False
+    return grown, local_period(period, q, shortest, longest, len(mask))
+
+
+def same_movement(xa: np.ndarray, xb: np.ndarray) -> bool:
+    """Pose features (T, 3J) of two stretches: the same movement. The mean poses of the two lie
+    closer than SAME_POSE of the joints' spread within them, and their main directions of motion
+    agree (|cos| >= SAME_DIRECTION); a different exercise right after (curls, then kicks)
+    differs in both (sets.merge_same_movement, follow_tempo)."""
+    pa, pb = xa.reshape(len(xa), -1, 3), xb.reshape(len(xb), -1, 3)
+    apart = float(np.linalg.norm(pa.mean(axis=0) - pb.mean(axis=0), axis=1).mean())
+    spread = 0.5 * sum(float(np.linalg.norm(p.std(axis=0), axis=1).mean()) for p in (pa, pb))
+    if apart >= SAME_POSE * spread:
+        return False
+    da, db = (np.linalg.svd(xs - xs.mean(axis=0), full_matrices=False)[2][0] for xs in (xa, xb))
+    return abs(float(da @ db)) >= SAME_DIRECTION
 
 
 def refine_period(signals: np.ndarray, period: float) -> float:
@@ -236,12 +287,14 @@ def _main_span(mask: np.ndarray) -> tuple[int, int]:
 
 
 def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.ndarray | None = None,
-                  sub_period: float | None = None, strength: np.ndarray | None = None) -> CountResult:
+                  sub_period: float | None = None, strength: np.ndarray | None = None,
+                  tempo: np.ndarray | None = None) -> CountResult:
     """Reps of features x inside span [a, b) with a known period (frames): the extremes of the
     counted signal away from the rest pose (see `_away_from_rest`) inside `mask`. The counted
     signal repeats best after one period and least after a half or a third of it (or after
     sub_period, the sub-motions of compound reps). `strength` (per frame, the scan's) scales
-    each rep's confidence by how well its cycle repeats."""
+    each rep's confidence by how well its cycle repeats. `tempo` (per frame of x, the local
+    period, NaN where unknown) lets reps come closer where the set runs faster than `period`."""
     a, b = span
     xs = x[a:b]
     names, directions = candidate_directions(xs)
@@ -254,7 +307,7 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
     best = int(np.argmax(score))
     name, s = names[best], signals[:, best]
     sign = _away_from_rest(s, period)
-    peaks, prom = _rep_peaks(sign * s, period)
+    peaks, prom = _rep_peaks(sign * s, period, _spacing(tempo, (a, b), period, mask))
     if mask is not None and len(peaks):
         keep = mask[a + peaks]
         peaks, prom = peaks[keep], prom[keep]
@@ -279,18 +332,47 @@ def _away_from_rest(s: np.ndarray, period: float) -> float:
     return 1.0 if np.median(s) >= rest else -1.0
 
 
-def _rep_peaks(s: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
+def _spacing(tempo: np.ndarray | None, span: tuple[int, int], period: float,
+             mask: np.ndarray | None) -> np.ndarray | None:
+    """The local period over span [a, b) on the refined period's scale (the tempo's median over
+    the set's frames is `period`), never above `period`, gaps interpolated; None without one."""
+    if tempo is None:
+        return None
+    a, b = span
+    local = tempo[a:b]
+    known = np.flatnonzero(np.isfinite(local))
+    if not len(known):
+        return None
+    local = np.interp(np.arange(b - a), known, local[known])
+    in_set = mask[a:b] if mask is not None and mask[a:b].any() else np.ones(b - a, bool)
+    return np.minimum(local * (period / float(np.median(local[in_set]))), period)
+
+
+def _rep_peaks(s: np.ndarray, period: float, spacing: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Peaks at least MIN_PEAK_DISTANCE periods apart rising MIN_PROMINENCE of the typical
-    cycle range (the median range over one-period windows)."""
+    cycle range (the median range over one-period windows). With `spacing` (per frame of s, a
+    local period <= period) a peak needs MIN_PEAK_DISTANCE of its own local period to the
+    nearest higher peak instead."""
     w = max(2, int(round(period)))
     if len(s) > w:
         windows = np.lib.stride_tricks.sliding_window_view(s, w)[:: max(1, w // 4)]
         cycle_range = float(np.median(windows.max(axis=1) - windows.min(axis=1)))
     else:
         cycle_range = float(np.ptp(s))
-    peaks, props = find_peaks(s, distance=max(1, int(MIN_PEAK_DISTANCE * period)),
+    shortest = period if spacing is None else float(spacing.min())
+    peaks, props = find_peaks(s, distance=max(1, int(MIN_PEAK_DISTANCE * shortest)),
                               prominence=max(MIN_PROMINENCE * cycle_range, 1e-9))
-    return peaks.astype(np.int64), props["prominences"]
+    prom = props["prominences"]
+    if spacing is None:
+        return peaks.astype(np.int64), prom
+    kept: list[int] = []
+    for i in np.argsort(-s[peaks], kind="stable"):   # higher peaks first, as find_peaks does
+        gap = max(1, int(MIN_PEAK_DISTANCE * spacing[peaks[i]]))
+        if all(abs(int(peaks[i]) - int(peaks[j])) >= gap for j in kept):
+            kept.append(int(i))
+    kept.sort()
+    return peaks[kept].astype(np.int64), prom[kept]
 
 
 def _confidence(prom: np.ndarray, bounds: np.ndarray, strength: np.ndarray | None, period: float

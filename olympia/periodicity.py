@@ -147,12 +147,41 @@ def periodic_mask(period: np.ndarray, strength: np.ndarray, set_period: float, n
                   ) -> np.ndarray:
     """(T,) bool: frames covered by a periodic window whose period is within
     PERIOD_TOLERANCE of set_period (a window starting at t covers [t, t + 2 * period))."""
-    ok = (strength > 0) & (period >= set_period / PERIOD_TOLERANCE) & (period <= set_period * PERIOD_TOLERANCE)
+    return band_mask(period, strength, set_period / PERIOD_TOLERANCE, set_period * PERIOD_TOLERANCE,
+                     n_frames)
+
+
+def band_mask(period: np.ndarray, strength: np.ndarray, shortest: float, longest: float,
+              n_frames: int) -> np.ndarray:
+    """(T,) bool: frames covered by a periodic window whose period lies in [shortest, longest]."""
+    ok = (strength > 0) & (period >= shortest) & (period <= longest)
     starts = np.flatnonzero(ok)
     delta = np.zeros(n_frames + 1, np.int64)
     np.add.at(delta, starts, 1)
     np.add.at(delta, np.minimum(starts + 2 * period[starts], n_frames), -1)
     return np.cumsum(delta[:-1]) > 0
+
+
+def local_period(period: np.ndarray, strength: np.ndarray, shortest: float, longest: float,
+                 n_frames: int) -> np.ndarray:
+    """(T,) float: the tempo at each frame, as the strength-weighted geometric mean of the
+    periods in [shortest, longest] of the periodic windows whose middle half holds the frame (a
+    window starting at t with period L: [t + L/2, t + 3L/2), its two cycles' joint); NaN where
+    no such window does."""
+    starts = np.flatnonzero((strength > 0) & (period >= shortest) & (period <= longest))
+    lags = period[starts].astype(np.float64)
+    weight = strength[starts]
+    first = np.minimum(starts + (lags / 2).astype(np.int64), n_frames)
+    stop = np.minimum(starts + (1.5 * lags).astype(np.int64), n_frames)
+    log_sum, weights = np.zeros(n_frames + 1), np.zeros(n_frames + 1)
+    for acc, value in ((log_sum, weight * np.log(lags)), (weights, weight)):
+        np.add.at(acc, first, value)
+        np.add.at(acc, stop, -value)
+    log_sum, weights = np.cumsum(log_sum[:-1]), np.cumsum(weights[:-1])
+    covered = weights > 1e-9
+    out = np.full(n_frames, np.nan)
+    out[covered] = np.exp(log_sum[covered] / weights[covered])
+    return out
 
 
 def nsdf(z: np.ndarray, max_lag: int, per_column: bool = False) -> np.ndarray:

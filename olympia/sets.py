@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from olympia.counting import CountResult, count_periodic
+from olympia.counting import CountResult, count_periodic, same_movement
 from olympia.gaps import GapPolicy, missing_runs
 from olympia.periodicity import (MAX_PERIOD_S, MIN_AMPLITUDE_M, REST_S, PeriodScan, moving_average, pose_features,
                                  scan_periods)
@@ -39,8 +39,6 @@ MIN_RUN_S = 2.0         # a run with a person shorter than this cannot hold a se
 MIN_REST_S = REST_S     # active stretches closer than this are one set
 MIN_SET_REPS = 2        # fewer reps is not a set
 MAX_TRAVEL_M_S = 0.8    # root speed over a set above this is walking, not reps (walking: 1.2-1.4 m/s)
-SAME_POSE = 0.5         # neighbouring sets whose mean poses differ by less than this of their spread ...
-SAME_DIRECTION = 0.7    # ... and whose main directions of motion agree this well are one set
 CHUNK = 4096            # window starts scanned at once (the scan's map is ~100 lags x CHUNK floats)
 
 
@@ -216,10 +214,9 @@ def sets_in_run(x: np.ndarray, scan: PeriodScan, root: np.ndarray, fps: float = 
 def merge_same_movement(x: np.ndarray, found: list[ExerciseSet], fps: float = FPS) -> list[ExerciseSet]:
     """Neighbouring sets less than MIN_REST_S apart that are the same movement are one set: the
     search in step 4 splits a set where its period changes (a tempo change, or an occluded
-    stretch that repeats at twice the period), and no rest separates them. Same movement: the
-    mean poses of the two lie closer than SAME_POSE of the joints' spread within the sets, and
-    their main directions of motion agree (|cos| >= SAME_DIRECTION); a different exercise right
-    after (curls, then kicks) differs in both."""
+    stretch that repeats at twice the period), and no rest separates them. Same movement:
+    `olympia.counting.same_movement` (close mean poses, agreeing main directions of motion); a
+    different exercise right after (curls, then kicks) differs in both."""
     merged: list[ExerciseSet] = []
     for s in sorted(found, key=lambda s: s.start_frame):
         last = merged[-1] if merged else None
@@ -229,17 +226,6 @@ def merge_same_movement(x: np.ndarray, found: list[ExerciseSet], fps: float = FP
         else:
             merged.append(s)
     return merged
-
-
-def same_movement(xa: np.ndarray, xb: np.ndarray) -> bool:
-    """Pose features (T, 3J) of two stretches: the same movement (see merge_same_movement)."""
-    pa, pb = xa.reshape(len(xa), -1, 3), xb.reshape(len(xb), -1, 3)
-    apart = float(np.linalg.norm(pa.mean(axis=0) - pb.mean(axis=0), axis=1).mean())
-    spread = 0.5 * sum(float(np.linalg.norm(p.std(axis=0), axis=1).mean()) for p in (pa, pb))
-    if apart >= SAME_POSE * spread:
-        return False
-    da, db = (np.linalg.svd(xs - xs.mean(axis=0), full_matrices=False)[2][0] for xs in (xa, xb))
-    return abs(float(da @ db)) >= SAME_DIRECTION
 
 
 def joined_sets(a: ExerciseSet, b: ExerciseSet) -> ExerciseSet:

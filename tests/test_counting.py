@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import olympia.counting as counting
 from olympia.counting import count_reps, estimate_rep_bounds
-from olympia.periodicity import pose_features, scan_periods
+from olympia.periodicity import local_period, pose_features, scan_periods
 from olympia.segment import check_rep_bounds
 
 STAND = np.zeros((17, 3), np.float32)
@@ -193,6 +194,77 @@ def test_compound_reps_count_once():
     res = count_reps(kp)
     assert res.count == reps
     assert res.period_frames == pytest.approx(3 * sub, rel=0.06)
+
+
+def drifting_skeleton(periods: list[int], rest=12, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    """Rest, one raised-cosine rep of each length in `periods` (both wrists up 0.5 m), rest;
+    and the constructed reps' [start, end) frames."""
+    edges = rest + np.concatenate([[0], np.cumsum(periods)])
+    s = np.zeros(edges[-1] + rest)
+    for a, b in zip(edges[:-1], edges[1:]):
+        s[a:b] = raised_cosine(1, b - a, 0)
+    kp = np.repeat(STAND[None], len(s), axis=0)
+    kp[:, [L_WRIST, R_WRIST], 2] += 0.5 * s[:, None]
+    kp += np.random.default_rng(seed).normal(0, 0.01, kp.shape).astype(np.float32)
+    return kp, np.stack([edges[:-1], edges[1:]], axis=1)
+
+
+# The tempo of the occluded InfiniteRep sit-ups (periods read off the real video's scan, frames):
+# fast, slowing to nearly half the speed, then speeding up past the start.
+SITUP_TEMPO = [27, 27, 30, 38, 48, 48, 46, 46, 42, 38, 36, 32, 28, 25]
+
+
+def test_a_set_whose_tempo_drifts_counts_every_rep():
+    kp, reps = drifting_skeleton(SITUP_TEMPO)
+    res = count_reps(kp)
+    assert res.count == len(SITUP_TEMPO)
+    # one peak inside each constructed rep
+    assert np.all((res.peaks >= reps[:, 0]) & (res.peaks < reps[:, 1]))
+
+
+def test_without_following_the_tempo_the_fast_reps_are_lost(monkeypatch):
+    """The case above fails when a set keeps one period (the counter before TEMPO_DRIFT): the
+    fast reps at either end are closer than 0.6 of the set's period, or outside the set."""
+    monkeypatch.setattr(counting, "TEMPO_DRIFT", 1.0)
+    kp, _ = drifting_skeleton(SITUP_TEMPO)
+    assert count_reps(kp).count < len(SITUP_TEMPO) - 1
+
+
+def test_a_steady_set_keeps_its_count_beside_a_faster_movement():
+    """Walking in at 2.4 times the rep's tempo (beyond TEMPO_DRIFT), right before the set,
+    stays out of it (a window may straddle both: the set starts less than a rep early)."""
+    walk = periodic_skeleton(8, 20, joints=(1, 2, 3, 4, 5, 6), amplitude=0.15, rest=0, seed=8, axis=0)
+    set_ = periodic_skeleton(5, 48, rest=0, seed=9)
+    res = count_reps(np.concatenate([walk, set_]))
+    assert res.count == 5
+    assert res.span[0] >= len(walk) - 48
+
+
+@pytest.mark.parametrize("second", [0.6, 0.7])
+def test_a_rep_of_two_unequal_halves_is_not_counted_twice(second):
+    """Each rep lifts the wrists twice, the second time to `second` of the first: windows at
+    half the rep's period repeat almost as well, but the tempo never drifts to half (the
+    reason TEMPO_DRIFT stays under 2: at 2 this counts 7)."""
+    lift = raised_cosine(1, 30, 0)
+    s = np.concatenate([np.zeros(12)] + [np.concatenate([lift, second * lift])] * 6 + [np.zeros(12)])
+    kp = np.repeat(STAND[None], len(s), axis=0)
+    kp[:, [L_WRIST, R_WRIST], 2] += 0.5 * s[:, None]
+    kp += np.random.default_rng(int(10 * second)).normal(0, 0.01, kp.shape).astype(np.float32)
+    assert count_reps(kp).count == 6
+
+
+def test_local_period_is_the_weighted_geometric_mean_of_the_windows_mid_halves():
+    period = np.zeros(100, np.int64)
+    strength = np.full(100, -1.0)
+    period[0], strength[0] = 20, 1.0     # middle half [10, 30)
+    period[15], strength[15] = 10, 1.0   # [20, 30)
+    period[40], strength[40] = 40, 0.5   # [60, 100)
+    period[50], strength[50] = 90, 0.9   # outside the band: ignored
+    local = local_period(period, strength, 8.0, 50.0, 100)
+    assert np.isnan(local[:10]).all() and np.isnan(local[30:60]).all()
+    assert local[10:20] == pytest.approx(20.0)
+    assert local[20:30] == pytest.approx(np.sqrt(20.0 * 10.0))
+    assert local[60:] == pytest.approx(40.0)
 
 
 def test_count_ignores_where_the_motion_is():
