@@ -262,3 +262,39 @@ def test_an_unknown_count_head_is_refused(release, tmp_path):
     res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "x"),
                                     "--count-head", "regression"])
     assert res.exit_code == 2 and "regression" in res.output
+
+
+def test_evaluate_averages_repeated_checkpoints(density_checkpoint, release, tmp_path):
+    """`lift evaluate --checkpoint A --checkpoint B`: each count is the rounded mean of A's and
+    B's continuous counts, the report names both, and Table 4 says it is a mean."""
+    import pandas as pd
+    from lift.cli import main
+    other = train_checkpoint(release, tmp_path / "seed1", "--count-head", "density", "--density-weight", "0.5",
+                             "--seed", "1")
+    _, a = evaluate_counts(density_checkpoint, release, tmp_path / "a")
+    _, b = evaluate_counts(other, release, tmp_path / "b")
+    res = CliRunner().invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(density_checkpoint),
+                                    "--checkpoint", str(other), "--out", str(tmp_path / "ab"), "--recut", "2-8",
+                                    "--quiet"])
+    assert res.exit_code == 0, res.output
+    s = pd.read_csv(tmp_path / "ab" / "samples.csv")
+    both = s[s["task"] == "count"].merge(a[["qa_id", "density_sum"]], on="qa_id", suffixes=("", "_a")) \
+        .merge(b[["qa_id", "density_sum"]], on="qa_id", suffixes=("", "_b"))
+    assert len(both) == len(a) == len(b) > 0
+    mean = (both["density_sum_a"] + both["density_sum_b"]) / 2
+    assert not np.allclose(both["density_sum_a"], both["density_sum_b"])   # two different models
+    np.testing.assert_allclose(both["density_sum"], mean, rtol=1e-5)
+    assert (both["pred_count"] == np.clip(np.rint(mean), 0, 30)).all()
+    report = json.loads((tmp_path / "ab" / "report.json").read_text())
+    assert report["checkpoint"] == [str(density_checkpoint), str(other)]
+    assert "mean of 2 checkpoints" in report["table4"][0]["model"]
+
+
+def test_evaluate_refuses_to_average_checkpoints_of_different_count_heads(density_checkpoint, release, tmp_path):
+    from lift.cli import main
+    classes = train_checkpoint(release, tmp_path / "classes", "--count-head", "classes")
+    res = CliRunner().invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(density_checkpoint),
+                                    "--checkpoint", str(classes), "--out", str(tmp_path / "x"), "--quiet"])
+    assert res.exit_code != 0
+    assert "rep head" in res.output and str(classes) in res.output
+    assert not (tmp_path / "x").exists()

@@ -213,7 +213,9 @@ def resolve_pretrained(cfg, pretrained_vilt, tokenizer, random_init: bool) -> No
 
 @main.command(context_settings=CTX)
 @click.option("--release", required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("--checkpoint", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--checkpoint", "checkpoints", required=True, multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="The checkpoint; repeated, the mean of several (seeds of one recipe): their class "
+                   "probabilities and rep-head counts are averaged before scoring.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report directory.")
 @click.option("--split", default="test", show_default=True, help="train, validation, test or all.")
 @click.option("--source", "sources", multiple=True, help="Only clips of this source (repeatable).")
@@ -229,11 +231,12 @@ def resolve_pretrained(cfg, pretrained_vilt, tokenizer, random_init: bool) -> No
                    "MIN..MAX reps cut at its annotated boundaries (olympia.recut).")
 @click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--quiet", is_flag=True)
-def evaluate(release, checkpoint, out, split, sources, baseline_checkpoint, no_extend_vocabulary, map_by_token,
+def evaluate(release, checkpoints, out, split, sources, baseline_checkpoint, no_extend_vocabulary, map_by_token,
              recut, device, quiet):
     """Evaluate CHECKPOINT on a RELEASE split: detection (partial credit, τ = 0.05), OBO, MAE and
     relative MAE overall, per source (Table 3), per rep count and label length (PNG), with the
     training-free counter beside the model and the single-class baseline when given (Table 4).
+    With --checkpoint repeated, the report is of their mean (a seed ensemble: docs/lift.md).
 
     \b
     Examples:
@@ -242,13 +245,16 @@ def evaluate(release, checkpoint, out, split, sources, baseline_checkpoint, no_e
       lift evaluate --release dist/olympia-demo --checkpoint work/lift-small \\
           --baseline-checkpoint work/lift-single --out work/ablation
       lift evaluate --release work/releases/fit3d --checkpoint work/fit3d --recut 2-8 --out work/fit3d/eval-recut
+      lift evaluate --release work/releases/fit3d --checkpoint work/fit3d-seed0 --checkpoint work/fit3d-seed1 \\
+          --recut 2-8 --out work/fit3d/eval-mean
     """
     from lift.checkpoint import MODEL_FILE
     from lift.evaluate import evaluate_checkpoint
     from lift.samples import Recut
     verify_release(release)
-    if baseline_checkpoint is None and (Path(checkpoint) / BASELINE_DIR / MODEL_FILE).is_file():
-        baseline_checkpoint = str(Path(checkpoint) / BASELINE_DIR)
+    if baseline_checkpoint is None and (Path(checkpoints[0]) / BASELINE_DIR / MODEL_FILE).is_file():
+        baseline_checkpoint = str(Path(checkpoints[0]) / BASELINE_DIR)
+    checkpoint = checkpoints[0] if len(checkpoints) == 1 else list(checkpoints)
     report = evaluate_checkpoint(release, checkpoint, out, split=split, sources=list(sources) or None,
                                  baseline_checkpoint=baseline_checkpoint, device=device, progress=not quiet,
                                  extend_vocabulary=not no_extend_vocabulary, map_by_token=map_by_token,

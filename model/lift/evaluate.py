@@ -1,4 +1,4 @@
-"""Evaluation of a checkpoint on a release split (method.md §8, §9).
+"""Evaluation of a checkpoint (or the mean of several) on a release split (method.md §8, §9).
 
 Every report puts the model beside two references computed on the same questions: the
 training-free rep counter (olympia.counting) for counting, and the single-class baseline
@@ -302,6 +302,25 @@ def evaluate_model(model, tokenizer, vocab: Vocabulary, config, release, *, spli
     extension, method.md §9) when extend_vocabulary; the model can then at best learn them by
     fine-tuning (lift fewshot), so they count as misses here. recut: evaluate on windows of
     each clip's annotated reps instead (the rep-diverse evaluation, lift.samples.recut_rows)."""
+    out = model_outputs(model, tokenizer, vocab, config, release, split=split, sources=sources, device=device,
+                        progress=progress, extend_vocabulary=extend_vocabulary, recut=recut)
+    return sample_scores(out.probs, out.data.splits[split], out.vocab, density_sum=out.density_sum), \
+        out.loss, out.vocab, out.data
+
+
+@dataclasses.dataclass
+class ModelOutputs:
+    probs: np.ndarray               # (N, V) softmax probabilities, rows of the split in order
+    loss: float                     # mean loss
+    density_sum: np.ndarray | None  # (N,) the rep head's count, None without one
+    vocab: Vocabulary               # the classes used (extended by the release's new words)
+    data: object                    # lift.samples.ReleaseSplits (None once averaged in)
+
+
+def model_outputs(model, tokenizer, vocab: Vocabulary, config, release, *, split: str = "test",
+                  sources=None, device=None, progress: bool = True, extend_vocabulary: bool = True,
+                  recut: Recut | None = None) -> ModelOutputs:
+    """What one model answers on a release split, before scoring (see evaluate_model)."""
     from lift.fewshot import extend_for_release
     from lift.samples import load_release
     device = device or next(model.parameters()).device
@@ -313,7 +332,50 @@ def evaluate_model(model, tokenizer, vocab: Vocabulary, config, release, *, spli
     ds = data.splits[split]
     probs, loss, density_sum = predict(model, ds, data.cache, batch_size=config.train.eval_batch_size, device=device,
                                        loss_name=config.train.loss, amp=config.train.amp, progress=progress)
-    return sample_scores(probs, ds, vocab, density_sum=density_sum), loss, vocab, data
+    return ModelOutputs(probs, loss, density_sum, vocab, data)
+
+
+def ensemble_outputs(checkpoints: list, release, *, split: str, sources, device, progress: bool,
+                     extend_vocabulary: bool, map_by_token: bool, recut: Recut | None):
+    """Run each checkpoint (seeds of one recipe, say) on the split and average what they answer:
+    the softmax probabilities, and the rep heads' continuous counts before rounding. Returns
+    (ModelOutputs of the mean, the first checkpoint's config, its config.json dict). Checkpoints
+    must agree on the classes (same words at the same indices after vocabulary extension), on
+    whether they have a rep head, and on the questions they were asked (the same rows)."""
+    from lift.checkpoint import load_checkpoint
+    outs, first = [], None
+    for checkpoint in checkpoints:
+        model, tokenizer, vocab, config, meta = load_checkpoint(checkpoint, device=str(device))
+        if not map_by_token:
+            check_vocabulary(vocab, release, meta)
+        out = model_outputs(model, tokenizer, vocab, config, release, split=split, sources=sources, device=device,
+                            progress=progress, extend_vocabulary=extend_vocabulary, recut=recut)
+        del model
+        if first is None:
+            first = (checkpoint, out, config, meta)
+        else:
+            _check_same_answers(first[0], first[1], checkpoint, out, split)
+            out = dataclasses.replace(out, data=None)   # one copy of the questions and images is enough
+        outs.append(out)
+    base = first[1]
+    probs = np.mean([o.probs for o in outs], axis=0)
+    density = None if base.density_sum is None else np.mean([o.density_sum for o in outs], axis=0)
+    return ModelOutputs(probs, float(np.mean([o.loss for o in outs])), density, base.vocab, base.data), \
+        first[2], first[3]
+
+
+def _check_same_answers(ref_path, ref: ModelOutputs, path, out: ModelOutputs, split: str) -> None:
+    """ConfigError unless two checkpoints' outputs can be averaged (see ensemble_outputs)."""
+    if list(ref.vocab.tokens) != list(out.vocab.tokens):
+        raise ConfigError(f"{path} and {ref_path} have different classes (trained on other releases or "
+                          "vocabularies): only checkpoints with the same classes can be averaged")
+    if (ref.density_sum is None) != (out.density_sum is None):
+        raise ConfigError(f"{path} and {ref_path}: one has a rep head (--count-head density/phase) and the "
+                          "other answers counts by class: average checkpoints of one count head")
+    a, b = ref.data.splits[split].qa["qa_id"], out.data.splits[split].qa["qa_id"]
+    if len(a) != len(b) or not (a.to_numpy() == b.to_numpy()).all():
+        raise ConfigError(f"{path} and {ref_path} were asked different questions on {split} (different "
+                          "time axes or question sets): average checkpoints of one recipe")
 
 
 def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", sources=None,
@@ -321,30 +383,34 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
                         extend_vocabulary: bool = True, map_by_token: bool = False,
                         recut: Recut | None = None) -> dict:
     """The full evaluation report of a checkpoint (see module doc); files go to out_dir.
-    The release must share the checkpoint's class indices (check_vocabulary) unless map_by_token."""
+    The release must share the checkpoint's class indices (check_vocabulary) unless map_by_token.
+    `checkpoint` may be a list: the report is then of their mean (`ensemble_outputs`)."""
     import time
     from lift.checkpoint import load_checkpoint
     started = time.time()
     dev = pick_device(device)
-    model, tokenizer, vocab, config, meta = load_checkpoint(checkpoint, device=str(dev))
-    if not map_by_token:
-        check_vocabulary(vocab, release, meta)
-    out = Path(out_dir)
+    checkpoints = [str(c) for c in checkpoint] if isinstance(checkpoint, (list, tuple)) else [str(checkpoint)]
+    outputs, config, meta = ensemble_outputs(checkpoints, release, split=split, sources=sources, device=dev,
+                                             progress=progress, extend_vocabulary=extend_vocabulary,
+                                             map_by_token=map_by_token, recut=recut)
+    out = Path(out_dir)   # made once every checkpoint was accepted: a refusal leaves nothing behind
     out.mkdir(parents=True, exist_ok=True)
-    scores, loss, vocab, data = evaluate_model(model, tokenizer, vocab, config, release, split=split,
-                                               sources=sources, device=dev, progress=progress,
-                                               extend_vocabulary=extend_vocabulary, recut=recut)
+    vocab, data = outputs.vocab, outputs.data
+    loss = outputs.loss
+    scores = sample_scores(outputs.probs, data.splits[split], vocab, density_sum=outputs.density_sum)
     counter = counter_scores(release, sorted(set(scores["clip_id"])), data.clip_meta, data.windows)
     t3 = table3(scores, counter)
     by_reps = per_group(scores[scores["task"] == "count"], "reps")
     counter_by_reps = pd.DataFrame([{"reps": r, **_counter_summary(g)} for r, g in counter.groupby("reps")])
     by_len = per_group(scores[scores["task"] == "identify"], "label_words")
-    report = {"release": str(release), "checkpoint": str(checkpoint), "split": split, "loss": loss,
+    ensemble = f", mean of {len(checkpoints)} checkpoints" if len(checkpoints) > 1 else ""
+    report = {"release": str(release), "checkpoint": checkpoints[0] if len(checkpoints) == 1 else checkpoints,
+              "split": split, "loss": loss,
               "mode": vocab.mode, "recut": None if recut is None else dataclasses.asdict(recut),
               "provenance": provenance_line(meta, release, map_by_token), "overall": summarize(scores),
               "training_free_counter": _counter_summary(counter) if len(counter) else {},
               "per_source": t3.to_dict(orient="records")}
-    table4 = [{"model": f"LiFT {config.name} ({vocab.mode})", **{k: report["overall"][k] for k in ("detection", "obo", "mae")}}]
+    table4 = [{"model": f"LiFT {config.name} ({vocab.mode}{ensemble})", **{k: report["overall"][k] for k in ("detection", "obo", "mae")}}]
     if baseline_checkpoint:
         b_model, b_tok, b_vocab, b_cfg, b_meta = load_checkpoint(baseline_checkpoint, device=str(dev))
         if not map_by_token:
@@ -370,6 +436,12 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
     atomic_write_json(out / "report.json", report)
     atomic_write_text(out / "report.md", report_markdown(report, t3, pd.DataFrame(table4), confusion))
     return report
+
+
+def _checkpoints(checkpoint) -> str:
+    if isinstance(checkpoint, list):
+        return f"the mean of {len(checkpoint)} checkpoints ({', '.join(checkpoint)})"
+    return str(checkpoint)
 
 
 def provenance_line(meta: dict, release, map_by_token: bool) -> str:
@@ -424,7 +496,7 @@ def report_markdown(report: dict, t3: pd.DataFrame, t4: pd.DataFrame, confusion:
         markdown_table(confusion[confusion["label"] != ALL].sort_values(["detection", "label"]).head(worst))]
     recut = report.get("recut")
     return "\n\n".join([
-        f"# LiFT evaluation: {report['checkpoint']} on {report['release']} ({report['split']})",
+        f"# LiFT evaluation: {_checkpoints(report['checkpoint'])} on {report['release']} ({report['split']})",
         report.get("provenance", ""),
         *([f"Rep-diverse evaluation: each clip with rep bounds is replaced by windows of {recut['min_reps']}–"
            f"{recut['max_reps']} consecutive reps cut at its annotated boundaries ({recut['per_count']} per length; "
