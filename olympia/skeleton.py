@@ -41,6 +41,11 @@ KINEMATIC_CHAINS: tuple[tuple[int, ...], ...] = (
 )
 CHAIN_NAMES = ("torso_head", "left_leg", "right_leg", "left_arm", "right_arm")
 
+# Each joint's counterpart on the other side (itself on the midline), for `mirror`.
+MIRRORED_JOINTS: tuple[int, ...] = tuple(
+    {**{l: r for l, r in zip(LEFT_LEG + LEFT_ARM, RIGHT_LEG + RIGHT_ARM)},
+     **{r: l for l, r in zip(LEFT_LEG + LEFT_ARM, RIGHT_LEG + RIGHT_ARM)}}.get(j, j) for j in range(N_JOINTS))
+
 # Left/right pairs for symmetry checks ((left bone), (right bone)): thigh, shin, upper arm, forearm.
 SYMMETRIC_BONES = (((L_HIP, L_KNEE), (R_HIP, R_KNEE)), ((L_KNEE, L_ANKLE), (R_KNEE, R_ANKLE)),
                    ((L_SHOULDER, L_ELBOW), (R_SHOULDER, R_ELBOW)), ((L_ELBOW, L_WRIST), (R_ELBOW, R_WRIST)))
@@ -51,6 +56,16 @@ Y_UP_TO_Z_UP = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=np.float64)
 # a camera frame (x right, y down, z forward, as MediaPipe's world landmarks, MotionBERT's output
 # and a pinhole back-projection are): (x, y, z) -> (x, z, -y), so y then points away from the camera.
 CAMERA_TO_Z_UP = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], dtype=np.float64)
+
+
+def mirror(keypoints: np.ndarray) -> np.ndarray:
+    """The mirror image of (..., 17, 3) H36M keypoints: x negated (a reflection through a
+    vertical plane; z stays up) and every left joint swapped with its right counterpart, so a
+    left-arm row becomes a right-arm row done by a mirrored person, with left still left."""
+    kp = np.asarray(keypoints)
+    out = kp[..., list(MIRRORED_JOINTS), :].copy()
+    out[..., 0] = -out[..., 0]
+    return out
 
 
 def rotate(keypoints: np.ndarray, matrix: np.ndarray) -> np.ndarray:

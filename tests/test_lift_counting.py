@@ -148,6 +148,42 @@ def test_margin_windows_keep_their_count_and_their_extra_frames_are_no_rep(relea
     assert widened > 0
 
 
+def test_mirrored_windows_answer_the_same_questions_with_mirrored_images(release, tok):
+    from lift.images import window_frames
+    from lift.samples import draw_groups
+    from olympia.skeleton import mirror
+    data = load_release(release, tok, None, splits=("validation",), workers=1, progress=False,
+                        recut={"validation": Recut(2, 3, per_count=None, mirror=True)}, rep_targets=True)
+    plain = {w: v for w, v in data.windows.items() if not w.endswith("~mirror")}
+    mirrored = {w: v for w, v in data.windows.items() if w.endswith("~mirror")}
+    assert mirrored and len(mirrored) == len(plain)
+    val, store = data.splits["validation"], ClipStore(release)
+    groups = dict(zip(val.qa["clip_id"], draw_groups(val)))
+    for wid, window in mirrored.items():
+        twin = wid[:-len("~mirror")]
+        assert window[:3] == plain[twin][:3] and window[4] is True
+        # the same questions and answers as the unmirrored window, drawn with it
+        q = val.qa[val.qa["clip_id"] == wid]
+        t = val.qa[val.qa["clip_id"] == twin]
+        assert list(q["answer"]) == list(t["answer"]) and list(q["task"]) == list(t["task"])
+        assert groups[wid] == groups[twin]
+        kp = store.keypoints(window[0])
+        np.testing.assert_array_equal(window_frames(kp, window), mirror(kp[window[1]:window[2]]))
+        rows_m = np.flatnonzero((val.qa["clip_id"] == wid).to_numpy() & val.is_count)
+        rows_p = np.flatnonzero((val.qa["clip_id"] == twin).to_numpy() & val.is_count)
+        np.testing.assert_array_equal(val.rep_spans[rows_m[0]], val.rep_spans[rows_p[0]])
+
+
+def test_train_records_recut_mirror(release, tmp_path):
+    from lift.cli import main
+    res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "ck"), "--epochs", "1",
+                                    "--max-steps-per-epoch", "2", "--batch-size", "8", "--recut", "2-8",
+                                    "--recut-mirror", "--quiet"])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((tmp_path / "ck" / "config.json").read_text())["config"]
+    assert cfg["train"]["recut_mirror"] is True
+
+
 def test_smoothed_count_targets_by_hand():
     from olympia.labels.vocabulary import VocabClass, Vocabulary
     classes = [VocabClass(0, "squat", "core_action", 1.0)] + [VocabClass(k, str(k), "integer", 1.0) for k in range(1, 11)]

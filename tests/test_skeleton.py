@@ -90,3 +90,27 @@ def test_rotations_to_z_up_are_proper_and_send_up_to_z():
 def test_mediapipe_and_coco_share_one_synthesis():
     mp, coco = JOINT_SETS["mediapipe33"], JOINT_SETS["coco17"]
     assert mp.to_h36m == coco.to_h36m and mp.to_h36m[10] == ("left_eye", "right_eye")
+
+
+def test_mirror_swaps_sides_and_reflects_x():
+    from olympia.skeleton import L_WRIST, R_WRIST, HEAD, L_KNEE, R_KNEE, mirror
+    rng = np.random.default_rng(0)
+    kp = rng.normal(0, 0.5, (4, 17, 3)).astype(np.float32)
+    m = mirror(kp)
+    # the left wrist of the mirror image is where the right wrist was, reflected in x
+    np.testing.assert_array_equal(m[:, L_WRIST], kp[:, R_WRIST] * np.array([-1, 1, 1], np.float32))
+    np.testing.assert_array_equal(m[:, R_KNEE], kp[:, L_KNEE] * np.array([-1, 1, 1], np.float32))
+    np.testing.assert_array_equal(m[:, HEAD], kp[:, HEAD] * np.array([-1, 1, 1], np.float32))   # on the midline
+    np.testing.assert_array_equal(mirror(m), kp)
+    # a mirror image: the same bones, the left ones now the right ones
+    np.testing.assert_allclose(np.sort(bone_lengths(m), axis=-1), np.sort(bone_lengths(kp), axis=-1), rtol=1e-6)
+
+
+def test_a_left_right_symmetric_pose_is_its_own_mirror_image():
+    from olympia.skeleton import LEFT_ARM, LEFT_LEG, RIGHT_ARM, RIGHT_LEG, mirror
+    kp = np.zeros((17, 3), np.float32)
+    kp[:, 2] = np.linspace(0.0, 1.7, 17)
+    for left, right in zip(LEFT_LEG + LEFT_ARM, RIGHT_LEG + RIGHT_ARM):
+        kp[left] = (0.2, 0.1, 0.3 + left / 20)
+        kp[right] = (-0.2, 0.1, 0.3 + left / 20)
+    np.testing.assert_array_equal(mirror(kp), kp)

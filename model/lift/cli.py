@@ -83,6 +83,10 @@ def main():
               help="Also train on each window cut with up to this share of a rep's frames more before and after "
                    "it (e.g. 0.5): context that is no rep of the window, so a window's reps are found from the "
                    "pose, not from the image's edges.")
+@click.option("--recut-mirror", is_flag=True,
+              help="Also train on each window mirrored (left and right swapped, olympia.skeleton.mirror): a "
+                   "left-arm set becomes a right-arm one; the count and the exercise stay. Mirrored windows are "
+                   "drawn with their originals (an epoch keeps its length).")
 @click.option("--count-sigma", type=float, help="Spread count targets over neighbouring integers (Gaussian σ in reps; 0 = one-hot).")
 @click.option("--time-axis", type=click.Choice(["native", "fit"]),
               help="Motion image time axis: native (paper, 12.5 columns/s) or fit (every clip to 640 columns).")
@@ -111,7 +115,7 @@ def main():
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
           max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, random_init, recut,
-          recut_per_count, recut_speeds, recut_margin, count_sigma, time_axis, time_band, count_head, density_weight,
+          recut_per_count, recut_speeds, recut_margin, recut_mirror, count_sigma, time_axis, time_band, count_head, density_weight,
           train_on_validation, sources,
           with_baseline, no_resume, no_amp, stream, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
@@ -152,6 +156,8 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
         cfg.model.count_head = count_head
     if train_on_validation:
         cfg.train.train_on_validation = True
+    if recut_mirror:
+        cfg.train.recut_mirror = True
     if questions_per_clip is not None:
         cfg.train.questions_per_clip = questions_per_clip or None
     if no_amp:

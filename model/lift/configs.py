@@ -60,6 +60,7 @@ class TrainConfig:
     train_on_validation: bool = False  # train on train + validation for max_epochs (no early stopping on validation):
                                        # the final model, once the epochs are chosen on validation
     recut_margin: float = 0.0         # training windows also cut with up to this share of a rep more before/after (context, no rep)
+    recut_mirror: bool = False        # training windows also mirrored (left <-> right; olympia.skeleton.mirror)
     sources: list | None = None       # train only on clips of these sources (None = all; e.g. leave evaluation-only ones out)
     density_weight: float = 1.0       # weight of the rep head's loss beside the classification loss (count_head "density"/"phase")
 

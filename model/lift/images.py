@@ -22,12 +22,13 @@ import pandas as pd
 from olympia.errors import StoreIntegrityError
 from olympia.io import atomic_path
 from olympia.motion_image import IMAGE_ROWS, motion_image
+from olympia.skeleton import mirror
 from olympia.store import ClipStore
 from olympia.timebase import FPS, resample_to_length
 
 from lift.configs import IMAGE_WIDTH, TIME_AXES
 
-Windows = dict[str, tuple]   # clip id -> (parent clip id, first frame, end frame[, speed]) (see window_frames)
+Windows = dict[str, tuple]   # clip id -> (parent, first frame, end frame[, speed[, mirrored]]) (window_frames)
 
 
 def normalize_image(img: np.ndarray) -> np.ndarray:
@@ -61,10 +62,13 @@ def clip_image_chw(keypoints: np.ndarray, fps: float = FPS, time_axis: str = "na
 def window_frames(keypoints: np.ndarray, window: tuple) -> np.ndarray:
     """Frames [start, end) of a parent clip's keypoints, played at `speed` (a 4th element, 1.0
     when absent): resampled in time to round((end - start) / speed) frames at 25 fps, so a
-    speed of 1.25 shows the same reps 25 % faster (tempo augmentation, lift.samples.Recut)."""
+    speed of 1.25 shows the same reps 25 % faster (tempo augmentation, lift.samples.Recut);
+    mirrored (olympia.skeleton.mirror) when a 5th element is true (mirror augmentation)."""
     start, end = window[1], window[2]
     kp = keypoints[start:end]
     speed = window[3] if len(window) > 3 else 1.0
+    if len(window) > 4 and window[4]:
+        kp = mirror(kp)
     return kp if speed == 1.0 else resample_to_length(kp, max(2, round(len(kp) / speed)))
 
 

@@ -218,6 +218,7 @@ class Recut:
     speeds: tuple = (1.0,)           # each window also played at these speeds (tempo augmentation; training)
     margin: float = 0.0              # each window also cut with up to this share of a rep's frames more
                                      # before and after it (context that is no rep of the window; training)
+    mirror: bool = False             # each window also mirrored, left and right swapped (training)
 
 
 def window_margins(rep_bounds, window, n_frames: int, margin: float, key: str) -> tuple[int, int]:
@@ -261,9 +262,11 @@ def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabul
         if recut.margin > 0:
             cuts += [(w, "+m", *window_margins(bounds, w, int(meta.at[cid, "n_frames"]), recut.margin,
                                                  window_clip_id(cid, w))) for w in found]
-        for (w, tag, start, end), speed in [(c, v) for c in cuts for v in recut.speeds]:
-            wid = window_clip_id(cid, w) + tag + ("" if speed == 1.0 else f"@{speed:g}x")
-            windows[wid] = (cid, start, end) if speed == 1.0 else (cid, start, end, float(speed))
+        flips = (False, True) if recut.mirror else (False,)
+        for (w, tag, start, end), speed, flip in [(c, v, f) for c in cuts for v in recut.speeds for f in flips]:
+            wid = window_clip_id(cid, w) + tag + ("" if speed == 1.0 else f"@{speed:g}x") + ("~mirror" if flip else "")
+            windows[wid] = ((cid, start, end, float(speed), True) if flip else
+                            (cid, start, end) if speed == 1.0 else (cid, start, end, float(speed)))
             keep = rows if str(w.reps) in release_vocab else rows[~is_count]   # beyond max_count: no count question
             k = keep["task"].to_numpy() == "count"
             j = release_vocab.index(str(w.reps)) if k.any() else -1
