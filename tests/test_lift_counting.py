@@ -257,7 +257,8 @@ def test_train_and_evaluate_on_windows_from_the_cli(release, tmp_path):
     assert res.exit_code == 0, res.output
     report = json.loads((ev / "report.json").read_text())
     # evaluation windows are cut exactly at rep bounds: one speed, no margin
-    assert report["recut"] == {"min_reps": 2, "max_reps": 8, "per_count": 1, "speeds": [1.0], "margin": 0.0}
+    assert report["recut"] == {"min_reps": 2, "max_reps": 8, "per_count": 1, "speeds": [1.0], "margin": 0.0,
+                              "mirror": False}
     counter = (ev / "counter.csv").read_text().splitlines()
     assert all(":reps" in line.split(",")[0] for line in counter[1:])            # the counter sees the windows
     assert report["training_free_counter"]["counter_clips"] == len(counter) - 1 > 0
