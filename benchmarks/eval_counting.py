@@ -25,7 +25,10 @@ Rep boundaries (printed with the counts): by boundary type (the set's first star
 reps, its last end) the share within 0.3 s and the median signed offset (predicted - annotated)
 of the nearest predicted boundary; per Fit3D exercise the share within 0.3 s of the boundaries
 placed by the counter and by the previous rule (`previous_bounds`: the middle of the counted
-signal's trough, on the same reps).
+signal's trough, on the same reps). Rep confidence: how well it tells the counted reps that
+match an annotated rep (IoU >= 0.5) from those that do not, as AUROC (0.5: no better than
+chance; 1: every matching rep is more confident than every other); the same for the reps with
+both ends within 0.3 s of an annotated boundary.
 
 Set detection (--sets): every uncut capture alone (one set each); each subject's captures
 joined with 10 s of held pose between them; a long video assembled with ffmpeg from the real
@@ -205,6 +208,33 @@ def previous_bounds(case: Case, res) -> np.ndarray:
     return rep_bounds.rest_band_bounds(sign * s, res.peaks - a, res.period_frames) + a
 
 
+def auroc(positive, score) -> float:
+    """Area under the ROC curve of `score` for the boolean labels `positive` (Mann-Whitney U over
+    the pairs, ties count half); NaN without both labels."""
+    from scipy.stats import rankdata
+    y, ranks = np.asarray(positive, bool), rankdata(score)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if not n1 or not n0:
+        return float("nan")
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def confidence_report(pairs) -> dict:
+    """Per-rep confidence against whether the rep matches an annotated one (IoU >= 0.5)."""
+    match, ends, conf = [], [], []
+    for case, res in pairs:
+        truth = list(zip(case.boundaries[:-1], case.boundaries[1:]))
+        for rep, c in zip(res.rep_bounds, res.confidence):
+            match.append(max(iou(rep, t) for t in truth) >= 0.5)
+            ends.append(all(np.abs(case.boundaries - e).min() <= BOUNDARY_TOL for e in rep))
+            conf.append(float(c))
+    match, conf = np.asarray(match, bool), np.asarray(conf)
+    return {"auroc": auroc(match, conf), "auroc_ends_within": auroc(ends, conf),
+            "matching": int(match.sum()), "other": int((~match).sum()),
+            "median_matching": float(np.median(conf[match])) if match.any() else float("nan"),
+            "median_other": float(np.median(conf[~match])) if (~match).any() else float("nan")}
+
+
 def boundary_report(cases: list[Case], results) -> dict:
     """Per source with annotated boundaries: by boundary type, the share within 0.3 s and the
     median signed offset; per exercise (Fit3D), the share within 0.3 s now and before."""
@@ -225,7 +255,8 @@ def boundary_report(cases: list[Case], results) -> dict:
             "by_kind": {k: {"n": len(v), "within": float(np.mean(np.abs(v) <= BOUNDARY_TOL)),
                             "median_offset_frames": float(np.nanmedian(v))} for k, v in kinds.items() if v},
             "by_exercise": {e: {"n": len(v[0]), "within": float(np.mean(v[0])), "before": float(np.mean(v[1]))}
-                            for e, v in sorted(exercises.items())}}
+                            for e, v in sorted(exercises.items())},
+            "confidence": confidence_report(pairs)}
     return report
 
 
@@ -479,6 +510,10 @@ def print_boundary_report(report: dict) -> None:
         kinds = "; ".join(f"{k} {v['within']:.2f} (median offset {v['median_offset_frames']:+.1f} frames, n {v['n']})"
                           for k, v in r["by_kind"].items())
         print(f"boundaries within 0.3 s, {source}: {kinds}")
+        c = r["confidence"]
+        print(f"rep confidence, {source}: AUROC {c['auroc']:.3f} ({c['matching']} reps matching an annotated rep "
+              f"at IoU >= 0.5, median confidence {c['median_matching']:.2f}; {c['other']} not, {c['median_other']:.2f}); "
+              f"AUROC {c['auroc_ends_within']:.3f} for both ends within 0.3 s of annotated boundaries")
     fit3d = [s for s in ("fit3d_cut", "fit3d_uncut") if s in report]
     if fit3d:
         print("| exercise | " + " | ".join(f"{s}: before / after" for s in fit3d) + " |")

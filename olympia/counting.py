@@ -25,7 +25,8 @@ Classical signal processing, no learning; the periodicity scan is olympia.period
    is cut in its middle). That pose is not always an extreme of the counted signal (a thruster
    starts standing with the weight at the chest, halfway through the squat's signal).
    A rep's confidence: its rise within its bounds relative to the set's median rep, times how
-   well its cycle repeats, times how close its bounds come to the start pose.
+   well its cycle repeats, times how close its bounds come to the start pose, halved when its
+   middle comes as close to that pose (bounds that may lie half a rep off).
 
 A clip without two matching cycles (one rep, or motion too irregular to be periodic) falls
 back to counting prominent excursions of the first principal component. The counter is

@@ -18,6 +18,10 @@ SET_EDGE_BAND = 0.2       # the same at the set's first start and last end (narr
 #                           position passes near the start pose without holding it)
 BOUND_REACH = 0.35        # a boundary is searched within this many periods of where it is expected
 BOUND_REFINEMENTS = 2     # times the start pose is re-estimated from the boundaries found
+DISTINCT_MARGIN = 0.25    # a rep's middle: its frames this many periods inside its bounds ...
+DISTINCT_BAND = 0.25      # ... stay farther from the start pose than its bounds by this fraction of the
+#                           distance's range: distinct bounds (confidence factor 1) ...
+AMBIGUOUS_BOUNDS = 0.5    # ... or come as close: ambiguous bounds, maybe half a rep off (factor 0.5)
 
 
 def rest_band_bounds(s: np.ndarray, peaks: np.ndarray, period: float) -> np.ndarray:
@@ -72,8 +76,10 @@ def start_pose_bounds(xs: np.ndarray, peaks: np.ndarray, period: float
     rep starts, and the last ends, as far from where the pose leaves (reaches) the start pose
     as the boundaries between reps lie from theirs, within the rest (SET_EDGE_BAND).
     Closeness per rep: 1 - the mean distance of its start and end poses from the start pose,
-    relative to the distance's range (1: both bounds in the start pose; it scales the rep's
-    confidence: a rep that never comes back to the start pose has uncertain bounds)."""
+    relative to the distance's range (1: both bounds in the start pose), times
+    `distinct_bounds` (0.5 when the rep's middle comes as close to the start pose as its
+    bounds). It scales the rep's confidence: a rep that never comes back to the start pose, or
+    comes back to it twice, has uncertain bounds."""
     n = len(xs)
     length = max(2, min(round(period), n - int(peaks[0])))
     cycle = _rep_cycle(xs, peaks, length)
@@ -105,7 +111,27 @@ def start_pose_bounds(xs: np.ndarray, peaks: np.ndarray, period: float
     cuts[-1] = max(cuts[-1], peaks[-1] + 1)
     bounds = _increasing_bounds(cuts, n)
     at_bounds = d[np.minimum(bounds, n - 1)].mean(axis=1)   # an end frame is exclusive: its pose is the next rep's
-    return bounds, np.clip(1.0 - at_bounds / max(scale, 1e-12), 0.0, 1.0)
+    closeness = np.clip(1.0 - at_bounds / max(scale, 1e-12), 0.0, 1.0)
+    return bounds, closeness * distinct_bounds(d, bounds, period, scale)
+
+
+def distinct_bounds(d: np.ndarray, bounds: np.ndarray, period: float, scale: float) -> np.ndarray:
+    """Per rep in [AMBIGUOUS_BOUNDS, 1]: how clearly its bounds are the one place of its cycle
+    where the pose is the start pose. d: per frame, the distance from the start pose; scale: its
+    range. A rep whose middle (DISTINCT_MARGIN periods inside its bounds) comes as close to the
+    start pose as its bounds has two places to be cut at (a pose passed twice per rep: a swing
+    to one side and back through the centre to the other, or a set whose edges caught the
+    motion halfway down, a pose passed again on the way up): its bounds may lie half a rep off,
+    and the factor is AMBIGUOUS_BOUNDS; one whose middle stays DISTINCT_BAND of the range
+    farther away scores 1 (linear between)."""
+    n, margin = len(d), int(round(DISTINCT_MARGIN * period))
+    clear = np.ones(len(bounds))
+    for k, (a, b) in enumerate(bounds):
+        middle = d[a + margin:b - margin]
+        if len(middle):
+            at = 0.5 * (d[a] + d[min(b, n - 1)])
+            clear[k] = np.clip((float(middle.min()) - at) / (DISTINCT_BAND * max(scale, 1e-12)), 0.0, 1.0)
+    return AMBIGUOUS_BOUNDS + (1.0 - AMBIGUOUS_BOUNDS) * clear
 
 
 def _rep_cycle(xs: np.ndarray, peaks: np.ndarray, length: int) -> np.ndarray:
