@@ -90,6 +90,9 @@ def load_checkpoint(path, device: str = "cpu"):
     if meta.get("vilt_config"):      # the exact ViLT (a pretrained one may differ from vilt_config's defaults)
         from transformers import ViltConfig, ViltModel
         vilt = ViltModel(ViltConfig.from_dict(meta["vilt_config"]))
+        if config.model.patch_shape is not None:
+            from lift.model import set_patch_shape
+            set_patch_shape(vilt, config.model.patch_shape)
     model = LiftModel.build(config.model, meta["text_vocab_size"], meta["n_classes"], vilt=vilt)
     try:
         model.load_state_dict(load_tensors(path / MODEL_FILE, "cpu", "weights"))

@@ -20,6 +20,8 @@ class ModelConfig:
     num_attention_heads: int = 12     # attention heads per layer
     intermediate_size: int = 3072     # MLP width inside each layer
     patch_size: int = 32              # image patch side in pixels (ViLT-B/32)
+    patch_shape: list | None = None   # [rows, columns] of a non-square patch (from scratch only; None = square
+                                      # patch_size). [64, 16]: one token per body chain (64 rows) per 1.28 s
     image_size: int = 384             # side of ViLT's position-embedding grid (interpolated to 12x20)
     max_text_tokens: int = MAX_TEXT_TOKENS  # question length in tokens, padded/truncated
     hidden_dropout_prob: float = 0.0  # dropout in embeddings and layers (ViLT default 0)

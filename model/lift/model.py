@@ -87,25 +87,49 @@ class PhaseHead(nn.Module):
         return out[..., :2], out[..., 2]
 
 
+def set_patch_shape(vilt: ViltModel, shape) -> None:
+    """Make `vilt` cut its images into patches of shape (rows, columns) instead of square ones:
+    a new patch projection (ViltEmbeddings.visual_embed reads the patch grid from its output and
+    interpolates the position embeddings to it, so nothing else changes). The same number of
+    pixels per patch keeps the token count and the cost: 64 x 16 instead of 32 x 32 gives one
+    token per body chain (the motion image's chains are 64 rows each, method.md §6) per 16
+    columns (1.28 s on the native axis) instead of two half chains per 2.56 s."""
+    rows, cols = (int(v) for v in shape)
+    embed = vilt.embeddings.patch_embeddings
+    old = embed.projection
+    embed.projection = nn.Conv2d(old.in_channels, old.out_channels, kernel_size=(rows, cols), stride=(rows, cols))
+    embed.patch_size = (rows, cols)
+
+
 class LiftModel(nn.Module):
     def __init__(self, vilt: ViltModel, n_classes: int, time_band: bool = False, count_head: str = "classes"):
         super().__init__()
         if count_head not in COUNT_HEADS:
             raise ValueError(f"count_head must be one of {COUNT_HEADS}, got {count_head!r}")
         self.vilt = vilt
+        rows, cols = vilt.embeddings.patch_embeddings.projection.kernel_size
+        self.patch_shape = (int(rows), int(cols))   # (rows, columns) of an image patch
         self.head = ClassifierHead(vilt.config.hidden_size, n_classes)
         self.time_band = time_band
         self.count_head = count_head
         self.density = DensityHead(vilt.config.hidden_size) if count_head == "density" else None
-        self.phase = PhaseHead(vilt.config.hidden_size, vilt.config.patch_size) if count_head == "phase" else None
+        self.phase = PhaseHead(vilt.config.hidden_size, self.patch_shape[1]) if count_head == "phase" else None
         if count_head in REP_HEADS:
             keep_patch_index(vilt.embeddings)
 
     @classmethod
     def build(cls, cfg: ModelConfig, text_vocab_size: int, n_classes: int, vilt: ViltModel | None = None):
-        """A fresh model; `vilt` lets the caller pass pretrained weights loaded from disk."""
-        return cls(vilt if vilt is not None else ViltModel(vilt_config(cfg, text_vocab_size)), n_classes,
-                   time_band=cfg.time_band, count_head=cfg.count_head)
+        """A fresh model; `vilt` lets the caller pass pretrained weights loaded from disk (square
+        patches: a pretrained patch projection has no other shape)."""
+        if vilt is None:
+            vilt = ViltModel(vilt_config(cfg, text_vocab_size))
+            if cfg.patch_shape is not None:
+                set_patch_shape(vilt, cfg.patch_shape)
+        elif cfg.patch_shape is not None and tuple(cfg.patch_shape) != tuple(vilt.embeddings.patch_embeddings.projection.kernel_size):
+            from olympia.errors import ConfigError
+            raise ConfigError(f"patch shape {list(cfg.patch_shape)} needs a model trained from scratch; the given ViLT "
+                              f"has {list(vilt.embeddings.patch_embeddings.projection.kernel_size)} patches")
+        return cls(vilt, n_classes, time_band=cfg.time_band, count_head=cfg.count_head)
 
     @property
     def n_classes(self) -> int:
@@ -120,7 +144,7 @@ class LiftModel(nn.Module):
         dtype = self.vilt.embeddings.patch_embeddings.projection.weight.dtype
         if self.time_band:
             pixel_values, pixel_mask = add_time_band(pixel_values, pixel_mask)
-        pixel_values, pixel_mask = crop_to_content(pixel_values, pixel_mask, self.vilt.config.patch_size)
+        pixel_values, pixel_mask = crop_to_content(pixel_values, pixel_mask, self.patch_shape)
         out = self.vilt(input_ids=input_ids.long(), attention_mask=attention_mask.long(),
                         pixel_values=pixel_values.to(dtype), pixel_mask=pixel_mask.long())
         logits = self.head(out.pooler_output)
@@ -129,7 +153,7 @@ class LiftModel(nn.Module):
         if self.count_head not in REP_HEADS:
             raise ValueError("this model has no rep head (count_head 'classes')")
         columns, valid = patch_columns(out.last_hidden_state[:, input_ids.shape[1] + 1:],
-                                       self.vilt.embeddings.patch_index, pixel_mask, self.vilt.config.patch_size)
+                                       self.vilt.embeddings.patch_index, pixel_mask, self.patch_shape)
         if self.phase is not None:
             return logits, self.phase(columns), pixel_mask[:, :IMAGE_ROWS].any(dim=1).to(columns.dtype)
         return logits, self.density(columns) * valid, valid
@@ -143,7 +167,7 @@ class LiftModel(nn.Module):
         return rep_out.float().sum(dim=1)
 
 
-def patch_columns(image_states: torch.Tensor, patch_index: torch.Tensor, pixel_mask: torch.Tensor, patch: int):
+def patch_columns(image_states: torch.Tensor, patch_index: torch.Tensor, pixel_mask: torch.Tensor, patch):
     """The image tokens' final states averaged over each patch column's valid patches: (B, C, h),
     and which columns hold the clip (B, C) float.
 
@@ -151,8 +175,10 @@ def patch_columns(image_states: torch.Tensor, patch_index: torch.Tensor, pixel_m
     the batch's largest image, then padding patches drawn at random), so each token's (row,
     column) is read from the patch_index it returns (keep_patch_index). A patch is valid where
     the pixel mask, interpolated to the patch grid (nearest, as ViLT does), is set.
-    image_states: the hidden states after the image's [CLS] token, one per patch_index row."""
-    b, height, width = pixel_mask.shape[0], pixel_mask.shape[1] // patch, pixel_mask.shape[2] // patch
+    image_states: the hidden states after the image's [CLS] token, one per patch_index row;
+    patch: its side, or (rows, columns)."""
+    rows, cols = _patch_rows_cols(patch)
+    b, height, width = pixel_mask.shape[0], pixel_mask.shape[1] // rows, pixel_mask.shape[2] // cols
     grid = nn.functional.interpolate(pixel_mask[:, None].float(), size=(height, width))[:, 0]   # (B, H, W)
     row, col = patch_index[..., 0].long(), patch_index[..., 1].long()                            # (B, M)
     valid = grid[torch.arange(b, device=grid.device)[:, None], row, col].to(image_states.dtype)  # (B, M)
@@ -196,19 +222,25 @@ def add_time_band(pixel_values: torch.Tensor, pixel_mask: torch.Tensor):
     return values, mask
 
 
-def crop_to_content(pixel_values: torch.Tensor, pixel_mask: torch.Tensor, patch: int):
+def _patch_rows_cols(patch) -> tuple[int, int]:
+    return (int(patch), int(patch)) if isinstance(patch, int) else (int(patch[0]), int(patch[1]))
+
+
+def crop_to_content(pixel_values: torch.Tensor, pixel_mask: torch.Tensor, patch):
     """Drop the patch rows/columns that are padding in every image of the batch.
 
     Exact, not an approximation: ViLT interpolates its position embeddings to each image's
     valid patch grid and masks every padding patch out of attention, so whole-padding patches
     change nothing but cost time (the motion image fills 320 of 384 rows, and most clips are
-    much shorter than 640 columns). Images start at the top-left corner (pad_motion_image)."""
+    much shorter than 640 columns). Images start at the top-left corner (pad_motion_image).
+    patch: its side, or (rows, columns)."""
+    ph, pw = _patch_rows_cols(patch)
     rows = pixel_mask.any(dim=2).any(dim=0)
     cols = pixel_mask.any(dim=1).any(dim=0)
     if not rows.any():
         return pixel_values, pixel_mask
-    h = -(-(int(rows.nonzero().max()) + 1) // patch) * patch
-    w = -(-(int(cols.nonzero().max()) + 1) // patch) * patch
+    h = -(-(int(rows.nonzero().max()) + 1) // ph) * ph
+    w = -(-(int(cols.nonzero().max()) + 1) // pw) * pw
     return pixel_values[:, :, :h, :w], pixel_mask[:, :h, :w]
 
 

@@ -69,6 +69,9 @@ def make_model(config: LiftConfig, tokenizer, n_classes: int) -> LiftModel:
     vilt = None
     if config.model.pretrained_vilt:
         from transformers import ViltModel
+        if config.model.patch_shape is not None:
+            raise ConfigError(f"--patch {'x'.join(map(str, config.model.patch_shape))} trains the patch projection from "
+                              "scratch; pretrained ViLT-B/32 has 32 x 32 patches (drop --patch or --pretrained-vilt)")
         path = Path(config.model.pretrained_vilt)
         if not path.is_dir():
             raise ConfigError(f"--pretrained-vilt {path} is not a directory with ViLT weights "
