@@ -34,7 +34,9 @@ def skeleton_problem(keypoints) -> str | None:
               help="Add the ground-truth rep count as a third column (store/release inputs).")
 @click.option("--reps", "per_rep", is_flag=True,
               help="After each count line, one line per rep: start and end frame (25 fps, "
-                   "[start, end)), seconds and confidence.")
+                   "[start, end)), seconds and confidence (0-1: the rep's size against the set's, how "
+                   "well it repeats, how close its bounds come to the start pose; at most about 0.5 "
+                   "when the start pose recurs mid-rep and the bounds may lie half a rep off).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list (one object per input or clip: input, count, truth, "
                    "period_frames, reps [{start_frame, end_frame, confidence}]) and nothing else.")
