@@ -125,29 +125,39 @@ def test_count_rows_carry_their_reps_spans_and_batches_their_masses(release, tok
 
 
 # ------------------------------------------------------------------ the head
-def test_each_token_is_pooled_into_its_own_patch_column():
-    """ViLT shuffles the valid patches of the batch's widest image; the pooling must follow
-    ViLT's own patch index, not the row-major order."""
-    torch.manual_seed(0)
-    model = LiftModel.build(tiny_config().model, 100, 10).eval()
-    widths = [100, 64, 300]
-    px = torch.randn(3, 3, 384, IMAGE_WIDTH)
-    mask = torch.zeros(3, 384, IMAGE_WIDTH, dtype=torch.bool)
+def assert_tokens_pool_into_their_patch_columns(model, widths, patch: tuple[int, int]):
+    """Images of `widths` clip columns (rows 0..319 valid): with the position embeddings zeroed
+    (a token is then its patch's embedding alone), each pooled patch column equals the mean of
+    its patches' embeddings computed from the pixels, whatever order ViLT shuffled them in.
+    Returns (pixels, mask) as given to the model."""
+    rows, cols = patch
+    px = torch.randn(len(widths), 3, 384, IMAGE_WIDTH)
+    mask = torch.zeros(len(widths), 384, IMAGE_WIDTH, dtype=torch.bool)
     for i, w in enumerate(widths):
         mask[i, :320, :w] = True
-    pv, pm = crop_to_content(px * mask[:, None], mask, 32)
+    pv, pm = crop_to_content(px * mask[:, None], mask, patch)
+    assert pm.shape[1] == 320 and pm.shape[2] == math.ceil(max(widths) / cols) * cols
     with torch.no_grad():
-        model.vilt.embeddings.position_embeddings.zero_()     # a token is then its patch's embedding alone
+        model.vilt.embeddings.position_embeddings.zero_()
     x, _, (index, _) = model.vilt.embeddings.visual_embed(pv, pm.long(), max_image_length=-1)
-    columns, valid = patch_columns(x[:, 1:], index, pm, 32)
-    assert valid.sum(dim=1).tolist() == [math.ceil(w / 32) for w in widths]
+    columns, valid = patch_columns(x[:, 1:], index, pm, patch)
+    assert valid.sum(dim=1).tolist() == [math.ceil(w / cols) for w in widths]
     proj = model.vilt.embeddings.patch_embeddings.projection
     for i, w in enumerate(widths):
-        for c in range(math.ceil(w / 32)):
-            # column c's 10 image patches (rows 0..319), embedded from the pixels and averaged
-            cells = [pv[i, :, 32 * r:32 * r + 32, 32 * c:32 * c + 32] for r in range(10)]
+        for c in range(math.ceil(w / cols)):
+            cells = [pv[i, :, rows * r:rows * (r + 1), cols * c:cols * (c + 1)] for r in range(320 // rows)]
             expected = torch.stack([(proj.weight * cell).sum(dim=(1, 2, 3)) + proj.bias for cell in cells]).mean(0)
             torch.testing.assert_close(columns[i, c], expected, atol=1e-4, rtol=1e-4)
+    return px, mask
+
+
+def test_each_token_is_pooled_into_its_own_patch_column():
+    """ViLT shuffles the valid patches of the batch's widest image; the pooling must follow
+    ViLT's own patch index, not the row-major order. Column c of 32 x 32 patches: its 10 image
+    patches (rows 0..319) over image columns [32c, 32c + 32)."""
+    torch.manual_seed(0)
+    model = LiftModel.build(tiny_config().model, 100, 10).eval()
+    px, mask = assert_tokens_pool_into_their_patch_columns(model, [100, 64, 300], (32, 32))
     _, density, dvalid = model(torch.zeros(3, 40, dtype=torch.long), torch.ones(3, 40), px * mask[:, None], mask,
                                density=True)
     assert (density >= 0).all() and not density[dvalid == 0].any()

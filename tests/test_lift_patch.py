@@ -4,20 +4,18 @@ grid and the patch-column pooling worked out by hand from the motion image's lay
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 import torch
 from click.testing import CliRunner
 
-from olympia.motion_image import IMAGE_ROWS
 
 from lift.checkpoint import load_checkpoint
 from lift.configs import IMAGE_HEIGHT, IMAGE_WIDTH
-from lift.model import LiftModel, crop_to_content, patch_columns
+from lift.model import LiftModel
 from lift.synthetic import write_synthetic_release
 from test_lift import tiny_config
-from test_lift_density import evaluate_counts, train_checkpoint
+from test_lift_density import assert_tokens_pool_into_their_patch_columns, evaluate_counts, train_checkpoint
 
 
 def patched(shape=(64, 16)):
@@ -46,27 +44,10 @@ def test_a_64x16_patch_keeps_the_token_count_of_32x32():
 def test_each_token_is_one_chain_over_16_columns_and_pooled_into_its_column():
     """Column c of a 64 x 16 grid is image columns [16c, 16c + 16); its tokens are the 5 chains
     (rows 64k..64k + 63, k < 5); the pooled state is the mean of their 5 patch embeddings, in
-    whatever order ViLT shuffles them."""
+    whatever order ViLT shuffles them. 300 columns crop to 304 (19 patch columns)."""
     torch.manual_seed(1)
     model = LiftModel.build(patched().model, 100, 10).eval()
-    widths = [100, 64, 300]
-    px = torch.randn(3, 3, IMAGE_HEIGHT, IMAGE_WIDTH)
-    mask = torch.zeros(3, IMAGE_HEIGHT, IMAGE_WIDTH, dtype=torch.bool)
-    for i, w in enumerate(widths):
-        mask[i, :IMAGE_ROWS, :w] = True
-    pv, pm = crop_to_content(px * mask[:, None], mask, (64, 16))
-    assert tuple(pm.shape[1:]) == (IMAGE_ROWS, 304)              # 5 rows of 64; ceil(300 / 16) = 19 columns
-    with torch.no_grad():
-        model.vilt.embeddings.position_embeddings.zero_()
-    x, _, (index, _) = model.vilt.embeddings.visual_embed(pv, pm.long(), max_image_length=-1)
-    columns, valid = patch_columns(x[:, 1:], index, pm, (64, 16))
-    assert valid.sum(dim=1).tolist() == [math.ceil(w / 16) for w in widths]
-    proj = model.vilt.embeddings.patch_embeddings.projection
-    for i, w in enumerate(widths):
-        for c in range(math.ceil(w / 16)):
-            cells = [pv[i, :, 64 * k:64 * k + 64, 16 * c:16 * c + 16] for k in range(5)]
-            expected = torch.stack([(proj.weight * cell).sum(dim=(1, 2, 3)) + proj.bias for cell in cells]).mean(0)
-            torch.testing.assert_close(columns[i, c], expected, atol=1e-4, rtol=1e-4)
+    px, mask = assert_tokens_pool_into_their_patch_columns(model, [100, 64, 300], (64, 16))
     _, density, dvalid = model(torch.zeros(3, 40, dtype=torch.long), torch.ones(3, 40), px * mask[:, None], mask,
                                density=True)
     assert density.shape[1] == 19 and dvalid.sum(dim=1).tolist() == [7, 4, 19]
