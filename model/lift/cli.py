@@ -99,9 +99,10 @@ def main():
                    "(where in its rep each image column is; the count is the phase's turns; lift.phase). "
                    "density and phase train on the annotated rep bounds beside the classification loss.")
 @click.option("--patch", "patch", callback=lambda ctx, param, value: parse_patch(value), metavar="ROWSxCOLS",
-              help="Image patch shape for a model trained from scratch (default: square, 32x32). 64x16 keeps "
-                   "the token count and gives one token per body chain per 1.28 s instead of two half chains "
-                   "per 2.56 s (counting; lift.model.set_patch_shape).")
+              help="Image patch shape for a model trained from scratch (default: square, 32x32). 64x32 gives "
+                   "one token per body chain per 2.56 s (half the tokens) and identifies exercises better "
+                   "(docs/lift.md, rows P2-P2s7); 64x16, one per chain per 1.28 s, counts worse "
+                   "(lift.model.set_patch_shape).")
 @click.option("--density-weight", type=float,
               help="Weight of the rep head's loss (--count-head density or phase; default 1).")
 @click.option("--train-on-validation", is_flag=True,
