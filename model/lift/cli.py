@@ -93,18 +93,20 @@ def main():
 @click.option("--time-band", is_flag=True,
               help="Add a clock (time since the clip's start) in the motion image's padding rows, so the model "
                    "sees each column's absolute time and the set's duration (counting; lift.model.add_time_band).")
-@click.option("--count-head", type=click.Choice(["classes", "density", "phase"]),
+@click.option("--count-head", type=click.Choice(["classes", "density", "phase", "similarity"]),
               help="How the model counts: classes (paper: the count is the most confident integer class), "
-                   "density (a rep density per patch column of the image tokens, summed; lift.density) or phase "
-                   "(where in its rep each image column is; the count is the phase's turns; lift.phase). "
-                   "density and phase train on the annotated rep bounds beside the classification loss.")
+                   "density (a rep density per patch column of the image tokens, summed; lift.density), phase "
+                   "(where in its rep each image column is; the count is the phase's turns; lift.phase) or "
+                   "similarity (a rep density per image column from how the motion repeats, RepNet-style, "
+                   "blind to the question; lift.similarity). All but classes train on the annotated rep "
+                   "bounds beside the classification loss.")
 @click.option("--patch", "patch", callback=lambda ctx, param, value: parse_patch(value), metavar="ROWSxCOLS",
               help="Image patch shape for a model trained from scratch (default: square, 32x32). 64x32 gives "
                    "one token per body chain per 2.56 s (half the tokens) and identifies exercises better "
                    "(docs/lift.md, rows P2-P2s7); 64x16, one per chain per 1.28 s, counts worse "
                    "(lift.model.set_patch_shape).")
 @click.option("--density-weight", type=float,
-              help="Weight of the rep head's loss (--count-head density or phase; default 1).")
+              help="Weight of the rep head's loss (--count-head density, phase or similarity; default 1).")
 @click.option("--train-on-validation", is_flag=True,
               help="Train on the train and validation splits together for --epochs epochs (the training loss "
                    "stands in for the validation loss): the final model once the epochs were chosen on validation.")

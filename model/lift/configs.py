@@ -31,8 +31,10 @@ class ModelConfig:
     time_axis: str = "native"         # "native" (paper: 12.5 columns/s) or "fit" (every clip to 640 columns; counting)
     time_band: bool = False           # a clock (time since the start) in the image's padding rows 320..383 (counting)
     count_head: str = "classes"       # "classes" (paper: the count is an integer class), "density" (sum of a
-                                      # rep density per patch column, lift.density) or "phase" (turns of a rep
-                                      # phase per image column, lift.phase); both trained on rep bounds
+                                      # rep density per patch column, lift.density), "phase" (turns of a rep
+                                      # phase per image column, lift.phase) or "similarity" (a rep density per
+                                      # image column from the motion's self-similarity, lift.similarity); all
+                                      # three trained on rep bounds
 
 
 @dataclass

@@ -77,7 +77,7 @@ def model_loss(model, batch: dict, loss_fn, density_weight: float = 1.0):
     loss = loss_fn(logits, b["targets"])
     if "rep_mass" in b:
         rep_loss = (phase_loss(*rep, valid, b["rep_mass"], b["has_reps"]) if model.count_head == "phase"
-                    else density_loss(rep, valid, b["rep_mass"], b["has_reps"], model.patch_shape[1]))
+                    else density_loss(rep, valid, b["rep_mass"], b["has_reps"], model.rep_patch))
         loss = loss + density_weight * rep_loss
     return loss, logits, model.rep_count(rep, valid)
 

@@ -15,11 +15,13 @@ from transformers import ViltConfig, ViltModel
 from olympia.motion_image import IMAGE_ROWS
 
 from lift.configs import ModelConfig
+from lift.similarity import SimilarityHead
 
 SECONDS_PER_COLUMN = 2 / 25    # the native motion image: one column per 2 frames at 25 fps
-COUNT_HEADS = ("classes", "density", "phase")   # the count: an integer class (paper), the sum of a rep
-                                                # density (lift.density) or the turns of a rep phase (lift.phase)
-REP_HEADS = ("density", "phase")              # count heads trained on the annotated rep bounds
+COUNT_HEADS = ("classes", "density", "phase", "similarity")   # the count: an integer class (paper), the sum
+    # of a rep density (lift.density; or from the motion's self-similarity, lift.similarity) or the
+    # turns of a rep phase (lift.phase)
+REP_HEADS = ("density", "phase", "similarity")  # count heads trained on the annotated rep bounds
 
 
 def vilt_config(cfg: ModelConfig, text_vocab_size: int) -> ViltConfig:
@@ -114,7 +116,8 @@ class LiftModel(nn.Module):
         self.count_head = count_head
         self.density = DensityHead(vilt.config.hidden_size) if count_head == "density" else None
         self.phase = PhaseHead(vilt.config.hidden_size, self.patch_shape[1]) if count_head == "phase" else None
-        if count_head in REP_HEADS:
+        self.similarity = SimilarityHead() if count_head == "similarity" else None
+        if count_head in ("density", "phase"):
             keep_patch_index(vilt.embeddings)
 
     @classmethod
@@ -132,6 +135,11 @@ class LiftModel(nn.Module):
         return cls(vilt, n_classes, time_band=cfg.time_band, count_head=cfg.count_head)
 
     @property
+    def rep_patch(self) -> int:
+        """Image columns per column of the density head's output (lift.density.density_loss)."""
+        return 1 if self.similarity is not None else self.patch_shape[1]
+
+    @property
     def n_classes(self) -> int:
         return self.head.out.out_features
 
@@ -140,7 +148,8 @@ class LiftModel(nn.Module):
         density=True (a model with a rep head, REP_HEADS): (logits, rep output, valid), for
         count_head "density" the rep density per patch column of the cropped image (B, C) and
         which patch columns hold the clip (B, C); for "phase" ((cos, sin) per image column
-        (B, W, 2), inside-a-rep logits (B, W)) and which image columns hold the clip (B, W)."""
+        (B, W, 2), inside-a-rep logits (B, W)) and which image columns hold the clip (B, W); for
+        "similarity" the rep density per image column (B, W) and which image columns hold the clip."""
         dtype = self.vilt.embeddings.patch_embeddings.projection.weight.dtype
         if self.time_band:
             pixel_values, pixel_mask = add_time_band(pixel_values, pixel_mask)
@@ -152,6 +161,9 @@ class LiftModel(nn.Module):
             return logits
         if self.count_head not in REP_HEADS:
             raise ValueError("this model has no rep head (count_head 'classes')")
+        if self.similarity is not None:
+            valid = pixel_mask[:, :IMAGE_ROWS].any(dim=1).to(torch.float32)
+            return logits, self.similarity(pixel_values, valid), valid
         columns, valid = patch_columns(out.last_hidden_state[:, input_ids.shape[1] + 1:],
                                        self.vilt.embeddings.patch_index, pixel_mask, self.patch_shape)
         if self.phase is not None:

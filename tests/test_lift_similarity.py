@@ -1,0 +1,151 @@
+"""The self-similarity count head (`lift train --count-head similarity`, lift.similarity): the
+similarity band worked out by hand, the head's column layout and its blindness to the question,
+training on a batch, and the CLI round trip on a tiny synthetic release."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from olympia.store import ClipStore
+
+from lift.batches import iterate_batches
+from lift.checkpoint import load_checkpoint
+from lift.density import count_from_density
+from lift.model import LiftModel
+from lift.samples import load_release, release_questions
+from lift.similarity import SimilarityHead, similarity_band
+from lift.synthetic import write_synthetic_release
+from lift.tokenizer import train_wordpiece
+from test_lift import tiny_config
+from test_lift_density import assert_round_trips, evaluate_counts, train_checkpoint
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lifts") / "release"
+    write_synthetic_release(out, n_clips=12, seed=7)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tok(release):
+    return train_wordpiece(release_questions(release), 300)
+
+
+# ------------------------------------------------------------------ the band, by hand
+def test_the_band_compares_each_column_with_its_neighbours_up_to_the_reach():
+    # one-number poses 0, 1, 0, 1, 3: squared distances 0 (same pose) or 1, 9, 4 (to the 3)
+    e = torch.tensor([[[0.0, 1.0, 0.0, 1.0, 3.0]]])                     # (B=1, D=1, W=5)
+    band = similarity_band(e, torch.ones(1, 5), max_offset=2, temperature=torch.tensor(2.0))
+    assert band.shape == (1, 5, 5)                                        # offsets -2..2, columns 0..4
+    s = band[0].T                                                         # (column, offset + 2)
+    e1, e9, e4 = math.exp(-1 / 2), math.exp(-9 / 2), math.exp(-4 / 2)
+    torch.testing.assert_close(s[0], torch.tensor([0, 0, 1, e1, 1]))      # nothing before column 0
+    torch.testing.assert_close(s[2], torch.tensor([1, e1, 1, e1, e9]))
+    torch.testing.assert_close(s[4], torch.tensor([e9, e4, 1, 0, 0]))     # nothing past the end
+
+
+def test_padding_columns_neither_compare_nor_are_compared():
+    e = torch.tensor([[[0.0, 1.0, 0.0, 1.0, 3.0]]])
+    valid = torch.tensor([[1.0, 1.0, 1.0, 0.0, 0.0]])                     # a 3-column clip, padded to 5
+    s = similarity_band(e, valid, max_offset=2, temperature=torch.tensor(2.0))[0].T
+    assert not s[3:].any()
+    torch.testing.assert_close(s[1], torch.tensor([0, math.exp(-1 / 2), 1, math.exp(-1 / 2), 0]))
+
+
+def test_a_pose_that_recurs_every_period_peaks_at_that_offset():
+    """Distances, not embeddings' order: a pose cycle of 8 columns is back to itself at ±8, ±16
+    and nowhere else, whatever the cycle's shape."""
+    t = torch.arange(64.0)
+    e = torch.stack([torch.sin(2 * math.pi * t / 8), torch.cos(2 * math.pi * t / 8)])[None]
+    s = similarity_band(e, torch.ones(1, 64), max_offset=20, temperature=torch.tensor(0.1))[0].T   # (64, 41)
+    offsets = torch.arange(-20, 21)
+    peaks = offsets[s[32] > 0.99]
+    assert peaks.tolist() == [-16, -8, 0, 8, 16]
+
+
+# ------------------------------------------------------------------ the head and the model
+def test_the_head_gives_a_non_negative_density_per_image_column_zero_past_the_clip():
+    torch.manual_seed(0)
+    head = SimilarityHead(max_offset=16)
+    valid = torch.zeros(2, 96)
+    valid[0, :96], valid[1, :40] = 1, 1
+    with torch.no_grad():
+        density = head(torch.randn(2, 3, 384, 96), valid)
+    assert density.shape == (2, 96)
+    assert (density >= 0).all() and not density[1, 40:].any() and (density[0] > 0).all()
+    # before training: about one rep per 30 columns (2.4 s on the native axis)
+    assert float(density[0].mean()) == pytest.approx(1 / 30, rel=0.5)
+
+
+def test_the_model_counts_per_image_column_whatever_the_question(release, tok):
+    """The head sees the motion image only: two different questions give the same density, and
+    the count is its sum over the clip's image columns."""
+    torch.manual_seed(0)
+    model = LiftModel.build(tiny_config("similarity").model, tok.get_vocab_size(), 20).eval()
+    assert model.rep_patch == 1 and model.density is None and model.phase is None
+    px = torch.rand(2, 3, 384, 640)
+    mask = torch.zeros(2, 384, 640, dtype=torch.bool)
+    mask[0, :320, :100] = True                 # 100 columns: cropped to 4 patches of 32 = 128
+    mask[1, :320, :40] = True
+    px = px * mask[:, None]
+    ids_a = torch.randint(1, tok.get_vocab_size(), (2, 40))
+    ids_b = torch.randint(1, tok.get_vocab_size(), (2, 40))
+    with torch.no_grad():
+        logits_a, dens_a, valid = model(ids_a, torch.ones(2, 40), px, mask, density=True)
+        logits_b, dens_b, _ = model(ids_b, torch.ones(2, 40), px, mask, density=True)
+    assert dens_a.shape == (2, 128)
+    assert valid[0].tolist() == [1.0] * 100 + [0.0] * 28 and valid[1].tolist() == [1.0] * 40 + [0.0] * 88
+    torch.testing.assert_close(dens_a, dens_b)
+    assert not torch.allclose(logits_a, logits_b)          # the answer head does read the question
+    torch.testing.assert_close(model.rep_count(dens_a, valid), dens_a.sum(dim=1))
+
+
+def test_a_few_steps_fit_the_rep_density(release, tok):
+    """Training moves the similarity head's count toward the true counts of a batch."""
+    from lift.evaluate import model_loss
+    from lift.loss import weighted_softmax_ce
+    data = load_release(release, tok, None, splits=("train",), workers=1, progress=False, rep_targets=True)
+    train = data.splits["train"]
+    counts = train.take(np.flatnonzero(train.is_count)[:8])
+    batch = next(iterate_batches(counts, data.cache, 8, shuffle=False))
+    torch.manual_seed(0)
+    model = LiftModel.build(tiny_config("similarity").model, tok.get_vocab_size(), len(data.vocab))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    reps = torch.tensor(counts.qa["reps"].to_numpy(float)[batch["index"].numpy()])
+    errors = []
+    for _ in range(40):
+        loss, _, count = model_loss(model, batch, weighted_softmax_ce)
+        errors.append(float((count.detach() - reps).abs().mean()))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert errors[-1] < 0.5 * errors[0] and errors[-1] < 1.0
+
+
+# ------------------------------------------------------------------ CLI, checkpoints
+@pytest.fixture(scope="module")
+def similarity_checkpoint(release, tmp_path_factory):
+    return train_checkpoint(release, tmp_path_factory.mktemp("cks") / "ck", "--count-head", "similarity",
+                            "--patch", "64x32")
+
+
+def test_the_checkpoint_records_the_similarity_head_and_round_trips(similarity_checkpoint):
+    model, cfg = assert_round_trips(similarity_checkpoint, "similarity")
+    assert model.similarity is not None and cfg["model"]["patch_shape"] == [64, 32]
+
+
+def test_evaluate_and_predict_count_by_the_similarity_density(similarity_checkpoint, release, tmp_path):
+    output, cnt = evaluate_counts(similarity_checkpoint, release, tmp_path / "ev")
+    assert "class answer: OBO" in output
+    model, tok, vocab, _, _ = load_checkpoint(similarity_checkpoint)
+    lo, hi = vocab.integer_values().min(), vocab.integer_values().max()
+    assert len(cnt) and cnt["density_sum"].notna().all()
+    assert (cnt["pred_count"] == np.clip(np.rint(cnt["density_sum"]), lo, hi)).all()
+    from lift.predict import predict_skeleton
+    store = ClipStore(release)
+    r = predict_skeleton(model, tok, vocab, store.keypoints(sorted(store.index.index)[0]), exercise="squat")
+    assert r["count"] == count_from_density(np.array([r["density_sum"]]), vocab.integer_values())[0]
