@@ -37,9 +37,11 @@ def tok(release):
 
 # ------------------------------------------------------------------ the band, by hand
 def test_the_band_compares_each_column_with_its_neighbours_up_to_the_reach():
-    # one-number poses 0, 1, 0, 1, 3: squared distances 0 (same pose) or 1, 9, 4 (to the 3)
+    # one-number poses 0, 1, 0, 1, 3: squared distances 0 (same pose) or 1, 9, 4 (to the 3). The
+    # band's 19 pairs (3, 4, 5, 4, 3 per column) sum to 0+1+0, 1+0+1+0, 0+1+0+1+9, 0+1+0+4, 9+4+0
+    # = 32: mean 32/19, so a temperature of 19/16 divides each distance by 2
     e = torch.tensor([[[0.0, 1.0, 0.0, 1.0, 3.0]]])                     # (B=1, D=1, W=5)
-    band = similarity_band(e, torch.ones(1, 5), max_offset=2, temperature=torch.tensor(2.0))
+    band = similarity_band(e, torch.ones(1, 5), max_offset=2, temperature=torch.tensor(19 / 16))
     assert band.shape == (1, 5, 5)                                        # offsets -2..2, columns 0..4
     s = band[0].T                                                         # (column, offset + 2)
     e1, e9, e4 = math.exp(-1 / 2), math.exp(-9 / 2), math.exp(-4 / 2)
@@ -51,7 +53,8 @@ def test_the_band_compares_each_column_with_its_neighbours_up_to_the_reach():
 def test_padding_columns_neither_compare_nor_are_compared():
     e = torch.tensor([[[0.0, 1.0, 0.0, 1.0, 3.0]]])
     valid = torch.tensor([[1.0, 1.0, 1.0, 0.0, 0.0]])                     # a 3-column clip, padded to 5
-    s = similarity_band(e, valid, max_offset=2, temperature=torch.tensor(2.0))[0].T
+    # the 9 pairs inside the clip: 0+1+0, 1+0+1, 0+1+0 = 4, mean 4/9; a temperature of 4.5 divides by 2
+    s = similarity_band(e, valid, max_offset=2, temperature=torch.tensor(4.5))[0].T
     assert not s[3:].any()
     torch.testing.assert_close(s[1], torch.tensor([0, math.exp(-1 / 2), 1, math.exp(-1 / 2), 0]))
 
@@ -65,6 +68,16 @@ def test_a_pose_that_recurs_every_period_peaks_at_that_offset():
     offsets = torch.arange(-20, 21)
     peaks = offsets[s[32] > 0.99]
     assert peaks.tolist() == [-16, -8, 0, 8, 16]
+
+
+def test_a_smaller_motion_recurs_as_sharply():
+    """The same pose cycle at a tenth of its size (a push-up against a squat) gives the same band."""
+    t = torch.arange(40.0)
+    e = torch.stack([torch.sin(2 * math.pi * t / 10), torch.cos(2 * math.pi * t / 7)])[None]
+    big = similarity_band(e, torch.ones(1, 40), max_offset=12, temperature=torch.tensor(0.5))
+    small = similarity_band(0.1 * e, torch.ones(1, 40), max_offset=12, temperature=torch.tensor(0.5))
+    torch.testing.assert_close(small, big)
+    assert float(big.min()) < 0.05          # not flat: far poses are told apart
 
 
 # ------------------------------------------------------------------ the head and the model

@@ -23,14 +23,18 @@ from olympia.motion_image import IMAGE_ROWS
 
 MAX_OFFSET = 128      # columns compared before and after each column: 10.24 s on the native axis
 INITIAL_LOG_DENSITY = -3.38   # softplus(-3.38) = 1/30
+DILATIONS = (1, 2, 4)       # the density's temporal convolutions (kernel 5): it sees 29 columns (2.3 s) around a column
 ROW_STEP = 8          # every 8th row of the motion image: 40 points along the body chains, 120 numbers a pose
 
 
 def similarity_band(embedding: torch.Tensor, valid: torch.Tensor, max_offset: int,
                     temperature: torch.Tensor) -> torch.Tensor:
-    """(B, 2K + 1, W): for each column i and offset k in [-K, K], exp(-‖e_i − e_(i+k)‖² / (D τ)),
-    and 0 where i + k lies outside the clip (before its start, past its end, or in a column
-    that `valid` marks as padding) or i itself is padding. embedding: (B, D, W); valid: (B, W)."""
+    """(B, 2K + 1, W): for each column i and offset k in [-K, K], exp(-d(i, i+k) / (τ m)) with d
+    the squared distance of the two columns' embeddings over D and m the clip's mean d over its
+    band, and 0 where i + k lies outside the clip (before its start, past its end, or in a column
+    that `valid` marks as padding) or i itself is padding. Dividing by m makes the band the same
+    for a motion and the same motion at a tenth of its size: a push-up seen from the side moves
+    the pose less than a squat, and recurs as sharply. embedding: (B, D, W); valid: (B, W)."""
     b, d, w = embedding.shape
     e = embedding.transpose(1, 2)                                                  # (B, W, D)
     dist = torch.cdist(e, e).pow(2) / d                                            # (B, W, W)
@@ -41,7 +45,8 @@ def similarity_band(embedding: torch.Tensor, valid: torch.Tensor, max_offset: in
     jc = j.clamp(0, w - 1)
     band = dist.gather(2, jc[None].expand(b, -1, -1))                              # (B, W, 2K + 1)
     ok = inside[None] & (valid[:, :, None] > 0) & (valid[:, jc] > 0)
-    sim = torch.exp(-band / temperature) * ok
+    scale = (band * ok).sum(dim=(1, 2)) / ok.sum(dim=(1, 2)).clamp(min=1)          # (B,) the clip's mean
+    sim = torch.exp(-band / (temperature * scale.clamp(min=1e-6)[:, None, None])) * ok
     return sim.transpose(1, 2)
 
 
@@ -50,8 +55,8 @@ class SimilarityHead(nn.Module):
 
     Embedding: every ROW_STEP-th row of the motion image's 320 (3 channels each) through
     Conv1d(k=3) - GELU - Conv1d(k=1) along time, then LayerNorm per column. Similarities: the
-    band of `similarity_band` with a learnt temperature. Density: Conv1d(2K + 1 -> h, k=5) -
-    GELU - Conv1d(h, h, k=5, dilation 2) - GELU - Conv1d(h, h, k=5, dilation 4) - GELU -
+    band of `similarity_band` (relative to the clip's mean distance) with a learnt temperature. Density: Conv1d(2K + 1 -> h, k=5) -
+    GELU, then Conv1d(h, h, k=5) - GELU at each further dilation of DILATIONS, then
     Conv1d(h -> 1) - softplus, zero outside the clip. Runs in float32 whatever autocast says:
     squared distances lose too much in bfloat16."""
 
@@ -62,11 +67,11 @@ class SimilarityHead(nn.Module):
         self.embed = nn.Sequential(nn.Conv1d(n_in, dim, 3, padding=1), nn.GELU(), nn.Conv1d(dim, dim, 1))
         self.norm = nn.LayerNorm(dim)
         self.log_temperature = nn.Parameter(torch.zeros(()))
-        self.density = nn.Sequential(
-            nn.Conv1d(2 * max_offset + 1, hidden, 5, padding=2), nn.GELU(),
-            nn.Conv1d(hidden, hidden, 5, padding=4, dilation=2), nn.GELU(),
-            nn.Conv1d(hidden, hidden, 5, padding=8, dilation=4), nn.GELU(),
-            nn.Conv1d(hidden, 1, 1))
+        layers, n = [], 2 * max_offset + 1
+        for dilation in DILATIONS:
+            layers += [nn.Conv1d(n, hidden, 5, padding=2 * dilation, dilation=dilation), nn.GELU()]
+            n = hidden
+        self.density = nn.Sequential(*layers, nn.Conv1d(hidden, 1, 1))
         with torch.no_grad():     # start at one rep per 30 columns (2.4 s on the native axis), not 0.69 a column
             self.density[-1].bias.fill_(INITIAL_LOG_DENSITY)
 
