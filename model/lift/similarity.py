@@ -21,7 +21,7 @@ from torch import nn
 
 from olympia.motion_image import IMAGE_ROWS
 
-MAX_OFFSET = 128      # columns compared before and after each column: 10.24 s on the native axis
+MAX_OFFSET = 256      # columns compared before and after each column: 20.48 s on the native axis
 INITIAL_LOG_DENSITY = -3.38   # softplus(-3.38) = 1/30
 DILATIONS = (1, 2, 4)       # the density's temporal convolutions (kernel 5): it sees 29 columns (2.3 s) around a column
 ROW_STEP = 8          # every 8th row of the motion image: 40 points along the body chains, 120 numbers a pose
