@@ -163,8 +163,9 @@ def test_each_token_is_pooled_into_its_own_patch_column():
     assert (density >= 0).all() and not density[dvalid == 0].any()
 
 
-def test_a_few_steps_fit_the_rep_density(release, tok):
-    """Training moves the density sum toward the true counts of a batch (the loss falls)."""
+def fit_one_count_batch(release, tok, count_head: str, steps: int):
+    """Train a tiny model with `count_head` (Adam, 3e-3) for `steps` steps on one batch of 8
+    counting questions of `release`'s train split: (mean |continuous count - reps|, loss) per step."""
     from lift.evaluate import model_loss
     from lift.loss import weighted_softmax_ce
     data = load_release(release, tok, None, splits=("train",), workers=1, progress=False, rep_targets=True)
@@ -172,16 +173,23 @@ def test_a_few_steps_fit_the_rep_density(release, tok):
     counts = train.take(np.flatnonzero(train.is_count)[:8])
     batch = next(iterate_batches(counts, data.cache, 8, shuffle=False))
     torch.manual_seed(0)
-    model = LiftModel.build(tiny_config().model, tok.get_vocab_size(), len(data.vocab))
+    model = LiftModel.build(tiny_config(count_head).model, tok.get_vocab_size(), len(data.vocab))
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     reps = torch.tensor(counts.qa["reps"].to_numpy(float)[batch["index"].numpy()])
-    errors = []
-    for _ in range(40):
-        loss, _, dens = model_loss(model, batch, weighted_softmax_ce)
-        errors.append(float((dens.detach() - reps).abs().mean()))
+    errors, losses = [], []
+    for _ in range(steps):
+        loss, _, count = model_loss(model, batch, weighted_softmax_ce)
+        errors.append(float((count.detach() - reps).abs().mean()))
+        losses.append(float(loss.detach()))
         opt.zero_grad()
         loss.backward()
         opt.step()
+    return errors, losses
+
+
+def test_a_few_steps_fit_the_rep_density(release, tok):
+    """Training moves the density sum toward the true counts of a batch (the loss falls)."""
+    errors, _ = fit_one_count_batch(release, tok, "density", 40)
     assert errors[-1] < 0.5 * errors[0] and errors[-1] < 1.0
 
 

@@ -11,16 +11,15 @@ import torch
 
 from olympia.store import ClipStore
 
-from lift.batches import iterate_batches
 from lift.checkpoint import load_checkpoint
 from lift.density import count_from_density, rep_column_mass
 from lift.model import LiftModel, PhaseHead
 from lift.phase import phase_count, phase_loss, phase_targets, wrapped
-from lift.samples import load_release, release_questions
+from lift.samples import release_questions
 from lift.synthetic import write_synthetic_release
 from lift.tokenizer import train_wordpiece
 from test_lift import tiny_config
-from test_lift_density import assert_round_trips, evaluate_counts, train_checkpoint
+from test_lift_density import assert_round_trips, evaluate_counts, fit_one_count_batch, train_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -129,41 +128,35 @@ def test_the_head_lays_each_patch_columns_outputs_out_in_image_column_order():
     torch.testing.assert_close(logits[:, 6], raw[:, 1, 8])
 
 
+def clips_of_100_and_40_columns():
+    """Random motion images of 100 and 40 columns, padded to 384 x 640 (zero outside the clip),
+    and their pixel masks. The model crops both to 4 patches of 32 columns: 128 image columns,
+    of which it must report the first 100 and the first 40 as the clip."""
+    mask = torch.zeros(2, 384, 640, dtype=torch.bool)
+    mask[0, :320, :100] = True
+    mask[1, :320, :40] = True
+    return torch.rand(2, 3, 384, 640) * mask[:, None], mask
+
+
+def assert_reports_clips_of_100_and_40_columns(valid):
+    assert valid[0].tolist() == [1.0] * 100 + [0.0] * 28 and valid[1].tolist() == [1.0] * 40 + [0.0] * 88
+
+
 def test_the_model_gives_one_phase_per_image_column_of_the_cropped_clip(release, tok):
     cfg = tiny_config("phase")
     model = LiftModel.build(cfg.model, tok.get_vocab_size(), 20).eval()
-    px = torch.rand(2, 3, 384, 640)
-    mask = torch.zeros(2, 384, 640, dtype=torch.bool)
-    mask[0, :320, :100] = True               # 100 columns: cropped to 4 patches of 32 = 128
-    mask[1, :320, :40] = True
+    px, mask = clips_of_100_and_40_columns()
     with torch.no_grad():
         _, (vectors, logits), valid = model(torch.zeros(2, 40, dtype=torch.long), torch.ones(2, 40), px, mask,
                                             density=True)
     assert vectors.shape == (2, 128, 2) and logits.shape == (2, 128)
-    assert valid[0].tolist() == [1.0] * 100 + [0.0] * 28 and valid[1].tolist() == [1.0] * 40 + [0.0] * 88
+    assert_reports_clips_of_100_and_40_columns(valid)
     assert model.rep_count((vectors, logits), valid).shape == (2,)
 
 
 def test_a_few_steps_fit_the_rep_phase(release, tok):
     """Training moves the phase count toward the true counts of a batch (the loss falls)."""
-    from lift.evaluate import model_loss
-    from lift.loss import weighted_softmax_ce
-    data = load_release(release, tok, None, splits=("train",), workers=1, progress=False, rep_targets=True)
-    train = data.splits["train"]
-    counts = train.take(np.flatnonzero(train.is_count)[:8])
-    batch = next(iterate_batches(counts, data.cache, 8, shuffle=False))
-    torch.manual_seed(0)
-    model = LiftModel.build(tiny_config("phase").model, tok.get_vocab_size(), len(data.vocab))
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    reps = torch.tensor(counts.qa["reps"].to_numpy(float)[batch["index"].numpy()])
-    errors, losses = [], []
-    for _ in range(60):
-        loss, _, count = model_loss(model, batch, weighted_softmax_ce)
-        errors.append(float((count.detach() - reps).abs().mean()))
-        losses.append(float(loss.detach()))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    errors, losses = fit_one_count_batch(release, tok, "phase", 60)
     assert losses[-1] < 0.5 * losses[0]
     assert errors[-1] < 0.5 * errors[0] and errors[-1] < 1.0
 

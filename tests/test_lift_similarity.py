@@ -11,16 +11,16 @@ import torch
 
 from olympia.store import ClipStore
 
-from lift.batches import iterate_batches
 from lift.checkpoint import load_checkpoint
 from lift.density import count_from_density
 from lift.model import LiftModel
-from lift.samples import load_release, release_questions
+from lift.samples import release_questions
 from lift.similarity import SimilarityHead, similarity_band
 from lift.synthetic import write_synthetic_release
 from lift.tokenizer import train_wordpiece
 from test_lift import tiny_config
-from test_lift_density import assert_round_trips, evaluate_counts, train_checkpoint
+from test_lift_density import assert_round_trips, evaluate_counts, fit_one_count_batch, train_checkpoint
+from test_lift_phase import assert_reports_clips_of_100_and_40_columns, clips_of_100_and_40_columns
 
 
 @pytest.fixture(scope="module")
@@ -100,18 +100,14 @@ def test_the_model_counts_per_image_column_whatever_the_question(release, tok):
     torch.manual_seed(0)
     model = LiftModel.build(tiny_config("similarity").model, tok.get_vocab_size(), 20).eval()
     assert model.rep_patch == 1 and model.density is None and model.phase is None
-    px = torch.rand(2, 3, 384, 640)
-    mask = torch.zeros(2, 384, 640, dtype=torch.bool)
-    mask[0, :320, :100] = True                 # 100 columns: cropped to 4 patches of 32 = 128
-    mask[1, :320, :40] = True
-    px = px * mask[:, None]
+    px, mask = clips_of_100_and_40_columns()
     ids_a = torch.randint(1, tok.get_vocab_size(), (2, 40))
     ids_b = torch.randint(1, tok.get_vocab_size(), (2, 40))
     with torch.no_grad():
         logits_a, dens_a, valid = model(ids_a, torch.ones(2, 40), px, mask, density=True)
         logits_b, dens_b, _ = model(ids_b, torch.ones(2, 40), px, mask, density=True)
     assert dens_a.shape == (2, 128)
-    assert valid[0].tolist() == [1.0] * 100 + [0.0] * 28 and valid[1].tolist() == [1.0] * 40 + [0.0] * 88
+    assert_reports_clips_of_100_and_40_columns(valid)
     torch.testing.assert_close(dens_a, dens_b)
     assert not torch.allclose(logits_a, logits_b)          # the answer head does read the question
     torch.testing.assert_close(model.rep_count(dens_a, valid), dens_a.sum(dim=1))
@@ -119,23 +115,7 @@ def test_the_model_counts_per_image_column_whatever_the_question(release, tok):
 
 def test_a_few_steps_fit_the_rep_density(release, tok):
     """Training moves the similarity head's count toward the true counts of a batch."""
-    from lift.evaluate import model_loss
-    from lift.loss import weighted_softmax_ce
-    data = load_release(release, tok, None, splits=("train",), workers=1, progress=False, rep_targets=True)
-    train = data.splits["train"]
-    counts = train.take(np.flatnonzero(train.is_count)[:8])
-    batch = next(iterate_batches(counts, data.cache, 8, shuffle=False))
-    torch.manual_seed(0)
-    model = LiftModel.build(tiny_config("similarity").model, tok.get_vocab_size(), len(data.vocab))
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    reps = torch.tensor(counts.qa["reps"].to_numpy(float)[batch["index"].numpy()])
-    errors = []
-    for _ in range(40):
-        loss, _, count = model_loss(model, batch, weighted_softmax_ce)
-        errors.append(float((count.detach() - reps).abs().mean()))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    errors, _ = fit_one_count_batch(release, tok, "similarity", 40)
     assert errors[-1] < 0.5 * errors[0] and errors[-1] < 1.0
 
 
