@@ -28,8 +28,11 @@ Classical signal processing, no learning; the periodicity scan is olympia.period
    well its cycle repeats, times how close its bounds come to the start pose, halved when its
    middle comes as close to that pose (bounds that may lie half a rep off).
 
-A clip without two matching cycles (one rep, or motion too irregular to be periodic) falls
-back to counting prominent excursions of the first principal component. The counter is
+A clip without two matching 2-cycle windows may be a set too short for two whole cycles: the
+signal (a principal component, a limb's component or a limb's reach) that repeats best with a
+period fitting 1.75 times in the clip is counted (`short_clip_reps`). Failing that (one rep, or
+motion too irregular to be periodic) the counter falls back to counting prominent excursions of
+the first principal component. The counter is
 blind to what the exercise is, counts any periodic motion (walking in place is periodic)
 and counts alternating sides as one rep when the whole pose repeats only after both sides
 (Fit3D's convention). Measured on real data: docs/counting.md.
@@ -44,7 +47,9 @@ from scipy.signal import find_peaks
 from olympia.gaps import missing_runs
 from olympia.periodicity import (
     HARMONIC_FRACTION,
+    MIN_AMPLITUDE_M,
     MIN_PERIOD_S,
+    MIN_RECURRENCE,
     PERIOD_TOLERANCE,
     PeriodScan,
     band_mask,
@@ -81,6 +86,7 @@ FALLBACK_CONFIDENCE = 0.5 # a lone excursion is a guess, not a repeated cycle
 TEMPO_DRIFT = 1.8         # a set's local period may drift this far from its dominant one
 SAME_POSE = 0.5           # stretches whose mean poses differ by less than this of their spread ...
 SAME_DIRECTION = 0.7      # ... and whose main directions of motion agree this well: one movement
+SHORT_CLIP_CYCLES = 1.75  # a clip too short for two cycles may show its period when this many fit
 
 # Limb signals (joint j is columns 3j..3j+2 of the pose features).
 LIMBS = {"torso": (SPINE, THORAX, NECK, HEAD), "left_leg": LEFT_LEG, "right_leg": RIGHT_LEG,
@@ -173,8 +179,8 @@ def count_reps(keypoints: np.ndarray, fps: float = FPS) -> CountResult:
     """Count repetitions in a (T, J, 3) skeleton sequence at `fps` (see the module docstring)."""
     x = pose_features(keypoints, fps)
     scan = scan_periods(x, fps)
-    if not scan.periodic.any():
-        return _fallback(x, fps)
+    if not scan.periodic.any():   # a clip of one set, too short for two cycles, or one rep
+        return short_clip_reps(x, fps) or _fallback(x, fps)
     return count_periodic(x, scan)
 
 
@@ -412,6 +418,70 @@ def _fallback(x: np.ndarray, fps: float = FPS, offset: int = 0) -> CountResult:
     conf = np.full(len(peaks), FALLBACK_CONFIDENCE)
     return CountResult(int(len(peaks)), None, peaks.astype(np.int64) + offset, bounds + offset, conf,
                        (offset, offset + len(x)), "pc0")
+
+
+def limb_reaches(x: np.ndarray) -> dict[str, np.ndarray]:
+    """Per limb of LIMBS, the distance (T,) from its first joint to its last (shoulder to wrist,
+    hip to ankle, spine to head) in pose features x (T, 3J): how far the limb reaches, whichever
+    way the skeleton is turned. A video pose estimator's world coordinates turn with the camera
+    (a handheld phone tilting during a set), which the joint positions follow and these do not."""
+    p = x.reshape(len(x), -1, 3)
+    return {f"{name}_reach": np.linalg.norm(p[:, joints[-1]] - p[:, joints[0]], axis=1)
+            for name, joints in LIMBS.items()}
+
+
+def short_clip_period(signals: dict[str, np.ndarray], fps: float = FPS
+                      ) -> tuple[str, float, float] | None:
+    """(name, period in frames, strength) of the 1-D signal that repeats best with a period
+    fitting at least SHORT_CLIP_CYCLES times in the clip, None when none does. A clip cut at two
+    reps holds about two cycles, often less (the last rep's return cut off, the pose lost in
+    its last frames), so no 2-cycle window fits. Here the clip is compared with itself shifted
+    by each lag (`nsdf`, over the 0.75+ cycles that overlap): the period is a local maximum
+    reaching MIN_RECURRENCE (a slow signal repeats well at short lags but falls from lag 0: no
+    maximum), both compared stretches move (RMS deviation >= MIN_AMPLITUDE_M), and the shortest
+    lag scoring HARMONIC_FRACTION of the signal's best wins."""
+    n = len(next(iter(signals.values())))
+    lo, hi = max(2, int(round(MIN_PERIOD_S * fps))), int(n / SHORT_CLIP_CYCLES)
+    if hi <= lo:
+        return None
+    best: tuple[str, float, float] | None = None
+    for name, s in signals.items():
+        r = nsdf(s - s.mean(), hi + 1)
+        lags = np.arange(lo, min(hi, len(r) - 2) + 1)
+        peak = (r[lags] > r[lags - 1]) & (r[lags] >= r[lags + 1]) & (r[lags] >= MIN_RECURRENCE)
+        peak &= [min(s[:n - lag].std(), s[lag:].std()) >= MIN_AMPLITUDE_M for lag in lags]
+        if not peak.any():
+            continue
+        top = float(r[lags[peak]].max())
+        lag = int(lags[peak][np.argmax(r[lags[peak]] >= HARMONIC_FRACTION * top)])
+        if best is None or r[lag] > best[2]:
+            best = (name, float(lag), float(r[lag]))
+    return best
+
+
+def short_clip_reps(x: np.ndarray, fps: float = FPS) -> CountResult | None:
+    """The reps of a clip too short for two whole cycles, None when it shows no period
+    (`short_clip_period`) or fewer than two reps. Candidate signals: the counter's
+    (`candidate_signals`) and each limb's reach (`limb_reaches`); the one that repeats best is
+    counted as in `count_in_span` (peaks away from rest, MIN_PEAK_DISTANCE periods apart), and
+    each rep is cut where that signal rests (`rest_band_bounds`): the whole pose, which the
+    start-pose bounds compare, is what did not repeat. A signal is chosen by how well it repeats,
+    not by its variance: a pose glitch (the person lost for a few frames) has the largest
+    variance and does not repeat."""
+    signals = {**candidate_signals(x), **limb_reaches(x)}
+    found = short_clip_period(signals, fps)
+    if found is None:
+        return None
+    name, period, strength = found
+    s = signals[name]
+    sign = _away_from_rest(s, period)
+    peaks, prom = _rep_peaks(sign * s, period)
+    if len(peaks) < 2:
+        return None
+    bounds = rest_band_bounds(sign * s, peaks, period)
+    conf = _confidence(prom, bounds, None, period) * strength
+    return CountResult(int(len(peaks)), period, peaks.astype(np.int64), bounds.astype(np.int64), conf,
+                       (0, len(x)), name, strength)
 
 
 @dataclass(frozen=True)

@@ -324,6 +324,60 @@ def test_pose_jitter_alone_counts_zero():
     assert res.count == 0 and res.period_frames is None
 
 
+def short_set(period: int, cycles: float, glitch: bool, turn_deg: float) -> np.ndarray:
+    """Two press reps (both wrists 0.5 m up, away from the shoulders, and back; peaks at frames
+    period / 2 and 3 period / 2) in a clip cut after `cycles` periods, so two whole cycles do
+    not fit. `glitch`: frames [n - 10, n - 4) are a pose estimator losing the person (every
+    joint collapses to a third of its height, the largest motion in the clip); `turn_deg`: the
+    whole skeleton turns that far about the x axis over the clip (a handheld camera tilting:
+    video poses turn with the camera)."""
+    kp = periodic_skeleton(2, period, rest=0, noise=0.005, seed=9)[: int(cycles * period)]
+    n = len(kp)
+    if glitch:
+        kp[n - 10:n - 4] = STAND / 3
+    angle = np.deg2rad(np.linspace(0.0, turn_deg, n))
+    c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    y, z = kp[..., 1].copy(), kp[..., 2].copy()
+    kp[..., 1], kp[..., 2] = c * y - s * z, s * y + c * z
+    return kp
+
+
+@pytest.mark.parametrize("glitch,turn_deg", [(True, 0.0), (False, 30.0), (True, 30.0)])
+def test_two_reps_in_a_clip_too_short_for_two_cycles(glitch, turn_deg):
+    """A clip cut at two reps holds 1.8 cycles (Countix's bench-press segment: the pose is lost
+    in its last frames and the camera tilts): counted 2, at the reps' middles, period 60."""
+    period = 60
+    res = count_reps(short_set(period, 1.8, glitch, turn_deg))
+    assert res.count == 2
+    assert res.period_frames == pytest.approx(period, rel=0.1)
+    np.testing.assert_allclose(res.peaks, [period // 2, 3 * period // 2], atol=3)
+
+
+def test_without_the_short_clip_period_a_glitch_hides_the_reps(monkeypatch):
+    """The one-rep fallback alone counts excursions of the first principal component rising a
+    third of its range: the glitch (every joint moving, up to 1.1 m) is that component, and the
+    reps (two wrists, 0.5 m) rise less than a third of it."""
+    monkeypatch.setattr(counting, "short_clip_reps", lambda x, fps: None)
+    assert count_reps(short_set(60, 1.8, True, 0.0)).count < 2
+
+
+def test_short_clip_period_by_hand():
+    """A sinusoid of period 40 repeats exactly after 40 frames (strength 1) when 1.875 cycles
+    fit; with 1.5 cycles (less than SHORT_CLIP_CYCLES) no period is offered."""
+    wave = 0.2 * np.sin(2 * np.pi * np.arange(75) / 40)
+    name, period, strength = counting.short_clip_period({"wave": wave})
+    assert (name, period) == ("wave", 40.0) and strength == pytest.approx(1.0)
+    assert counting.short_clip_period({"wave": wave[:60]}) is None
+
+
+def test_limb_reach_does_not_turn_with_the_skeleton():
+    """Shoulder to wrist 0.2 m (STAND's joints 11 and 13), whichever way the skeleton is turned."""
+    kp = np.repeat(STAND[None], 2, axis=0).astype(np.float64)
+    kp[1] = kp[1] @ np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]])   # turned 90 degrees about x
+    reach = counting.limb_reaches(kp.reshape(2, -1))
+    np.testing.assert_allclose(reach["left_arm_reach"], [0.2, 0.2], atol=1e-6)
+
+
 def test_rejects_wrong_shape():
     with pytest.raises(ValueError, match="T, J, 3"):
         count_reps(np.zeros((10, 51)))
