@@ -15,8 +15,8 @@ per-rep [start, end), confidence) and the stretches that could not be used, with
 4. each stretch is counted (olympia.counting.count_periodic): the set is the strongest part
    of the stretch that repeats at its dominant period without a pause of MIN_REST_S; what is
    left on either side, if at least MIN_RUN_S long, is searched again (another exercise right
-   before or after, without a rest between); neighbouring sets of the same movement (a tempo
-   change splits a set there) are joined again (`merge_same_movement`);
+   before or after, without a rest between); neighbouring sets of the same movement in one
+   active stretch (a tempo change splits a set there) are joined again (`merge_same_movement`);
 5. a set needs MIN_SET_REPS reps; when the skeleton has a global position (motion capture),
    a stretch whose root travels faster than MAX_TRAVEL_M_S is walking, not a set. (MediaPipe
    world landmarks sit on the hips: walking in place or across a room looks like a set.)
@@ -191,7 +191,8 @@ def sets_in_run(x: np.ndarray, scan: PeriodScan, root: np.ndarray, fps: float = 
     """Sets inside one run with a person, frames relative to the run (see the module
     docstring), and, for a run without a set, why none was found (one line for the user)."""
     found, misses = [], []
-    todo = active_stretches(scan, len(x), fps)
+    stretches = active_stretches(scan, len(x), fps)
+    todo = list(stretches)
     while todo:
         a, b = todo.pop()
         res = count_periodic(x, scan, (a, b), max_pause=int(MIN_REST_S * fps))
@@ -207,25 +208,34 @@ def sets_in_run(x: np.ndarray, scan: PeriodScan, root: np.ndarray, fps: float = 
             found.append(_as_set(res, sa, sb))
         todo += [(lo, hi) for lo, hi in ((a, sa), (sb, b)) if hi - lo >= MIN_RUN_S * fps]
     if found:
-        return merge_same_movement(x, found, fps), ""
+        return merge_same_movement(x, found, stretches), ""
     return [], "; ".join(misses) or no_repetition_reason(x, fps)
 
 
-def merge_same_movement(x: np.ndarray, found: list[ExerciseSet], fps: float = FPS) -> list[ExerciseSet]:
-    """Neighbouring sets less than MIN_REST_S apart that are the same movement are one set: the
-    search in step 4 splits a set where its period changes (a tempo change, or an occluded
-    stretch that repeats at twice the period), and no rest separates them. Same movement:
+def merge_same_movement(x: np.ndarray, found: list[ExerciseSet], stretches: list[tuple[int, int]]
+                        ) -> list[ExerciseSet]:
+    """Neighbouring sets of the same movement with no rest between them are one set: the search
+    in step 4 splits a set where its period changes (a tempo change, or an occluded stretch that
+    repeats at twice the period). A rest is what step 3 says it is, a gap between two active
+    `stretches` (no periodic window for MIN_REST_S): the pieces of a split set lie in one
+    stretch however far apart their reps end (the split itself needs a pause of MIN_REST_S in
+    the set's period, so the pieces' reps often end that far apart). Same movement:
     `olympia.counting.same_movement` (close mean poses, agreeing main directions of motion); a
     different exercise right after (curls, then kicks) differs in both."""
     merged: list[ExerciseSet] = []
     for s in sorted(found, key=lambda s: s.start_frame):
         last = merged[-1] if merged else None
-        if last is not None and s.start_frame - last.end_frame < MIN_REST_S * fps and \
+        if last is not None and not rest_between(last, s, stretches) and \
                 same_movement(x[last.start_frame:last.end_frame], x[s.start_frame:s.end_frame]):
             merged[-1] = joined_sets(last, s)
         else:
             merged.append(s)
     return merged
+
+
+def rest_between(a: ExerciseSet, b: ExerciseSet, stretches: list[tuple[int, int]]) -> bool:
+    """Set b, after set a, lies in a later active stretch: a rest separates them."""
+    return any(a.start_frame < start <= b.start_frame for start, _ in stretches)
 
 
 def joined_sets(a: ExerciseSet, b: ExerciseSet) -> ExerciseSet:
