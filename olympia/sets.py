@@ -124,7 +124,14 @@ def person_runs(keypoints: np.ndarray, max_gap: int | None = GapPolicy.max_gap
                 ) -> tuple[list[tuple[int, int]], list[Unusable]]:
     """[start, end) of the runs with a person (gaps of at most max_gap frames bridged), and
     the longer gaps, which split them."""
-    missing = ~np.isfinite(keypoints).all(axis=(1, 2))
+    return usable_runs(~np.isfinite(keypoints).all(axis=(1, 2)), max_gap)
+
+
+def usable_runs(missing: np.ndarray, max_gap: int | None = GapPolicy.max_gap
+                ) -> tuple[list[tuple[int, int]], list[Unusable]]:
+    """`person_runs` of a (T,) mask of the frames without a usable pose (the pose path also
+    leaves out a frozen picture's frames, olympia.pose.runs)."""
+    missing = np.asarray(missing, bool)
     bridged = missing.copy()
     for a, b in missing_runs(missing):
         if max_gap is not None and b - a <= max_gap and a > 0 and b < len(missing):

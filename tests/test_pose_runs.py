@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from olympia.pose.base import PoseResult
-from olympia.pose.runs import camera_cuts, pose_runs, refusal, tracking_jumps
+from olympia.pose.runs import camera_cuts, frozen_stretches, pose_runs, refusal, tracking_jumps
+from olympia.pose.workout import sets_in_pose
 
 W, H = 640, 480
 
@@ -124,3 +125,60 @@ def test_the_reported_13_frame_gap_splits_instead_of_refusing():
     runs = pose_runs(r)
     assert runs.runs == [(0, 120), (133, 250)]
     assert runs.notes() == ["frames [120, 133) (4.8-5.3 s): no person detected (mean brightness 120/255)"]
+
+
+# -- a frozen picture -------------------------------------------------------------------------
+# Mean |luma change| a frame as measured (benchmarks/measure_frame_change.py): live footage 0.5
+# (sensor noise; its stillest 13 frames change by 0.108 or more each), a held H.264 frame 0.002,
+# and 0.3 on the one frame where a keyframe re-encodes the held picture.
+
+def change_of(n, held=(), value=0.002):
+    change = np.full(n, 0.5, np.float32)
+    change[0] = 0.0                     # the first frame has no previous one
+    change[list(held)] = value
+    return change
+
+
+def test_a_frozen_picture_is_13_or_more_frames_that_do_not_change():
+    change = change_of(400, held=[*range(20, 32), *range(100, 200)])   # 12 frames, then 100
+    change[150] = 0.3                   # a keyframe inside the held stretch does not end it
+    change[250:350:2] = 0.0             # a 12.5 fps source repeats every other frame: live
+    assert frozen_stretches(change) == [(100, 200)]
+    # held from the start: frame 0 is the picture, frames 1-20 repeat it
+    assert frozen_stretches(change_of(100, held=range(1, 21), value=0.001)) == [(1, 21)]
+    assert frozen_stretches(None) == []         # no frame change measured (an older cache entry)
+
+
+def test_a_frozen_picture_splits_the_run_and_a_black_one_is_no_person():
+    r = result(400, missing=range(300, 340))            # a black screen, 40 frames
+    r.frame_change = change_of(400, held=[*range(100, 200), *range(300, 340)], value=0.0)
+    runs = pose_runs(r)
+    assert runs.runs == [(0, 100), (200, 300), (340, 400)]
+    assert pose_runs(r, max_gap=120).runs == [(0, 100), (200, 400)]   # the gap bridged, the freeze not
+    assert runs.notes() == [
+        ("frames [100, 200) (4.0-8.0 s): picture frozen (median change 0.000/255 a frame; "
+         "the pose's jitter there is no motion)"),
+        "frames [300, 340) (12.0-13.6 s): no person detected (mean brightness 120/255)"]
+    still = result(200)                                  # a still picture of a person, nothing else
+    still.frame_change = change_of(200, held=range(1, 200))
+    assert refusal(still, pose_runs(still)).startswith("picture frozen on 199 of 200 frames")
+
+
+def test_pose_jitter_on_a_held_last_frame_is_no_set():
+    """5 curls (2 s each), then the last frame held for 8 s while the leg keypoints jump between
+    two positions 12 cm apart every 0.8 s (the estimator's jitter on an unchanging picture,
+    here made to repeat): without the frozen-picture rule the jitter was a second set of 5."""
+    stand = np.zeros((17, 3), np.float32)
+    stand[:, 2] = np.linspace(0.1, 1.7, 17)
+    t = np.arange(450)
+    kp = np.repeat(stand[None], len(t), axis=0)
+    curl = 0.45 * (1 - np.cos(2 * np.pi * np.minimum(t, 249) / 50)) / 2
+    kp[:, [12, 13, 15, 16], 2] += curl[:, None]
+    kp[250:, [2, 3, 5, 6], 1] += 0.06 * np.sign(np.sin(2 * np.pi * (t[250:] - 250) / 40))[:, None]
+    r = PoseResult(keypoints=kp, confidence=np.ones(450, np.float32), fps=25.0, backend="mediapipe",
+                   version="v", frame_change=change_of(450, held=range(250, 450)))
+    found, why_none = sets_in_pose(r)
+    assert why_none == "" and [(s.reps, s.end_frame <= 250) for s in found.sets] == [(5, True)]
+    assert [u.describe() for u in found.unusable] == [
+        ("frames [250, 450) (10.0-18.0 s): picture frozen (median change 0.002/255 a frame; "
+         "the pose's jitter there is no motion)")]

@@ -1,6 +1,6 @@
 """`olympia videos sets` and olympia.pose.workout on real video, and the issue's bad inputs:
 no person, a dark video, a person who leaves and comes back, two people side by side, a camera
-cut. Each gives the sets of what is usable and one clear line for what is not; nothing crashes.
+cut, a held last frame. Each gives the sets of what is usable and one clear line for what is not; nothing crashes.
 
 The videos are made here with ffmpeg from the real side-view push-up video (PROVENANCE.md: 11
 push-ups in 13.85 s, bottoms at 0.4, 1.6, 2.8, 4.0, 5.1, 6.3, 7.6, 8.9, 10.1, 11.4, 12.6 s,
@@ -52,6 +52,9 @@ def videos(tmp_path_factory):
     # a camera cut at frame 200 from the push-ups to the Countix clip
     out["cut"] = _encode(ffmpeg.concat(ffmpeg.input(str(push)).video.trim(end_frame=200).setpts("PTS-STARTPTS"),
                                        other.trim(end_frame=250).setpts("PTS-STARTPTS")), root / "cut.mp4")
+    # the push-ups, then their last frame held for 6 s (a freeze frame: tpad clones it)
+    out["held"] = _encode(ffmpeg.input(str(push)).video.filter("tpad", stop_mode="clone", stop_duration=6),
+                          root / "held.mp4")
     return out
 
 
@@ -107,6 +110,15 @@ def test_a_camera_cut_splits_and_the_set_before_it_is_counted(found):
     assert "frames [199, 201) (8.0-8.0 s): a camera cut between these frames: split there" in out.notes()
     first = out.sets[0]
     assert first.end_frame <= 200 and first.reps in (6, 7)   # 7 bottoms before 8 s, the last cut short
+
+
+@pytest.mark.slow
+def test_a_held_last_frame_is_a_frozen_picture_left_out(found):
+    out = found["held"]                          # 346 frames of push-ups + 150 copies of the last
+    assert out.ok and out.n_frames == 496 and [s.reps for s in out.sets] == [PUSHUPS]
+    [note] = out.notes()
+    assert note.startswith("frames [346, 496) (13.8-19.8 s): picture frozen (median change 0.0")
+    assert note.endswith("/255 a frame; the pose's jitter there is no motion)")
 
 
 def run(*args):

@@ -15,14 +15,26 @@ Instead of refusing a video for one long gap, the pose path splits it:
    side between consecutive frames, 0.25 in 40 ms being about 15 m/s for a person filling
    the frame, or the person's 2D size changes by more than SCALE_JUMP: the tracker moved to
    another person);
-3. a run shorter than `min_frames` is not usable (too short to hold a set).
+3. a frozen picture (`frozen_stretches`: at least FROZEN_FRAMES consecutive frames, more than
+   the gap rule bridges, each changing by less than FROZEN_CHANGE from the previous one; an
+   editor's freeze frame, a stalled stream, a title card over a still) is left out like frames
+   without a person: the picture holds no motion, and what the pose does there is the
+   estimator's jitter (MediaPipe losing and finding a half-hidden person on a held frame moved
+   it 3-4 cm at a time, which repeated like a 2-rep set). Measured (benchmarks/
+   measure_frame_change.py): on held H.264 frames the change is at most 0.043 of 255, apart
+   from single frames of 0.20-0.31 where the encoder re-encodes the held picture (a keyframe;
+   one such frame between two frozen stretches does not end the freeze); the stillest
+   FROZEN_FRAMES frames of live footage change by at least 0.108 each (a Fit3D warm-up
+   re-encoded at 640x640, the person standing still; camera footage as delivered at least
+   0.48, from sensor noise);
+4. a run shorter than `min_frames` is not usable (too short to hold a set).
 
 Every stretch that is not part of a usable run is an `olympia.sets.Unusable` with its reason
-(no person detected, with the mean brightness and "too dark" below DARK_LEVEL; a cut or a
-jump; too short); touching stretches are merged into one line (a person flickering in and out
-of detection in a dark video is one note, not forty). When no run is usable, `refusal` says
-why in one line: no person at all, too dark, a person too small in the picture, or a person
-seen too briefly.
+(no person detected, with the mean brightness and "too dark" below DARK_LEVEL; picture frozen;
+a cut or a jump; too short); touching stretches are merged into one line (a person flickering
+in and out of detection in a dark video is one note, not forty). When no run is usable,
+`refusal` says why in one line: no person at all, too dark, a frozen picture, a person too
+small in the picture, or a person seen too briefly.
 
 Consumers work on runs: clips (`pose.pipeline`), counting and predict (`pose.inputs`), set
 detection (`pose.workout`).
@@ -33,9 +45,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from olympia.gaps import GapPolicy
+from olympia.gaps import GapPolicy, missing_runs
 from olympia.pose.base import PoseResult
-from olympia.sets import MIN_RUN_S, Unusable, person_runs
+from olympia.sets import MIN_RUN_S, Unusable, usable_runs
 from olympia.skeleton import ROOT
 from olympia.timebase import FPS
 
@@ -46,6 +58,8 @@ JUMP_FRACTION = 0.25    # hip-centre move between consecutive frames, of the pic
 SCALE_JUMP = 1.6        # person's 2D size ratio between consecutive frames
 DARK_LEVEL = 40.0       # mean luma (0-255) below which a picture without a person is "too dark"
 SMALL_PERSON = 0.15     # median person height, as a fraction of the picture's height
+FROZEN_CHANGE = 0.07    # mean |luma change| (0-255) below which a frame repeats the previous picture
+FROZEN_FRAMES = GapPolicy.max_gap + 1  # consecutive such frames that are a frozen picture (0.52 s)
 
 
 @dataclass
@@ -66,9 +80,11 @@ def pose_runs(result: PoseResult, max_gap: int | None = GapPolicy.max_gap,
               min_frames: int = MIN_RUN_FRAMES) -> PoseRuns:
     """Split a posed video into usable runs (see the module docstring)."""
     out = PoseRuns(n_frames=result.n_frames)
-    person, gaps = person_runs(result.keypoints, max_gap)
-    unusable = [Unusable(u.start_frame, u.end_frame, _gap_reason(result, u.start_frame, u.end_frame))
-                for u in gaps]
+    frozen = frozen_frames(result)
+    person, gaps = usable_runs(~result.detected | frozen, max_gap)
+    person, held = outside(person, frozen)      # never bridged, whatever max_gap bridges
+    unusable = [Unusable(u.start_frame, u.end_frame, _gap_reason(result, frozen, u.start_frame, u.end_frame))
+                for u in gaps + held]
     breaks = {t: "a camera cut" for t in camera_cuts(result)}
     breaks.update({t: "the tracked person jumps (another person?)" for t in tracking_jumps(result)
                    if t not in breaks})
@@ -83,11 +99,49 @@ def pose_runs(result: PoseResult, max_gap: int | None = GapPolicy.max_gap,
                                                  f"(a usable stretch needs {min_frames / FPS:.1f} s)"))
         unusable += [Unusable(t - 1, t + 1, f"{breaks[t]} between these frames: split there")
                      for t in cuts]
-    out.unusable = merge_touching(unusable, result)
+    out.unusable = merge_touching(unusable, result, frozen)
     return out
 
 
-def merge_touching(unusable: list[Unusable], result: PoseResult) -> list[Unusable]:
+def frozen_stretches(frame_change: np.ndarray | None) -> list[tuple[int, int]]:
+    """[start, end) of the stretches where the picture is frozen (see the module docstring),
+    from the per-frame change (`PoseResult.frame_change`; None, as in cache entries older than
+    it: none): frames that repeat the previous picture; frame 0, having none, never does."""
+    if frame_change is None:
+        return []
+    still = np.asarray(frame_change) < FROZEN_CHANGE
+    still[:1] = False
+    joined: list[list[int]] = []
+    for a, b in missing_runs(still):
+        if b - a < FROZEN_FRAMES:
+            continue
+        if joined and a - joined[-1][1] <= 1:      # one keyframe between: the same freeze
+            joined[-1][1] = b
+        else:
+            joined.append([a, b])
+    return [(a, b) for a, b in joined]
+
+
+def outside(runs: list[tuple[int, int]], frozen: np.ndarray) -> tuple[list[tuple[int, int]], list[Unusable]]:
+    """The parts of runs outside the frozen frames, and the frozen parts inside them."""
+    kept, held = [], []
+    for a, b in runs:
+        kept += [(a + lo, a + hi) for lo, hi in missing_runs(~frozen[a:b])]
+        held += [Unusable(a + lo, a + hi, "picture frozen") for lo, hi in missing_runs(frozen[a:b])]
+    return kept, held
+
+
+def frozen_frames(result: PoseResult) -> np.ndarray:
+    """(T,) bool: frames of the frozen stretches that show a person on some frame (a frozen
+    picture without one, a black screen, is told as no person detected)."""
+    frozen = np.zeros(result.n_frames, bool)
+    for a, b in frozen_stretches(result.frame_change):
+        frozen[a:b] = result.detected[a:b].any()
+    return frozen
+
+
+def merge_touching(unusable: list[Unusable], result: PoseResult,
+                   frozen: np.ndarray | None = None) -> list[Unusable]:
     """One Unusable per group of touching or overlapping stretches, summarised when a group
     holds several (see the module docstring)."""
     groups: list[list[Unusable]] = []
@@ -96,16 +150,15 @@ def merge_touching(unusable: list[Unusable], result: PoseResult) -> list[Unusabl
             groups[-1].append(u)
         else:
             groups.append([u])
-    return [g[0] if len(g) == 1 else _summary(g, result) for g in groups]
+    frozen = np.zeros(result.n_frames, bool) if frozen is None else frozen
+    return [g[0] if len(g) == 1 else _summary(g, result, frozen) for g in groups]
 
 
-def _summary(group: list[Unusable], result: PoseResult) -> Unusable:
+def _summary(group: list[Unusable], result: PoseResult, frozen: np.ndarray) -> Unusable:
     a, b = group[0].start_frame, max(u.end_frame for u in group)
-    seen = result.detected[a:b]
     parts = []
-    if (~seen).any():
-        parts.append(_gap_reason(result, a, b).replace("no person detected",
-                                                       f"no person detected on {int((~seen).sum())} of {b - a} frames"))
+    if (~result.detected[a:b] | frozen[a:b]).any():
+        parts.append(_gap_reason(result, frozen, a, b, count=True))
     briefs = [u.end_frame - u.start_frame for u in group if u.reason.startswith("a person for")]
     if briefs:
         parts.append(f"a person seen for at most {max(briefs) / FPS:.1f} s at a time")
@@ -115,12 +168,27 @@ def _summary(group: list[Unusable], result: PoseResult) -> Unusable:
     return Unusable(a, b, "; ".join(parts))
 
 
-def _gap_reason(result: PoseResult, a: int, b: int) -> str:
-    light = _brightness(result, a, b)
-    if light is None:
-        return "no person detected"
-    dark = ": too dark" if light < DARK_LEVEL else ""
-    return f"no person detected (mean brightness {light:.0f}/255{dark})"
+def _gap_reason(result: PoseResult, frozen: np.ndarray, a: int, b: int, count: bool = False) -> str:
+    """Why frames [a, b) hold no usable pose: the picture frozen, no person (mean brightness,
+    too dark), or both; `count`: on how many of the frames there is no person."""
+    still = frozen[a:b]
+    absent = ~result.detected[a:b] & ~still
+    parts = []
+    if still.any():
+        change = float(np.median(result.frame_change[a:b][still]))
+        parts.append(f"picture frozen{'' if still.all() else f' on {int(still.sum())} of {b - a} frames'} "
+                     f"(median change {change:.3f}/255 a frame; the pose's jitter there is no motion)")
+    if absent.any() or not parts:
+        # beside a freeze, the brightness of the frames without a person only
+        light = _brightness(result, a, b) if not parts or result.brightness is None else \
+            float(np.mean(result.brightness[a:b][absent]))
+        where = f" on {int(absent.sum())} of {b - a} frames" if count or parts else ""
+        if light is None:
+            parts.append(f"no person detected{where}")
+        else:
+            dark = ": too dark" if light < DARK_LEVEL else ""
+            parts.append(f"no person detected{where} (mean brightness {light:.0f}/255{dark})")
+    return "; ".join(parts)
 
 
 def _brightness(result: PoseResult, a: int = 0, b: int | None = None) -> float | None:
@@ -188,10 +256,14 @@ def refusal(result: PoseResult, runs: PoseRuns) -> str:
     if light is not None and light < DARK_LEVEL and seen < n / 2:
         return (f"too dark: a person is detected on only {seen} of {n} frames ({lit}); film with "
                 "more light or brighten the video")
+    frozen = int(frozen_frames(result).sum())
+    if frozen >= n / 2:
+        return (f"picture frozen on {frozen} of {n} frames (the same picture held, e.g. a freeze "
+                "frame or a still): no motion to find; give the video of the exercise itself")
     height = person_height_fraction(result)
     if height is not None and height < SMALL_PERSON:
         return (f"person too small: detected on {seen} of {n} frames at a median {height:.0%} of "
                 "the picture's height; film closer or crop the video around the person")
     return (f"a person is detected on {seen} of {n} frames, but never long enough without a break "
-            f"(longest {runs.longest / FPS:.1f} s; gaps > {GapPolicy.max_gap} frames, camera cuts "
-            "and jumps between people break it); check that one person stays in view")
+            f"(longest {runs.longest / FPS:.1f} s; gaps > {GapPolicy.max_gap} frames, a frozen picture, "
+            "camera cuts and jumps between people break it); check that one person stays in view")
