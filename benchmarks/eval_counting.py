@@ -32,8 +32,9 @@ both ends within 0.3 s of an annotated boundary.
 
 Set detection (--sets): every uncut capture alone (one set each); each subject's captures
 joined with 10 s of held pose between them; a long video assembled with ffmpeg from the real
-clips with held frames and a black stretch between them, posed with MediaPipe. Precision and
-recall at IoU >= 0.5, and OBO of the matched sets' reps.
+clips with held frames and a black stretch between them, posed with MediaPipe and searched
+as `olympia videos sets` does (olympia.pose.workout.sets_in_pose: the usable runs, then the
+sets in each). Precision and recall at IoU >= 0.5, and OBO of the matched sets' reps.
 
 Leave-subjects-out (--lso): three parameters of the counter tuned on a grid on subjects
 s03 + s04, reported on s05 + s07 beside the defaults; the same for the three parameters of the
@@ -110,13 +111,18 @@ def fit3d_cases(realdata: Path) -> list[Case]:
     return cases
 
 
-def video_keypoints(video: Path, cache_dir: Path) -> np.ndarray:
-    """(T, 17, 3) at 25 fps through the MediaPipe pose path, NaN where no person (cached)."""
+def video_pose(video: Path, cache_dir: Path):
+    """The video's PoseResult through the MediaPipe pose path, 25 fps (cached)."""
     from olympia.pose.parallel import PoseTask, run_pose_task
     outcome = run_pose_task(PoseTask(str(video), cache_dir=str(cache_dir)))
     if not outcome.ok:
         raise RuntimeError(f"{video}: {outcome.error}")
-    return outcome.result.keypoints
+    return outcome.result
+
+
+def video_keypoints(video: Path, cache_dir: Path) -> np.ndarray:
+    """(T, 17, 3) at 25 fps through the MediaPipe pose path, NaN where no person (cached)."""
+    return video_pose(video, cache_dir).keypoints
 
 
 # Counted by eye from contact sheets of the videos (docs/counting.md, "Ground truth").
@@ -393,13 +399,14 @@ def _set_in_clip(realdata: Path, rel: str, n: int) -> tuple[int, int, int]:
 
 
 def evaluate_long_video(realdata: Path, work: Path) -> dict:
+    from olympia.pose.workout import sets_in_pose
     video, truth = assemble_long_video(realdata, work / "long_workout.mp4")
-    kp = video_keypoints(video, work / "pose-cache")
+    pose = video_pose(video, work / "pose-cache")
     t0 = time.perf_counter()
-    det = detect_sets(kp)
+    det, _ = sets_in_pose(pose)        # what `olympia videos sets` does after posing: runs, then sets
     seconds = time.perf_counter() - t0
-    return {**summarize_sets([match_sets(det.sets, truth)]), "frames": len(kp),
-            "frames_per_s": len(kp) / seconds, "truth": truth,
+    return {**summarize_sets([match_sets(det.sets, truth)]), "frames": pose.n_frames,
+            "frames_per_s": pose.n_frames / seconds, "truth": truth,
             "found": [s.to_json() for s in det.sets],
             "unusable": [u.describe() for u in det.unusable]}
 
