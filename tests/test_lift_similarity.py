@@ -142,39 +142,3 @@ def test_evaluate_and_predict_count_by_the_similarity_density(similarity_checkpo
     store = ClipStore(release)
     r = predict_skeleton(model, tok, vocab, store.keypoints(sorted(store.index.index)[0]), exercise="squat")
     assert r["count"] == count_from_density(np.array([r["density_sum"]]), vocab.integer_values())[0]
-
-
-# ------------------------------------------------------------------ test-time tempo averaging
-def test_a_clip_played_at_a_speed_keeps_its_frames_and_multiplies_its_own_speed():
-    from lift.evaluate import speed_windows
-    windows = {"w": ("p", 10, 50), "f": ("p", 10, 50, 0.8), "m": ("p", 0, 30, 0.8, True)}
-    assert speed_windows(["c", "w", "f", "m"], windows, 1.25) == {
-        "c": ("c", 0, None, 1.25),            # a stored clip: all its frames
-        "w": ("p", 10, 50, 1.25),
-        "f": ("p", 10, 50, 1.0),              # 0.8 x 1.25
-        "m": ("p", 0, 30, 1.0, True)}         # still mirrored
-
-
-def test_tempo_averaging_counts_each_clip_as_it_is_and_at_each_speed(similarity_checkpoint, release):
-    # A head that puts 1/30 rep on every image column counts a clip of T frames ceil(T / 2) / 30
-    # (one column per 2 frames); played at 0.5x the clip has 2T frames, T columns. So the mean
-    # over 1x and 0.5x is (ceil(T / 2) + T) / 60, and the identify rows are left alone.
-    from lift.evaluate import model_outputs
-    from lift.samples import Recut
-    model, tok, vocab, config, _ = load_checkpoint(similarity_checkpoint)
-    with torch.no_grad():
-        model.similarity.density[-1].weight.zero_()
-        model.similarity.density[-1].bias.fill_(math.log(math.expm1(1 / 30)))
-    kw = dict(progress=False, recut=Recut(2, 8, per_count=1))
-    plain = model_outputs(model, tok, vocab, config, release, **kw)
-    both = model_outputs(model, tok, vocab, config, release, count_speeds=(0.5,), **kw)
-    qa = both.data.splits["test"].qa
-    count = (qa["task"] == "count").to_numpy()
-    assert count.sum() >= 5 and (~count).sum() >= 5
-    store = ClipStore(release)
-    frames = np.array([(lambda w: (w[2] if w[2] is not None else len(store.keypoints(w[0]))) - w[1])(
-        both.data.windows.get(c, (c, 0, None))) for c in qa.loc[count, "clip_id"]])
-    assert frames.max() < 640            # no clip is squeezed into the image's 640 columns
-    np.testing.assert_allclose(plain.density_sum[count], np.ceil(frames / 2) / 30, rtol=1e-4)
-    np.testing.assert_allclose(both.density_sum[count], (np.ceil(frames / 2) + frames) / 60, rtol=1e-4)
-    np.testing.assert_allclose(both.probs, plain.probs, atol=1e-6)

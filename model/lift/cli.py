@@ -207,17 +207,16 @@ def parse_patch(value: str | None) -> tuple[int, int] | None:
     return rows, cols
 
 
-def parse_speeds(value: str | None, option: str = "--recut-speeds") -> list[float] | None:
-    """'0.8,1.25' -> [0.8, 1.25] (tempo augmentation: of re-cut training windows, or of the
-    clips a rep head counts at evaluation)."""
+def parse_speeds(value: str | None) -> list[float] | None:
+    """'0.8,1.25' -> [0.8, 1.25] (tempo augmentation of re-cut training windows)."""
     if not value:
         return None
     try:
         speeds = [float(x) for x in value.split(",")]
     except ValueError:
-        raise click.BadParameter(f"{value!r}: give speeds as F,F, e.g. 0.8,1.25", param_hint=option) from None
+        raise click.BadParameter(f"{value!r}: give speeds as F,F, e.g. 0.8,1.25", param_hint="--recut-speeds") from None
     if any(not 0.25 <= v <= 4 for v in speeds):
-        raise click.BadParameter(f"{value!r}: speeds must lie in [0.25, 4]", param_hint=option)
+        raise click.BadParameter(f"{value!r}: speeds must lie in [0.25, 4]", param_hint="--recut-speeds")
     return speeds
 
 
@@ -265,13 +264,10 @@ def resolve_pretrained(cfg, pretrained_vilt, tokenizer, random_init: bool) -> No
 @click.option("--recut", callback=parse_recut, metavar="MIN-MAX",
               help="Rep-diverse evaluation: each clip with rep bounds is replaced by one window of each length "
                    "MIN..MAX reps cut at its annotated boundaries (olympia.recut).")
-@click.option("--count-speeds", metavar="F,F",
-              help="A rep head's count (--count-head density, phase or similarity) is the mean over each clip "
-                   "as it is and played at these speeds (e.g. 0.8,1.25): test-time tempo averaging.")
 @click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--quiet", is_flag=True)
 def evaluate(release, checkpoints, out, split, sources, baseline_checkpoint, no_extend_vocabulary, map_by_token,
-             recut, count_speeds, device, quiet):
+             recut, device, quiet):
     """Evaluate CHECKPOINT on a RELEASE split: detection (partial credit, τ = 0.05), OBO, MAE and
     relative MAE overall, per source (Table 3), per rep count and label length (PNG), with the
     training-free counter beside the model and the single-class baseline when given (Table 4).
@@ -297,8 +293,7 @@ def evaluate(release, checkpoints, out, split, sources, baseline_checkpoint, no_
     report = evaluate_checkpoint(release, checkpoint, out, split=split, sources=list(sources) or None,
                                  baseline_checkpoint=baseline_checkpoint, device=device, progress=not quiet,
                                  extend_vocabulary=not no_extend_vocabulary, map_by_token=map_by_token,
-                                 recut=Recut(*recut, per_count=1) if recut else None,
-                                 count_speeds=parse_speeds(count_speeds, "--count-speeds") or ())
+                                 recut=Recut(*recut, per_count=1) if recut else None)
     click.echo((Path(out) / "report.md").read_text())
     o = report["overall"]
     classes = f"  (class answer: OBO {o['class_obo']:.3f}  MAE {o['class_mae']:.3f})" if "class_obo" in o else ""

@@ -319,10 +319,8 @@ class ModelOutputs:
 
 def model_outputs(model, tokenizer, vocab: Vocabulary, config, release, *, split: str = "test",
                   sources=None, device=None, progress: bool = True, extend_vocabulary: bool = True,
-                  recut: Recut | None = None, count_speeds=()) -> ModelOutputs:
-    """What one model answers on a release split, before scoring (see evaluate_model).
-    count_speeds: a rep head's count is the mean over the clip as it is and played at each of
-    these speeds (`speed_density_sums`)."""
+                  recut: Recut | None = None) -> ModelOutputs:
+    """What one model answers on a release split, before scoring (see evaluate_model)."""
     from lift.fewshot import extend_for_release
     from lift.samples import load_release
     device = device or next(model.parameters()).device
@@ -334,51 +332,11 @@ def model_outputs(model, tokenizer, vocab: Vocabulary, config, release, *, split
     ds = data.splits[split]
     probs, loss, density_sum = predict(model, ds, data.cache, batch_size=config.train.eval_batch_size, device=device,
                                        loss_name=config.train.loss, amp=config.train.amp, progress=progress)
-    if count_speeds and density_sum is not None:
-        density_sum = speed_density_sums(model, data, split, density_sum, count_speeds, config, device, progress)
     return ModelOutputs(probs, loss, density_sum, vocab, data)
 
 
-def speed_windows(clip_ids, windows: dict, speed: float) -> dict:
-    """Each clip or window of `clip_ids` played at `speed` (times the speed it already has), as
-    windows of lift.images.window_frames: a stored clip becomes the window of all its frames."""
-    out = {}
-    for cid in clip_ids:
-        parent, start, end, *rest = windows.get(cid, (cid, 0, None))
-        own = rest[0] if rest else 1.0
-        out[cid] = (parent, start, end, own * speed, *rest[1:])
-    return out
-
-
-def speed_density_sums(model, data, split: str, density_sum: np.ndarray, speeds, config, device,
-                       progress: bool) -> np.ndarray:
-    """Test-time tempo averaging of a rep head's count: each count question's clip is also
-    played at each of `speeds` (resampled in time as `lift train --recut-speeds` does) and its
-    count is the mean of the rep head's sums over the clip as it is and those versions. A rep
-    takes longer or shorter but the reps stay as many, so the versions are other looks at the
-    same count, as another seed's model is in ensemble_outputs. Other rows are unchanged."""
-    ds = data.splits[split]
-    rows = np.flatnonzero(ds.is_count)
-    if not len(rows):
-        return density_sum
-    ids = ds.qa["clip_id"].iloc[rows].tolist()
-    sums = [density_sum[rows]]
-    for speed in speeds:
-        cache = MotionImageCache.build(data.release, ids, workers=config.train.cache_workers, progress=progress,
-                                       windows=speed_windows(sorted(set(ids)), data.windows, speed),
-                                       time_axis=config.model.time_axis)
-        sub = dataclasses.replace(ds.take(rows), clip_pos=cache.positions(ids))
-        _, _, s = predict(model, sub, cache, batch_size=config.train.eval_batch_size, device=device,
-                          loss_name=config.train.loss, amp=config.train.amp, progress=progress,
-                          desc=f"counting at {speed:g}x")
-        sums.append(s)
-    out = density_sum.copy()
-    out[rows] = np.mean(sums, axis=0)
-    return out
-
-
 def ensemble_outputs(checkpoints: list, release, *, split: str, sources, device, progress: bool,
-                     extend_vocabulary: bool, map_by_token: bool, recut: Recut | None, count_speeds=()):
+                     extend_vocabulary: bool, map_by_token: bool, recut: Recut | None):
     """Run each checkpoint (seeds of one recipe, say) on the split and average what they answer:
     the softmax probabilities, and the rep heads' continuous counts before rounding. Returns
     (ModelOutputs of the mean, the first checkpoint's config, its config.json dict). Checkpoints
@@ -391,8 +349,7 @@ def ensemble_outputs(checkpoints: list, release, *, split: str, sources, device,
         if not map_by_token:
             check_vocabulary(vocab, release, meta)
         out = model_outputs(model, tokenizer, vocab, config, release, split=split, sources=sources, device=device,
-                            progress=progress, extend_vocabulary=extend_vocabulary, recut=recut,
-                            count_speeds=count_speeds)
+                            progress=progress, extend_vocabulary=extend_vocabulary, recut=recut)
         del model
         if first is None:
             first = (checkpoint, out, config, meta)
@@ -424,7 +381,7 @@ def _check_same_answers(ref_path, ref: ModelOutputs, path, out: ModelOutputs, sp
 def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", sources=None,
                         baseline_checkpoint=None, device: str = "auto", progress: bool = True,
                         extend_vocabulary: bool = True, map_by_token: bool = False,
-                        recut: Recut | None = None, count_speeds=()) -> dict:
+                        recut: Recut | None = None) -> dict:
     """The full evaluation report of a checkpoint (see module doc); files go to out_dir.
     The release must share the checkpoint's class indices (check_vocabulary) unless map_by_token.
     `checkpoint` may be a list: the report is then of their mean (`ensemble_outputs`)."""
@@ -435,7 +392,7 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
     checkpoints = [str(c) for c in checkpoint] if isinstance(checkpoint, (list, tuple)) else [str(checkpoint)]
     outputs, config, meta = ensemble_outputs(checkpoints, release, split=split, sources=sources, device=dev,
                                              progress=progress, extend_vocabulary=extend_vocabulary,
-                                             map_by_token=map_by_token, recut=recut, count_speeds=count_speeds)
+                                             map_by_token=map_by_token, recut=recut)
     out = Path(out_dir)   # made once every checkpoint was accepted: a refusal leaves nothing behind
     out.mkdir(parents=True, exist_ok=True)
     vocab, data = outputs.vocab, outputs.data
@@ -450,7 +407,6 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
     report = {"release": str(release), "checkpoint": checkpoints[0] if len(checkpoints) == 1 else checkpoints,
               "split": split, "loss": loss,
               "mode": vocab.mode, "recut": None if recut is None else dataclasses.asdict(recut),
-              "count_speeds": list(count_speeds),
               "provenance": provenance_line(meta, release, map_by_token), "overall": summarize(scores),
               "training_free_counter": _counter_summary(counter) if len(counter) else {},
               "per_source": t3.to_dict(orient="records")}
