@@ -174,62 +174,14 @@ def test_mirrored_windows_answer_the_same_questions_with_mirrored_images(release
         np.testing.assert_array_equal(val.rep_spans[rows_m[0]], val.rep_spans[rows_p[0]])
 
 
-def test_train_records_recut_mirror_and_tile(release, tmp_path):
+def test_train_records_recut_mirror(release, tmp_path):
     from lift.cli import main
     res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "ck"), "--epochs", "1",
                                     "--max-steps-per-epoch", "2", "--batch-size", "8", "--recut", "2-8",
-                                    "--recut-mirror", "--recut-tile", "--quiet"])
+                                    "--recut-mirror", "--quiet"])
     assert res.exit_code == 0, res.output
     cfg = json.loads((tmp_path / "ck" / "config.json").read_text())["config"]
-    assert cfg["train"]["recut_mirror"] is True and cfg["train"]["recut_tile"] is True
-
-
-def test_tiled_windows_string_a_set_on_from_its_first_rep_by_hand():
-    from lift.samples import tiled_windows
-    # 3 reps: [0, 10), [10, 25), a rest, [30, 40)
-    tiled = tiled_windows([[0, 10], [10, 25], [30, 40]], max_reps=5, per_count=None, key="c")
-    assert [(w.first, w.reps) for w, _, _ in tiled] == [(0, 4), (1, 4), (2, 4), (0, 5), (1, 5), (2, 5)]
-    by = {(w.first, w.reps): (w, seg, b) for w, seg, b in tiled}
-    w, seg, b = by[(0, 4)]            # reps 0 1 2, then 0 again
-    assert seg == ((0, 40), (0, 10)) and b == [[0, 10], [10, 25], [30, 40], [40, 50]] and (w.start, w.end) == (0, 50)
-    w, seg, b = by[(1, 4)]            # reps 1 2, then 0 1: the rest stays inside its run
-    assert seg == ((10, 40), (0, 25)) and b == [[0, 15], [20, 30], [30, 40], [40, 55]] and w.end == 55
-    w, seg, b = by[(2, 5)]            # rep 2, then 0 1 2, then 0
-    assert seg == ((30, 40), (0, 40), (0, 10)) and b == [[0, 10], [10, 20], [20, 35], [40, 50], [50, 60]]
-    assert tiled_windows([[0, 10], [10, 25], [30, 40]], max_reps=3, per_count=None, key="c") == []
-    assert len(tiled_windows([[0, 10], [10, 25], [30, 40]], max_reps=5, per_count=1, key="c")) == 2
-
-
-def test_a_string_of_frame_ranges_continues_where_the_last_one_ended():
-    from lift.images import string_segments
-    kp = np.zeros((6, 17, 3), np.float32)
-    kp[:, :, 0] = np.arange(6)[:, None]           # walking along x, one unit a frame
-    kp[:, 5, 2] = 1.0                               # a joint above the root
-    out = string_segments(kp, ((0, 4), (1, 3)))
-    assert out[:, 0, 0].tolist() == [0, 1, 2, 3, 3, 4]   # the second range starts where the first ended
-    assert (out[:, 5, 2] == 1.0).all() and (out[:, 5, 0] == out[:, 0, 0]).all()   # the pose moves with its root
-
-
-def test_tiled_windows_answer_their_reps_with_their_own_rep_spans(release, tok):
-    from lift.images import string_segments, window_frames
-    store = ClipStore(release)
-    meta = store.metadata(columns=["id", "reps", "rep_bounds"]).set_index("id")
-    data = load_release(release, tok, None, splits=("validation",), workers=1, progress=False,
-                        recut={"validation": Recut(2, 8, per_count=None, tile=True)}, rep_targets=True)
-    val = data.splits["validation"]
-    tiled = {w: v for w, v in data.windows.items() if "+tile" in w}
-    assert tiled
-    for wid, window in tiled.items():
-        parent, start, end, speed, flip, segments = window
-        n = len(meta.at[parent, "rep_bounds"])
-        rows = np.flatnonzero((val.qa["clip_id"] == wid).to_numpy() & val.is_count)
-        reps = int(val.qa["answer"].iloc[rows[0]])
-        assert n < reps <= 8 and (start, speed, flip) == (0, 1.0, False)
-        assert end == sum(b - a for a, b in segments)
-        kp = window_frames(store.keypoints(parent), window)
-        assert len(kp) == end
-        np.testing.assert_array_equal(kp, string_segments(store.keypoints(parent), segments))
-        assert len(val.rep_spans[rows[0]]) == reps          # every rep of the string is a density target
+    assert cfg["train"]["recut_mirror"] is True
 
 
 def test_smoothed_count_targets_by_hand():
@@ -304,9 +256,9 @@ def test_train_and_evaluate_on_windows_from_the_cli(release, tmp_path):
                                "--recut", "2-8", "--quiet"])
     assert res.exit_code == 0, res.output
     report = json.loads((ev / "report.json").read_text())
-    # evaluation windows are cut exactly at rep bounds: one speed, no margin, none strung past the set
+    # evaluation windows are cut exactly at rep bounds: one speed, no margin
     assert report["recut"] == {"min_reps": 2, "max_reps": 8, "per_count": 1, "speeds": [1.0], "margin": 0.0,
-                              "mirror": False, "tile": False}
+                              "mirror": False}
     counter = (ev / "counter.csv").read_text().splitlines()
     assert all(":reps" in line.split(",")[0] for line in counter[1:])            # the counter sees the windows
     assert report["training_free_counter"]["counter_clips"] == len(counter) - 1 > 0

@@ -65,7 +65,6 @@ class TrainConfig:
                                        # the final model, once the epochs are chosen on validation
     recut_margin: float = 0.0         # training windows also cut with up to this share of a rep more before/after (context, no rep)
     recut_mirror: bool = False        # training windows also mirrored (left <-> right; olympia.skeleton.mirror)
-    recut_tile: bool = False          # also training windows longer than a clip's set (lift.samples.tiled_windows)
     sources: list | None = None       # train only on clips of these sources (None = all; e.g. leave evaluation-only ones out)
     density_weight: float = 1.0       # weight of the rep head's loss beside the classification loss (count_head "density"/"phase")
 

@@ -28,7 +28,7 @@ from olympia.timebase import FPS, resample_to_length
 
 from lift.configs import IMAGE_WIDTH, TIME_AXES
 
-Windows = dict[str, tuple]   # clip id -> (parent, first frame, end frame[, speed[, mirrored[, segments]]]) (window_frames)
+Windows = dict[str, tuple]   # clip id -> (parent, first frame, end frame[, speed[, mirrored]]) (window_frames)
 
 
 def normalize_image(img: np.ndarray) -> np.ndarray:
@@ -63,27 +63,13 @@ def window_frames(keypoints: np.ndarray, window: tuple) -> np.ndarray:
     """Frames [start, end) of a parent clip's keypoints, played at `speed` (a 4th element, 1.0
     when absent): resampled in time to round((end - start) / speed) frames at 25 fps, so a
     speed of 1.25 shows the same reps 25 % faster (tempo augmentation, lift.samples.Recut);
-    mirrored (olympia.skeleton.mirror) when a 5th element is true (mirror augmentation). A 6th
-    element, ((a, b), ...), strings those frame ranges of the parent together first
-    (`string_segments`), and [start, end) are frames of that string (rep tiling)."""
+    mirrored (olympia.skeleton.mirror) when a 5th element is true (mirror augmentation)."""
     start, end = window[1], window[2]
-    kp = (string_segments(keypoints, window[5]) if len(window) > 5 and window[5] else keypoints)[start:end]
+    kp = keypoints[start:end]
     speed = window[3] if len(window) > 3 else 1.0
     if len(window) > 4 and window[4]:
         kp = mirror(kp)
     return kp if speed == 1.0 else resample_to_length(kp, max(2, round(len(kp) / speed)))
-
-
-def string_segments(keypoints: np.ndarray, segments) -> np.ndarray:
-    """The frame ranges [a, b) of `segments` one after the other, each moved so that its first
-    frame's root (joint 0, the pelvis) lands where the previous range's last frame's root is: a
-    set played again from its first rep continues where it ended instead of jumping back to
-    where it started (a walking lunge, a subject who drifted)."""
-    parts = [keypoints[int(a):int(b)] for a, b in segments]
-    out = [parts[0]]
-    for part in parts[1:]:
-        out.append(part + (out[-1][-1, 0] - part[0, 0]))
-    return np.concatenate(out)
 
 
 def window_keypoints(store: ClipStore, clip_id: str, windows: Windows | None) -> np.ndarray:

@@ -21,7 +21,7 @@ import pandas as pd
 from olympia.errors import ConfigError, StoreIntegrityError
 from olympia.labels.qa import read_qa
 from olympia.labels.vocabulary import SINGLE_CLASS, Vocabulary
-from olympia.recut import RepWindow, rep_windows, window_clip_id
+from olympia.recut import rep_windows, window_clip_id
 from olympia.store import ClipStore, integrity_problems, load_info
 
 from lift.images import MotionImageCache, StreamingImages, Windows
@@ -219,8 +219,6 @@ class Recut:
     margin: float = 0.0              # each window also cut with up to this share of a rep's frames more
                                      # before and after it (context that is no rep of the window; training)
     mirror: bool = False             # each window also mirrored, left and right swapped (training)
-    tile: bool = False               # also windows longer than the clip's set: its reps strung on from the
-                                     # first again (tiled_windows; training)
 
 
 def window_margins(rep_bounds, window, n_frames: int, margin: float, key: str) -> tuple[int, int]:
@@ -239,40 +237,6 @@ def window_margins(rep_bounds, window, n_frames: int, margin: float, key: str) -
     before = int(round(u_before * margin * (first[1] - first[0])))
     after = int(round(u_after * margin * (last[1] - last[0])))
     return max(0, window.start - before), min(int(n_frames), window.end + after)
-
-
-def tiled_windows(rep_bounds, max_reps: int, per_count: int | None, key: str) -> list[tuple]:
-    """Windows of n + 1 .. max_reps reps of a set of n annotated reps, longer than the set itself:
-    starting at rep f, the reps f .. n - 1, then 0, 1, ... again (the set played once more from
-    its first rep; every rep bound is where the pose returns to its start, so the string joins
-    start pose to start pose). Each is (RepWindow with its first rep and length, its frame
-    ranges of the parent ((a, b), ...), its rep bounds as frames of the string).
-
-    A clip of 5–7 reps gives its 2-rep window four to six times and its 6-rep window at most
-    twice, so a head that sees the whole clip through its similarity band learns a count prior
-    from that (docs/lift.md, where the misses lie): these windows give the long counts as many
-    examples as the short ones. per_count: starts per length (hashed from `key`), None = all."""
-    rb = np.asarray([list(b) for b in rep_bounds], np.int64).reshape(-1, 2)
-    n, out = len(rb), []
-    for k in range(n + 1, max_reps + 1):
-        firsts = range(n) if per_count is None or per_count >= n else sorted(
-            {(int(hashlib.sha256(f"{key}#{k}".encode()).hexdigest(), 16) + int(i * n / per_count)) % n
-             for i in range(per_count)})
-        for f in firsts:
-            runs, left, first = [], k, f          # runs of consecutive reps: [first rep, last rep]
-            while left:
-                last = min(n - 1, first + left - 1)
-                runs.append((first, last))
-                left -= last - first + 1
-                first = 0
-            segments, bounds, length = [], [], 0
-            for r0, r1 in runs:
-                a, b = int(rb[r0, 0]), int(rb[r1, 1])
-                bounds += (rb[r0:r1 + 1] - a + length).tolist()
-                segments.append((a, b))
-                length += b - a
-            out.append((RepWindow(f, k, 0, length), tuple(segments), bounds))
-    return out
 
 
 def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabulary, recut: Recut
@@ -294,19 +258,14 @@ def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabul
             parts.append(rows.assign(**{DRAW_GROUP: cid}))
             continue
         is_count = (rows["task"] == "count").to_numpy()
-        cuts = [(w, "", w.start, w.end, None, None) for w in found]   # (window, id tag, frames, string, its bounds)
+        cuts = [(w, "", w.start, w.end) for w in found]
         if recut.margin > 0:
             cuts += [(w, "+m", *window_margins(bounds, w, int(meta.at[cid, "n_frames"]), recut.margin,
-                                                 window_clip_id(cid, w)), None, None) for w in found]
-        if recut.tile:
-            cuts += [(w, "+tile", w.start, w.end, segments, tiled_bounds) for w, segments, tiled_bounds
-                     in tiled_windows(bounds, recut.max_reps, recut.per_count, cid)]
+                                                 window_clip_id(cid, w))) for w in found]
         flips = (False, True) if recut.mirror else (False,)
-        for (w, tag, start, end, segments, tiled_bounds), speed, flip in [
-                (c, v, f) for c in cuts for v in recut.speeds for f in flips]:
+        for (w, tag, start, end), speed, flip in [(c, v, f) for c in cuts for v in recut.speeds for f in flips]:
             wid = window_clip_id(cid, w) + tag + ("" if speed == 1.0 else f"@{speed:g}x") + ("~mirror" if flip else "")
-            windows[wid] = ((cid, start, end, float(speed), flip, segments) if segments else
-                            (cid, start, end, float(speed), True) if flip else
+            windows[wid] = ((cid, start, end, float(speed), True) if flip else
                             (cid, start, end) if speed == 1.0 else (cid, start, end, float(speed)))
             keep = rows if str(w.reps) in release_vocab else rows[~is_count]   # beyond max_count: no count question
             k = keep["task"].to_numpy() == "count"
@@ -319,8 +278,7 @@ def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabul
                 target_indices=[[j] if c else t for c, t in zip(k, keep["target_indices"])],
                 target_weights=[[1.0] if c else t for c, t in zip(k, keep["target_weights"])]))
             meta_rows.append({**meta.loc[cid].to_dict(), "id": wid, "reps": w.reps,
-                              "n_frames": max(2, round((end - start) / speed)),
-                              **({} if tiled_bounds is None else {"rep_bounds": tiled_bounds})})
+                              "n_frames": max(2, round((end - start) / speed))})
     out = pd.concat(parts, ignore_index=True) if parts else qa.iloc[:0]
     return out, pd.DataFrame(meta_rows, columns=["id", *meta.columns]), windows
 

@@ -176,7 +176,7 @@ def recut_plan(tc) -> dict[str, Recut] | None:
         return None
     lo, hi = (int(x) for x in tc.recut)
     return {"train": Recut(lo, hi, tc.recut_per_count, speeds=(1.0, *(tc.recut_speeds or ())),
-                           margin=tc.recut_margin, mirror=tc.recut_mirror, tile=tc.recut_tile),
+                           margin=tc.recut_margin, mirror=tc.recut_mirror),
             "validation": Recut(lo, hi, 1)}
 
 
