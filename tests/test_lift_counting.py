@@ -7,6 +7,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -182,6 +183,40 @@ def test_train_records_recut_mirror(release, tmp_path):
     assert res.exit_code == 0, res.output
     cfg = json.loads((tmp_path / "ck" / "config.json").read_text())["config"]
     assert cfg["train"]["recut_mirror"] is True
+
+
+def test_the_counter_is_scored_on_the_windows_the_model_counts(tmp_path):
+    """Fit3D's warm-ups have rep bounds but no count: their windows are asked to identify only.
+    Beside the model, the counter must count the same windows the model is asked to count (it
+    was run on every window, 199 of Fit3D s07's against the model's 159)."""
+    import dataclasses
+    from functools import partial
+    from lift.cli import main
+    from lift.synthetic import synthetic_clips, write_label_side
+    from olympia.store import write_store
+    clips = [dataclasses.replace(c, reps=None) if i % 2 else c for i, c in enumerate(synthetic_clips(8, seed=2))]
+    release = tmp_path / "release"
+    write_store(release, clips, split_mode="clip", seed=2, extras=write_label_side)
+    runner = CliRunner()
+    ck, ev = tmp_path / "ck", tmp_path / "ev"
+    res = runner.invoke(main, ["train", "--release", str(release), "--out", str(ck), "--epochs", "1",
+                               "--max-steps-per-epoch", "1", "--batch-size", "8", "--quiet"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(ck), "--out", str(ev),
+                               "--recut", "2-8", "--split", "all", "--quiet"])
+    assert res.exit_code == 0, res.output
+    samples = pd.read_csv(ev / "samples.csv")
+    parent = samples["clip_id"].str.split(":reps").str[0]
+    uncounted = {c.id for c in clips if c.reps is None}
+    # the precondition: windows of clips without a count are asked to identify, never to count
+    assert parent.isin(uncounted).any()
+    assert not samples.loc[parent.isin(uncounted), "task"].eq("count").any()
+    counter = pd.read_csv(ev / "counter.csv")
+    assert set(counter["clip_id"]) == set(samples.loc[samples["task"] == "count", "clip_id"])
+    # one window of each length 2..reps per counted clip (rep_windows, per_count 1)
+    assert len(counter) == sum(min(8, c.reps) - 1 for c in clips if c.reps is not None)
+    report = json.loads((ev / "report.json").read_text())
+    assert report["training_free_counter"]["counter_clips"] == len(counter)
 
 
 def test_smoothed_count_targets_by_hand():

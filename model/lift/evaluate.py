@@ -398,7 +398,10 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
     vocab, data = outputs.vocab, outputs.data
     loss = outputs.loss
     scores = sample_scores(outputs.probs, data.splits[split], vocab, density_sum=outputs.density_sum)
-    counter = counter_scores(release, sorted(set(scores["clip_id"])), data.clip_meta, data.windows)
+    # the counter beside the model on the clips the model is asked to count: a clip (or window of
+    # one) with rep bounds but no count (Fit3D's warm-ups) is only asked to identify
+    counter = counter_scores(release, sorted(set(scores.loc[scores["task"] == "count", "clip_id"])),
+                             data.clip_meta, data.windows)
     t3 = table3(scores, counter)
     by_reps = per_group(scores[scores["task"] == "count"], "reps")
     counter_by_reps = pd.DataFrame([{"reps": r, **_counter_summary(g)} for r, g in counter.groupby("reps")])
