@@ -217,60 +217,6 @@ def test_the_counter_is_scored_on_the_windows_the_model_counts(tmp_path):
     assert len(counter) == sum(min(8, c.reps) - 1 for c in clips if c.reps is not None)
     report = json.loads((ev / "report.json").read_text())
     assert report["training_free_counter"]["counter_clips"] == len(counter)
-def draw_set(answers_per_group: dict[str, str], rows_per_group: int = 10):
-    """A QADataset of draw groups (re-cut windows) asking `rows_per_group` identify and count
-    questions each; group g's count questions answer answers_per_group[g]. sample_questions
-    reads only the rows' task, answer and draw group."""
-    import pandas as pd
-    from lift.samples import DRAW_GROUP, QADataset
-    rows = [{"task": task, "answer": answer if task == "count" else "squat", DRAW_GROUP: g}
-            for g, answer in answers_per_group.items() for task in ("identify", "count") for _ in range(rows_per_group)]
-    n = len(rows)
-    return QADataset(pd.DataFrame(rows), np.zeros((n, 1), np.int32), np.ones((n, 1), np.uint8),
-                     np.arange(n + 1), np.zeros(n, np.int64), np.ones(n, np.float32), np.zeros(n, np.int64), 31)
-
-
-def test_balanced_draw_asks_every_count_as_often_as_the_most_common_up_to_4x():
-    """8 sets give 2-rep windows, 2 give 6-rep ones, 1 gives a 7-rep one. One question per
-    (set, length) asks "2" 8 times, "6" twice and "7" once; balanced, each 6-rep set is drawn
-    8 / 2 = 4 times, and the 7-rep set 4 times (8 / 1, capped at MAX_BALANCE = 4)."""
-    from lift.samples import MAX_BALANCE, expected_draws, sample_questions
-    assert MAX_BALANCE == 4
-    groups = {**{f"a{k}#2": "2" for k in range(8)}, "b0#6": "6", "b1#6": "6", "c0#7": "7"}
-    data = draw_set(groups)
-    for balance, want in ((False, {"2": 8, "6": 2, "7": 1}), (True, {"2": 8, "6": 8, "7": 4})):
-        picked = data.qa.iloc[sample_questions(data, 1, np.random.default_rng(3), balance_counts=balance)]
-        counts = picked[picked["task"] == "count"]
-        assert counts["answer"].value_counts().to_dict() == want
-        assert (counts.groupby("draw_group").size() == counts.groupby("draw_group")["answer"].first().map(
-            {"2": 1, "6": want["6"] // 2, "7": want["7"]})).all()
-        assert (picked["task"] == "identify").sum() == 11            # identify draws are unchanged
-        assert expected_draws(data, 1, balance) == len(picked) == 11 + sum(want.values())
-
-
-def test_balanced_draw_keeps_a_fractional_share_on_average():
-    """3 sets of 6 reps against 8 of 2: each is drawn 8 / 3 = 2.67 times an epoch on average
-    (2 or 3 times), so "6" is asked 8 times per epoch on average."""
-    from lift.samples import sample_questions
-    data = draw_set({**{f"a{k}#2": "2" for k in range(8)}, **{f"b{k}#6": "6" for k in range(3)}})
-    per_epoch, per_set = [], set()
-    for epoch in range(300):
-        picked = data.qa.iloc[sample_questions(data, 1, np.random.default_rng(epoch), balance_counts=True)]
-        sixes = picked[(picked["task"] == "count") & (picked["answer"] == "6")]
-        per_epoch.append(len(sixes))
-        per_set |= set(sixes.groupby("draw_group").size())
-    assert per_set == {2, 3}
-    assert abs(np.mean(per_epoch) - 8) < 0.25
-
-
-def test_train_records_count_balance(release, tmp_path):
-    from lift.cli import main
-    res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "ck"), "--epochs", "1",
-                                    "--max-steps-per-epoch", "2", "--batch-size", "8", "--recut", "2-8",
-                                    "--count-balance", "--quiet"])
-    assert res.exit_code == 0, res.output
-    cfg = json.loads((tmp_path / "ck" / "config.json").read_text())["config"]
-    assert cfg["train"]["count_balance"] is True
 
 
 def test_smoothed_count_targets_by_hand():

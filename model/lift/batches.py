@@ -146,20 +146,16 @@ class _EpochBatches(torch.utils.data.Dataset):
 
 def iterate_batches(data: QADataset, cache: MotionImageCache, batch_size: int, *, shuffle: bool,
                     seed: int = 0, epoch: int = 0, num_workers: int = 0, max_batches: int | None = None,
-                    drop_last: bool = False, questions_per_clip: int | None = None, bucket: bool = True,
-                    balance_counts: bool = False):
+                    drop_last: bool = False, questions_per_clip: int | None = None, bucket: bool = True):
     """Yield the batches of one epoch (see module doc). num_workers > 0 assembles batches in
     worker processes (torch DataLoader); 0 assembles them in this process into reused buffers.
     questions_per_clip: draw that many questions of each task per clip for this epoch (a new
     draw every epoch) instead of all of them. bucket: batch clips of similar length together
-    (see epoch_batches); evaluation order does not matter since rows carry their index.
-    balance_counts: with questions_per_clip, every count is asked equally often
-    (lift.samples.count_quotas)."""
+    (see epoch_batches); evaluation order does not matter since rows carry their index."""
     rng = np.random.default_rng([seed, epoch]) if shuffle else None
     widths = cache.widths[data.clip_pos] if bucket else None
     rows = (np.arange(len(data)) if questions_per_clip is None
-            else sample_questions(data, questions_per_clip, rng or np.random.default_rng(seed),
-                                  balance_counts=balance_counts))
+            else sample_questions(data, questions_per_clip, rng or np.random.default_rng(seed)))
     plan = [rows[b] for b in epoch_batches(data.is_count[rows], batch_size, rng, drop_last=drop_last,
                                            widths=None if widths is None else widths[rows])]
     if max_batches is not None:

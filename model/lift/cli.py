@@ -87,9 +87,6 @@ def main():
               help="Also train on each window mirrored (left and right swapped, olympia.skeleton.mirror): a "
                    "left-arm set becomes a right-arm one; the count and the exercise stay. Mirrored windows are "
                    "drawn with their originals (an epoch keeps its length).")
-@click.option("--count-balance", is_flag=True,
-              help="Ask every count equally often in an epoch: count questions of rare counts (long re-cut "
-                   "windows; few sets have 8 reps) are drawn more often (lift.samples.count_quotas).")
 @click.option("--count-sigma", type=float, help="Spread count targets over neighbouring integers (Gaussian σ in reps; 0 = one-hot).")
 @click.option("--time-axis", type=click.Choice(["native", "fit"]),
               help="Motion image time axis: native (paper, 12.5 columns/s) or fit (every clip to 640 columns).")
@@ -125,7 +122,7 @@ def main():
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
           max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, random_init, recut,
-          recut_per_count, recut_speeds, recut_margin, recut_mirror, count_balance, count_sigma, time_axis, time_band, count_head, patch, density_weight,
+          recut_per_count, recut_speeds, recut_margin, recut_mirror, count_sigma, time_axis, time_band, count_head, patch, density_weight,
           train_on_validation, sources,
           with_baseline, no_resume, no_amp, stream, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
@@ -176,8 +173,6 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
         cfg.train.train_on_validation = True
     if recut_mirror:
         cfg.train.recut_mirror = True
-    if count_balance:
-        cfg.train.count_balance = True
     if questions_per_clip is not None:
         cfg.train.questions_per_clip = questions_per_clip or None
     if no_amp:

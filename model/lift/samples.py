@@ -283,66 +283,18 @@ def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabul
     return out, pd.DataFrame(meta_rows, columns=["id", *meta.columns]), windows
 
 
-MAX_BALANCE = 4     # count_quotas: a count held by few groups is drawn at most this many times more
-
-
-def sample_questions(data: QADataset, per_clip: int, rng: np.random.Generator,
-                     balance_counts: bool = False) -> np.ndarray:
+def sample_questions(data: QADataset, per_clip: int, rng: np.random.Generator) -> np.ndarray:
     """Row indices holding `per_clip` randomly drawn questions of each task for every clip.
 
     The release asks ~10 variants of each question per clip; they share one motion image, so
     an epoch over all of them is ~10 passes over the same clips. Drawing a few per epoch
-    gives early stopping a finer grain on a small release at the same cost per sample.
-    balance_counts: count questions are drawn per group in inverse proportion to how many
-    groups answer their count (count_quotas), so every count is asked equally often."""
+    gives early stopping a finer grain on a small release at the same cost per sample."""
     if per_clip < 1:
         raise ConfigError(f"questions_per_clip must be >= 1, got {per_clip}")
     order = rng.permutation(len(data))
-    groups, is_count = draw_groups(data)[order], data.is_count[order]
-    quota = np.full(len(order), per_clip, np.int64)
-    if balance_counts:
-        per_group = count_quotas(data, per_clip, rng)
-        quota[is_count] = [per_group[g] for g in groups[is_count]]
-    key = pd.DataFrame({"clip": groups, "count": is_count})
-    keep = key.groupby(["clip", "count"], sort=False).cumcount().to_numpy() < quota
+    key = pd.DataFrame({"clip": draw_groups(data)[order], "count": data.is_count[order]})
+    keep = key.groupby(["clip", "count"], sort=False).cumcount().to_numpy() < per_clip
     return np.sort(order[keep])
-
-
-def count_quotas(data: QADataset, per_clip: int, rng: np.random.Generator) -> dict:
-    """Draw group -> count questions to draw from it this epoch, so that every count (answer)
-    is asked about as often as the most common one: per_clip × (groups of the most common
-    count / groups of this count), at most MAX_BALANCE × per_clip, rounded up or down at
-    random to keep that ratio on average.
-
-    Fit3D's counted sets are nearly all 5 reps: re-cut to 2..8, 110 sets of the training and
-    validation splits give windows of 2..5 reps, 13 give 6 and 2 give 7, so a per-group draw
-    asks about 6 reps 8x less often than 5 and the model undercounts 6-rep windows
-    (docs/lift.md, "Where the misses lie"). The cap keeps the two 7-rep sets from being drawn
-    55 times an epoch and learned by heart."""
-    rows = np.flatnonzero(data.is_count)
-    frame = pd.DataFrame({"group": draw_groups(data)[rows], "answer": data.qa["answer"].to_numpy()[rows]})
-    per_answer = frame.drop_duplicates("group").groupby("answer")["group"].agg(list)
-    most = max((len(g) for g in per_answer), default=0)
-    quotas = {}
-    for groups in per_answer:
-        share = per_clip * min(MAX_BALANCE, most / len(groups))
-        base = int(np.floor(share))
-        extra = rng.random(len(groups)) < share - base
-        quotas.update(zip(groups, (base + extra).tolist()))
-    return quotas
-
-
-def expected_draws(data: QADataset, per_clip: int, balance_counts: bool = False) -> int:
-    """About how many rows sample_questions draws (every group holding enough rows): the
-    length of an epoch, for its progress bar."""
-    groups = pd.DataFrame({"group": draw_groups(data), "count": data.is_count}).drop_duplicates()
-    n = per_clip * len(groups)
-    if balance_counts:
-        rows = np.flatnonzero(data.is_count)
-        answers = pd.DataFrame({"group": draw_groups(data)[rows], "answer": data.qa["answer"].to_numpy()[rows]})
-        per_answer = answers.drop_duplicates("group")["answer"].value_counts()
-        n += sum(per_clip * (min(MAX_BALANCE, per_answer.max() / k) - 1) * k for k in per_answer)
-    return int(n)
 
 
 def draw_groups(data: QADataset) -> np.ndarray:

@@ -26,7 +26,7 @@ from lift import evaluate as ev
 from lift.batches import iterate_batches
 from lift.checkpoint import CONFIG_FILE, LAST_FILE, atomic_torch_save, check_version, load_tensors, save_checkpoint
 from lift.configs import LiftConfig
-from lift.samples import Recut, expected_draws, load_release, release_questions, sample_questions
+from lift.samples import Recut, draw_groups, load_release, release_questions, sample_questions
 from lift.loss import get_loss
 from lift.model import COUNT_HEADS, REP_HEADS, LiftModel, n_parameters
 from lift.tokenizer import TOKENIZER_FILE, load_tokenizer, train_wordpiece
@@ -198,9 +198,9 @@ def train_one_epoch(model, optimizer, loss_fn, train_set, cache, config, device,
     model.train()
     batches = iterate_batches(train_set, cache, tc.batch_size, shuffle=True, seed=tc.seed, epoch=epoch,
                               num_workers=tc.num_workers, max_batches=tc.max_steps_per_epoch,
-                              questions_per_clip=tc.questions_per_clip, balance_counts=tc.count_balance)
+                              questions_per_clip=tc.questions_per_clip)
     n = (len(train_set) if tc.questions_per_clip is None
-         else expected_draws(train_set, tc.questions_per_clip, tc.count_balance))
+         else 2 * tc.questions_per_clip * len(set(draw_groups(train_set).tolist())))
     total = min(tc.max_steps_per_epoch or 10**9, -(-n // tc.batch_size))
     losses = []
     bar = tqdm(batches, desc=f"epoch {epoch}", unit="batch", total=total, disable=not progress, leave=False)
