@@ -105,6 +105,10 @@ def main():
                    "one token per body chain per 2.56 s (half the tokens) and identifies exercises better "
                    "(docs/lift.md, rows P2-P2s7); 64x16, one per chain per 1.28 s, counts worse "
                    "(lift.model.set_patch_shape).")
+@click.option("--density-cdf", type=float,
+              help="Also train the rep head (density or similarity) on the count so far at every image "
+                   "column, with this weight (e.g. 1): each rep then holds one rep of density, so a set "
+                   "longer than the training windows is not undercounted (lift.density.density_loss).")
 @click.option("--density-weight", type=float,
               help="Weight of the rep head's loss (--count-head density, phase or similarity; default 1).")
 @click.option("--train-on-validation", is_flag=True,
@@ -122,7 +126,7 @@ def main():
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
           max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, random_init, recut,
-          recut_per_count, recut_speeds, recut_margin, recut_mirror, count_sigma, time_axis, time_band, count_head, patch, density_weight,
+          recut_per_count, recut_speeds, recut_margin, recut_mirror, count_sigma, time_axis, time_band, count_head, patch, density_cdf, density_weight,
           train_on_validation, sources,
           with_baseline, no_resume, no_amp, stream, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
@@ -153,7 +157,7 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
                          ("max_steps_per_epoch", max_steps_per_epoch), ("device", device), ("threads", threads),
                          ("recut", None if recut is None else list(recut)), ("recut_per_count", recut_per_count),
                          ("count_sigma", count_sigma), ("sources", list(sources) or None),
-                         ("recut_speeds", parse_speeds(recut_speeds)), ("density_weight", density_weight),
+                         ("recut_speeds", parse_speeds(recut_speeds)), ("density_weight", density_weight), ("density_cdf", density_cdf),
                          ("recut_margin", recut_margin)):
         if value is not None:
             setattr(cfg.train, field, value)

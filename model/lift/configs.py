@@ -66,6 +66,7 @@ class TrainConfig:
     recut_margin: float = 0.0         # training windows also cut with up to this share of a rep more before/after (context, no rep)
     recut_mirror: bool = False        # training windows also mirrored (left <-> right; olympia.skeleton.mirror)
     sources: list | None = None       # train only on clips of these sources (None = all; e.g. leave evaluation-only ones out)
+    density_cdf: float = 0.0          # weight of the rep head's cumulative-count term (lift.density.density_loss; 0 = off)
     density_weight: float = 1.0       # weight of the rep head's loss beside the classification loss (count_head "density"/"phase")
 
 

@@ -62,7 +62,7 @@ def uses_density(model) -> bool:
     return getattr(model, "count_head", "classes") in REP_HEADS
 
 
-def model_loss(model, batch: dict, loss_fn, density_weight: float = 1.0):
+def model_loss(model, batch: dict, loss_fn, density_weight: float = 1.0, cdf_weight: float = 0.0):
     """(loss, logits, continuous count per row or None): the classification loss, plus for a
     model with a rep head the density loss (lift.density) or the phase loss (lift.phase) of the
     rows with rep targets; the count is the density's sum or the phase's turns."""
@@ -77,7 +77,7 @@ def model_loss(model, batch: dict, loss_fn, density_weight: float = 1.0):
     loss = loss_fn(logits, b["targets"])
     if "rep_mass" in b:
         rep_loss = (phase_loss(*rep, valid, b["rep_mass"], b["has_reps"]) if model.count_head == "phase"
-                    else density_loss(rep, valid, b["rep_mass"], b["has_reps"], model.rep_patch))
+                    else density_loss(rep, valid, b["rep_mass"], b["has_reps"], model.rep_patch, cdf_weight))
         loss = loss + density_weight * rep_loss
     return loss, logits, model.rep_count(rep, valid)
 
@@ -85,8 +85,8 @@ def model_loss(model, batch: dict, loss_fn, density_weight: float = 1.0):
 @torch.no_grad()
 def predict(model, data: QADataset, cache: MotionImageCache, *, batch_size: int = 64,
             device: torch.device | None = None, loss_name: str = "softmax_ce", amp: bool = True,
-            progress: bool = False, desc: str = "evaluating", density_weight: float = 1.0
-            ) -> tuple[np.ndarray, float, np.ndarray | None]:
+            progress: bool = False, desc: str = "evaluating", density_weight: float = 1.0,
+            cdf_weight: float = 0.0) -> tuple[np.ndarray, float, np.ndarray | None]:
     """(softmax probabilities (N, V), mean loss, rep-density sums (N,) or None) for every row of
     `data`, in row order. The density sums come from a model with count_head "density"; the
     loss includes its density loss where `data` carries rep spans."""
@@ -100,7 +100,7 @@ def predict(model, data: QADataset, cache: MotionImageCache, *, batch_size: int 
                       total=-(-len(data) // batch_size), disable=not progress, leave=False):
         b = to_device(batch, device)
         with autocast(device, amp):
-            loss, logits, dens_sum = model_loss(model, b, loss_fn, density_weight)
+            loss, logits, dens_sum = model_loss(model, b, loss_fn, density_weight, cdf_weight)
         total += float(loss) * len(logits)
         n += len(logits)
         rows = batch["index"].numpy()

@@ -188,7 +188,7 @@ def validate(model, val_set, data, config: LiftConfig, device, train_loss: float
         return train_loss, {}
     probs, val_loss, density_sum = ev.predict(model, val_set, data.cache, batch_size=tc.eval_batch_size,
                                               device=device, loss_name=tc.loss, amp=tc.amp,
-                                              density_weight=tc.density_weight)
+                                              density_weight=tc.density_weight, cdf_weight=tc.density_cdf)
     scores = ev.summarize(ev.sample_scores(probs, val_set, data.vocab, density_sum=density_sum))
     return val_loss, {f"val_{k}": v for k, v in scores.items() if not k.startswith("n_")}
 
@@ -207,7 +207,7 @@ def train_one_epoch(model, optimizer, loss_fn, train_set, cache, config, device,
     for batch in bar:
         b = ev.to_device(batch, device)
         with ev.autocast(device, tc.amp):
-            loss, _, _ = ev.model_loss(model, b, loss_fn, tc.density_weight)
+            loss, _, _ = ev.model_loss(model, b, loss_fn, tc.density_weight, tc.density_cdf)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
