@@ -90,6 +90,28 @@ def test_density_loss_by_hand_skips_rows_without_reps():
 
 
 # ------------------------------------------------------------------ data: spans and batches
+
+def test_cumulative_count_term_by_hand_charges_mass_moved_between_reps():
+    """Two reps of 4 columns (target 0.25 a column). A density of 0.2 over the first rep and 0.3
+    over the second sums to 2, right, so the count error is 0 and the squared error only
+    8 x 0.05² = 0.02. Its count so far is off at every column: |0.2k - 0.25k| for k = 1..4, then
+    0.15, 0.1, 0.05, 0: 0.8 over 8 columns, 0.1 a column. Padding columns are not counted."""
+    target = torch.full((1, 8), 0.25)
+    density = torch.tensor([[0.2] * 4 + [0.3] * 4])
+    valid, has = torch.ones(1, 8), torch.tensor([True])
+    assert float(density_loss(density, valid, target, has, patch=1)) == pytest.approx(0.02)
+    assert float(density_loss(density, valid, target, has, patch=1, cdf_weight=1.0)) == pytest.approx(0.12)
+    assert float(density_loss(density, valid, target, has, patch=1, cdf_weight=2.0)) == pytest.approx(0.22)
+    padded = torch.nn.functional.pad(density, (0, 3), value=0.7)
+    mask = torch.tensor([[1.0] * 8 + [0.0] * 3])
+    assert float(density_loss(padded, mask, target, has, patch=1, cdf_weight=1.0)) == pytest.approx(0.12)
+    # one rep of mass in each rep, uneven inside it: the count so far is off by 0.15, 0.1, 0.05, 0
+    # twice, 0.6 / 8 = 0.075 a column, and right at the rep bound
+    inside = torch.tensor([[0.4, 0.2, 0.2, 0.2, 0.1, 0.3, 0.3, 0.3]])
+    cdf = (float(density_loss(inside, valid, target, has, patch=1, cdf_weight=1.0))
+           - float(density_loss(inside, valid, target, has, patch=1)))
+    assert cdf == pytest.approx(0.075)
+
 def test_count_rows_carry_their_reps_spans_and_batches_their_masses(release, tok):
     meta = ClipStore(release).metadata(columns=["id", "rep_bounds", "n_frames", "reps"]).set_index("id")
     data = load_release(release, tok, None, splits=("train", "test"), workers=1, progress=False,
