@@ -146,7 +146,8 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
       lift train --release work/releases/fit3d --out work/fit3d-density --recut 2-8 --count-head density
       lift train --release work/releases/fit3d --out work/fit3d-phase --recut 2-8 --count-head phase
       lift train --release work/releases/fit3d --out work/fit3d-similarity --patch 64x32 --count-head similarity \\
-          --recut 2-8 --recut-speeds 0.7,0.85,1.2,1.4 --count-sigma 0.75 --epochs 36 --train-on-validation
+          --recut 2-8 --recut-speeds 0.7,0.85,1.2,1.4 --count-sigma 0.75 --epochs 36 --train-on-validation \\
+          --density-cdf 1
       LIFT_PRETRAINED_VILT=models/vilt-b32-mlm lift train --release dist/olympia-real --config vilt-b32 --out work/vilt
     """
     from lift.configs import get_config
