@@ -442,6 +442,30 @@ def test_a_checkpoint_of_an_older_format_is_refused_with_the_fix(tiny_checkpoint
         load_checkpoint(old)
 
 
+def test_a_checkpoint_with_options_this_lift_lacks(tiny_checkpoint, tmp_path):
+    """A training option this lift does not know (count_balance was measured and removed)
+    leaves the model as it is: the checkpoint loads, with a warning naming it, and predicts as
+    before. An unknown model option is refused with one line naming the file and the option."""
+    import shutil
+    import torch
+    from olympia.errors import ConfigError
+    ref = load_checkpoint(tiny_checkpoint)[0]
+    newer = tmp_path / "newer"
+    shutil.copytree(tiny_checkpoint, newer)
+    meta = json.loads((newer / "config.json").read_text())
+    meta["config"]["train"]["count_balance"] = True
+    (newer / "config.json").write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match="training options this lift does not know, left out: count_balance"):
+        model, _, _, config, _ = load_checkpoint(newer)
+    assert not hasattr(config.train, "count_balance")
+    for a, b in zip(ref.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+    meta["config"]["model"]["count_head_v2"] = "tempo"
+    (newer / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match=r"newer/config.json: model options this lift does not know: count_head_v2"):
+        load_checkpoint(newer)
+
+
 def test_release_words_the_model_lacks_are_named(loaded):
     from olympia.errors import ConfigError
     from lift.samples import target_rows

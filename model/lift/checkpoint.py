@@ -82,7 +82,10 @@ def load_checkpoint(path, device: str = "cpu"):
         raise ConfigError(f"{path} is not a LiFT checkpoint (no {MODEL_FILE} / {CONFIG_FILE}); "
                           "train one with `lift train --out DIR` and pass DIR")
     meta = check_version(path)
-    config = LiftConfig.from_dict(meta["config"])
+    try:
+        config = LiftConfig.from_dict(meta["config"])
+    except ConfigError as exc:
+        raise ConfigError(f"{path / CONFIG_FILE}: {exc}") from None
     vocab = Vocabulary.from_json(read_json(path / CLASSES_FILE, "LiFT checkpoint classes"),
                                  where=str(path / CLASSES_FILE))
     tokenizer = load_tokenizer(path)

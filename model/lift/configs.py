@@ -6,7 +6,10 @@ ViLT-B/32 (method.md §7) for one GPU, with pretrained weights when a local path
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
+
+from olympia.errors import ConfigError
 
 IMAGE_HEIGHT, IMAGE_WIDTH = 384, 640  # ViLT's largest image; 320 rows hold the 5 chains (method.md §6)
 MAX_TEXT_TOKENS = 40                   # ViLT's text length (max_position_embeddings)
@@ -81,7 +84,22 @@ class LiftConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "LiftConfig":
-        return cls(name=d["name"], model=ModelConfig(**d["model"]), train=TrainConfig(**d["train"]))
+        """The config a checkpoint's config.json records. A model option this lift does not know
+        (a head added by a later version) is refused: the weights would not be what it builds. A
+        training option it does not know (one added later, or one measured and removed, like
+        count_balance) does not change the model, so it is left out with a warning."""
+        unknown_model = sorted(set(d["model"]) - {f.name for f in dataclasses.fields(ModelConfig)})
+        if unknown_model:
+            raise ConfigError(f"model options this lift does not know: {', '.join(unknown_model)}; "
+                              "the checkpoint was written by another version of lift: evaluate it with that "
+                              "version, or retrain it with this one")
+        train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+        unknown_train = sorted(set(d["train"]) - train_fields)
+        if unknown_train:
+            warnings.warn(f"training options this lift does not know, left out: {', '.join(unknown_train)} "
+                          "(they do not change the model)", stacklevel=2)
+        return cls(name=d["name"], model=ModelConfig(**d["model"]),
+                   train=TrainConfig(**{k: v for k, v in d["train"].items() if k in train_fields}))
 
 
 def small_config() -> LiftConfig:
