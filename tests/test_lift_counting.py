@@ -219,6 +219,20 @@ def test_the_counter_is_scored_on_the_windows_the_model_counts(tmp_path):
     assert report["training_free_counter"]["counter_clips"] == len(counter)
 
 
+def test_density_cdf_needs_a_rep_density(release, tmp_path):
+    from lift.cli import main
+    for head in ([], ["--count-head", "phase"]):
+        res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "ck"),
+                                        "--density-cdf", "1", *head, "--quiet"])
+        assert res.exit_code == 2 and "--count-head density or similarity" in res.output
+        assert not (tmp_path / "ck").exists()
+    res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "ck"), "--epochs", "1",
+                                    "--max-steps-per-epoch", "1", "--batch-size", "8", "--recut", "2-8",
+                                    "--count-head", "similarity", "--density-cdf", "1", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "ck" / "config.json").read_text())["config"]["train"]["density_cdf"] == 1.0
+
+
 def test_smoothed_count_targets_by_hand():
     from olympia.labels.vocabulary import VocabClass, Vocabulary
     classes = [VocabClass(0, "squat", "core_action", 1.0)] + [VocabClass(k, str(k), "integer", 1.0) for k in range(1, 11)]

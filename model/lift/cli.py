@@ -106,9 +106,11 @@ def main():
                    "(docs/lift.md, rows P2-P2s7); 64x16, one per chain per 1.28 s, counts worse "
                    "(lift.model.set_patch_shape).")
 @click.option("--density-cdf", type=float,
-              help="Also train the rep head (density or similarity) on the count so far at every image "
-                   "column, with this weight (e.g. 1): each rep then holds one rep of density, so a set "
-                   "longer than the training windows is not undercounted (lift.density.density_loss).")
+              help="Also train the rep head (--count-head density or similarity) on the count so far at "
+                   "every image column, with this weight (e.g. 1): each rep then holds about one rep of "
+                   "density at the lengths trained on (lift.density.density_loss; docs/lift.md, rows "
+                   "CDF0-CDF3: the count gained within the seeds' spread; sets longer than the training "
+                   "windows are still undercounted).")
 @click.option("--density-weight", type=float,
               help="Weight of the rep head's loss (--count-head density, phase or similarity; default 1).")
 @click.option("--train-on-validation", is_flag=True,
@@ -168,6 +170,10 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
         cfg.model.time_band = True
     if count_head:
         cfg.model.count_head = count_head
+    if density_cdf and cfg.model.count_head not in ("density", "similarity"):
+        raise click.BadParameter(f"the count so far is a rep density's; --count-head {cfg.model.count_head} has none "
+                                 "(use --count-head density or similarity, or drop --density-cdf)",
+                                 param_hint="--density-cdf")
     if patch:
         if pretrained_vilt:
             raise click.BadParameter(f"--patch {patch[0]}x{patch[1]} trains the patch projection from scratch; "

@@ -65,7 +65,8 @@ def density_loss(density: torch.Tensor, valid: torch.Tensor, target_columns: tor
     so far must be right at every column, so each rep holds one rep of mass. The two terms
     above leave the mass free to move between reps (a density's squared error per column is
     ~1e-3): a head trained on them gave the middle reps of a set 1.1 and its first and last
-    0.75, which sums right at the lengths it trained on and low on longer sets."""
+    0.75, which sums right at the lengths it trained on and low on longer sets. With the term
+    each rep holds about one rep at those lengths; longer sets stay low (docs/lift.md)."""
     if not bool(has_reps.any()):
         return density.sum() * 0.0
     target = patch_column_mass(target_columns.float(), patch)
