@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import ffmpeg
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import shared_path
@@ -176,3 +177,23 @@ def test_pose_stride_2_writes_every_frame_and_motionbert_refuses_it(countix, tmp
     r = CliRunner().invoke(main, ["videos", "sets", str(countix), "--backend", "motionbert",
                                   "--pose-stride", "2", "--no-cache"])
     assert r.exit_code == 2 and "--pose-stride 1" in r.output and "Traceback" not in r.output
+
+
+def test_pose_runtime_choice_is_recorded_and_both_find_the_same_person(countix, tmp_path):
+    """`--mediapipe-runtime`: litert (default) and graph (mp.solutions.pose) are different
+    estimator versions in the store (and the cache); on this close-up both see the person on
+    every frame and put the joints within a few centimetres of each other."""
+    stores = {}
+    for runtime in ("litert", "graph"):
+        out = tmp_path / runtime
+        r = run("pose", countix, "--out", out, "--quiet", "--no-cache", "--mediapipe-runtime", runtime)
+        assert r.exit_code == 0, r.output
+        store = ClipStore(out)
+        stores[runtime] = store.get(store.ids[0])
+    lite, graph = stores["litert"], stores["graph"]
+    assert "-litert" in lite.pose_estimator_version and "-litert" not in graph.pose_estimator_version
+    assert lite.pose_estimator_version.startswith("mediapipe-0.10.21-full")
+    assert lite.n_frames == graph.n_frames == 50
+    assert (lite.frame_confidence > 0).all() and (graph.frame_confidence > 0).all()
+    gap = np.linalg.norm(lite.keypoints - graph.keypoints, axis=-1)
+    assert np.median(gap) < 0.03, np.median(gap)

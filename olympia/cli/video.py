@@ -272,6 +272,10 @@ def sets_cmd(video, as_json, backend, cache_dir, no_cache, pose_stride, quiet, e
               default="lite", show_default=True)
 @click.option("--mapping", type=click.Choice(["calibrated", "table"]), default="calibrated",
               show_default=True, help="MediaPipe landmark -> H36M joint mapping (docs/video.md).")
+@click.option("--mediapipe-runtime", "runtime", type=click.Choice(["litert", "graph"]), default="litert",
+              show_default=True,
+              help="litert: MediaPipe's models run directly, half the CPU a frame, the graph's "
+                   "landmarks frame by frame; graph: mp.solutions.pose itself (docs/video.md, Runtime).")
 @click.option("--source", default="video", show_default=True, help="clip.source of the clips.")
 @click.option("--license", "license_", default="unknown", show_default=True,
               help="License recorded in each clip's provenance.")
@@ -286,7 +290,7 @@ def sets_cmd(video, as_json, backend, cache_dir, no_cache, pose_stride, quiet, e
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @engine_options
 def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, pose_stride, workers, checkpoint,
-         motionbert_config, mapping, source, license_, label, max_gap, max_filled_fraction, force,
+         motionbert_config, mapping, runtime, source, license_, label, max_gap, max_filled_fraction, force,
          quiet, engine_kind, ray_address, ray_cpus, ray_gpus):
     """3D pose (H36M-17, 25 fps) of each VIDEO, or of each segment, written as a clip store.
 
@@ -298,6 +302,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, pose_s
     Examples:
       olympia pose clip.mp4 --backend mediapipe --out work/stores/videos
       olympia pose gym_cam/*.mp4 --pose-stride 2 --out work/stores/gym   # every other frame posed
+      olympia pose clip.mp4 --mediapipe-runtime graph --out work/stores/ref   # mp.solutions.pose
       olympia pose --segments work/segments.json --out work/stores/opensource --source opensource
       OLYMPIA_MOTIONBERT_CHECKPOINT=ckpt/best_epoch.bin olympia pose a.mp4 --backend motionbert --out work/stores/mb
       olympia pose --segments work/segments.json --out work/stores/v --engine ray --ray-gpus 1 --backend motionbert
@@ -313,7 +318,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, pose_s
         raise click.UsageError("give VIDEO... or --segments FILE")
     check_replaceable(out_dir, force)   # before the pose work, not after it
     PoseTask("", backend=backend, stride=pose_stride).pose_stride()   # a usage error before any work
-    options = {"mapping": mapping}
+    options = {"mapping": mapping, "runtime": runtime}
     if backend == "motionbert":
         from olympia.pose.motionbert_backend import resolve_checkpoint
         options = {"checkpoint": resolve_checkpoint(str(checkpoint) if checkpoint else None),

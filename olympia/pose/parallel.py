@@ -30,8 +30,9 @@ from olympia.video.ffmpeg_ops import MAX_HEIGHT, VideoInfo, frame_size, iter_fra
 
 # Shorter side of the frames the pose model gets. Decoding at the model's resolution was
 # measured and not adopted (benchmarks/bench_pose.py, docs/video.md, 720p input): MediaPipe's
-# landmark model costs ~21 ms of CPU a frame whatever the input size, so 256 lines (its input)
-# saved 7% of the CPU per frame and 360 lines 3-4%, while PA-MPJPE against Fit3D motion capture
+# landmark model costs the same CPU a frame whatever the input size (~21 ms through
+# mp.solutions.pose, ~11 ms with the LiteRT runtime), so 256 lines (its input) saved 5-7% of
+# the CPU per frame and 360 lines 3-4%, while PA-MPJPE against Fit3D motion capture
 # rose 43.4 -> 44.3 / 43.9 mm, the occluded sit-up's bone-length CV passed its limit at 360 and
 # a close-up (Countix) lost its person for seconds at 256.
 POSE_MAX_HEIGHT = MAX_HEIGHT
@@ -39,7 +40,7 @@ POSE_MAX_HEIGHT = MAX_HEIGHT
 # `--pose-stride N` (an option; every frame by default): MediaPipe poses every Nth frame of the
 # 25 fps timeline and the frames between are interpolated. Every frame is still decoded (h264
 # needs it) and measured (brightness, camera cuts); only the landmark model (~21 ms of CPU a
-# frame, most of the stage) runs less often. Measured (docs/video.md, Benchmark), N = 2: 38-39
+# frame through mp.solutions.pose, ~11 ms with the LiteRT runtime) runs less often. Measured (docs/video.md, Benchmark), N = 2: 38-39
 # -> 62-66 frames per CPU-second on 720p input, PA-MPJPE against Fit3D motion capture 50.9 ->
 # 50.7 mm (9 takes, first 6 s, held-out regressor); but on the hard real clips the counts got
 # worse (occluded sit-ups 9 -> 6 of 14, leg raises 6 -> 5 of 6, a Countix set 2 -> 1 of 3: the
