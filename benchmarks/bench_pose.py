@@ -16,7 +16,9 @@ at 25 fps. Measured in the same run:
    Reported as wall-clock frames/s on the pinned core, and as frames per CPU-second (this
    process + its ffmpeg children), which a busy machine disturbs much less than wall time;
 2. all cores: one worker process per core (run_pose_tasks), `--tasks` clips per worker, wall
-   clock from pool start to the last result (start-up and model loading included).
+   clock from pool start to the last result (start-up and model loading included); best of
+   `--rounds` pools, as the per-core figure it is divided by is a best of `--rounds` (a single
+   pool against a best-of-3 biased the ratio low: 1.61x in one `make bench`, 1.73-1.94x alone).
 
 Targets: (1, default) >= 40 frames/s per core; (2) >= 0.85 x cores x (1, default). No cache.
 The stride-2 option is reported beside the default target, not judged by it.
@@ -93,7 +95,8 @@ def pool_rate(clip: Path, workers: int, tasks_per_worker: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=100, help="clip length (25 fps frames)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the per-core layouts")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds of the per-core layouts, and all-cores pools")
     parser.add_argument("--tasks", type=int, default=4,
                         help="clips per worker process in the all-cores run")
     args = parser.parse_args()
@@ -118,9 +121,11 @@ def main() -> int:
         print(f"{MODEL_HEIGHT} lines / {POSE_MAX_HEIGHT} lines: {rates['model'][0] / now:.2f} x wall, "
               f"{rates['model'][1] / rates['default'][1]:.2f} x CPU; stride 2 / every frame: "
               f"{rates['stride 2'][0] / now:.2f} x wall, {rates['stride 2'][1] / rates['default'][1]:.2f} x CPU")
-        every = pool_rate(clip, n, args.tasks)
+        pools = [pool_rate(clip, n, args.tasks) for _ in range(args.rounds)]
+        every = max(pools)
         ratio = every / now
-        print(f"{n} processes, 1 core each:  {every:6.1f} frames/s  = {ratio:.2f} x one process")
+        print(f"{n} processes, 1 core each:  {every:6.1f} frames/s  = {ratio:.2f} x one process "
+              f"(best of {', '.join(f'{p:.1f}' for p in pools)})")
     verdict = "PASS" if now >= TARGET_PER_CORE else "FAIL"
     print(f"{verdict} pose per core at 720p input: {now:.1f} frames/s wall, {rates['default'][1]:.1f} per "
           f"CPU-second (target >= {TARGET_PER_CORE:g}; graph runtime {rates['graph'][0]:.1f} wall; "
