@@ -38,7 +38,8 @@ sets in each). Precision and recall at IoU >= 0.5, and OBO of the matched sets' 
 
 Leave-subjects-out (--lso): three parameters of the counter tuned on a grid on subjects
 s03 + s04, reported on s05 + s07 beside the defaults; the same for the three parameters of the
-rep boundaries (tuned on the boundaries within 0.3 s, cut and uncut), both ways round.
+rep boundaries (tuned on the boundaries within 0.3 s, cut and uncut), both ways round, and
+for the two of the start pose's phase (timing weight 0 included: the phase from the pose alone).
 """
 from __future__ import annotations
 
@@ -459,6 +460,8 @@ def leave_subjects_out(cases: list[Case], train=("s03", "s04")) -> dict:
 
 BOUNDS_GRID = {"START_POSE_BAND": (0.2, 0.3, 0.4), "SET_EDGE_BAND": (0.1, 0.2, 0.3),
                "BOUND_REACH": (0.25, 0.35, 0.5)}
+# the start pose's phase from the set's timing (TIMING_WEIGHT 0: from the edges' pose alone)
+PHASE_GRID = {"SPAN_OVERSHOOT": (0.2, 0.3, 0.4), "TIMING_WEIGHT": (0.0, 0.25, 0.5, 1.0)}
 
 
 def _bounds_within(items, setting: dict) -> float:
@@ -468,14 +471,16 @@ def _bounds_within(items, setting: dict) -> float:
     with parameters(**setting):
         for case, xs, res in items:
             if res.count >= 2:
-                bounds = rep_bounds.start_pose_bounds(xs, res.peaks - res.span[0], res.period_frames)[0] + res.span[0]
+                edges = (res.span[0] == 0, res.span[1] == len(case.keypoints))
+                bounds = rep_bounds.start_pose_bounds(xs, res.peaks - res.span[0], res.period_frames,
+                                                      edges)[0] + res.span[0]
             else:
                 bounds = res.rep_bounds
             hits += [abs(o) <= BOUNDARY_TOL for _, o in boundary_offsets(case, bounds)]
     return float(np.mean(hits))
 
 
-def leave_subjects_out_bounds(cases: list[Case], results) -> dict:
+def leave_subjects_out_bounds(cases: list[Case], results, grid_values: dict = BOUNDS_GRID) -> dict:
     """The boundary parameters chosen on a grid on two subjects (share within 0.3 s, mean of
     cut and uncut), reported on the other two, both ways round, beside the defaults."""
     items = {}
@@ -483,7 +488,7 @@ def leave_subjects_out_bounds(cases: list[Case], results) -> dict:
         if case.source in ("fit3d_cut", "fit3d_uncut") and res.span is not None:
             xs = periodicity.pose_features(case.keypoints)[res.span[0]:res.span[1]]
             items.setdefault((case.source, case.subject), []).append((case, xs, res))
-    defaults = {name: getattr(rep_bounds, name) for name in BOUNDS_GRID}
+    defaults = {name: getattr(rep_bounds, name) for name in grid_values}
     subjects = sorted({s for _, s in items})
     out = []
     for design in (tuple(subjects[:2]), tuple(subjects[2:])):
@@ -492,13 +497,13 @@ def leave_subjects_out_bounds(cases: list[Case], results) -> dict:
         def score(setting, group):
             return {src: _bounds_within([t for s in group for t in items.get((src, s), [])], setting)
                     for src in ("fit3d_cut", "fit3d_uncut")}
-        grid = [dict(zip(BOUNDS_GRID, v)) for v in itertools.product(*BOUNDS_GRID.values())]
+        grid = [dict(zip(grid_values, v)) for v in itertools.product(*grid_values.values())]
         scored = [(sum(score(g, design).values()), g) for g in grid]
         best = max(scored, key=lambda t: t[0])[1]
         out.append({"design_subjects": list(design), "test_subjects": list(test), "chosen": best,
                     "design": score(best, design), "test_chosen": score(best, test),
                     "test_defaults": score(defaults, test)})
-    return {"grid": {k: list(v) for k, v in BOUNDS_GRID.items()}, "defaults": defaults, "folds": out}
+    return {"grid": {k: list(v) for k, v in grid_values.items()}, "defaults": defaults, "folds": out}
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -574,6 +579,8 @@ def main(argv=None) -> int:
         print("leave subjects out:", json.dumps(report["leave_subjects_out"]))
         report["leave_subjects_out_bounds"] = leave_subjects_out_bounds(by_source, ordered)
         print("leave subjects out, rep boundaries:", json.dumps(report["leave_subjects_out_bounds"]))
+        report["leave_subjects_out_phase"] = leave_subjects_out_bounds(by_source, ordered, PHASE_GRID)
+        print("leave subjects out, start pose's phase:", json.dumps(report["leave_subjects_out_phase"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))

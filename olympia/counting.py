@@ -22,7 +22,8 @@ Classical signal processing, no learning; the periodicity scan is olympia.period
    0.6 P apart, rising at least 0.3 of the typical cycle's range;
 6. rep boundaries: where the whole pose comes back to the pose the set starts and ends in, once
    per rep (`start_pose_bounds`), in the middle of the frames close to it (a rest between reps
-   is cut in its middle). That pose is not always an extreme of the counted signal (a thruster
+   is cut in its middle). Where in the rep's cycle that pose lies: the phase whose pose is
+   closest to the set's edges' and whose timing matches where the set starts and ends. That pose is not always an extreme of the counted signal (a thruster
    starts standing with the weight at the chest, halfway through the squat's signal).
    A rep's confidence: its rise within its bounds relative to the set's median rep, times how
    well its cycle repeats, times how close its bounds come to the start pose, halved when its
@@ -319,7 +320,7 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
         keep = mask[a + peaks]
         peaks, prom = peaks[keep], prom[keep]
     if len(peaks) >= 2:
-        bounds, closeness = start_pose_bounds(xs, peaks, period)
+        bounds, closeness = start_pose_bounds(xs, peaks, period, (a == 0, b == len(x)))
         # a rep's size: its peak over the lowest point within its bounds (a set that starts
         # halfway up the signal has no trough before its first peak)
         prom = np.array([sign * s[p] - (sign * s[lo:hi]).min() for p, (lo, hi) in zip(peaks, bounds)])
@@ -521,7 +522,7 @@ def estimate_rep_bounds(keypoints: np.ndarray, reps: int | None = None, fps: flo
     if (b - a) < reps * 2:
         a, b = 0, n
     period = (b - a) / reps
-    forced = _forced_bounds(x[a:b], reps, period)
+    forced = _forced_bounds(x[a:b], reps, period, (a == 0, b == n))
     if forced is not None:
         bounds, conf = forced
         return RepBoundsEstimate(bounds + a, conf, "forced")
@@ -529,7 +530,7 @@ def estimate_rep_bounds(keypoints: np.ndarray, reps: int | None = None, fps: flo
     return RepBoundsEstimate(np.stack([edges[:-1], edges[1:]], axis=1), np.full(reps, 0.25), "even")
 
 
-def _forced_bounds(xs: np.ndarray, reps: int, period: float):
+def _forced_bounds(xs: np.ndarray, reps: int, period: float, clip_edges: tuple[bool, bool]):
     """The `reps` most prominent extremes (away from rest) of the counted signal, at least half
     a period apart, cut where the pose returns to the start pose (`start_pose_bounds`); None
     when there are fewer."""
@@ -543,7 +544,7 @@ def _forced_bounds(xs: np.ndarray, reps: int, period: float):
     top = np.sort(peaks[np.argsort(props["prominences"])[::-1][:reps]])
     prom = props["prominences"][np.searchsorted(peaks, top)]
     if reps >= 2:
-        bounds, closeness = start_pose_bounds(xs, top, period)
+        bounds, closeness = start_pose_bounds(xs, top, period, clip_edges)
     else:
         bounds, closeness = rest_band_bounds(sign * s, top, period), 1.0
     return bounds, 0.5 * np.clip(prom / max(float(np.median(prom)), 1e-12), 0.0, 1.0) * closeness
