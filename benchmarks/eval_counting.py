@@ -39,7 +39,8 @@ sets in each). Precision and recall at IoU >= 0.5, and OBO of the matched sets' 
 Leave-subjects-out (--lso): three parameters of the counter tuned on a grid on subjects
 s03 + s04, reported on s05 + s07 beside the defaults; the same for the three parameters of the
 rep boundaries (tuned on the boundaries within 0.3 s, cut and uncut), both ways round, and
-for the two of the start pose's phase (timing weight 0 included: the phase from the pose alone).
+for the two of the start pose's phase (timing weight 0 included: the phase from the pose alone)
+and for the passing rest (0 included: every rest cut in its middle).
 """
 from __future__ import annotations
 
@@ -462,6 +463,8 @@ BOUNDS_GRID = {"START_POSE_BAND": (0.2, 0.3, 0.4), "SET_EDGE_BAND": (0.1, 0.2, 0
                "BOUND_REACH": (0.25, 0.35, 0.5)}
 # the start pose's phase from the set's timing (TIMING_WEIGHT 0: from the edges' pose alone)
 PHASE_GRID = {"SPAN_OVERSHOOT": (0.2, 0.3, 0.4), "TIMING_WEIGHT": (0.0, 0.25, 0.5, 1.0)}
+# a rest between reps this short (periods) is cut at its end (0: every rest in its middle)
+PASSING_GRID = {"PASSING_REST": (0.0, 0.1, 0.15, 0.2, 0.25)}
 
 
 def _bounds_within(items, setting: dict) -> float:
@@ -581,6 +584,8 @@ def main(argv=None) -> int:
         print("leave subjects out, rep boundaries:", json.dumps(report["leave_subjects_out_bounds"]))
         report["leave_subjects_out_phase"] = leave_subjects_out_bounds(by_source, ordered, PHASE_GRID)
         print("leave subjects out, start pose's phase:", json.dumps(report["leave_subjects_out_phase"]))
+        report["leave_subjects_out_passing"] = leave_subjects_out_bounds(by_source, ordered, PASSING_GRID)
+        print("leave subjects out, passes:", json.dumps(report["leave_subjects_out_passing"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))

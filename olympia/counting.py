@@ -21,10 +21,11 @@ Classical signal processing, no learning; the periodicity scan is olympia.period
 5. reps: peaks of that signal away from the rest pose (the pose at the set's edges), at least
    0.6 P apart, rising at least 0.3 of the typical cycle's range;
 6. rep boundaries: where the whole pose comes back to the pose the set starts and ends in, once
-   per rep (`start_pose_bounds`), in the middle of the frames close to it (a rest between reps
-   is cut in its middle). Where in the rep's cycle that pose lies: the phase whose pose is
-   closest to the set's edges' and whose timing matches where the set starts and ends. That pose is not always an extreme of the counted signal (a thruster
-   starts standing with the weight at the chest, halfway through the squat's signal).
+   per rep (`start_pose_bounds`), in the middle of the frames close to it (a hold between reps
+   is cut in its middle, a pass through the pose where it leaves it). Where in the rep's cycle
+   that pose lies: the phase whose pose is closest to the set's edges' and whose timing matches
+   where the set starts and ends. That pose is not always an extreme of the counted signal (a
+   thruster starts standing with the weight at the chest, halfway through the squat's signal).
    A rep's confidence: its rise within its bounds relative to the set's median rep, times how
    well its cycle repeats, times how close its bounds come to the start pose, halved when its
    middle comes as close to that pose (bounds that may lie half a rep off).

@@ -18,6 +18,8 @@ SET_EDGE_BAND = 0.2       # the same at the set's first start and last end (narr
 #                           position passes near the start pose without holding it)
 BOUND_REACH = 0.35        # a boundary is searched within this many periods of where it is expected
 BOUND_REFINEMENTS = 2     # times the start pose is re-estimated from the boundaries found
+PASSING_REST = 0.2        # a rest between reps shorter than this many periods is a pass through
+#                           the start pose, not a hold: cut where the pose leaves it (its last frame)
 DISTINCT_MARGIN = 0.25    # a rep's middle: its frames this many periods inside its bounds ...
 DISTINCT_BAND = 0.25      # ... stay farther from the start pose than its bounds by this fraction of the
 #                           distance's range: distinct bounds (confidence factor 1) ...
@@ -79,7 +81,9 @@ def start_pose_bounds(xs: np.ndarray, peaks: np.ndarray, period: float,
     template; the cycle's median averages every rep. Around each place the start pose recurs
     (within BOUND_REACH periods) the frames within START_POSE_BAND of the distance's range of
     their closest approach are the rest: a boundary is its middle. The template is then
-    re-estimated as the median pose at those boundaries (BOUND_REFINEMENTS times). The first
+    re-estimated as the median pose at those boundaries (BOUND_REFINEMENTS times). A rest
+    shorter than PASSING_REST periods is a pass through the start pose, not a hold: its
+    boundary is its last frame, where the pose leaves the start pose. The first
     rep starts, and the last ends, as far from where the pose leaves (reaches) the start pose
     as the boundaries between reps lie from theirs, within the rest (SET_EDGE_BAND).
     Closeness per rep: 1 - the mean distance of its start and end poses from the start pose,
@@ -102,6 +106,9 @@ def start_pose_bounds(xs: np.ndarray, peaks: np.ndarray, period: float,
         if len(inner):
             template = np.median(xs[inner], axis=0)
             centres[1:-1] = inner
+    # a pass is cut where it ends, a hold in its middle (Fit3D's annotators, docs/counting.md)
+    inner = np.array([l if l - f + 1 < PASSING_REST * period else c for (f, l), c in zip(rests, inner)],
+                     np.int64)
     half = float(np.median([(l - f) / 2 for f, l in rests])) if rests else 0.0
     f, l = _rest_run(d, centres[0], reach, SET_EDGE_BAND * scale)
     first = max(f, l - half)
