@@ -89,6 +89,8 @@ TEMPO_DRIFT = 1.8         # a set's local period may drift this far from its dom
 SAME_POSE = 0.5           # stretches whose mean poses differ by less than this of their spread ...
 SAME_DIRECTION = 0.7      # ... and whose main directions of motion agree this well: one movement
 SHORT_CLIP_CYCLES = 1.75  # a clip too short for two cycles may show its period when this many fit
+EDGE_REP = 0.5            # a rep cut by the clip's edge counts when its inner side rises this much
+#                           of the set's median rep (see `edge_reps`)
 
 # Limb signals (joint j is columns 3j..3j+2 of the pose features).
 LIMBS = {"torso": (SPINE, THORAX, NECK, HEAD), "left_leg": LEFT_LEG, "right_leg": RIGHT_LEG,
@@ -316,12 +318,14 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
     best = int(np.argmax(score))
     name, s = names[best], signals[:, best]
     sign = _away_from_rest(s, period)
-    peaks, prom = _rep_peaks(sign * s, period, _spacing(tempo, (a, b), period, mask))
+    clip_edges = (a == 0, b == len(x))
+    peaks, prom = edge_reps(sign * s, *_rep_peaks(sign * s, period, _spacing(tempo, (a, b), period, mask)),
+                            period, clip_edges)
     if mask is not None and len(peaks):
         keep = mask[a + peaks]
         peaks, prom = peaks[keep], prom[keep]
     if len(peaks) >= 2:
-        bounds, closeness = start_pose_bounds(xs, peaks, period, (a == 0, b == len(x)))
+        bounds, closeness = start_pose_bounds(xs, peaks, period, clip_edges)
         # a rep's size: its peak over the lowest point within its bounds (a set that starts
         # halfway up the signal has no trough before its first peak)
         prom = np.array([sign * s[p] - (sign * s[lo:hi]).min() for p, (lo, hi) in zip(peaks, bounds)])
@@ -382,6 +386,47 @@ def _rep_peaks(s: np.ndarray, period: float, spacing: np.ndarray | None = None
             kept.append(int(i))
     kept.sort()
     return peaks[kept].astype(np.int64), prom[kept]
+
+
+def edge_reps(s: np.ndarray, peaks: np.ndarray, prom: np.ndarray, period: float,
+              clip_edges: tuple[bool, bool]) -> tuple[np.ndarray, np.ndarray]:
+    """`peaks` and `prom` of signal s (excursions up) with the reps cut by the clip's edges
+    added. A set that reaches the clip's first frame may start mid-motion: its start pose lies
+    halfway up the counted signal (a thruster's, standing with the weight at the chest), so the
+    first rep's peak rises little above the clip's first frame, and a prominence measured over
+    the higher of its two sides misses it. Where the set reaches the clip's first (last) frame,
+    the highest maximum of s at least MIN_PEAK_DISTANCE periods before the first peak (after
+    the last) and EDGE_FRACTION periods inside the clip is a rep when it rises EDGE_REP of the
+    median rep's prominence above the lowest point between it and that peak (its inner side).
+    A maximum nearer the clip's edge belongs to a rep that began before the clip (a clip cut
+    mid-rep, a person coming back into view). Needs 2 peaks (a median rep)."""
+    if len(peaks) < 2:
+        return peaks, prom
+    maxima, _ = find_peaks(s)
+    inside = EDGE_FRACTION * period       # a maximum in the set's edge is the start pose's, or a
+    maxima = maxima[(maxima >= inside) & (maxima < len(s) - inside)]   # rep begun before the clip
+    gap = MIN_PEAK_DISTANCE * period
+    need = EDGE_REP * float(np.median(prom))
+    added = []
+    if clip_edges[0]:
+        before = maxima[maxima <= peaks[0] - gap]
+        if len(before):
+            q = int(before[np.argmax(s[before])])
+            rise = float(s[q] - s[q:peaks[0]].min())
+            if rise >= need:
+                added.append((q, rise))
+    if clip_edges[1]:
+        after = maxima[maxima >= peaks[-1] + gap]
+        if len(after):
+            q = int(after[np.argmax(s[after])])
+            rise = float(s[q] - s[peaks[-1]:q + 1].min())
+            if rise >= need:
+                added.append((q, rise))
+    if not added:
+        return peaks, prom
+    every = np.concatenate([peaks, [q for q, _ in added]])
+    order = np.argsort(every, kind="stable")
+    return every[order].astype(np.int64), np.concatenate([prom, [r for _, r in added]])[order]
 
 
 def _confidence(prom: np.ndarray, bounds: np.ndarray, strength: np.ndarray | None, period: float

@@ -192,6 +192,45 @@ def test_estimated_bounds_of_a_known_count_use_the_start_pose():
     assert np.abs(np.unique(est.rep_bounds) - truth).max() <= 2
 
 
+def test_edge_reps_by_hand():
+    """A set cut at the clip's first frame, which starts at 0.8 of the way up: its first peak
+    (frame 10) rises 0.2 above the clip's first frame but 1.0 above the trough after it, as
+    much as the counted reps (peaks 50 and 90, prominence 1): a rep where the set reaches the
+    clip's edge, not otherwise; a bump rising 0.4 (< 0.5 of the median rep) is none, nor is a
+    peak within 0.15 periods of the clip's edge."""
+    from olympia.counting import edge_reps
+    t = np.arange(111)
+    s = np.interp(t, [0, 10, 30, 50, 70, 90, 110], [0.8, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    peaks, prom = np.array([50, 90]), np.array([1.0, 1.0])
+    got, got_prom = edge_reps(s, peaks, prom, 40.0, (True, False))
+    assert got.tolist() == [10, 50, 90]
+    np.testing.assert_allclose(got_prom, [1.0, 1.0, 1.0])
+    assert edge_reps(s, peaks, prom, 40.0, (False, True))[0].tolist() == [50, 90]   # no maximum after 90 + 24
+    bump = np.interp(t, [0, 10, 30, 50, 70, 90, 110], [0.0, 0.4, 0.0, 1.0, 0.0, 1.0, 0.0])
+    assert edge_reps(bump, peaks, prom, 40.0, (True, True))[0].tolist() == [50, 90]
+    # the same rise peaking 3 frames in (< 0.15 periods = 6): a rep begun before the clip
+    begun = np.interp(t, [0, 3, 30, 50, 70, 90, 110], [0.9, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    assert edge_reps(begun, peaks, prom, 40.0, (True, True))[0].tolist() == [50, 90]
+
+
+def test_real_fit3d_a_set_starting_mid_motion_keeps_its_edge_reps(realdata, monkeypatch):
+    """s03's cut captures of the thruster and warm-ups 9 and 10 start (or end) halfway up their
+    counted signal: 5 reps each; without the edge reps, 4 (the first, or warm-up 9's last, is
+    lost)."""
+    from olympia import counting
+
+    def counts():
+        out = []
+        for action in ("overhead_extension_thruster", "warmup_9", "warmup_10"):
+            kp, bounds = _fit3d(realdata, "s03", action)
+            out.append(count_reps(kp[bounds[0]:bounds[-1]]).count)
+        return out
+
+    assert counts() == [5, 5, 5]
+    monkeypatch.setattr(counting, "EDGE_REP", np.inf)
+    assert counts() == [4, 4, 4]
+
+
 def test_idle_and_wandering_before_and_after_the_set_are_not_counted():
     set_ = periodic_skeleton(5, 45, rest=0, seed=1)
     before = STAND + wander(150, seed=2, scale=0.4)
