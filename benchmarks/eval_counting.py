@@ -52,6 +52,7 @@ import json
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -287,6 +288,27 @@ def evaluate_counting(cases: list[Case]) -> dict:
 
 
 # -- set detection --------------------------------------------------------------------------
+
+CUT_TO_SET = {"fit3d_cut": True, "fit3d_video": False}   # clips cut at the annotated set, or whole captures
+
+
+def evaluate_estimated_bounds(cases: list[Case]) -> dict:
+    """`estimate_rep_bounds` with the annotated count (the rep bounds of a source that gives
+    only a count, item 5), told whether the clip was cut at its set: the share of annotated
+    boundaries (reps) within 0.3 s, and of the boundaries between reps alone (a cut clip's first
+    and last boundaries are its edges, which the estimate then keeps by construction)."""
+    out = {}
+    for source, cut_to_set in CUT_TO_SET.items():
+        group = [c for c in cases if c.source == source and c.boundaries is not None and c.reps]
+        if not group:
+            continue
+        est = [counting.estimate_rep_bounds(c.keypoints, reps=c.reps, cut_to_set=cut_to_set) for c in group]
+        inner = [o for c, e in zip(group, est) for kind, o in boundary_offsets(c, e.rep_bounds) if kind == "inner"]
+        out[source] = {**boundary_metrics(group, est), "clips": len(group), "cut_to_set": cut_to_set,
+                       "inner": float(np.mean(np.abs(inner) <= BOUNDARY_TOL)),
+                       "methods": dict(Counter(e.method for e in est))}
+    return out
+
 
 def iou(a, b) -> float:
     inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
@@ -568,6 +590,11 @@ def main(argv=None) -> int:
     by_source = [c for source in results for c in cases if c.source == source]
     report["boundaries"] = boundary_report(by_source, ordered)
     print_boundary_report(report["boundaries"])
+    report["estimated_bounds"] = evaluate_estimated_bounds(cases)
+    for source, r in report["estimated_bounds"].items():
+        print(f"estimate_rep_bounds with the annotated count, {source} ({r['clips']} clips, "
+              f"cut_to_set={r['cut_to_set']}, {r['methods']}): "
+              f"boundaries {r['boundaries']:.3f}, reps {r['reps']:.3f}, between reps {r['inner']:.3f} within 0.3 s")
     if args.sets:
         report["sets_mocap"] = evaluate_sets_mocap(cases)
         print("sets, motion capture:", json.dumps(report["sets_mocap"]))

@@ -545,15 +545,19 @@ class RepBoundsEstimate:
         return len(self.rep_bounds)
 
 
-def estimate_rep_bounds(keypoints: np.ndarray, reps: int | None = None, fps: float = FPS
-                        ) -> RepBoundsEstimate:
+def estimate_rep_bounds(keypoints: np.ndarray, reps: int | None = None, fps: float = FPS,
+                        cut_to_set: bool = False) -> RepBoundsEstimate:
     """Per-rep [start, end) frames for a clip of one set, estimated by the counter.
 
     reps=None: the counter's reps. A known count `reps` is kept: when the counter finds that
     many, its bounds are used; otherwise the `reps` most prominent cycles of the counted
     signal at period (set length / reps) are taken, and when even those are too few the set
-    is split into `reps` equal parts. One rep spans the whole clip. Bounds are always valid
-    for `olympia.segment.check_rep_bounds(bounds, len(keypoints), reps)`."""
+    is split into `reps` equal parts. One rep spans the whole clip. `cut_to_set`: the source
+    cut the clip at its annotated set (MM-Fit's labelled set frames, a cut Fit3D capture), so
+    with a known count its reps cover it: the first starts at frame 0, the last ends at the
+    clip's end (`_cover_clip`); without it, idle frames before and after the set stay out of
+    the reps (a whole video of one set). Bounds are always valid for
+    `olympia.segment.check_rep_bounds(bounds, len(keypoints), reps)`."""
     n = len(keypoints)
     if reps is not None and (reps <= 0 or n == 0):
         return RepBoundsEstimate(np.zeros((0, 2), np.int64), np.zeros(0), "none")
@@ -562,7 +566,8 @@ def estimate_rep_bounds(keypoints: np.ndarray, reps: int | None = None, fps: flo
     res = count_reps(keypoints, fps)
     if reps is None or res.count == reps:
         method = "counter" if res.count else "none"
-        return RepBoundsEstimate(res.rep_bounds.copy(), res.confidence.copy(), method)
+        bounds = _cover_clip(res.rep_bounds, n) if reps is not None and cut_to_set else res.rep_bounds
+        return RepBoundsEstimate(bounds.copy(), res.confidence.copy(), method)
     x = pose_features(keypoints, fps)
     a, b = res.span if res.span and res.count else (0, n)
     if (b - a) < reps * 2:
@@ -571,9 +576,22 @@ def estimate_rep_bounds(keypoints: np.ndarray, reps: int | None = None, fps: flo
     forced = _forced_bounds(x[a:b], reps, period, (a == 0, b == n))
     if forced is not None:
         bounds, conf = forced
-        return RepBoundsEstimate(bounds + a, conf, "forced")
+        bounds = _cover_clip(bounds + a, n) if cut_to_set else bounds + a
+        return RepBoundsEstimate(bounds, conf, "forced")
     edges = np.rint(np.linspace(a, b, reps + 1)).astype(np.int64)
-    return RepBoundsEstimate(np.stack([edges[:-1], edges[1:]], axis=1), np.full(reps, 0.25), "even")
+    bounds = np.stack([edges[:-1], edges[1:]], axis=1)
+    return RepBoundsEstimate(_cover_clip(bounds, n) if cut_to_set else bounds, np.full(reps, 0.25), "even")
+
+
+def _cover_clip(bounds: np.ndarray, n: int) -> np.ndarray:
+    """A clip its source cut at its annotated set and counted: the first rep starts at its first
+    frame and the last ends at its last (the source's cut is where its set starts and ends;
+    Fit3D's annotators start the first rep where the clip starts, often a second before the
+    pose leaves the start pose). The bounds between reps are the counter's."""
+    out = bounds.copy()
+    if len(out):
+        out[0, 0], out[-1, 1] = 0, n
+    return out
 
 
 def _forced_bounds(xs: np.ndarray, reps: int, period: float, clip_edges: tuple[bool, bool]):

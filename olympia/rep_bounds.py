@@ -130,8 +130,10 @@ def start_pose_bounds(xs: np.ndarray, peaks: np.ndarray, period: float,
 def start_pose_phase(xs: np.ndarray, cycle: np.ndarray, peaks: np.ndarray, period: float,
                      clip_edges: tuple[bool, bool]) -> int:
     """Frames after a rep's peak at which the rep cycle passes the start pose: the phase
-    minimising the distance of the cycle's pose from the mean pose at the set's edges (its
-    first and last EDGE_FRACTION periods; 0 to 1 over the cycle) plus TIMING_WEIGHT times
+    minimising the distance of the cycle's pose from the mean pose at the set's edges (0 to 1
+    over the cycle: the clip's first (last) frame where the set starts (ends) there, a set cut
+    at its start begins in the start pose; else the median over the set's first (last)
+    EDGE_FRACTION periods, where a fast rep moves halfway through its cycle) plus TIMING_WEIGHT times
     the phase's distance from where the set's edges lie in the cycle (in periods, 0 to 0.5).
     A pose passed twice per rep (a swing through the centre, a squat whose start pose is
     halfway down) matches the edges' pose at two phases; the set's timing tells them apart.
@@ -140,9 +142,7 @@ def start_pose_phase(xs: np.ndarray, cycle: np.ndarray, peaks: np.ndarray, perio
     the same at the end. 1.5 periods before the first peak are as good as 0.5 before it: the
     cycle's phase is the start's offset modulo the period, averaged over both edges."""
     n, length = len(xs), len(cycle)
-    edge = max(1, int(EDGE_FRACTION * period))
-    set_edges = 0.5 * (np.median(xs[:edge], axis=0) + np.median(xs[-edge:], axis=0))
-    dist = np.linalg.norm(cycle - set_edges, axis=1)
+    dist = np.linalg.norm(cycle - edge_pose(xs, period, clip_edges), axis=1)
     pose_cost = (dist - dist.min()) / max(float(np.ptp(dist)), 1e-12)
     start = 0.0 if clip_edges[0] else SPAN_OVERSHOOT * period
     end = float(n) if clip_edges[1] else n - SPAN_OVERSHOOT * period
@@ -152,6 +152,15 @@ def start_pose_phase(xs: np.ndarray, cycle: np.ndarray, peaks: np.ndarray, perio
     timed = (np.angle(turns) / (2 * np.pi)) % 1.0 * period
     off = np.abs((np.arange(length) - timed + period / 2) % period - period / 2) / period
     return int(np.argmin(pose_cost + TIMING_WEIGHT * off))
+
+
+def edge_pose(xs: np.ndarray, period: float, clip_edges: tuple[bool, bool]) -> np.ndarray:
+    """The mean of the set's first and last poses: the clip's first (last) frame where the set
+    starts (ends) there, else the median over its first (last) EDGE_FRACTION periods."""
+    edge = max(1, int(EDGE_FRACTION * period))
+    head = xs[0] if clip_edges[0] else np.median(xs[:edge], axis=0)
+    tail = xs[-1] if clip_edges[1] else np.median(xs[-edge:], axis=0)
+    return 0.5 * (head + tail)
 
 
 def distinct_bounds(d: np.ndarray, bounds: np.ndarray, period: float, scale: float) -> np.ndarray:

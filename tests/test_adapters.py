@@ -167,10 +167,9 @@ def test_mmfit_sets_units_axes_and_official_split(items):
     assert c.reps == 3 and c.n_frames == 150                                 # 180 rows at 30 fps
     # MM-Fit gives a count only: bounds estimated by the counter, flagged; a 2 s squat = 50
     # frames, and the set starts at the clip's first frame, so reps 2 and 3 start 50 and 100
-    # frames in. (Where rep 3 ends is ambiguous here: the set starts a sixth into a squat, a
-    # pose the body passes twice per rep, and the clip ends a frame before its next pass.)
+    # frames in. The clip is a labelled set (start and end frames), so its reps cover it.
     assert c.extra["rep_bounds_estimated"] in {"counter", "forced", "even"} and len(c.rep_bounds) == 3
-    assert c.rep_bounds[0, 0] == 0
+    assert c.rep_bounds[0, 0] == 0 and c.rep_bounds[-1, 1] == c.n_frames
     np.testing.assert_allclose(c.rep_bounds[1:, 0], [50, 100], atol=3)
     assert abs(bone_lengths(c.keypoints)[:, 1].mean() - rf.THIGH) < 1e-3      # r thigh in metres
     # H36M left hip is the body's left in the fixture: lies on the subject's left

@@ -155,13 +155,14 @@ def test_a_swing_through_the_start_pose_has_ambiguous_bounds():
     assert raise_.count == reps and raise_.confidence.min() > 0.8
 
 
-@pytest.mark.parametrize("lead,half_off", [(0, 4), (60, 3)])
-def test_a_swing_is_cut_where_the_set_starts_in_its_cycle(monkeypatch, lead, half_off):
+@pytest.mark.parametrize("lead", [0, 60])
+def test_a_swing_is_cut_where_the_set_starts_in_its_cycle(monkeypatch, lead):
     """A swinging set (centre -> one side -> centre -> other side -> centre), cut at the set
     (lead 0) or with 60 still frames either side: the centre is passed twice per rep and the
-    edges' pose matches both passes. The set starts and ends on the first pass, so the reps are
-    cut at multiples of the period from its start; from the pose alone the cuts fall half a
-    rep off in 4 (3) of these 6 sets."""
+    edges' pose matches both passes equally. The set starts and ends on the first pass, so the
+    reps are cut at multiples of the period from its start; from the pose alone (no timing
+    cue) the choice between the two passes is a tie, and some of these 6 sets are cut half a
+    rep off."""
     from olympia import rep_bounds
     off_by_half = 0
     for reps, period in [(6, 40), (5, 50), (7, 36)]:
@@ -180,16 +181,25 @@ def test_a_swing_is_cut_where_the_set_starts_in_its_cycle(monkeypatch, lead, hal
                 m.setattr(rep_bounds, "TIMING_WEIGHT", 0.0)
                 inner = np.unique(count_reps(swing).rep_bounds)[1:-1]
             off_by_half += bool(np.abs(np.abs(inner - truth[1:-1]) - period / 2).max() <= 2)
-    assert off_by_half == half_off
+    assert off_by_half >= 1
 
 
 def test_estimated_bounds_of_a_known_count_use_the_start_pose():
+    """Reps cut where the pose is back in the start pose between them; 30 frames held in the
+    start pose before and after the set stay out of the reps, unless the source cut the clip at
+    its set (`cut_to_set`: MM-Fit's labelled sets), whose reps cover the clip."""
     reps, period, hold, lead = 5, 60, 12, 30
     kp, truth = thruster_like_skeleton(reps, period, hold, lead, seed=1)
     est = estimate_rep_bounds(kp, reps)
     check_rep_bounds(est.rep_bounds, len(kp), reps)
     assert est.method == "counter"
     assert np.abs(np.unique(est.rep_bounds) - truth).max() <= 2
+    cut = estimate_rep_bounds(kp, reps, cut_to_set=True)
+    cuts = np.unique(cut.rep_bounds)
+    assert cuts[0] == 0 and cuts[-1] == len(kp) == truth[-1] + lead
+    assert np.abs(cuts[1:-1] - truth[1:-1]).max() <= 2
+    forced = estimate_rep_bounds(kp, reps + 1, cut_to_set=True)   # a count the motion disagrees with
+    assert forced.method == "forced" and forced.rep_bounds[0, 0] == 0 and forced.rep_bounds[-1, 1] == len(kp)
 
 
 def test_edge_reps_by_hand():
@@ -576,6 +586,24 @@ def _auroc(match: np.ndarray, conf: np.ndarray) -> float:
     return (ranks[match].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
+def test_real_fit3d_a_set_cut_at_its_start_begins_in_the_start_pose(realdata, monkeypatch):
+    """s07's deadlift starts from the floor and the capture is cut there: its 5 boundaries
+    between reps (the bar back on the floor) are within 0.3 s of the annotation. Over the set's
+    first 0.15 periods the first pull has already lifted the wrists 0.14 m, and that median pose
+    put every boundary between reps 0.7-0.9 s late (18-24 frames)."""
+    from olympia import rep_bounds
+    kp, bounds = _fit3d(realdata, "s07", "deadlift")
+    kp, bounds = kp[bounds[0]:bounds[-1]], bounds - bounds[0]
+    res = count_reps(kp)
+    assert res.count == 6
+    assert np.abs(res.rep_bounds[1:, 0] - bounds[1:-1]).max() <= 0.3 * 25
+    median_edges = rep_bounds.edge_pose
+    monkeypatch.setattr(rep_bounds, "edge_pose",   # the rule before: the median at both edges
+                        lambda xs, period, clip_edges: median_edges(xs, period, (False, False)))
+    late = count_reps(kp).rep_bounds[1:, 0] - bounds[1:-1]
+    assert np.all((late >= 15) & (late <= 25)), late
+
+
 def test_real_fit3d_the_sets_timing_picks_the_start_pose_passed_twice(realdata, monkeypatch):
     """s03's cut captures of the sample: with the start pose's phase from the edges' pose alone,
     8 of the 40 reps counted lay a third to half a rep off the annotation (the warm-ups pass
@@ -593,16 +621,18 @@ def test_real_fit3d_confidence_marks_bounds_half_a_rep_off(realdata, monkeypatch
     """The confidence flags reps a third to half a rep off (IoU < 0.5 with every annotated
     rep). s03's whole captures of the sample: 11 of 44 reps misplaced, the well-placed ones more
     confident as a rule (AUROC 0.80). The cut captures with the phase from the pose alone and
-    every rest cut in its middle (the rule the distinctness factor was made for) leave 8 of 40
-    misplaced: AUROC 0.73, and 0.39 without the bounds' ambiguity in the confidence."""
+    every rest cut in its middle (the rule the distinctness factor was made for) leave 12 of 41
+    misplaced: AUROC 0.76, and 0.52, no better than chance, without the bounds' ambiguity in
+    the confidence."""
     from olympia import rep_bounds
 
     assert _auroc(*_placed_reps(realdata, "s03", CONFIDENCE_SAMPLE, cut=False)) >= 0.7
     monkeypatch.setattr(rep_bounds, "TIMING_WEIGHT", 0.0)
     monkeypatch.setattr(rep_bounds, "PASSING_REST", 0.0)
-    assert _auroc(*_placed_reps(realdata, "s03", CONFIDENCE_SAMPLE)) >= 0.7
+    with_ambiguity = _auroc(*_placed_reps(realdata, "s03", CONFIDENCE_SAMPLE))
     monkeypatch.setattr(rep_bounds, "distinct_bounds", lambda d, bounds, period, scale: np.ones(len(bounds)))
-    assert _auroc(*_placed_reps(realdata, "s03", CONFIDENCE_SAMPLE)) < 0.5
+    without = _auroc(*_placed_reps(realdata, "s03", CONFIDENCE_SAMPLE))
+    assert with_ambiguity >= 0.7 and without < 0.6 and with_ambiguity - without >= 0.15
 
 
 # -- CLI --------------------------------------------------------------------------------

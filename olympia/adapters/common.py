@@ -69,6 +69,8 @@ class Adapter:
     list_clips: Callable[[Path], Iterable[Item]] | None = None     # 3D items (None: video-only)
     list_segments: Callable[[Path], Iterable[Item]] | None = None  # items for the pose path
     role: str = "train"            # "train" or "evaluation"
+    clips_cut_at_sets: bool = False  # each clip is a set whose start and end the source annotated:
+    #                                  rep bounds estimated from its count cover the clip
     verified: str = ""             # what was checked on the data, and how
 
     @property
@@ -505,7 +507,7 @@ def finish_clip(adapter: Adapter, *, path: Path, raw_dir: Path, clip_id: str, su
     if warnings:
         extra["plausibility_warnings"] = warnings
     if not len(rb25) and reps != 0:
-        rb25 = estimated_rep_bounds(out, reps, extra)
+        rb25 = estimated_rep_bounds(out, reps, extra, cut_to_set=adapter.clips_cut_at_sets)
     return Clip(id=clip_id, source=adapter.name, subject=str(subject), label_raw=label_raw,
                 label=label, keypoints=out, reps=reps, rep_bounds=rb25, camera=camera,
                 split_group=split_group, source_fps=float(src_fps), pose_estimator=pose_estimator,
@@ -513,16 +515,18 @@ def finish_clip(adapter: Adapter, *, path: Path, raw_dir: Path, clip_id: str, su
                 gap_filled_fraction=max(gap, gap_filled), extra=extra)
 
 
-def estimated_rep_bounds(keypoints: np.ndarray, reps: int | None, extra: dict) -> np.ndarray:
+def estimated_rep_bounds(keypoints: np.ndarray, reps: int | None, extra: dict,
+                         cut_to_set: bool = False) -> np.ndarray:
     """Rep bounds for a clip whose source gives none (a count only: MM-Fit; no count: KIMORE,
     Fit3D's unannotated walk_the_box), from the counter (olympia.counting.estimate_rep_bounds,
     docs/counting.md), flagged in `extra`: rep_bounds_estimated = the method ("counter",
     "forced", "even"), rep_bounds_confidence per rep. A known count is kept; an unknown one
     stays null (reps_estimated records the counter's count, never a training target). No
-    bounds when the counter finds no repetition or its bounds break the rep rule."""
+    bounds when the counter finds no repetition or its bounds break the rep rule. `cut_to_set`:
+    the source cut the clip at its annotated set (Adapter.clips_cut_at_sets)."""
     from olympia.counting import estimate_rep_bounds   # imported late: scipy loads on use
 
-    est = estimate_rep_bounds(keypoints, reps=reps, fps=FPS)
+    est = estimate_rep_bounds(keypoints, reps=reps, fps=FPS, cut_to_set=cut_to_set)
     try:
         rb = check_rep_bounds(est.rep_bounds, len(keypoints), reps, fps=FPS)
     except ValueError as exc:

@@ -169,5 +169,6 @@ ADAPTER = Adapter(
     homepage="https://mmfit.github.io",
     layout="wNN/wNN_pose_3d.npy (3, N, 18) + wNN/wNN_labels.csv (start,end,reps,exercise)",
     native_fps=NATIVE_FPS, joint_set="mmfit17", read=read, list_clips=list_clips,
+    clips_cut_at_sets=True,
     verified="units, up axis and sides measured per set (extra: unit_scale, up_axis, "
              "left_right_consistency); all 21 real label CSVs parse")
