@@ -51,7 +51,8 @@ def rep_masses(release: Path, checkpoint: Path, split: str, recut: tuple[int, in
         parent, start, end = data.windows[cid][:3]
         img = data.cache.image(data.cache.positions([cid])[0]).astype(np.float32)
         with torch.no_grad():
-            density = model.similarity(torch.from_numpy(img)[None], torch.ones(1, img.shape[-1]))[0].numpy()
+            out = model.similarity(torch.from_numpy(img)[None], torch.ones(1, img.shape[-1]))
+            density = (out[0] if isinstance(out, tuple) else out)[0].numpy()   # --count-head period: (density, logits)
         spans = rep_spans_in_columns(meta.at[parent, "rep_bounds"], img.shape[-1], start, end)
         mass = [float(density[int(a):int(b)].sum()) for a, b in spans]
         rows.append({"clip_id": cid, "reps": int(reps), "first": mass[0], "last": mass[-1],

@@ -226,14 +226,15 @@ def train_checkpoint(release, out, *args):
     return out
 
 
-def assert_round_trips(checkpoint, count_head: str):
-    """The checkpoint records `count_head`, saves that head's weights and loads every weight back."""
+def assert_round_trips(checkpoint, count_head: str, module: str | None = None):
+    """The checkpoint records `count_head`, saves that head's weights (the model's `module`, by
+    default named as the head) and loads every weight back."""
     cfg = json.loads((checkpoint / "config.json").read_text())["config"]
     assert cfg["model"]["count_head"] == count_head
     model, _, _, config, _ = load_checkpoint(checkpoint)
     assert model.count_head == count_head and config.model.count_head == count_head
     saved = torch.load(checkpoint / "model.pt", weights_only=True)
-    assert any(k.startswith(f"{count_head}.") for k in saved)
+    assert any(k.startswith(f"{module or count_head}.") for k in saved)
     for k, v in model.state_dict().items():
         torch.testing.assert_close(v, saved[k])
     return model, cfg

@@ -1,6 +1,7 @@
 """The self-similarity count head (`lift train --count-head similarity`, lift.similarity): the
 similarity band worked out by hand, the head's column layout and its blindness to the question,
-training on a batch, and the CLI round trip on a tiny synthetic release."""
+training on a batch, and the CLI round trip on a tiny synthetic release; the same for its rep
+length output (`--count-head period`), with its targets worked out by hand."""
 from __future__ import annotations
 
 import math
@@ -15,7 +16,7 @@ from lift.checkpoint import load_checkpoint
 from lift.density import count_from_density
 from lift.model import LiftModel
 from lift.samples import release_questions
-from lift.similarity import SimilarityHead, similarity_band
+from lift.similarity import PERIODS, SimilarityHead, period_loss, period_targets, similarity_band
 from lift.synthetic import write_synthetic_release
 from lift.tokenizer import train_wordpiece
 from test_lift import tiny_config
@@ -142,3 +143,75 @@ def test_evaluate_and_predict_count_by_the_similarity_density(similarity_checkpo
     store = ClipStore(release)
     r = predict_skeleton(model, tok, vocab, store.keypoints(sorted(store.index.index)[0]), exercise="squat")
     assert r["count"] == count_from_density(np.array([r["density_sum"]]), vocab.integer_values())[0]
+
+
+# ------------------------------------------------------------------ the rep length (--count-head period)
+def test_period_targets_peak_at_the_rep_length_and_mark_columns_in_no_rep():
+    """Rep mass per column (lift.density.rep_column_mass): two idle columns, a rep 6 columns long
+    (1/6 each), then a rep 40 long. The grid's lengths are 9% apart (4 to 256 columns): the target
+    peaks at the grid length nearest 6 (6.17) and 40 (41.5), falls to exp(-1/2) one step away, and
+    the idle columns' target is all "in no rep"."""
+    m = torch.zeros(1, 12)
+    m[0, 2:8], m[0, 8:] = 1 / 6, 1 / 40
+    t = period_targets(m)[0]
+    assert t.shape == (12, len(PERIODS) + 1)
+    torch.testing.assert_close(t.sum(dim=1), torch.ones(12))
+    assert t[:2, -1].tolist() == [1.0, 1.0] and not t[2:, -1].any()
+    k6, k40 = int(t[4].argmax()), int(t[9].argmax())
+    assert float(PERIODS[k6]) == pytest.approx(6.17, abs=0.01) and float(PERIODS[k40]) == pytest.approx(41.5, abs=0.1)
+    assert float(t[4, k6 + 1] / t[4, k6]) == pytest.approx(math.exp(-0.5 * ((math.log(PERIODS[k6 + 1] / 6)) ** 2 -
+                                                                          (math.log(PERIODS[k6] / 6)) ** 2)
+                                                                  / (math.log(64) / 48) ** 2), rel=1e-4)
+
+
+def test_the_period_head_counts_one_over_the_rep_length():
+    """With its output forced to one length (bias 30 on that class, weights 0), every column's
+    density is 1 / that length, zero past the clip; forced to "in no rep", zero. The length's
+    cross-entropy is least, the target's own entropy, when the head says the target."""
+    torch.manual_seed(0)
+    head = SimilarityHead(max_offset=16, periods=True)
+    out = head.density[-1]
+    valid = torch.zeros(1, 64)
+    valid[0, :48] = 1
+    with torch.no_grad():
+        out.weight.zero_()
+        k = int(torch.argmin((PERIODS - 16).abs()))
+        out.bias.zero_()
+        out.bias[k] = 30.0
+        density, logits = head(torch.randn(1, 3, 384, 64), valid)
+        assert logits.shape == (1, 64, len(PERIODS) + 1)
+        torch.testing.assert_close(density[0, :48], torch.full((48,), float(1 / PERIODS[k])))
+        assert not density[0, 48:].any()
+        mass = torch.full((1, 64), 1 / 16)   # every column in a rep 16 columns long
+        target = period_targets(mass[:, :1])[0, 0]
+        entropy = float(-(target * torch.log(target.clamp(min=1e-30))).sum())
+        one_length = float(period_loss(logits, valid, mass, torch.tensor([True])))
+        out.bias.copy_(torch.log(target.clamp(min=1e-30)))      # saying the target itself: its entropy, the least
+        _, logits = head(torch.randn(1, 3, 384, 64), valid)
+        assert float(period_loss(logits, valid, mass, torch.tensor([True]))) == pytest.approx(entropy, abs=1e-4)
+        assert one_length > entropy + 1
+        out.bias.zero_()
+        out.bias[-1] = 30.0
+        assert float(head(torch.randn(1, 3, 384, 64), valid)[0].abs().max()) < 1e-9
+
+
+def test_a_few_steps_fit_the_count_by_rep_length(release, tok):
+    """Training moves the period head's count (its density's sum) toward the true counts of a batch."""
+    errors, _ = fit_one_count_batch(release, tok, "period", 40)
+    assert errors[-1] < 0.5 * errors[0] and errors[-1] < 1.0
+
+
+@pytest.fixture(scope="module")
+def period_checkpoint(release, tmp_path_factory):
+    return train_checkpoint(release, tmp_path_factory.mktemp("ckp") / "ck", "--count-head", "period",
+                            "--patch", "64x32", "--density-cdf", "1")
+
+
+def test_the_period_checkpoint_round_trips_and_counts_by_its_density(period_checkpoint, release, tmp_path):
+    model, _ = assert_round_trips(period_checkpoint, "period", module="similarity")
+    assert model.similarity is not None and model.similarity.periods
+    _, cnt = evaluate_counts(period_checkpoint, release, tmp_path / "ev")
+    _, _, vocab, _, _ = load_checkpoint(period_checkpoint)
+    lo, hi = vocab.integer_values().min(), vocab.integer_values().max()
+    assert len(cnt) and cnt["density_sum"].notna().all()
+    assert (cnt["pred_count"] == np.clip(np.rint(cnt["density_sum"]), lo, hi)).all()

@@ -93,20 +93,21 @@ def main():
 @click.option("--time-band", is_flag=True,
               help="Add a clock (time since the clip's start) in the motion image's padding rows, so the model "
                    "sees each column's absolute time and the set's duration (counting; lift.model.add_time_band).")
-@click.option("--count-head", type=click.Choice(["classes", "density", "phase", "similarity"]),
+@click.option("--count-head", type=click.Choice(["classes", "density", "phase", "similarity", "period"]),
               help="How the model counts: classes (paper: the count is the most confident integer class), "
                    "density (a rep density per patch column of the image tokens, summed; lift.density), phase "
                    "(where in its rep each image column is; the count is the phase's turns; lift.phase) or "
                    "similarity (a rep density per image column from how the motion repeats, RepNet-style, "
-                   "blind to the question; lift.similarity). All but classes train on the annotated rep "
-                   "bounds beside the classification loss.")
+                   "blind to the question; lift.similarity) or period (the same similarities give each "
+                   "column the length of its rep, as RepNet does; the density is 1 / length). All but "
+                   "classes train on the annotated rep bounds beside the classification loss.")
 @click.option("--patch", "patch", callback=lambda ctx, param, value: parse_patch(value), metavar="ROWSxCOLS",
               help="Image patch shape for a model trained from scratch (default: square, 32x32). 64x32 gives "
                    "one token per body chain per 2.56 s (half the tokens) and identifies exercises better "
                    "(docs/lift.md, rows P2-P2s7); 64x16, one per chain per 1.28 s, counts worse "
                    "(lift.model.set_patch_shape).")
 @click.option("--density-cdf", type=float,
-              help="Also train the rep head (--count-head density or similarity) on the count so far at "
+              help="Also train the rep head (--count-head density, similarity or period) on the count so far at "
                    "every image column, with this weight (e.g. 1): each rep then holds about one rep of "
                    "density at the lengths trained on (lift.density.density_loss; docs/lift.md, rows "
                    "CDF0-CDF3: the count gained within the seeds' spread; sets longer than the training "
@@ -170,7 +171,7 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
         cfg.model.time_band = True
     if count_head:
         cfg.model.count_head = count_head
-    if density_cdf and cfg.model.count_head not in ("density", "similarity"):
+    if density_cdf and cfg.model.count_head not in ("density", "similarity", "period"):
         raise click.BadParameter(f"the count so far is a rep density's; --count-head {cfg.model.count_head} has none "
                                  "(use --count-head density or similarity, or drop --density-cdf)",
                                  param_hint="--density-cdf")

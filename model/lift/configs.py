@@ -35,9 +35,10 @@ class ModelConfig:
     time_band: bool = False           # a clock (time since the start) in the image's padding rows 320..383 (counting)
     count_head: str = "classes"       # "classes" (paper: the count is an integer class), "density" (sum of a
                                       # rep density per patch column, lift.density), "phase" (turns of a rep
-                                      # phase per image column, lift.phase) or "similarity" (a rep density per
-                                      # image column from the motion's self-similarity, lift.similarity); all
-                                      # three trained on rep bounds
+                                      # phase per image column, lift.phase), "similarity" (a rep density per
+                                      # image column from the motion's self-similarity, lift.similarity) or
+                                      # "period" (1 / the rep length those similarities give each column);
+                                      # all four trained on rep bounds
 
 
 @dataclass

@@ -76,8 +76,14 @@ def model_loss(model, batch: dict, loss_fn, density_weight: float = 1.0, cdf_wei
     logits = logits.float()
     loss = loss_fn(logits, b["targets"])
     if "rep_mass" in b:
-        rep_loss = (phase_loss(*rep, valid, b["rep_mass"], b["has_reps"]) if model.count_head == "phase"
-                    else density_loss(rep, valid, b["rep_mass"], b["has_reps"], model.rep_patch, cdf_weight))
+        if model.count_head == "phase":
+            rep_loss = phase_loss(*rep, valid, b["rep_mass"], b["has_reps"])
+        elif model.count_head == "period":
+            from lift.similarity import PERIOD_WEIGHT, period_loss
+            rep_loss = (density_loss(rep[0], valid, b["rep_mass"], b["has_reps"], 1, cdf_weight)
+                        + PERIOD_WEIGHT * period_loss(rep[1], valid, b["rep_mass"], b["has_reps"]))
+        else:
+            rep_loss = density_loss(rep, valid, b["rep_mass"], b["has_reps"], model.rep_patch, cdf_weight)
         loss = loss + density_weight * rep_loss
     return loss, logits, model.rep_count(rep, valid)
 

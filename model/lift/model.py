@@ -18,10 +18,11 @@ from lift.configs import ModelConfig
 from lift.similarity import SimilarityHead
 
 SECONDS_PER_COLUMN = 2 / 25    # the native motion image: one column per 2 frames at 25 fps
-COUNT_HEADS = ("classes", "density", "phase", "similarity")   # the count: an integer class (paper), the sum
-    # of a rep density (lift.density; or from the motion's self-similarity, lift.similarity) or the
-    # turns of a rep phase (lift.phase)
-REP_HEADS = ("density", "phase", "similarity")  # count heads trained on the annotated rep bounds
+COUNT_HEADS = ("classes", "density", "phase", "similarity", "period")   # the count: an integer class
+    # (paper), the sum of a rep density (lift.density; or from the motion's self-similarity,
+    # lift.similarity, directly or as 1 / the rep length it gives each column) or the turns of a
+    # rep phase (lift.phase)
+REP_HEADS = ("density", "phase", "similarity", "period")  # count heads trained on the annotated rep bounds
 
 
 def vilt_config(cfg: ModelConfig, text_vocab_size: int) -> ViltConfig:
@@ -116,7 +117,8 @@ class LiftModel(nn.Module):
         self.count_head = count_head
         self.density = DensityHead(vilt.config.hidden_size) if count_head == "density" else None
         self.phase = PhaseHead(vilt.config.hidden_size, self.patch_shape[1]) if count_head == "phase" else None
-        self.similarity = SimilarityHead() if count_head == "similarity" else None
+        self.similarity = SimilarityHead(periods=count_head == "period") if count_head in ("similarity", "period") \
+            else None
         if count_head in ("density", "phase"):
             keep_patch_index(vilt.embeddings)
 
@@ -149,7 +151,8 @@ class LiftModel(nn.Module):
         count_head "density" the rep density per patch column of the cropped image (B, C) and
         which patch columns hold the clip (B, C); for "phase" ((cos, sin) per image column
         (B, W, 2), inside-a-rep logits (B, W)) and which image columns hold the clip (B, W); for
-        "similarity" the rep density per image column (B, W) and which image columns hold the clip."""
+        "similarity" the rep density per image column (B, W) and which image columns hold the clip;
+        for "period" (that density, the rep length's logits (B, W, K + 1)) and the same."""
         dtype = self.vilt.embeddings.patch_embeddings.projection.weight.dtype
         if self.time_band:
             pixel_values, pixel_mask = add_time_band(pixel_values, pixel_mask)
@@ -172,10 +175,12 @@ class LiftModel(nn.Module):
 
     def rep_count(self, rep_out, valid) -> torch.Tensor:
         """(B,) the continuous count of forward(density=True)'s rep output: the density's sum, or
-        the phase's turns (lift.phase.phase_count)."""
+        the phase's turns (lift.phase.phase_count); for "period" the sum of its density."""
         if self.phase is not None:
             from lift.phase import phase_count
             return phase_count(rep_out[0], rep_out[1], valid)
+        if self.count_head == "period":
+            return rep_out[0].float().sum(dim=1)
         return rep_out.float().sum(dim=1)
 
 

@@ -12,9 +12,20 @@ recurs k columns later lies in a rep k columns long, whatever the exercise, so t
 learnt from how the motion repeats rather than from what it is.
 
 The count is the density's sum over the clip's columns; the loss is lift.density's, per image
-column (its `patch` is 1). Pure: torch on tensors, no file I/O.
+column (its `patch` is 1).
+
+`--count-head period` (RepNet's own output): the same similarities give, per column, a
+distribution over the length of the rep holding it (PERIODS, in columns, and "in no rep"), and
+the density is the expected 1 / length. The length is a column's own property, read from how
+far ahead and behind its pose recurs; the density head's sum instead learns how much mass a
+column gets from how many returns of the pose its band holds, which a long set's first and last
+reps hold more of than any training window's did (docs/lift.md: the 6-rep windows counted low).
+Trained on each column's annotated rep length (`period_loss`) beside the density loss.
+Pure: torch on tensors, no file I/O.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -25,6 +36,10 @@ MAX_OFFSET = 256      # columns compared before and after each column: 20.48 s o
 INITIAL_LOG_DENSITY = -3.38   # softplus(-3.38) = 1/30
 DILATIONS = (1, 2, 4)       # the density's temporal convolutions (kernel 5): it sees 29 columns (2.3 s) around a column
 ROW_STEP = 8          # every 8th row of the motion image: 40 points along the body chains, 120 numbers a pose
+PERIODS = torch.logspace(math.log10(4.0), math.log10(256.0), 49)   # rep lengths in columns (0.32-20.5 s), 9% apart
+PERIOD_SIGMA = math.log(256.0 / 4.0) / 48   # a column's target: Gaussian in log length, one grid step wide
+IN_NO_REP = 0.5 / 256  # a column with less rep mass than this lies in no rep (before or after the set)
+PERIOD_WEIGHT = 1.0    # the length's cross-entropy beside the density loss (--count-head period)
 
 
 def similarity_band(embedding: torch.Tensor, valid: torch.Tensor, max_offset: int,
@@ -50,6 +65,35 @@ def similarity_band(embedding: torch.Tensor, valid: torch.Tensor, max_offset: in
     return sim.transpose(1, 2)
 
 
+def period_targets(column_mass: torch.Tensor) -> torch.Tensor:
+    """(B, W, len(PERIODS) + 1) soft targets from the annotated rep mass per image column (B, W)
+    (lift.density.rep_column_mass: 1 / L inside a rep L columns long): a Gaussian over log
+    length around -log(mass), one grid step wide, or all on the last class ("in no rep") where
+    the mass is under IN_NO_REP."""
+    m = column_mass.float()
+    log_len = -torch.log(m.clamp(min=1e-6))                                     # (B, W)
+    grid = torch.log(PERIODS.to(m.device))                                      # (K,)
+    w = torch.exp(-0.5 * ((log_len[..., None] - grid) / PERIOD_SIGMA) ** 2)
+    w = w / w.sum(dim=-1, keepdim=True).clamp(min=1e-12)
+    none = (m < IN_NO_REP)[..., None].float()
+    return torch.cat([w * (1 - none), none], dim=-1)
+
+
+def period_loss(logits: torch.Tensor, valid: torch.Tensor, target_columns: torch.Tensor,
+                has_reps: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the period logits (B, W, K + 1) against `period_targets`, averaged over
+    the clip's columns and the rows with rep targets (zero when none has)."""
+    if not bool(has_reps.any()):
+        return logits.sum() * 0.0
+    w = logits.shape[1]
+    t = target_columns.float()
+    t = torch.nn.functional.pad(t, (0, max(0, w - t.shape[1])))[:, :w]
+    ce = -(period_targets(t) * torch.log_softmax(logits.float(), dim=-1)).sum(dim=-1)   # (B, W)
+    v = valid.float()
+    per_row = (ce * v).sum(dim=1) / v.sum(dim=1).clamp(min=1)
+    return per_row[has_reps].mean()
+
+
 class SimilarityHead(nn.Module):
     """Rep density per image column from the motion image's own self-similarity.
 
@@ -57,10 +101,13 @@ class SimilarityHead(nn.Module):
     Conv1d(k=3) - GELU - Conv1d(k=1) along time, then LayerNorm per column. Similarities: the
     band of `similarity_band` (relative to the clip's mean distance) with a learnt temperature. Density: Conv1d(2K + 1 -> h, k=5) -
     GELU, then Conv1d(h, h, k=5) - GELU at each further dilation of DILATIONS, then
-    Conv1d(h -> 1) - softplus, zero outside the clip. Runs in float32 whatever autocast says:
-    squared distances lose too much in bfloat16."""
+    Conv1d(h -> 1) - softplus, zero outside the clip. `periods`: Conv1d(h -> len(PERIODS) + 1)
+    logits instead, and the density is the expected 1 / length under their softmax ("in no rep"
+    counts 0). Runs in float32 whatever autocast says: squared distances lose too much in
+    bfloat16."""
 
-    def __init__(self, dim: int = 64, hidden: int = 64, max_offset: int = MAX_OFFSET, row_step: int = ROW_STEP):
+    def __init__(self, dim: int = 64, hidden: int = 64, max_offset: int = MAX_OFFSET, row_step: int = ROW_STEP,
+                 periods: bool = False):
         super().__init__()
         self.max_offset, self.row_step = max_offset, row_step
         n_in = 3 * len(range(0, IMAGE_ROWS, row_step))
@@ -71,17 +118,26 @@ class SimilarityHead(nn.Module):
         for dilation in DILATIONS:
             layers += [nn.Conv1d(n, hidden, 5, padding=2 * dilation, dilation=dilation), nn.GELU()]
             n = hidden
-        self.density = nn.Sequential(*layers, nn.Conv1d(hidden, 1, 1))
+        self.periods = periods
+        self.density = nn.Sequential(*layers, nn.Conv1d(hidden, len(PERIODS) + 1 if periods else 1, 1))
         with torch.no_grad():     # start at one rep per 30 columns (2.4 s on the native axis), not 0.69 a column
-            self.density[-1].bias.fill_(INITIAL_LOG_DENSITY)
+            if periods:           # (the length's logits start flat: E[1 / length] = 1/39)
+                self.density[-1].bias.zero_()
+            else:
+                self.density[-1].bias.fill_(INITIAL_LOG_DENSITY)
+        self.register_buffer("inverse_length", torch.cat([1.0 / PERIODS, torch.zeros(1)]), persistent=False)
 
     def forward(self, pixel_values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """pixel_values (B, 3, H >= 320, W), valid (B, W): which columns hold the clip.
-        Returns the density (B, W), zero where valid is 0."""
+        Returns the density (B, W), zero where valid is 0; with `periods` (density, the length
+        logits (B, W, len(PERIODS) + 1))."""
         with torch.autocast(device_type=pixel_values.device.type, enabled=False):
             v = valid.float()
             x = pixel_values[:, :, :IMAGE_ROWS:self.row_step].float()               # (B, 3, 40, W)
             x = x.reshape(x.shape[0], -1, x.shape[-1]) * v[:, None]
             e = self.norm(self.embed(x).transpose(1, 2)).transpose(1, 2)            # (B, D, W)
             sim = similarity_band(e, v, self.max_offset, self.log_temperature.exp())
-            return nn.functional.softplus(self.density(sim).squeeze(1)) * v
+            if not self.periods:
+                return nn.functional.softplus(self.density(sim).squeeze(1)) * v
+            logits = self.density(sim).transpose(1, 2)                              # (B, W, K + 1)
+            return (torch.softmax(logits, dim=-1) @ self.inverse_length) * v, logits
