@@ -99,7 +99,8 @@ def main():
                    "(where in its rep each image column is; the count is the phase's turns; lift.phase) or "
                    "similarity (a rep density per image column from how the motion repeats, RepNet-style, "
                    "blind to the question; lift.similarity) or period (the same similarities give each "
-                   "column the length of its rep, as RepNet does; the density is 1 / length). All but "
+                   "column the length of its rep, as RepNet does; the density is 1 / length; the best counter "
+                   "of these on Fit3D, docs/lift.md rows PER0-PER3). All but "
                    "classes train on the annotated rep bounds beside the classification loss.")
 @click.option("--patch", "patch", callback=lambda ctx, param, value: parse_patch(value), metavar="ROWSxCOLS",
               help="Image patch shape for a model trained from scratch (default: square, 32x32). 64x32 gives "
@@ -149,6 +150,9 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
       lift train --release work/releases/fit3d --out work/fit3d-density --recut 2-8 --count-head density
       lift train --release work/releases/fit3d --out work/fit3d-phase --recut 2-8 --count-head phase
       lift train --release work/releases/fit3d --out work/fit3d-similarity --patch 64x32 --count-head similarity \\
+          --recut 2-8 --recut-speeds 0.7,0.85,1.2,1.4 --count-sigma 0.75 --epochs 36 --train-on-validation \\
+          --density-cdf 1
+      lift train --release work/releases/fit3d --out work/fit3d-period --patch 64x32 --count-head period \\
           --recut 2-8 --recut-speeds 0.7,0.85,1.2,1.4 --count-sigma 0.75 --epochs 36 --train-on-validation \\
           --density-cdf 1
       LIFT_PRETRAINED_VILT=models/vilt-b32-mlm lift train --release dist/olympia-real --config vilt-b32 --out work/vilt
