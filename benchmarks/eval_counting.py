@@ -287,8 +287,6 @@ def evaluate_counting(cases: list[Case]) -> dict:
     return table
 
 
-# -- set detection --------------------------------------------------------------------------
-
 CUT_TO_SET = {"fit3d_cut": True, "fit3d_video": False}   # clips cut at the annotated set, or whole captures
 
 
@@ -309,6 +307,8 @@ def evaluate_estimated_bounds(cases: list[Case]) -> dict:
                        "methods": dict(Counter(e.method for e in est))}
     return out
 
+
+# -- set detection --------------------------------------------------------------------------
 
 def iou(a, b) -> float:
     inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))

@@ -224,7 +224,7 @@ def test_density_cdf_needs_a_rep_density(release, tmp_path):
     for head in ([], ["--count-head", "phase"]):
         res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "ck"),
                                         "--density-cdf", "1", *head, "--quiet"])
-        assert res.exit_code == 2 and "--count-head density or similarity" in res.output
+        assert res.exit_code == 2 and "--count-head density, similarity or period" in res.output
         assert not (tmp_path / "ck").exists()
     res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "ck"), "--epochs", "1",
                                     "--max-steps-per-epoch", "1", "--batch-size", "8", "--recut", "2-8",

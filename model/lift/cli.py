@@ -177,7 +177,7 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
         cfg.model.count_head = count_head
     if density_cdf and cfg.model.count_head not in ("density", "similarity", "period"):
         raise click.BadParameter(f"the count so far is a rep density's; --count-head {cfg.model.count_head} has none "
-                                 "(use --count-head density or similarity, or drop --density-cdf)",
+                                 "(use --count-head density, similarity or period, or drop --density-cdf)",
                                  param_hint="--density-cdf")
     if patch:
         if pretrained_vilt:

@@ -121,7 +121,7 @@ class SimilarityHead(nn.Module):
         self.periods = periods
         self.density = nn.Sequential(*layers, nn.Conv1d(hidden, len(PERIODS) + 1 if periods else 1, 1))
         with torch.no_grad():     # start at one rep per 30 columns (2.4 s on the native axis), not 0.69 a column
-            if periods:           # (the length's logits start flat: E[1 / length] = 1/39)
+            if periods:           # (the length's logits start flat: E[1 / length] = 1/17)
                 self.density[-1].bias.zero_()
             else:
                 self.density[-1].bias.fill_(INITIAL_LOG_DENSITY)
