@@ -18,7 +18,7 @@ from olympia.store import ClipStore
 from lift.batches import epoch_batches
 from lift.configs import IMAGE_WIDTH
 from lift.images import clip_image_chw, normalize_image
-from lift.samples import Recut, load_release, release_questions, smooth_count_targets
+from lift.samples import REPLAY_OF, Recut, load_release, release_questions, smooth_count_targets
 from lift.synthetic import write_synthetic_release
 from lift.tokenizer import train_wordpiece
 
@@ -314,3 +314,42 @@ def test_train_and_evaluate_on_windows_from_the_cli(release, tmp_path):
     assert "Rep-diverse evaluation" in (ev / "report.md").read_text()
     res = runner.invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "x"), "--recut", "5-2"])
     assert res.exit_code == 2 and "MIN <= MAX" in res.output
+
+
+def test_replayed_questions_ask_each_clip_again_at_another_tempo(release, tok):
+    """`lift evaluate --replay-speeds`: every question once per tempo; a replay's image is its
+    clip (or window) resampled to 1/speed of its frames, its count the same reps."""
+    from olympia.timebase import resample_to_length
+    store = ClipStore(release)
+    plain = load_release(release, tok, None, splits=("test",), workers=1, progress=False).splits["test"].qa
+    data = load_release(release, tok, None, splits=("test",), workers=1, progress=False, replay={"test": (1.0, 1.25)})
+    qa = data.splits["test"].qa
+    assert len(qa) == 2 * len(plain)                                  # 1.0 is the question itself
+    asked = qa[qa["qa_id"] == qa[REPLAY_OF]]
+    assert list(asked["qa_id"]) == list(plain["qa_id"])
+    again = qa[qa["qa_id"] != qa[REPLAY_OF]].set_index(REPLAY_OF).loc[asked["qa_id"]]
+    assert (again["clip_id"].to_numpy() == (asked["clip_id"] + "@1.25x~replay").to_numpy()).all()
+    assert (again["reps"].fillna(-1).to_numpy() == asked["reps"].fillna(-1).to_numpy()).all()
+    cid = asked["clip_id"].iloc[0]
+    kp = store.keypoints(cid)
+    ref = normalize_image(motion_image(resample_to_length(kp, round(len(kp) / 1.25))))
+    got = data.cache.image(data.cache.positions([cid + "@1.25x~replay"])[0])
+    np.testing.assert_allclose(got, ref.transpose(2, 0, 1), atol=2e-3)
+
+
+def test_a_replayed_window_plays_its_own_frames_faster(release, tok):
+    data = load_release(release, tok, None, splits=("test",), workers=1, progress=False,
+                        recut={"test": Recut(2, 3, per_count=1)}, replay={"test": (0.8,)})
+    replays = [w for w in data.windows if w.endswith("@0.8x~replay")]
+    assert replays and len(replays) == len(data.windows) // 2
+    for wid in replays:
+        parent, start, end, speed = data.windows[wid]
+        assert (parent, start, end) == data.windows[wid.removesuffix("@0.8x~replay")] and speed == 0.8
+        meta = data.clip_meta.set_index("id")
+        assert meta.at[wid, "n_frames"] == round((end - start) / 0.8)   # 0.8x: 5/4 of the frames
+
+
+def test_a_replay_speed_must_be_positive(release, tok):
+    from olympia.errors import ConfigError
+    with pytest.raises(ConfigError, match="replay speeds must be > 0"):
+        load_release(release, tok, None, splits=("test",), workers=1, progress=False, replay={"test": (0.0,)})

@@ -339,3 +339,53 @@ def test_evaluate_refuses_to_average_checkpoints_of_different_count_heads(densit
     assert res.exit_code != 0
     assert "rep head" in res.output and str(classes) in res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_replay_mean_averages_each_question_over_its_tempos():
+    """Two questions, the first asked at two more tempos, the second at one: their answers are
+    the means over their own rows (by hand), in the order they were asked."""
+    import pandas as pd
+    from lift.evaluate import replay_mean
+    from lift.samples import REPLAY_OF
+
+    class Rows:
+        qa = pd.DataFrame({"qa_id": ["a", "b", "a@2x", "b@2x", "a@3x"],
+                           REPLAY_OF: ["a", "b", "a", "b", "a"]})
+    probs = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8], [0.0, 1.0]])
+    rows, mean, density = replay_mean(Rows, probs, np.array([3.0, 5.0, 4.0, 6.0, 5.6]))
+    assert rows.tolist() == [0, 1]
+    np.testing.assert_allclose(mean, [[0.5, 0.5], [0.1, 0.9]])
+    np.testing.assert_allclose(density, [(3.0 + 4.0 + 5.6) / 3, (5.0 + 6.0) / 2])
+    assert replay_mean(Rows, probs, None)[2] is None
+
+
+def test_evaluate_replays_each_window_at_another_tempo_and_averages_the_counts(density_checkpoint, release, tmp_path):
+    """`lift evaluate --recut 2-8 --replay-speeds 1.25`: each count is the rounded mean of the
+    window's density sum and that of the same window played 1.25x faster, computed here through
+    the training's tempo augmentation (Recut speeds), another path to the same images."""
+    import pandas as pd
+    from lift.cli import main
+    from lift.evaluate import model_outputs, sample_scores
+    from lift.samples import Recut
+    res = CliRunner().invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(density_checkpoint),
+                                    "--out", str(tmp_path / "r"), "--recut", "2-8", "--replay-speeds", "1.25",
+                                    "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "played at 1.25x" in res.output
+    s = pd.read_csv(tmp_path / "r" / "samples.csv")
+    model, tok, vocab, config, _ = load_checkpoint(density_checkpoint)
+    out = model_outputs(model, tok, vocab, config, release, split="test", progress=False,
+                        recut=Recut(2, 8, per_count=1, speeds=(1.0, 1.25)))
+    both = sample_scores(out.probs, out.data.splits["test"], out.vocab, density_sum=out.density_sum)
+    both = both[both["task"] == "count"].set_index("qa_id")["density_sum"]
+    cnt = s[s["task"] == "count"]
+    assert len(cnt) and not cnt["clip_id"].str.contains("@").any()    # only the questions asked
+    fast = both.loc[[q.replace("#", "@1.25x#", 1) for q in cnt["qa_id"]]].to_numpy()
+    mean = (both.loc[cnt["qa_id"]].to_numpy() + fast) / 2
+    np.testing.assert_allclose(cnt["density_sum"], mean, rtol=1e-4)
+    assert (cnt["pred_count"] == np.clip(np.rint(mean), 0, 30)).all()
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["replay_speeds"] == [1.0, 1.25]
+    bad = CliRunner().invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(density_checkpoint),
+                                    "--out", str(tmp_path / "x"), "--replay-speeds", "fast"])
+    assert bad.exit_code == 2 and "--replay-speeds" in bad.output

@@ -223,16 +223,17 @@ def parse_patch(value: str | None) -> tuple[int, int] | None:
     return rows, cols
 
 
-def parse_speeds(value: str | None) -> list[float] | None:
-    """'0.8,1.25' -> [0.8, 1.25] (tempo augmentation of re-cut training windows)."""
+def parse_speeds(value: str | None, option: str = "--recut-speeds") -> list[float] | None:
+    """'0.8,1.25' -> [0.8, 1.25] (tempo augmentation of re-cut training windows, or the test-time
+    tempos of `lift evaluate --replay-speeds`)."""
     if not value:
         return None
     try:
         speeds = [float(x) for x in value.split(",")]
     except ValueError:
-        raise click.BadParameter(f"{value!r}: give speeds as F,F, e.g. 0.8,1.25", param_hint="--recut-speeds") from None
+        raise click.BadParameter(f"{value!r}: give speeds as F,F, e.g. 0.8,1.25", param_hint=option) from None
     if any(not 0.25 <= v <= 4 for v in speeds):
-        raise click.BadParameter(f"{value!r}: speeds must lie in [0.25, 4]", param_hint="--recut-speeds")
+        raise click.BadParameter(f"{value!r}: speeds must lie in [0.25, 4]", param_hint=option)
     return speeds
 
 
@@ -280,10 +281,13 @@ def resolve_pretrained(cfg, pretrained_vilt, tokenizer, random_init: bool) -> No
 @click.option("--recut", callback=parse_recut, metavar="MIN-MAX",
               help="Rep-diverse evaluation: each clip with rep bounds is replaced by one window of each length "
                    "MIN..MAX reps cut at its annotated boundaries (olympia.recut).")
+@click.option("--replay-speeds", metavar="F,F",
+              help="Test-time tempo: also ask every question of its clip played at these speeds (e.g. 1.25) "
+                   "and average the answers over the tempos (docs/lift.md, 'Test-time tempo').")
 @click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--quiet", is_flag=True)
 def evaluate(release, checkpoints, out, split, sources, baseline_checkpoint, no_extend_vocabulary, map_by_token,
-             recut, device, quiet):
+             recut, replay_speeds, device, quiet):
     """Evaluate CHECKPOINT on a RELEASE split: detection (partial credit, τ = 0.05), OBO, MAE and
     relative MAE overall, per source (Table 3), per rep count and label length (PNG), with the
     training-free counter beside the model and the single-class baseline when given (Table 4).
@@ -298,10 +302,13 @@ def evaluate(release, checkpoints, out, split, sources, baseline_checkpoint, no_
       lift evaluate --release work/releases/fit3d --checkpoint work/fit3d --recut 2-8 --out work/fit3d/eval-recut
       lift evaluate --release work/releases/fit3d --checkpoint work/fit3d-seed0 --checkpoint work/fit3d-seed1 \\
           --recut 2-8 --out work/fit3d/eval-mean
+      lift evaluate --release work/releases/fit3d --checkpoint work/fit3d --recut 2-8 --replay-speeds 1.25 \\
+          --out work/fit3d/eval-recut-replay
     """
     from lift.checkpoint import MODEL_FILE
     from lift.evaluate import evaluate_checkpoint
     from lift.samples import Recut
+    speeds = parse_speeds(replay_speeds, "--replay-speeds") or []
     verify_release(release)
     if baseline_checkpoint is None and (Path(checkpoints[0]) / BASELINE_DIR / MODEL_FILE).is_file():
         baseline_checkpoint = str(Path(checkpoints[0]) / BASELINE_DIR)
@@ -309,7 +316,8 @@ def evaluate(release, checkpoints, out, split, sources, baseline_checkpoint, no_
     report = evaluate_checkpoint(release, checkpoint, out, split=split, sources=list(sources) or None,
                                  baseline_checkpoint=baseline_checkpoint, device=device, progress=not quiet,
                                  extend_vocabulary=not no_extend_vocabulary, map_by_token=map_by_token,
-                                 recut=Recut(*recut, per_count=1) if recut else None)
+                                 recut=Recut(*recut, per_count=1) if recut else None,
+                                 replay_speeds=tuple(speeds))
     click.echo((Path(out) / "report.md").read_text())
     o = report["overall"]
     classes = f"  (class answer: OBO {o['class_obo']:.3f}  MAE {o['class_mae']:.3f})" if "class_obo" in o else ""

@@ -325,8 +325,10 @@ class ModelOutputs:
 
 def model_outputs(model, tokenizer, vocab: Vocabulary, config, release, *, split: str = "test",
                   sources=None, device=None, progress: bool = True, extend_vocabulary: bool = True,
-                  recut: Recut | None = None) -> ModelOutputs:
-    """What one model answers on a release split, before scoring (see evaluate_model)."""
+                  recut: Recut | None = None, replay_speeds: tuple = ()) -> ModelOutputs:
+    """What one model answers on a release split, before scoring (see evaluate_model).
+    replay_speeds: every question is asked again of its clip played at these speeds, and the
+    answers (probabilities, rep-head counts) are averaged over the tempos (`replay_mean`)."""
     from lift.fewshot import extend_for_release
     from lift.samples import load_release
     device = device or next(model.parameters()).device
@@ -334,15 +336,36 @@ def model_outputs(model, tokenizer, vocab: Vocabulary, config, release, *, split
         vocab = extend_for_release(model, vocab, Vocabulary.of_release(release))
     data = load_release(release, tokenizer, vocab, splits=(split,), max_tokens=config.model.max_text_tokens,
                         workers=config.train.cache_workers, progress=progress, sources=sources,
-                        recut={split: recut} if recut else None, time_axis=config.model.time_axis)
+                        recut={split: recut} if recut else None, time_axis=config.model.time_axis,
+                        replay={split: tuple(replay_speeds)} if replay_speeds else None)
     ds = data.splits[split]
     probs, loss, density_sum = predict(model, ds, data.cache, batch_size=config.train.eval_batch_size, device=device,
                                        loss_name=config.train.loss, amp=config.train.amp, progress=progress)
+    if replay_speeds:
+        rows, probs, density_sum = replay_mean(ds, probs, density_sum)
+        data.splits[split] = ds.take(rows)
     return ModelOutputs(probs, loss, density_sum, vocab, data)
 
 
+def replay_mean(ds, probs: np.ndarray, density_sum: np.ndarray | None):
+    """(the asked rows' positions, their answers averaged with their replays': probabilities,
+    rep-head counts). A replayed dataset (lift.samples.replay_rows) holds each question once per
+    tempo; REPLAY_OF names the question a row asks again."""
+    from lift.samples import REPLAY_OF
+    qa = ds.qa
+    asked = np.flatnonzero((qa["qa_id"] == qa[REPLAY_OF]).to_numpy())
+    group = pd.Index(qa["qa_id"].to_numpy()[asked]).get_indexer(qa[REPLAY_OF])
+    tempos = np.bincount(group, minlength=len(asked)).astype(np.float64)
+    mean = np.zeros((len(asked), probs.shape[1]))
+    np.add.at(mean, group, probs)
+    mean /= tempos[:, None]
+    if density_sum is not None:
+        density_sum = np.bincount(group, weights=density_sum, minlength=len(asked)) / tempos
+    return asked, mean.astype(probs.dtype), density_sum
+
+
 def ensemble_outputs(checkpoints: list, release, *, split: str, sources, device, progress: bool,
-                     extend_vocabulary: bool, map_by_token: bool, recut: Recut | None):
+                     extend_vocabulary: bool, map_by_token: bool, recut: Recut | None, replay_speeds: tuple = ()):
     """Run each checkpoint (seeds of one recipe, say) on the split and average what they answer:
     the softmax probabilities, and the rep heads' continuous counts before rounding. Returns
     (ModelOutputs of the mean, the first checkpoint's config, its config.json dict). Checkpoints
@@ -355,7 +378,8 @@ def ensemble_outputs(checkpoints: list, release, *, split: str, sources, device,
         if not map_by_token:
             check_vocabulary(vocab, release, meta)
         out = model_outputs(model, tokenizer, vocab, config, release, split=split, sources=sources, device=device,
-                            progress=progress, extend_vocabulary=extend_vocabulary, recut=recut)
+                            progress=progress, extend_vocabulary=extend_vocabulary, recut=recut,
+                            replay_speeds=replay_speeds)
         del model
         if first is None:
             first = (checkpoint, out, config, meta)
@@ -387,7 +411,7 @@ def _check_same_answers(ref_path, ref: ModelOutputs, path, out: ModelOutputs, sp
 def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", sources=None,
                         baseline_checkpoint=None, device: str = "auto", progress: bool = True,
                         extend_vocabulary: bool = True, map_by_token: bool = False,
-                        recut: Recut | None = None) -> dict:
+                        recut: Recut | None = None, replay_speeds: tuple = ()) -> dict:
     """The full evaluation report of a checkpoint (see module doc); files go to out_dir.
     The release must share the checkpoint's class indices (check_vocabulary) unless map_by_token.
     `checkpoint` may be a list: the report is then of their mean (`ensemble_outputs`)."""
@@ -398,7 +422,7 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
     checkpoints = [str(c) for c in checkpoint] if isinstance(checkpoint, (list, tuple)) else [str(checkpoint)]
     outputs, config, meta = ensemble_outputs(checkpoints, release, split=split, sources=sources, device=dev,
                                              progress=progress, extend_vocabulary=extend_vocabulary,
-                                             map_by_token=map_by_token, recut=recut)
+                                             map_by_token=map_by_token, recut=recut, replay_speeds=replay_speeds)
     out = Path(out_dir)   # made once every checkpoint was accepted: a refusal leaves nothing behind
     out.mkdir(parents=True, exist_ok=True)
     vocab, data = outputs.vocab, outputs.data
@@ -416,6 +440,7 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
     report = {"release": str(release), "checkpoint": checkpoints[0] if len(checkpoints) == 1 else checkpoints,
               "split": split, "loss": loss,
               "mode": vocab.mode, "recut": None if recut is None else dataclasses.asdict(recut),
+              "replay_speeds": [1.0, *[float(v) for v in replay_speeds if float(v) != 1.0]] if replay_speeds else None,
               "provenance": provenance_line(meta, release, map_by_token), "overall": summarize(scores),
               "training_free_counter": _counter_summary(counter) if len(counter) else {},
               "per_source": t3.to_dict(orient="records")}
@@ -510,6 +535,9 @@ def report_markdown(report: dict, t3: pd.DataFrame, t4: pd.DataFrame, confusion:
         *([f"Rep-diverse evaluation: each clip with rep bounds is replaced by windows of {recut['min_reps']}–"
            f"{recut['max_reps']} consecutive reps cut at its annotated boundaries ({recut['per_count']} per length; "
            "olympia.recut)."] if recut else []),
+        *([(f"Test-time tempo: every question also asked of its clip played at "
+            f"{', '.join(f'{v:g}x' for v in report['replay_speeds'][1:])}; the answers averaged over "
+            f"the {len(report['replay_speeds'])} tempos (--replay-speeds).")] if report.get("replay_speeds") else []),
         "Detection = partial-credit accuracy (τ = 0.05); OBO, MAE (absolute, reps) and relative MAE "
         "(|Δ|/gt, gt = 0 left out) over the counting questions. word_precision = |P∩G|/|P| (not in the "
         "paper; partial credit ignores extra words). `counter_*`: the training-free counter "

@@ -283,6 +283,33 @@ def recut_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, release_vocab: Vocabul
     return out, pd.DataFrame(meta_rows, columns=["id", *meta.columns]), windows
 
 
+REPLAY_OF = "replay_of"     # a replayed row's column: the qa_id of the row it asks again
+
+
+def replay_rows(qa: pd.DataFrame, clip_meta: pd.DataFrame, windows: Windows, speeds
+                ) -> tuple[pd.DataFrame, pd.DataFrame, Windows]:
+    """Test-time tempo (`lift evaluate --replay-speeds`): every QA row asked again of its clip
+    (or window) played at each of `speeds` (resampled in time, lift.images.window_frames), so
+    the answers can be averaged over tempos. Returns (the rows and their replays, the replays'
+    metadata rows, the replays' windows). Every row gets REPLAY_OF: its own qa_id, or for a
+    replay the qa_id it asks again; a replay's clip id and qa_id carry "@<speed>x~replay"."""
+    qa = qa.assign(**{REPLAY_OF: qa["qa_id"]})
+    meta = clip_meta.drop_duplicates("id").set_index("id")
+    parts, meta_rows, found = [qa], [], {}
+    for speed in [float(v) for v in speeds if float(v) != 1.0]:
+        if not speed > 0:
+            raise ConfigError(f"replay speeds must be > 0, got {speed:g}")
+        tag = f"@{speed:g}x~replay"
+        for cid in sorted(set(qa["clip_id"])):
+            parent, start, end, *rest = windows.get(cid, (cid, 0, int(meta.at[cid, "n_frames"])))
+            played = (rest[0] if rest else 1.0) * speed
+            found[cid + tag] = (parent, start, end, played, *rest[1:])
+            meta_rows.append({**meta.loc[cid].to_dict(), "id": cid + tag,
+                              "n_frames": max(2, round((end - start) / played))})
+        parts.append(qa.assign(clip_id=qa["clip_id"] + tag, qa_id=qa["qa_id"] + tag))
+    return pd.concat(parts, ignore_index=True), pd.DataFrame(meta_rows, columns=["id", *meta.columns]), found
+
+
 def sample_questions(data: QADataset, per_clip: int, rng: np.random.Generator) -> np.ndarray:
     """Row indices holding `per_clip` randomly drawn questions of each task for every clip.
 
@@ -324,7 +351,8 @@ def load_release(release, tokenizer, vocab: Vocabulary | None, splits=("train", 
                  target_mode: str = "multi_class", max_tokens: int = 40, workers: int = 2,
                  progress: bool = True, sources: list[str] | None = None, stream: bool = False,
                  recut: dict[str, Recut] | None = None, time_axis: str = "native",
-                 count_sigma: dict[str, float] | None = None, rep_targets: bool = False) -> ReleaseSplits:
+                 count_sigma: dict[str, float] | None = None, rep_targets: bool = False,
+                 replay: dict[str, tuple] | None = None) -> ReleaseSplits:
     """Read a published release: vocabulary, QA rows of `splits` ("all": every split), clip
     metadata, and the motion images of the clips those rows ask about. `vocab` None = the
     release's own (as `target_mode` says). stream: compute images from the shards as batches
@@ -345,6 +373,10 @@ def load_release(release, tokenizer, vocab: Vocabulary | None, splits=("train", 
     for s in [s for s in splits if s in recut]:
         qa_all[s], window_meta, found = recut_rows(qa_all[s], clip_meta, release_vocab, recut[s])
         clip_meta = pd.concat([clip_meta, window_meta], ignore_index=True).drop_duplicates("id")
+        windows.update(found)
+    for s in [s for s in splits if (replay or {}).get(s)]:
+        qa_all[s], replay_meta, found = replay_rows(qa_all[s], clip_meta, windows, replay[s])
+        clip_meta = pd.concat([clip_meta, replay_meta], ignore_index=True).drop_duplicates("id")
         windows.update(found)
     wanted = sorted(set().union(*(set(q["clip_id"]) for q in qa_all.values()))) if qa_all else []
     cache = (StreamingImages(release, clip_meta, wanted, windows=windows, time_axis=time_axis) if stream
