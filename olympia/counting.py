@@ -84,6 +84,7 @@ N_COMPONENTS = 4          # principal components offered as candidate signals
 COMPOUND_MIN_RATIO = 0.3  # principal directions this large (vs the first) must all repeat
 COMPOUND_MARGIN = 0.25    # a longer lag must repeat this much better to make reps compound
 COMPOUND_MAX_MULTIPLE = 4 # a compound rep holds at most this many sub-motions
+COMPOUND_MAX_SHARE = 0.55 # ... and at most this share of the set (two reps, edges trimmed)
 FALLBACK_CONFIDENCE = 0.5 # a lone excursion is a guess, not a repeated cycle
 TEMPO_DRIFT = 1.8         # a set's local period may drift this far from its dominant one
 SAME_POSE = 0.5           # stretches whose mean poses differ by less than this of their spread ...
@@ -114,14 +115,16 @@ class CountResult:
         return float(np.mean(self.confidence)) if len(self.confidence) else 0.0
 
 
-def compound_period(xs: np.ndarray, period: float, lags: np.ndarray) -> float:
+def compound_period(xs: np.ndarray, period: float) -> float:
     """`period`, or a longer lag when the set's reps are compound.
 
     The recurrence weighs pose directions by their variance, so three curl variants that differ
     only in smaller directions look like three reps. Here every significant principal direction
     (singular value >= COMPOUND_MIN_RATIO of the largest) counts equally: a lag up to
     COMPOUND_MAX_MULTIPLE periods that repeats clearly better (by COMPOUND_MARGIN) than
-    `period` is the full rep."""
+    `period` is the full rep. Every whole lag is tried (a long rep's recurrence peaks within a
+    few frames, narrower than the scan's 4% grid), up to COMPOUND_MAX_SHARE of the set: a short
+    clip of two compound reps, its edges trimmed by the scan, holds the full rep 1.8 times."""
     xc = xs - xs.mean(axis=0)
     if len(xc) < 4 or not np.any(xc):
         return period
@@ -130,10 +133,11 @@ def compound_period(xs: np.ndarray, period: float, lags: np.ndarray) -> float:
     if len(keep) < 2:
         return period
     z = (xc @ vt[keep].T) / sv[keep]
-    longer = [int(l) for l in lags if period * 1.5 <= l <= min(COMPOUND_MAX_MULTIPLE * period * 1.1, len(z) / 2)]
-    if not longer:
+    longest = int(min(COMPOUND_MAX_MULTIPLE * period * 1.1, COMPOUND_MAX_SHARE * len(z)))
+    longer = np.arange(int(np.ceil(period * 1.5)), longest + 1)
+    if not len(longer):
         return period
-    r = nsdf(z, max(longer[-1], int(np.ceil(period * 1.1))))
+    r = nsdf(z, max(int(longer[-1]), int(np.ceil(period * 1.1))))
     base = float(r[_around(period, len(r))].max())
     scores = r[longer]
     if scores.max() < base + COMPOUND_MARGIN:
@@ -209,7 +213,7 @@ def count_periodic(x: np.ndarray, scan: PeriodScan, span: tuple[int, int] | None
     if max_pause is not None:
         mask = _strongest_stretch(mask, q, max_pause)
     a, b = _main_span(mask)
-    full = compound_period(x[a:b], set_period, scan.lags)
+    full = compound_period(x[a:b], set_period)
     sub_period = None
     if full != set_period:   # compound reps: the pose repeats only after several sub-motions
         sub_period, set_period = set_period, full

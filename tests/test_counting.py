@@ -513,6 +513,18 @@ def test_real_fit3d_uncut_sequences(realdata):
     assert sum(e == 0 for e in errors.values()) >= len(FIT3D_SAMPLE) - 1, errors
 
 
+def test_real_fit3d_short_windows_of_compound_reps(realdata):
+    """Windows of 2 and 3 reps of s03's curl trifecta cut at the annotated boundaries (the
+    rep-diverse evaluation's windows): each rep is three curls, counted once, not per curl (6
+    and 9 before): every window within one rep, at least five of the six exact."""
+    kp, bounds = _fit3d(realdata, "s03", "dumbbell_curl_trifecta")
+    windows = [(0, 2), (1, 2), (2, 2), (3, 2), (0, 3), (1, 3)]
+    errors = {(first, reps): count_reps(kp[bounds[first]:bounds[first + reps]]).count - reps
+              for first, reps in windows}
+    assert all(abs(e) <= 1 for e in errors.values()), errors
+    assert sum(e == 0 for e in errors.values()) >= 5, errors
+
+
 def test_real_fit3d_cut_boundaries(realdata):
     kp, bounds = _fit3d(realdata, "s03", "dumbbell_biceps_curls")
     cut = kp[bounds[0]:bounds[-1]]
