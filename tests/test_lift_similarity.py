@@ -16,7 +16,7 @@ from lift.checkpoint import load_checkpoint
 from lift.density import count_from_density
 from lift.model import LiftModel
 from lift.samples import release_questions
-from lift.similarity import PERIODS, SimilarityHead, period_loss, period_targets, similarity_band
+from lift.similarity import PERIODS, SimilarityHead, period_density, period_loss, period_targets, similarity_band
 from lift.synthetic import write_synthetic_release
 from lift.tokenizer import train_wordpiece
 from test_lift import tiny_config
@@ -211,3 +211,97 @@ def test_the_period_checkpoint_round_trips_and_counts_by_its_density(period_chec
     lo, hi = vocab.integer_values().min(), vocab.integer_values().max()
     assert len(cnt) and cnt["density_sum"].notna().all()
     assert (cnt["pred_count"] == np.clip(np.rint(cnt["density_sum"]), lo, hi)).all()
+
+
+# ------------------------------------------------------------------ the rep length's reading (median / mean)
+def _logits_of(probs) -> torch.Tensor:
+    """(1, 1, len(PERIODS) + 1) logits whose softmax is `probs` (a dict: class index -> probability)."""
+    p = torch.full((len(PERIODS) + 1,), 1e-12, dtype=torch.float64)
+    for k, v in probs.items():
+        p[k] = v
+    return torch.log(p / p.sum()).float()[None, None]
+
+
+def test_one_length_reads_the_same_either_way_and_a_part_of_the_rep_moves_only_the_mean():
+    step = math.log(64) / 48                              # the grid's step in log length
+    k = 40
+    length = float(PERIODS[k])
+    for reading in ("median", "mean"):                    # all the mass on one length: 1 / length
+        assert float(period_density(_logits_of({k: 1.0}), reading)) == pytest.approx(1 / length, rel=1e-5)
+        # half the column before or after the set ("in no rep"): half the density
+        assert float(period_density(_logits_of({k: 0.5, len(PERIODS): 0.5}), reading)) == \
+            pytest.approx(0.5 / length, rel=1e-5)
+    # 80 % on the rep's length, 20 % on a third of it (13 steps shorter: 1.0905^13 = 3.08 times):
+    # mean 0.8 / L + 0.2 * 3.08 / L = 1.416 / L; the median lies in the rep length's step, 0.3 of
+    # its 0.8 into it: log L - step / 2 + 0.375 step, so 1 / L times exp(0.125 step) = 1.011
+    mixed = _logits_of({k: 0.8, k - 13: 0.2})
+    assert float(period_density(mixed, "mean")) == pytest.approx((0.8 + 0.2 * math.exp(13 * step)) / length, rel=1e-4)
+    assert float(period_density(mixed, "median")) == pytest.approx(math.exp(0.125 * step) / length, rel=1e-4)
+    # half and half on neighbouring lengths: the median is where their steps meet, their geometric mean
+    halves = _logits_of({k: 0.5, k + 1: 0.5})
+    assert float(period_density(halves, "median")) == pytest.approx(1 / math.sqrt(length * float(PERIODS[k + 1])),
+                                                                    rel=1e-4)
+    with pytest.raises(ValueError, match="period reading"):
+        period_density(halves, "mode")
+
+
+def test_training_reads_the_expected_length_whatever_the_count_reads(release, tok):
+    """The loss (what training follows) is the same under both readings; the count is each
+    reading's. With the length's logits flat (the output layer zeroed) every column has 1/50 on
+    each of the 49 lengths and on "in no rep": the mean reading gives each column the grid's mean
+    1 / length times 49/50, the median the middle length of the grid, sqrt(4 x 256) = 32."""
+    from lift.evaluate import model_loss
+    from lift.loss import weighted_softmax_ce
+    from test_lift_density import iterate_batches, load_release
+    data = load_release(release, tok, None, splits=("train",), workers=1, progress=False, rep_targets=True)
+    train = data.splits["train"]
+    counts = train.take(np.flatnonzero(train.is_count)[:4])
+    batch = next(iterate_batches(counts, data.cache, 4, shuffle=False))
+    torch.manual_seed(0)
+    model = LiftModel.build(tiny_config("period").model, tok.get_vocab_size(), len(data.vocab))
+    assert model.similarity.reading == "median"           # the default of a new model
+    with torch.no_grad():
+        model.similarity.density[-1].weight.zero_()
+        model.similarity.density[-1].bias.zero_()
+    _, _, valid = model(batch["input_ids"], batch["attention_mask"], batch["pixel_values"], batch["pixel_mask"],
+                        density=True)
+    columns = valid.sum(dim=1).double()
+    loss_median, _, count_median = model_loss(model, batch, weighted_softmax_ce, cdf_weight=1.0)
+    model.similarity.reading = "mean"
+    loss_mean, _, count_mean = model_loss(model, batch, weighted_softmax_ce, cdf_weight=1.0)
+    assert float(loss_mean.detach()) == pytest.approx(float(loss_median.detach()), rel=1e-6)
+    torch.testing.assert_close(count_mean.double(), columns * float((1 / PERIODS).sum()) / 50, rtol=1e-5, atol=0)
+    torch.testing.assert_close(count_median.double(), columns * (49 / 50) / 32, rtol=1e-5, atol=0)
+
+
+def test_a_checkpoint_records_its_reading_and_evaluate_can_override_it(period_checkpoint, release, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+    from lift.cli import main
+    from lift.configs import LiftConfig
+    cfg = json.loads((period_checkpoint / "config.json").read_text())["config"]
+    assert cfg["model"]["period_reading"] == "median"
+    older = {**cfg, "model": {k: v for k, v in cfg["model"].items() if k != "period_reading"}}
+    assert LiftConfig.from_dict(older).model.period_reading == "mean"    # written before the option
+    reports = {}
+    for reading in ("", "mean"):
+        out = tmp_path / f"ev-{reading or 'default'}"
+        res = CliRunner().invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(period_checkpoint),
+                                        "--out", str(out), "--recut", "2-8", "--quiet",
+                                        *(["--period-reading", reading] if reading else [])])
+        assert res.exit_code == 0, res.output
+        reports[reading] = json.loads((out / "report.json").read_text())
+        assert f"Rep length read as its {reading or 'median'}" in (out / "report.md").read_text()
+    assert reports[""]["period_reading"] == "median" and reports["mean"]["period_reading"] == "mean"
+
+
+def test_the_reading_is_refused_for_a_head_without_a_rep_length(similarity_checkpoint, release, tmp_path):
+    from click.testing import CliRunner
+    from lift.cli import main
+    res = CliRunner().invoke(main, ["evaluate", "--release", str(release), "--checkpoint", str(similarity_checkpoint),
+                                    "--out", str(tmp_path / "ev"), "--period-reading", "mean", "--quiet"])
+    assert res.exit_code != 0 and "no rep length to read" in res.output and not (tmp_path / "ev").exists()
+    res = CliRunner().invoke(main, ["train", "--release", str(release), "--out", str(tmp_path / "ck"),
+                                    "--count-head", "density", "--period-reading", "mean"])
+    assert res.exit_code == 2 and "no rep length to read" in res.output and not (tmp_path / "ck").exists()

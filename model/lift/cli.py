@@ -102,6 +102,10 @@ def main():
                    "column the length of its rep, as RepNet does; the density is 1 / length; the best counter "
                    "of these on Fit3D, docs/lift.md rows PER0-PER3). All but "
                    "classes train on the annotated rep bounds beside the classification loss.")
+@click.option("--period-reading", type=click.Choice(["median", "mean"]),
+              help="--count-head period: how each column's rep length becomes its density, 1 / its median "
+                   "(default) or E[1 / length]; recorded in the checkpoint (lift evaluate can override it). "
+                   "Training is the same for both.")
 @click.option("--patch", "patch", callback=lambda ctx, param, value: parse_patch(value), metavar="ROWSxCOLS",
               help="Image patch shape for a model trained from scratch (default: square, 32x32). 64x32 gives "
                    "one token per body chain per 2.56 s (half the tokens) and identifies exercises better "
@@ -130,7 +134,7 @@ def main():
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(release, config_name, out, epochs, batch_size, lr, patience, seed, loss, targets, workers,
           max_steps_per_epoch, questions_per_clip, threads, device, pretrained_vilt, tokenizer, random_init, recut,
-          recut_per_count, recut_speeds, recut_margin, recut_mirror, count_sigma, time_axis, time_band, count_head, patch, density_cdf, density_weight,
+          recut_per_count, recut_speeds, recut_margin, recut_mirror, count_sigma, time_axis, time_band, count_head, period_reading, patch, density_cdf, density_weight,
           train_on_validation, sources,
           with_baseline, no_resume, no_amp, stream, quiet):
     """Train LiFT on RELEASE's train split, early-stopping on its validation split.
@@ -175,6 +179,11 @@ def train(release, config_name, out, epochs, batch_size, lr, patience, seed, los
         cfg.model.time_band = True
     if count_head:
         cfg.model.count_head = count_head
+    if period_reading:
+        if cfg.model.count_head != "period":
+            raise click.BadParameter(f"--count-head {cfg.model.count_head} has no rep length to read "
+                                     "(use --count-head period, or drop --period-reading)", param_hint="--period-reading")
+        cfg.model.period_reading = period_reading
     if density_cdf and cfg.model.count_head not in ("density", "similarity", "period"):
         raise click.BadParameter(f"the count so far is a rep density's; --count-head {cfg.model.count_head} has none "
                                  "(use --count-head density, similarity or period, or drop --density-cdf)",
@@ -284,10 +293,14 @@ def resolve_pretrained(cfg, pretrained_vilt, tokenizer, random_init: bool) -> No
 @click.option("--replay-speeds", metavar="F,F",
               help="Test-time tempo: also ask every question of its clip played at these speeds (e.g. 1.25) "
                    "and average the answers over the tempos (docs/lift.md, 'Test-time tempo').")
+@click.option("--period-reading", type=click.Choice(["median", "mean"]),
+              help="For a --count-head period checkpoint: read each column's rep length as its median (the "
+                   "default of checkpoints trained since 2026-12-04) or take E[1 / length] (earlier ones); "
+                   "default: what the checkpoint records (docs/lift.md, 'The rep length's reading').")
 @click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--quiet", is_flag=True)
 def evaluate(release, checkpoints, out, split, sources, baseline_checkpoint, no_extend_vocabulary, map_by_token,
-             recut, replay_speeds, device, quiet):
+             recut, replay_speeds, period_reading, device, quiet):
     """Evaluate CHECKPOINT on a RELEASE split: detection (partial credit, τ = 0.05), OBO, MAE and
     relative MAE overall, per source (Table 3), per rep count and label length (PNG), with the
     training-free counter beside the model and the single-class baseline when given (Table 4).
@@ -304,6 +317,8 @@ def evaluate(release, checkpoints, out, split, sources, baseline_checkpoint, no_
           --recut 2-8 --out work/fit3d/eval-mean
       lift evaluate --release work/releases/fit3d --checkpoint work/fit3d --recut 2-8 --replay-speeds 1.25 \\
           --out work/fit3d/eval-recut-replay
+      lift evaluate --release work/releases/fit3d --checkpoint work/fit3d-period --recut 2-8 \\
+          --period-reading mean --out work/fit3d-period/eval-recut-mean
     """
     from lift.checkpoint import MODEL_FILE
     from lift.evaluate import evaluate_checkpoint
@@ -317,7 +332,7 @@ def evaluate(release, checkpoints, out, split, sources, baseline_checkpoint, no_
                                  baseline_checkpoint=baseline_checkpoint, device=device, progress=not quiet,
                                  extend_vocabulary=not no_extend_vocabulary, map_by_token=map_by_token,
                                  recut=Recut(*recut, per_count=1) if recut else None,
-                                 replay_speeds=tuple(speeds))
+                                 replay_speeds=tuple(speeds), period_reading=period_reading)
     click.echo((Path(out) / "report.md").read_text())
     o = report["overall"]
     classes = f"  (class answer: OBO {o['class_obo']:.3f}  MAE {o['class_mae']:.3f})" if "class_obo" in o else ""

@@ -39,6 +39,8 @@ class ModelConfig:
                                       # image column from the motion's self-similarity, lift.similarity) or
                                       # "period" (1 / the rep length those similarities give each column);
                                       # all four trained on rep bounds
+    period_reading: str = "median"    # count_head "period": a column's density is 1 / its rep length's median
+                                      # ("median") or E[1 / length] ("mean", before 2026-12-04); lift.similarity
 
 
 @dataclass
@@ -99,7 +101,10 @@ class LiftConfig:
         if unknown_train:
             warnings.warn(f"training options this lift does not know, left out: {', '.join(unknown_train)} "
                           "(they do not change the model)", stacklevel=2)
-        return cls(name=d["name"], model=ModelConfig(**d["model"]),
+        model = dict(d["model"])
+        # a checkpoint written before the reading was an option read the expected 1 / length
+        model.setdefault("period_reading", "mean")
+        return cls(name=d["name"], model=ModelConfig(**model),
                    train=TrainConfig(**{k: v for k, v in d["train"].items() if k in train_fields}))
 
 

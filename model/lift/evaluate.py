@@ -79,8 +79,11 @@ def model_loss(model, batch: dict, loss_fn, density_weight: float = 1.0, cdf_wei
         if model.count_head == "phase":
             rep_loss = phase_loss(*rep, valid, b["rep_mass"], b["has_reps"])
         elif model.count_head == "period":
-            from lift.similarity import PERIOD_WEIGHT, period_loss
-            rep_loss = (density_loss(rep[0], valid, b["rep_mass"], b["has_reps"], 1, cdf_weight)
+            from lift.similarity import PERIOD_WEIGHT, period_density, period_loss
+            # trained on the expected 1 / length whatever the reading: the reading is an estimate
+            # of the trained distribution, chosen at evaluation (lift.similarity)
+            expected = period_density(rep[1], "mean") * valid
+            rep_loss = (density_loss(expected, valid, b["rep_mass"], b["has_reps"], 1, cdf_weight)
                         + PERIOD_WEIGHT * period_loss(rep[1], valid, b["rep_mass"], b["has_reps"]))
         else:
             rep_loss = density_loss(rep, valid, b["rep_mass"], b["has_reps"], model.rep_patch, cdf_weight)
@@ -364,17 +367,30 @@ def replay_mean(ds, probs: np.ndarray, density_sum: np.ndarray | None):
     return asked, mean.astype(probs.dtype), density_sum
 
 
+def set_period_reading(model, config, reading: str, checkpoint) -> None:
+    """Read the rep length of a `--count-head period` checkpoint with `reading` (lift.similarity.
+    period_density) instead of the reading its config records; ConfigError for another head."""
+    if model.count_head != "period":
+        raise ConfigError(f"{checkpoint} counts with --count-head {model.count_head}, not period: it has no rep "
+                          "length to read (drop --period-reading)")
+    model.similarity.reading = config.model.period_reading = reading
+
+
 def ensemble_outputs(checkpoints: list, release, *, split: str, sources, device, progress: bool,
-                     extend_vocabulary: bool, map_by_token: bool, recut: Recut | None, replay_speeds: tuple = ()):
+                     extend_vocabulary: bool, map_by_token: bool, recut: Recut | None, replay_speeds: tuple = (),
+                     period_reading: str | None = None):
     """Run each checkpoint (seeds of one recipe, say) on the split and average what they answer:
     the softmax probabilities, and the rep heads' continuous counts before rounding. Returns
     (ModelOutputs of the mean, the first checkpoint's config, its config.json dict). Checkpoints
     must agree on the classes (same words at the same indices after vocabulary extension), on
-    whether they have a rep head, and on the questions they were asked (the same rows)."""
+    whether they have a rep head, and on the questions they were asked (the same rows).
+    period_reading: read every checkpoint's rep length so (set_period_reading)."""
     from lift.checkpoint import load_checkpoint
     outs, first = [], None
     for checkpoint in checkpoints:
         model, tokenizer, vocab, config, meta = load_checkpoint(checkpoint, device=str(device))
+        if period_reading:
+            set_period_reading(model, config, period_reading, checkpoint)
         if not map_by_token:
             check_vocabulary(vocab, release, meta)
         out = model_outputs(model, tokenizer, vocab, config, release, split=split, sources=sources, device=device,
@@ -411,8 +427,10 @@ def _check_same_answers(ref_path, ref: ModelOutputs, path, out: ModelOutputs, sp
 def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", sources=None,
                         baseline_checkpoint=None, device: str = "auto", progress: bool = True,
                         extend_vocabulary: bool = True, map_by_token: bool = False,
-                        recut: Recut | None = None, replay_speeds: tuple = ()) -> dict:
+                        recut: Recut | None = None, replay_speeds: tuple = (), period_reading: str | None = None
+                        ) -> dict:
     """The full evaluation report of a checkpoint (see module doc); files go to out_dir.
+    period_reading: how a --count-head period checkpoint's rep length is read (None: as its config says).
     The release must share the checkpoint's class indices (check_vocabulary) unless map_by_token.
     `checkpoint` may be a list: the report is then of their mean (`ensemble_outputs`)."""
     import time
@@ -422,7 +440,8 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
     checkpoints = [str(c) for c in checkpoint] if isinstance(checkpoint, (list, tuple)) else [str(checkpoint)]
     outputs, config, meta = ensemble_outputs(checkpoints, release, split=split, sources=sources, device=dev,
                                              progress=progress, extend_vocabulary=extend_vocabulary,
-                                             map_by_token=map_by_token, recut=recut, replay_speeds=replay_speeds)
+                                             map_by_token=map_by_token, recut=recut, replay_speeds=replay_speeds,
+                                             period_reading=period_reading)
     out = Path(out_dir)   # made once every checkpoint was accepted: a refusal leaves nothing behind
     out.mkdir(parents=True, exist_ok=True)
     vocab, data = outputs.vocab, outputs.data
@@ -441,6 +460,7 @@ def evaluate_checkpoint(release, checkpoint, out_dir, *, split: str = "test", so
               "split": split, "loss": loss,
               "mode": vocab.mode, "recut": None if recut is None else dataclasses.asdict(recut),
               "replay_speeds": [1.0, *[float(v) for v in replay_speeds if float(v) != 1.0]] if replay_speeds else None,
+              "period_reading": config.model.period_reading if config.model.count_head == "period" else None,
               "provenance": provenance_line(meta, release, map_by_token), "overall": summarize(scores),
               "training_free_counter": _counter_summary(counter) if len(counter) else {},
               "per_source": t3.to_dict(orient="records")}
@@ -538,6 +558,8 @@ def report_markdown(report: dict, t3: pd.DataFrame, t4: pd.DataFrame, confusion:
         *([(f"Test-time tempo: every question also asked of its clip played at "
             f"{', '.join(f'{v:g}x' for v in report['replay_speeds'][1:])}; the answers averaged over "
             f"the {len(report['replay_speeds'])} tempos (--replay-speeds).")] if report.get("replay_speeds") else []),
+        *([f"Rep length read as its {report['period_reading']} (--period-reading; lift.similarity.period_density)."]
+          if report.get("period_reading") else []),
         "Detection = partial-credit accuracy (τ = 0.05); OBO, MAE (absolute, reps) and relative MAE "
         "(|Δ|/gt, gt = 0 left out) over the counting questions. word_precision = |P∩G|/|P| (not in the "
         "paper; partial credit ignores extra words). `counter_*`: the training-free counter "

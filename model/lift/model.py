@@ -105,7 +105,8 @@ def set_patch_shape(vilt: ViltModel, shape) -> None:
 
 
 class LiftModel(nn.Module):
-    def __init__(self, vilt: ViltModel, n_classes: int, time_band: bool = False, count_head: str = "classes"):
+    def __init__(self, vilt: ViltModel, n_classes: int, time_band: bool = False, count_head: str = "classes",
+                 period_reading: str = "median"):
         super().__init__()
         if count_head not in COUNT_HEADS:
             raise ValueError(f"count_head must be one of {COUNT_HEADS}, got {count_head!r}")
@@ -117,8 +118,8 @@ class LiftModel(nn.Module):
         self.count_head = count_head
         self.density = DensityHead(vilt.config.hidden_size) if count_head == "density" else None
         self.phase = PhaseHead(vilt.config.hidden_size, self.patch_shape[1]) if count_head == "phase" else None
-        self.similarity = SimilarityHead(periods=count_head == "period") if count_head in ("similarity", "period") \
-            else None
+        self.similarity = SimilarityHead(periods=count_head == "period", reading=period_reading) \
+            if count_head in ("similarity", "period") else None
         if count_head in ("density", "phase"):
             keep_patch_index(vilt.embeddings)
 
@@ -134,7 +135,8 @@ class LiftModel(nn.Module):
             from olympia.errors import ConfigError
             raise ConfigError(f"patch shape {list(cfg.patch_shape)} needs a model trained from scratch; the given ViLT "
                               f"has {list(vilt.embeddings.patch_embeddings.projection.kernel_size)} patches")
-        return cls(vilt, n_classes, time_band=cfg.time_band, count_head=cfg.count_head)
+        return cls(vilt, n_classes, time_band=cfg.time_band, count_head=cfg.count_head,
+                   period_reading=cfg.period_reading)
 
     @property
     def rep_patch(self) -> int:

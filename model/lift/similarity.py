@@ -16,11 +16,21 @@ column (its `patch` is 1).
 
 `--count-head period` (RepNet's own output): the same similarities give, per column, a
 distribution over the length of the rep holding it (PERIODS, in columns, and "in no rep"), and
-the density is the expected 1 / length. The length is a column's own property, read from how
+the density is 1 / the length (`period_density`). The length is a column's own property, read from how
 far ahead and behind its pose recurs; the density head's sum instead learns how much mass a
 column gets from how many returns of the pose its band holds, which a long set's first and last
 reps hold more of than any training window's did (docs/lift.md: the 6-rep windows counted low).
 Trained on each column's annotated rep length (`period_loss`) beside the density loss.
+
+How a column's distribution over lengths becomes its density (`period_density`): "mean", the
+expected 1 / length, or "median" (the default since 2026-12-04), the share of the column in a
+rep over the median length. A compound rep (the curl trifecta: three curls, each back in the
+start pose) puts some probability on a part of its rep as the length, and 1 / length weighs that
+part's short length three times: 10 % of the mass on a third of the length makes the expected
+density 1.2 / length, a 5-rep window counted 6. The median moves only when half the mass does
+(docs/lift.md, "The rep length's reading"). Training is the same for both (its density loss
+reads the expectation); the reading is the checkpoint's `period_reading`, or
+`lift evaluate --period-reading`.
 Pure: torch on tensors, no file I/O.
 """
 from __future__ import annotations
@@ -40,6 +50,7 @@ PERIODS = torch.logspace(math.log10(4.0), math.log10(256.0), 49)   # rep lengths
 PERIOD_SIGMA = math.log(256.0 / 4.0) / 48   # a column's target: Gaussian in log length, one grid step wide
 IN_NO_REP = 0.5 / 256  # a column with less rep mass than this lies in no rep (before or after the set)
 PERIOD_WEIGHT = 1.0    # the length's cross-entropy beside the density loss (--count-head period)
+PERIOD_READINGS = ("median", "mean")   # a column's density from its length distribution (period_density)
 
 
 def similarity_band(embedding: torch.Tensor, valid: torch.Tensor, max_offset: int,
@@ -63,6 +74,30 @@ def similarity_band(embedding: torch.Tensor, valid: torch.Tensor, max_offset: in
     scale = (band * ok).sum(dim=(1, 2)) / ok.sum(dim=(1, 2)).clamp(min=1)          # (B,) the clip's mean
     sim = torch.exp(-band / (temperature * scale.clamp(min=1e-6)[:, None, None])) * ok
     return sim.transpose(1, 2)
+
+
+def period_density(logits: torch.Tensor, reading: str = "median") -> torch.Tensor:
+    """(B, W) rep density from the length logits (B, W, len(PERIODS) + 1), the last class "in no
+    rep". "mean": E[1 / length] ("in no rep" counts 0). "median": (1 - p(in no rep)) / the median
+    length of the rest, interpolated in log length within its grid step (each step spreads its
+    probability evenly over [log L - h/2, log L + h/2), h the step). All the mass on one length
+    L gives 1 / L under either reading."""
+    if reading not in PERIOD_READINGS:
+        raise ValueError(f"period reading must be one of {PERIOD_READINGS}, got {reading!r}")
+    p = torch.softmax(logits.float(), dim=-1)
+    grid = PERIODS.to(p.device)
+    if reading == "mean":
+        return p[..., :-1] @ (1.0 / grid)
+    in_rep = 1.0 - p[..., -1]
+    q = p[..., :-1] / in_rep.clamp(min=1e-12)[..., None]          # the length, given a rep
+    cdf = torch.cumsum(q, dim=-1)
+    k = (cdf < 0.5).sum(dim=-1).clamp(max=len(grid) - 1)           # the step holding the median
+    qk = q.gather(-1, k[..., None])[..., 0]
+    below = cdf.gather(-1, k[..., None])[..., 0] - qk
+    log_grid = torch.log(grid)
+    h = log_grid[1] - log_grid[0]
+    share = ((0.5 - below) / qk.clamp(min=1e-12)).clamp(0.0, 1.0)
+    return in_rep * torch.exp(-(log_grid[k] - h / 2 + h * share))
 
 
 def period_targets(column_mass: torch.Tensor) -> torch.Tensor:
@@ -102,13 +137,16 @@ class SimilarityHead(nn.Module):
     band of `similarity_band` (relative to the clip's mean distance) with a learnt temperature. Density: Conv1d(2K + 1 -> h, k=5) -
     GELU, then Conv1d(h, h, k=5) - GELU at each further dilation of DILATIONS, then
     Conv1d(h -> 1) - softplus, zero outside the clip. `periods`: Conv1d(h -> len(PERIODS) + 1)
-    logits instead, and the density is the expected 1 / length under their softmax ("in no rep"
-    counts 0). Runs in float32 whatever autocast says: squared distances lose too much in
-    bfloat16."""
+    logits instead, and the density is 1 / the length that `reading` reads off their softmax
+    (period_density; "in no rep" counts 0). Runs in float32 whatever autocast says: squared
+    distances lose too much in bfloat16."""
 
     def __init__(self, dim: int = 64, hidden: int = 64, max_offset: int = MAX_OFFSET, row_step: int = ROW_STEP,
-                 periods: bool = False):
+                 periods: bool = False, reading: str = "median"):
         super().__init__()
+        if reading not in PERIOD_READINGS:
+            raise ValueError(f"period reading must be one of {PERIOD_READINGS}, got {reading!r}")
+        self.reading = reading
         self.max_offset, self.row_step = max_offset, row_step
         n_in = 3 * len(range(0, IMAGE_ROWS, row_step))
         self.embed = nn.Sequential(nn.Conv1d(n_in, dim, 3, padding=1), nn.GELU(), nn.Conv1d(dim, dim, 1))
@@ -125,7 +163,6 @@ class SimilarityHead(nn.Module):
                 self.density[-1].bias.zero_()
             else:
                 self.density[-1].bias.fill_(INITIAL_LOG_DENSITY)
-        self.register_buffer("inverse_length", torch.cat([1.0 / PERIODS, torch.zeros(1)]), persistent=False)
 
     def forward(self, pixel_values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """pixel_values (B, 3, H >= 320, W), valid (B, W): which columns hold the clip.
@@ -140,4 +177,4 @@ class SimilarityHead(nn.Module):
             if not self.periods:
                 return nn.functional.softplus(self.density(sim).squeeze(1)) * v
             logits = self.density(sim).transpose(1, 2)                              # (B, W, K + 1)
-            return (torch.softmax(logits, dim=-1) @ self.inverse_length) * v, logits
+            return period_density(logits, self.reading) * v, logits
