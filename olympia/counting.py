@@ -19,7 +19,10 @@ Classical signal processing, no learning; the periodicity scan is olympia.period
    one-arm row moves one arm), the one that repeats best after P and least after P/2 or P/3
    (it moves once per rep);
 5. reps: peaks of that signal away from the rest pose (the pose at the set's edges), at least
-   0.6 P apart, rising at least 0.3 of the typical cycle's range;
+   0.6 P apart, rising at least 0.3 of the typical cycle's range; past the set's periodic
+   windows (its last reps, when they are too uneven for a 2-cycle window to repeat), reps
+   that rise, fall back and pass through the poses of the set's own reps continue it
+   (`continued_reps`);
 6. rep boundaries: where the whole pose comes back to the pose the set starts and ends in, once
    per rep (`start_pose_bounds`), in the middle of the frames close to it (a hold between reps
    is cut in its middle, a pass through the pose where it leaves it). Where in the rep's cycle
@@ -42,6 +45,7 @@ and counts alternating sides as one rep when the whole pose repeats only after b
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import numpy as np
 from scipy.signal import find_peaks
@@ -64,7 +68,12 @@ from olympia.periodicity import (
     repeat_strength,
     scan_periods,
 )
-from olympia.rep_bounds import EDGE_FRACTION, rest_band_bounds, start_pose_bounds
+from olympia.rep_bounds import (
+    EDGE_FRACTION,
+    SPAN_OVERSHOOT,
+    rest_band_bounds,
+    start_pose_bounds,
+)
 from olympia.skeleton import (
     HEAD,
     LEFT_ARM,
@@ -91,6 +100,8 @@ SAME_POSE = 0.5           # stretches whose mean poses differ by less than this 
 SAME_DIRECTION = 0.7      # ... and whose main directions of motion agree this well: one movement
 SHORT_CLIP_CYCLES = 1.75  # a clip too short for two cycles may show its period when this many fit
 EDGE_REP = 0.5            # a rep cut by the clip's edge counts when its inner side rises this much
+CONTINUE_POSE = 2.0       # a rep continuing a set passes through poses this close to its reps' (times
+#                           the farthest of the set's own reps from their median pose)
 #                           of the set's median rep (see `edge_reps`)
 
 # Limb signals (joint j is columns 3j..3j+2 of the pose features).
@@ -193,11 +204,13 @@ def count_reps(keypoints: np.ndarray, fps: float = FPS) -> CountResult:
 
 
 def count_periodic(x: np.ndarray, scan: PeriodScan, span: tuple[int, int] | None = None,
-                   max_pause: int | None = None) -> CountResult:
+                   max_pause: int | None = None, reach: tuple[int, int] | None = None) -> CountResult:
     """Reps in features x given their period scan: the set's period, its frames, the compound
     check, then `count_in_span`. `span` restricts the search to [start, end); with `max_pause`
     (frames) the set is only the strongest stretch of its period without a longer pause
-    (sets.py: a rest separates sets; a clip's pauses are inside its one set)."""
+    (sets.py: a rest separates sets; a clip's pauses are inside its one set). `reach`: the
+    frames [start, end) the set's reps may continue into past its periodic windows
+    (`continued_reps`; default `span`, or the whole sequence)."""
     n = len(x)
     lo, hi = span if span is not None else (0, n)
     periodic = scan.periodic.copy()
@@ -222,7 +235,7 @@ def count_periodic(x: np.ndarray, scan: PeriodScan, span: tuple[int, int] | None
     if sub_period is None:   # compound reps keep one period: their sub-motions are not reps
         mask, tempo = follow_tempo(x, mask, period, q, set_period, (lo, hi))
         a, b = _main_span(mask)
-    result = count_in_span(x, (a, b), set_period, mask, sub_period, q, tempo)
+    result = count_in_span(x, (a, b), set_period, mask, sub_period, q, tempo, reach or (lo, hi))
     in_set = periodic & (period >= set_period / PERIOD_TOLERANCE) & (period <= set_period * PERIOD_TOLERANCE)
     return replace(result, periodicity=float(np.median(q[in_set])) if in_set.any() else 0.0)
 
@@ -303,13 +316,15 @@ def _main_span(mask: np.ndarray) -> tuple[int, int]:
 
 def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.ndarray | None = None,
                   sub_period: float | None = None, strength: np.ndarray | None = None,
-                  tempo: np.ndarray | None = None) -> CountResult:
+                  tempo: np.ndarray | None = None, reach: tuple[int, int] | None = None) -> CountResult:
     """Reps of features x inside span [a, b) with a known period (frames): the extremes of the
     counted signal away from the rest pose (see `_away_from_rest`) inside `mask`. The counted
     signal repeats best after one period and least after a half or a third of it (or after
     sub_period, the sub-motions of compound reps). `strength` (per frame, the scan's) scales
     each rep's confidence by how well its cycle repeats. `tempo` (per frame of x, the local
-    period, NaN where unknown) lets reps come closer where the set runs faster than `period`."""
+    period, NaN where unknown) lets reps come closer where the set runs faster than `period`.
+    `reach` ([start, end) around span): frames the set's reps may continue into past its
+    periodic windows (`continued_reps`), which widens the span."""
     a, b = span
     xs = x[a:b]
     names, directions = candidate_directions(xs)
@@ -328,6 +343,15 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
     if mask is not None and len(peaks):
         keep = mask[a + peaks]
         peaks, prom = peaks[keep], prom[keep]
+    if reach is not None and len(peaks) >= 2:
+        along = np.full(len(x), np.nan)                 # the counted signal over the reach
+        along[reach[0]:reach[1]] = sign * ((x[reach[0]:reach[1]] - xs.mean(axis=0)) @ directions[:, best])
+        every, prom, (a2, b2) = continued_reps(along, x, peaks + a, prom, (a, b), reach,
+                                               round(SPAN_OVERSHOOT * period))
+        if len(every) > len(peaks):
+            a, b = a2, b2
+            xs, s, peaks = x[a:b], sign * along[a:b], every - a
+            clip_edges = (a == 0, b == len(x))
     if len(peaks) >= 2:
         bounds, closeness = start_pose_bounds(xs, peaks, period, clip_edges)
         # a rep's size: its peak over the lowest point within its bounds (a set that starts
@@ -431,6 +455,74 @@ def edge_reps(s: np.ndarray, peaks: np.ndarray, prom: np.ndarray, period: float,
     every = np.concatenate([peaks, [q for q, _ in added]])
     order = np.argsort(every, kind="stable")
     return every[order].astype(np.int64), np.concatenate([prom, [r for _, r in added]])[order]
+
+
+def continued_reps(u: np.ndarray, x: np.ndarray, peaks: np.ndarray, prom: np.ndarray,
+                   span: tuple[int, int], reach: tuple[int, int], overshoot: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """The set's reps continued past its periodic windows, within reach [start, end): (peaks,
+    prominences, span), every frame on x's timeline. u: the counted signal over every frame of
+    x (excursions up); peaks (>= 2), prom and span [start, end): the set's reps and frames. The
+    span grows to `overshoot` frames past where an added rep falls back (the margin by which a
+    set's span reaches past its reps, rep_bounds.SPAN_OVERSHOOT), inside reach.
+
+    A 2-cycle window is periodic only when its second cycle repeats the first, so the last reps
+    of a set whose tempo turns uneven (a quick rep, then a slow one; a tired subject; an
+    occluded stretch) lie past every periodic window and were left out (the occluded sit-ups:
+    12 of 14 in a long video). Rep by rep outwards from the set's last (first) peak: the next
+    maximum of u rising EDGE_REP of the median rep's prominence above the lowest point between
+    them, within TEMPO_DRIFT local periods (the median of the last three gaps), is a rep when it
+    lies at least MIN_PEAK_DISTANCE local periods away (a faster movement right after the set,
+    which the set's search leaves to another set, is not continued at the set's tempo), falls
+    back as far within TEMPO_DRIFT local periods, and its peak pose and the pose it falls back
+    to lie within CONTINUE_POSE times the set's own spread of the median pose at the set's
+    peaks and between them. A subject who stands up after a set of bent-over rows rises and falls like a rep at
+    the rows' tempo, but stands up into a pose the rows never pass through (Fit3D s03, s05)."""
+    need = EDGE_REP * float(np.median(prom))
+    peak_pose, peak_spread = _pose_spread(x[peaks])
+    lows = np.array([p + int(np.argmin(u[p:q + 1])) for p, q in pairwise(peaks)])
+    low_pose, low_spread = _pose_spread(x[lows])
+    found = [int(p) for p in peaks]
+    prom = [float(r) for r in prom]
+    start, end = span
+    for forward in (True, False):
+        while True:
+            p = found[-1] if forward else found[0]
+            tempo = float(np.median(np.abs(np.diff(found[-4:] if forward else found[:4]))))
+            near, far = MIN_PEAK_DISTANCE * tempo, TEMPO_DRIFT * tempo
+            lo, hi = ((p, min(int(p + far) + 1, reach[1])) if forward else
+                      (max(int(np.ceil(p - far)), reach[0]), p + 1))
+            maxima = lo + find_peaks(u[lo:hi])[0] if hi - lo >= 3 else np.zeros(0, np.int64)
+            rises = np.array([u[q] - u[min(p, q):max(p, q) + 1].min() for q in maxima])
+            maxima, rises = maxima[rises >= need], rises[rises >= need]
+            if not len(maxima):
+                break
+            k = 0 if forward else -1                  # the next excursion, not the highest
+            q, rise = int(maxima[k]), float(rises[k])
+            if abs(q - p) < near:                     # a faster movement: not this set's rep
+                break
+            back = (q + np.arange(min(int(far) + 1, reach[1] - q)) if forward else
+                    q - np.arange(min(int(far) + 1, q - reach[0] + 1)))
+            ret = int(back[np.argmin(u[back])])
+            if (u[q] - u[ret] < need
+                    or np.linalg.norm(x[q] - peak_pose) > CONTINUE_POSE * peak_spread
+                    or np.linalg.norm(x[ret] - low_pose) > CONTINUE_POSE * low_spread):
+                break
+            if forward:
+                found.append(q)
+                prom.append(rise)
+                end = min(reach[1], max(end, ret + overshoot + 1))
+            else:
+                found.insert(0, q)
+                prom.insert(0, rise)
+                start = max(reach[0], min(start, ret - overshoot))
+    return np.asarray(found, np.int64), np.asarray(prom), (start, end)
+
+
+def _pose_spread(poses: np.ndarray) -> tuple[np.ndarray, float]:
+    """The median of poses (R, D) and the farthest pose's distance from it (> 0)."""
+    centre = np.median(poses, axis=0)
+    return centre, max(float(np.linalg.norm(poses - centre, axis=1).max()), 1e-9)
 
 
 def _confidence(prom: np.ndarray, bounds: np.ndarray, strength: np.ndarray | None, period: float

@@ -13,7 +13,8 @@ per-rep [start, end), confidence) and the stretches that could not be used, with
 3. active stretches: frames covered by a periodic window of any period (both cycles move and
    repeat); stretches closer than MIN_REST_S are one (a missed rep is not a rest);
 4. each stretch is counted (olympia.counting.count_periodic): the set is the strongest part
-   of the stretch that repeats at its dominant period without a pause of MIN_REST_S; what is
+   of the stretch that repeats at its dominant period without a pause of MIN_REST_S (its last
+   or first reps may lie past the stretch, up to the next: `counting.continued_reps`); what is
    left on either side, if at least MIN_RUN_S long, is searched again (another exercise right
    before or after, without a rest between); neighbouring sets of the same movement in one
    active stretch (a tempo change splits a set there) are joined again (`merge_same_movement`);
@@ -199,10 +200,14 @@ def sets_in_run(x: np.ndarray, scan: PeriodScan, root: np.ndarray, fps: float = 
     docstring), and, for a run without a set, why none was found (one line for the user)."""
     found, misses = [], []
     stretches = active_stretches(scan, len(x), fps)
-    todo = list(stretches)
+    # a set's reps may continue past its stretch into the rest on either side, not into the
+    # next stretch (counting.continued_reps); a piece left beside a set, up to that set
+    ends = [0] + [b for _, b in stretches]
+    starts = [a for a, _ in stretches] + [len(x)]
+    todo = [(a, b, (ends[i], starts[i + 1])) for i, (a, b) in enumerate(stretches)]
     while todo:
-        a, b = todo.pop()
-        res = count_periodic(x, scan, (a, b), max_pause=int(MIN_REST_S * fps))
+        a, b, reach = todo.pop()
+        res = count_periodic(x, scan, (a, b), max_pause=int(MIN_REST_S * fps), reach=reach)
         if res.period_frames is None or res.count < MIN_SET_REPS:
             misses.append(f"a movement repeats for {(b - a) / fps:.1f} s but {res.count} rep(s) were "
                           f"counted there (a set needs {MIN_SET_REPS})")
@@ -213,7 +218,8 @@ def sets_in_run(x: np.ndarray, scan: PeriodScan, root: np.ndarray, fps: float = 
                           f"(a set stays under {MAX_TRAVEL_M_S:g} m/s)")
         else:
             found.append(_as_set(res, sa, sb))
-        todo += [(lo, hi) for lo, hi in ((a, sa), (sb, b)) if hi - lo >= MIN_RUN_S * fps]
+        todo += [(lo, hi, out) for lo, hi, out in ((a, sa, (reach[0], sa)), (sb, b, (sb, reach[1])))
+                 if hi - lo >= MIN_RUN_S * fps]
     if found:
         return merge_same_movement(x, found, stretches), ""
     return [], "; ".join(misses) or no_repetition_reason(x, fps)

@@ -331,10 +331,69 @@ def test_a_set_whose_tempo_drifts_counts_every_rep():
 
 def test_without_following_the_tempo_the_fast_reps_are_lost(monkeypatch):
     """The case above fails when a set keeps one period (the counter before TEMPO_DRIFT): the
-    fast reps at either end are closer than 0.6 of the set's period, or outside the set."""
+    fast reps at either end are closer than 0.6 of the set's period, or outside the set
+    (`continued_reps` off too: past the set it finds 13 of them at the set's tempo)."""
     monkeypatch.setattr(counting, "TEMPO_DRIFT", 1.0)
+    monkeypatch.setattr(counting, "continued_reps", lambda u, x, peaks, prom, span, reach, overshoot:
+                        (peaks, prom, span))
     kp, _ = drifting_skeleton(SITUP_TEMPO)
     assert count_reps(kp).count < len(SITUP_TEMPO) - 1
+
+
+# A tired subject's last two reps: a quick one, then a slow grind.
+UNEVEN_TAIL = [40] * 8 + [24, 56]
+
+
+def test_uneven_last_reps_past_the_periodic_windows_continue_the_set(monkeypatch):
+    """No 2-cycle window over the last two reps repeats (24 then 56 frames), so they lie past
+    the set's periodic windows; they rise, fall back and pass through the set's poses, and
+    continue it. Without `continued_reps` they are lost (9)."""
+    kp, reps = drifting_skeleton(UNEVEN_TAIL)
+    res = count_reps(kp)
+    assert res.count == len(UNEVEN_TAIL)
+    assert np.all((res.peaks >= reps[:, 0]) & (res.peaks < reps[:, 1]))
+    assert abs(int(res.rep_bounds[-1, 1]) - int(reps[-1, 1])) <= 0.3 * 25     # the last rep ends where it does
+    monkeypatch.setattr(counting, "continued_reps", lambda u, x, peaks, prom, span, reach, overshoot:
+                        (peaks, prom, span))
+    assert count_reps(kp).count == len(UNEVEN_TAIL) - 1
+
+
+def _three_reps_and_a_fourth(fourth_at=120, size=1.0, stands_up=False):
+    """Counted signal u (raised-cosine reps of 40 frames at 0, 40, 80 and `fourth_at`, the
+    fourth `size` high; rest after it) and 2-D poses x: u itself and a sway of +-0.05 that
+    alternates rep by rep (the set's own spread of poses); `stands_up`: the second coordinate
+    jumps by 1 from 10 frames before the fourth rep ends (a new pose as it falls back)."""
+    t = np.arange(fourth_at + 80)
+    u = np.zeros(len(t))
+    for start, height in ((0, 1.0), (40, 1.0), (80, 1.0), (fourth_at, size)):
+        u[start:start + 40] = height * (1 - np.cos(2 * np.pi * np.arange(40) / 40)) / 2
+    x = np.stack([u, 0.05 * (-1.0) ** (t // 40)], axis=1)
+    if stands_up:
+        x[fourth_at + 30:, 1] += 1.0
+    return u, x
+
+
+def test_continued_reps_by_hand():
+    """The set's reps peak at 20, 60, 100 (span [0, 120)). A fourth rep right after, as high,
+    falling back at frame 160 to a pose of the set's (peak pose 0.1 from the median of the
+    set's peaks, spread 0.1; return pose 0.05 from the lows', spread 0.05: both within 2x) is
+    added, the span reaching 5 + 1 frames past its return; none before the first (no room)."""
+    u, x = _three_reps_and_a_fourth()
+    peaks, prom = np.array([20, 60, 100]), np.ones(3)
+    found, found_prom, span = counting.continued_reps(u, x, peaks, prom, (0, 120), (0, len(u)), overshoot=5)
+    assert found.tolist() == [20, 60, 100, 140]
+    assert found_prom[-1] == pytest.approx(1.0)
+    assert span == (0, 166)
+    # not a rep: rising 0.4 of the median rep (< EDGE_REP); 80 frames later (3 tempos after the
+    # last peak > TEMPO_DRIFT); falling back into a pose the set never passes through
+    for case in ({"size": 0.4}, {"fourth_at": 200}, {"stands_up": True}):
+        u, x = _three_reps_and_a_fourth(**case)
+        found, _, span = counting.continued_reps(u, x, peaks, prom, (0, 120), (0, len(u)), overshoot=5)
+        assert found.tolist() == [20, 60, 100] and span == (0, 120), case
+    # nor past the reach (the next set's stretch, the end of the run)
+    u, x = _three_reps_and_a_fourth()
+    found, _, span = counting.continued_reps(u, x, peaks, prom, (0, 120), (0, 130), overshoot=5)
+    assert found.tolist() == [20, 60, 100] and span == (0, 120)
 
 
 def test_a_steady_set_keeps_its_count_beside_a_faster_movement():
@@ -511,6 +570,20 @@ def test_real_fit3d_uncut_sequences(realdata):
         errors[action] = count_reps(kp).count - (len(bounds) - 1)
     assert all(abs(e) <= 1 for e in errors.values()), errors
     assert sum(e == 0 for e in errors.values()) >= len(FIT3D_SAMPLE) - 1, errors
+
+
+def test_real_fit3d_standing_up_after_rows_is_not_a_rep(realdata, monkeypatch):
+    """s03's whole dead-row and one-arm-row captures: after the last row the subject stands up,
+    which rises and falls like a row at the rows' tempo past the set's periodic windows, but
+    falls back into a pose the rows never pass through (4.5 and 15 times their spread). Counted
+    as annotated; without the pose checks, one more."""
+    for action in ("barbell_dead_row", "one_arm_row"):
+        kp, bounds = _fit3d(realdata, "s03", action)
+        assert count_reps(kp).count == len(bounds) - 1 == 5, action
+    monkeypatch.setattr(counting, "CONTINUE_POSE", np.inf)
+    for action in ("barbell_dead_row", "one_arm_row"):
+        kp, bounds = _fit3d(realdata, "s03", action)
+        assert count_reps(kp).count == 6, action
 
 
 def test_real_fit3d_short_windows_of_compound_reps(realdata):

@@ -157,3 +157,21 @@ def test_sets_json_is_a_list_of_sets_and_nothing_else_and_the_second_run_is_cach
     assert r.exit_code == 2 and r.stdout == ""
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "no person detected on any of 50 frames" in errors[0]
+
+
+@pytest.mark.slow
+def test_occluded_sit_ups_whose_last_reps_turn_uneven_count_all_14(tmp_path):
+    """InfiniteRep's occluded sit-ups (14: the release's num_reps, recounted by eye), at 640
+    lines, then the last frame held 6 s as in a long video: the tempo drifts from 27 to 48
+    frames and back and the last reps come too unevenly for a 2-cycle window to repeat; they
+    continue the set instead of being lost (13 before counting.continued_reps, 12 in the
+    assembled long video of benchmarks/eval_counting.py)."""
+    situps = shared_path("realdata", "infiniterep", "fitness-occlusion_00004_situp.mp4")
+    clip = _encode(ffmpeg.input(str(situps)).video.filter("fps", 25).filter("scale", 640, 640)
+                   .filter("setsar", 1).filter("tpad", stop_mode="clone", stop_duration=6),
+                   tmp_path / "situps.mp4")                       # 502 frames of sit-ups, 150 held
+    out = find_sets(WorkoutTask(PoseTask(str(clip), cache_dir=str(tmp_path / "cache"))))
+    assert out.ok and len(out.sets) == 1
+    [s] = out.sets
+    assert s.reps == 14 and len(s.rep_bounds) == 14
+    assert s.start_frame <= 25 and s.end_frame >= 480               # the sit-ups fill the clip
