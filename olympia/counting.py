@@ -235,9 +235,20 @@ def count_periodic(x: np.ndarray, scan: PeriodScan, span: tuple[int, int] | None
     if sub_period is None:   # compound reps keep one period: their sub-motions are not reps
         mask, tempo = follow_tempo(x, mask, period, q, set_period, (lo, hi))
         a, b = _main_span(mask)
-    result = count_in_span(x, (a, b), set_period, mask, sub_period, q, tempo, reach or (lo, hi))
+    # the reps continue past the set only up to frames periodic at another tempo or movement:
+    # those are searched on their own (sets.py), not continued at the set's tempo
+    reach = _up_to(scan.periodic & ~mask, (a, b), reach or (lo, hi))
+    result = count_in_span(x, (a, b), set_period, mask, sub_period, q, tempo, reach)
     in_set = periodic & (period >= set_period / PERIOD_TOLERANCE) & (period <= set_period * PERIOD_TOLERANCE)
     return replace(result, periodicity=float(np.median(q[in_set])) if in_set.any() else 0.0)
+
+
+def _up_to(other: np.ndarray, span: tuple[int, int], reach: tuple[int, int]) -> tuple[int, int]:
+    """reach [start, end) narrowed to the frames around span [a, b) before the first `other`
+    frame on either side."""
+    (a, b), (lo, hi) = span, reach
+    after, before = np.flatnonzero(other[b:hi]), np.flatnonzero(other[lo:a])
+    return (lo + int(before[-1]) + 1 if len(before) else lo, b + int(after[0]) if len(after) else hi)
 
 
 def follow_tempo(x: np.ndarray, mask: np.ndarray, period: np.ndarray, q: np.ndarray,

@@ -396,6 +396,17 @@ def test_continued_reps_by_hand():
     assert found.tolist() == [20, 60, 100] and span == (0, 120)
 
 
+def test_reps_continue_only_up_to_frames_periodic_at_another_tempo():
+    """`_up_to`: the set [30, 60) may continue over the frames before the nearest frame on
+    either side that is periodic outside the set (another tempo or movement: [10, 20) and
+    [80, 90)); with none, over its whole reach."""
+    other = np.zeros(100, bool)
+    other[10:20] = other[80:90] = True
+    assert counting._up_to(other, (30, 60), (0, 100)) == (20, 80)
+    assert counting._up_to(other, (30, 60), (25, 70)) == (25, 70)
+    assert counting._up_to(np.zeros(100, bool), (30, 60), (0, 100)) == (0, 100)
+
+
 def test_a_steady_set_keeps_its_count_beside_a_faster_movement():
     """Walking in at 2.4 times the rep's tempo (beyond TEMPO_DRIFT), right before the set,
     stays out of it (a window may straddle both: the set starts less than a rep early)."""
