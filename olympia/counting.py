@@ -354,12 +354,14 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
     if mask is not None and len(peaks):
         keep = mask[a + peaks]
         peaks, prom = peaks[keep], prom[keep]
+    continued = np.zeros(len(peaks), bool)
     if reach is not None and len(peaks) >= 2:
         along = np.full(len(x), np.nan)                 # the counted signal over the reach
         along[reach[0]:reach[1]] = sign * ((x[reach[0]:reach[1]] - xs.mean(axis=0)) @ directions[:, best])
         every, prom, (a2, b2) = continued_reps(along, x, peaks + a, prom, (a, b), reach,
                                                round(SPAN_OVERSHOOT * period))
         if len(every) > len(peaks):
+            continued = ~np.isin(every, peaks + a)
             a, b = a2, b2
             xs, s, peaks = x[a:b], sign * along[a:b], every - a
             clip_edges = (a == 0, b == len(x))
@@ -371,6 +373,9 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
     else:
         bounds, closeness = rest_band_bounds(sign * s, peaks, period), 1.0
     conf = _confidence(prom, bounds + a, strength, period) * closeness
+    if continued.any():   # no window repeats over a continued rep: half as sure as the set's reps
+        conf[continued] = (FALLBACK_CONFIDENCE * float(np.median(conf[~continued]))
+                           * np.clip(prom[continued] / float(np.median(prom)), 0.0, 1.0))
     return CountResult(int(len(peaks)), float(period), (peaks + a).astype(np.int64),
                        (bounds + a).astype(np.int64), conf, (a, b), name)
 

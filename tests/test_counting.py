@@ -355,7 +355,12 @@ def test_uneven_last_reps_past_the_periodic_windows_continue_the_set(monkeypatch
     assert abs(int(res.rep_bounds[-1, 1]) - int(reps[-1, 1])) <= 0.3 * 25     # the last rep ends where it does
     monkeypatch.setattr(counting, "continued_reps", lambda u, x, peaks, prom, span, reach, overshoot:
                         (peaks, prom, span))
-    assert count_reps(kp).count == len(UNEVEN_TAIL) - 1
+    without = count_reps(kp)
+    assert without.count == len(UNEVEN_TAIL) - 1
+    # no window repeats over the continued rep: at most half as sure as the set's median rep
+    continued = ~np.isin(res.peaks, without.peaks)
+    assert continued.sum() == 1
+    assert 0 < res.confidence[continued][0] <= 0.5 * np.median(res.confidence[~continued]) + 1e-9
 
 
 def _three_reps_and_a_fourth(fourth_at=120, size=1.0, stands_up=False):
