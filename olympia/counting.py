@@ -100,9 +100,9 @@ SAME_POSE = 0.5           # stretches whose mean poses differ by less than this 
 SAME_DIRECTION = 0.7      # ... and whose main directions of motion agree this well: one movement
 SHORT_CLIP_CYCLES = 1.75  # a clip too short for two cycles may show its period when this many fit
 EDGE_REP = 0.5            # a rep cut by the clip's edge counts when its inner side rises this much
+#                           of the set's median rep (see `edge_reps`)
 CONTINUE_POSE = 2.0       # a rep continuing a set passes through poses this close to its reps' (times
 #                           the farthest of the set's own reps from their median pose)
-#                           of the set's median rep (see `edge_reps`)
 
 # Limb signals (joint j is columns 3j..3j+2 of the pose features).
 LIMBS = {"torso": (SPINE, THORAX, NECK, HEAD), "left_leg": LEFT_LEG, "right_leg": RIGHT_LEG,
@@ -492,8 +492,9 @@ def continued_reps(u: np.ndarray, x: np.ndarray, peaks: np.ndarray, prom: np.nda
     which the set's search leaves to another set, is not continued at the set's tempo), falls
     back as far within TEMPO_DRIFT local periods, and its peak pose and the pose it falls back
     to lie within CONTINUE_POSE times the set's own spread of the median pose at the set's
-    peaks and between them. A subject who stands up after a set of bent-over rows rises and falls like a rep at
-    the rows' tempo, but stands up into a pose the rows never pass through (Fit3D s03, s05)."""
+    peaks and between them. A subject who stands up after a set of bent-over rows rises and
+    falls like a rep at the rows' tempo, but stands up into a pose the rows never pass through
+    (Fit3D s03, s05)."""
     need = EDGE_REP * float(np.median(prom))
     peak_pose, peak_spread = _pose_spread(x[peaks])
     lows = np.array([p + int(np.argmin(u[p:q + 1])) for p, q in pairwise(peaks)])
