@@ -308,6 +308,20 @@ def evaluate_estimated_bounds(cases: list[Case]) -> dict:
     return out
 
 
+def evaluate_counted_cut(cases: list[Case]) -> dict | None:
+    """`count_reps(cut_to_set=True)` (`olympia count --cut`) on the captures cut at their
+    annotated set, the count its own: exact counts, and the share of annotated boundaries
+    (reps, boundaries between reps) within 0.3 s."""
+    group = [c for c in cases if c.source == "fit3d_cut"]
+    if not group:
+        return None
+    results = [counting.count_reps(c.keypoints, cut_to_set=True) for c in group]
+    inner = [o for c, r in zip(group, results) for kind, o in boundary_offsets(c, r.rep_bounds) if kind == "inner"]
+    return {**boundary_metrics(group, results), "clips": len(group),
+            "exact": float(np.mean([r.count == c.reps for c, r in zip(group, results)])),
+            "inner": float(np.mean(np.abs(inner) <= BOUNDARY_TOL))}
+
+
 # -- set detection --------------------------------------------------------------------------
 
 def iou(a, b) -> float:
@@ -595,6 +609,12 @@ def main(argv=None) -> int:
         print(f"estimate_rep_bounds with the annotated count, {source} ({r['clips']} clips, "
               f"cut_to_set={r['cut_to_set']}, {r['methods']}): "
               f"boundaries {r['boundaries']:.3f}, reps {r['reps']:.3f}, between reps {r['inner']:.3f} within 0.3 s")
+    report["counted_cut"] = evaluate_counted_cut(cases)
+    if report["counted_cut"]:
+        r = report["counted_cut"]
+        print(f"count_reps told the clip is cut at its set (olympia count --cut), fit3d_cut ({r['clips']} clips, "
+              f"exact {r['exact']:.2f}): boundaries {r['boundaries']:.3f}, reps {r['reps']:.3f}, "
+              f"between reps {r['inner']:.3f} within 0.3 s")
     if args.sets:
         report["sets_mocap"] = evaluate_sets_mocap(cases)
         print("sets, motion capture:", json.dumps(report["sets_mocap"]))

@@ -194,13 +194,23 @@ def candidate_signals(x: np.ndarray) -> dict[str, np.ndarray]:
     return dict(zip(names, ((x - x.mean(axis=0)) @ w).T))
 
 
-def count_reps(keypoints: np.ndarray, fps: float = FPS) -> CountResult:
-    """Count repetitions in a (T, J, 3) skeleton sequence at `fps` (see the module docstring)."""
+def count_reps(keypoints: np.ndarray, fps: float = FPS, cut_to_set: bool = False) -> CountResult:
+    """Count repetitions in a (T, J, 3) skeleton sequence at `fps` (see the module docstring).
+
+    `cut_to_set`: the sequence is one set cut where its first rep starts and its last rep ends
+    (a dataset's labelled set, a clip trimmed by hand), so the reps cover it: the first starts
+    at frame 0 and the last ends at the last frame (`_cover_clip`). Without it the set's edges
+    are estimated, and idle frames before and after it stay out of the reps. The count and the
+    bounds between reps are the same either way."""
     x = pose_features(keypoints, fps)
     scan = scan_periods(x, fps)
     if not scan.periodic.any():   # a clip of one set, too short for two cycles, or one rep
-        return short_clip_reps(x, fps) or _fallback(x, fps)
-    return count_periodic(x, scan)
+        result = short_clip_reps(x, fps) or _fallback(x, fps)
+    else:
+        result = count_periodic(x, scan)
+    if cut_to_set and result.count:
+        result = replace(result, rep_bounds=_cover_clip(result.rep_bounds, len(x)), span=(0, len(x)))
+    return result
 
 
 def count_periodic(x: np.ndarray, scan: PeriodScan, span: tuple[int, int] | None = None,

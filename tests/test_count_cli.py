@@ -42,3 +42,23 @@ def test_skeleton_problem_names_the_first_bad_frame():
     assert skeleton_problem(kp) == ("2 of 10 frames hold NaN/inf (first: frame 4); fill the gaps "
                                     "(olympia.gaps) or cut them out")
     assert "got shape (1, 17, 3)" in skeleton_problem(kp[:1])
+
+
+def test_count_cut_covers_the_input_with_its_reps(tmp_path):
+    """`--cut`: the input is one set trimmed at its reps, so the first rep starts at frame 0 and
+    the last ends at the input's last frame."""
+    import json
+    path = tmp_path / "set.npy"
+    t = np.arange(20 + 4 * 40 + 20)        # 20 still frames, 4 reps of 40 frames, 20 still
+    lift = (1 - np.cos(2 * np.pi * np.clip((t - 20) / 40, 0, 4))) / 2
+    kp = np.zeros((len(t), 17, 3), np.float32)
+    kp[:, :, 2] = np.linspace(0.1, 1.7, 17)
+    kp[:, [13, 16], 2] += 0.5 * lift[:, None].astype(np.float32)   # both wrists rise and fall
+    np.save(path, kp)
+    plain = json.loads(CliRunner().invoke(main, ["count", str(path), "--json"]).output)[0]
+    res = CliRunner().invoke(main, ["count", str(path), "--json", "--cut"])
+    assert res.exit_code == 0, res.output
+    cut = json.loads(res.output)[0]
+    assert plain["count"] == cut["count"] == 4
+    assert abs(plain["reps"][0]["start_frame"] - 20) <= 3 and abs(plain["reps"][-1]["end_frame"] - 180) <= 3
+    assert cut["reps"][0]["start_frame"] == 0 and cut["reps"][-1]["end_frame"] == len(kp)

@@ -86,6 +86,25 @@ def test_rep_bounds_match_the_constructed_reps():
 
 
 
+def test_a_set_cut_at_its_reps_is_covered_by_them():
+    """A clip that is one set with rest around it: told it is cut at the set (a labelled set
+    whose annotation starts the first rep before the pose leaves the start pose), the first rep
+    starts at frame 0 and the last ends at the clip's end; the count and the constructed
+    boundaries between reps stay."""
+    reps, period, rest = 5, 40, 20
+    kp = periodic_skeleton(reps, period, rest=rest, noise=0.003)
+    truth = rest + period * np.arange(reps + 1)
+    plain, cut = count_reps(kp), count_reps(kp, cut_to_set=True)
+    assert plain.count == cut.count == reps
+    assert plain.rep_bounds[0, 0] >= rest - 2 and plain.rep_bounds[-1, 1] <= len(kp) - rest + 2
+    assert cut.rep_bounds[0, 0] == 0 and cut.rep_bounds[-1, 1] == len(kp)
+    assert np.abs(cut.rep_bounds[1:, 0] - truth[1:-1]).max() <= 2
+    assert np.abs(cut.rep_bounds[:-1, 1] - truth[1:-1]).max() <= 2
+    check_rep_bounds(cut.rep_bounds, len(kp), reps)
+    still = np.repeat(STAND[None], 60, axis=0)
+    assert count_reps(still, cut_to_set=True).count == 0
+
+
 def thruster_like_skeleton(reps: int, period: int, hold: int, lead: int, seed=0):
     """A thruster: standing with the weight at the chest (the start pose), squat down and up,
     press overhead on the way up, bring the weight back to the chest, hold. Each rep is
@@ -624,6 +643,22 @@ def test_real_fit3d_cut_boundaries(realdata):
     assert np.mean(hits) >= 0.8
 
 
+
+def test_real_fit3d_a_capture_cut_at_its_set_told_so(realdata):
+    """s03's mule kicks cut at the annotated set: the annotation starts the first kick 12
+    frames (0.48 s) before the leg leaves the start pose, so the counter's first start misses
+    it by more than 0.3 s; told the clip is cut at its set, every annotated boundary has a
+    predicted one within 0.3 s."""
+    kp, bounds = _fit3d(realdata, "s03", "mule_kick")
+    kp, bounds = kp[bounds[0]:bounds[-1]], bounds - bounds[0]
+
+    def within(res):
+        predicted = np.unique(res.rep_bounds)
+        return [bool(np.abs(predicted - b).min() <= 7.5) for b in bounds]
+    plain, cut = count_reps(kp), count_reps(kp, cut_to_set=True)
+    assert plain.count == cut.count == len(bounds) - 1 == 5
+    assert within(plain) == [False] + [True] * 5
+    assert all(within(cut))
 
 def test_real_fit3d_boundaries_where_the_pose_returns_to_the_start_pose(realdata):
     """Exercises whose annotated boundaries are not at the counted signal's rest: the

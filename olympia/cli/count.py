@@ -37,10 +37,15 @@ def skeleton_problem(keypoints) -> str | None:
                    "[start, end)), seconds and confidence (0-1: the rep's size against the set's, how "
                    "well it repeats, how close its bounds come to the start pose; at most about 0.5 "
                    "when the start pose recurs mid-rep and the bounds may lie half a rep off).")
+@click.option("--cut", "cut_to_set", is_flag=True,
+              help="Each input is one set cut where its first rep starts and its last rep ends (a "
+                   "dataset's labelled set, a clip you trimmed): the reps cover it, the first from "
+                   "frame 0, the last to the end. Without it the set's edges are estimated and idle "
+                   "frames before and after the set stay out of the reps. Counts are the same.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list (one object per input or clip: input, count, truth, "
                    "period_frames, reps [{start_frame, end_frame, confidence}]) and nothing else.")
-def count(inputs, backend, with_truth, per_rep, as_json):
+def count(inputs, backend, with_truth, per_rep, cut_to_set, as_json):
     """Count repetitions without training: a periodicity scan of the 3D skeleton finds the set
     and its period, the counted signal is the body part that repeats once per rep
     (olympia.counting). Prints `<path><TAB><count>` per input; a release or store directory
@@ -52,6 +57,7 @@ def count(inputs, backend, with_truth, per_rep, as_json):
       olympia count dist/olympia-demo --with-truth | head
       olympia count squat.npy              # (T, 17, 3) H36M-17 skeleton at 25 fps
       olympia count squat.npy --reps       # and each rep's frames and confidence
+      olympia count set_03.npy --reps --cut  # a set trimmed at its first and last rep
       olympia count my_set.mp4 --json      # through the video pose path (MediaPipe)
     """
     from olympia.counting import count_reps
@@ -64,7 +70,7 @@ def count(inputs, backend, with_truth, per_rep, as_json):
                     failed += 1
                     click.secho(f"error: {name}: {problem}", fg="red", err=True)
                     continue
-                res = count_reps(kp)
+                res = count_reps(kp, cut_to_set=cut_to_set)
                 if as_json:
                     items.append(_as_json(name, res, truth))
                     continue
