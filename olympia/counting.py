@@ -27,8 +27,10 @@ Classical signal processing, no learning; the periodicity scan is olympia.period
    per rep (`start_pose_bounds`), in the middle of the frames close to it (a hold between reps
    is cut in its middle, a pass through the pose where it leaves it). Where in the rep's cycle
    that pose lies: the phase whose pose is closest to the set's edges' and whose timing matches
-   where the set starts and ends. That pose is not always an extreme of the counted signal (a
-   thruster starts standing with the weight at the chest, halfway through the squat's signal).
+   where the set starts and ends; with rest on both sides inside the clip, also the phase at
+   which the frames just before the first rep and after the last hold its pose. That pose is
+   not always an extreme of the counted signal (a thruster starts standing with the weight at
+   the chest, halfway through the squat's signal).
    A rep's confidence: its rise within its bounds relative to the set's median rep, times how
    well its cycle repeats, times how close its bounds come to the start pose, halved when its
    middle comes as close to that pose (bounds that may lie half a rep off).

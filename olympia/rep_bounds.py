@@ -29,6 +29,9 @@ SPAN_OVERSHOOT = 0.3      # a set's span ending inside the clip reaches this man
 #                           start, 0.31 at the end over 147 uncut Fit3D captures, IQR 0.19-0.42)
 TIMING_WEIGHT = 0.5       # the start pose's phase: a cycle's timing error costs this much of the
 #                           pose distance's range (see `start_pose_phase`)
+REST_AROUND_WEIGHT = 2.0  # ... and, for a set with rest on both sides in the clip, how far the frames
+#                           just before its first rep and after its last lie from the phase's pose
+#                           costs twice as much (see `rest_around_cost`)
 
 
 def rest_band_bounds(s: np.ndarray, peaks: np.ndarray, period: float) -> np.ndarray:
@@ -140,7 +143,10 @@ def start_pose_phase(xs: np.ndarray, cycle: np.ndarray, peaks: np.ndarray, perio
     The set starts at xs's first frame when that is the clip's first (a clip cut at the set),
     else SPAN_OVERSHOOT periods later (the span of the periodic motion reaches past the set);
     the same at the end. 1.5 periods before the first peak are as good as 0.5 before it: the
-    cycle's phase is the start's offset modulo the period, averaged over both edges."""
+    cycle's phase is the start's offset modulo the period, averaged over both edges. A set
+    with rest on both sides inside the clip adds REST_AROUND_WEIGHT times `rest_around_cost`:
+    its edges' pose above is a guess (the span's first frames may be the approach, picking up
+    the bar), the frames right before its first rep at each phase are not."""
     n, length = len(xs), len(cycle)
     dist = np.linalg.norm(cycle - edge_pose(xs, period, clip_edges), axis=1)
     pose_cost = (dist - dist.min()) / max(float(np.ptp(dist)), 1e-12)
@@ -151,7 +157,32 @@ def start_pose_phase(xs: np.ndarray, cycle: np.ndarray, peaks: np.ndarray, perio
         return int(np.argmin(pose_cost))
     timed = (np.angle(turns) / (2 * np.pi)) % 1.0 * period
     off = np.abs((np.arange(length) - timed + period / 2) % period - period / 2) / period
-    return int(np.argmin(pose_cost + TIMING_WEIGHT * off))
+    cost = pose_cost + TIMING_WEIGHT * off
+    if not any(clip_edges):   # rest on both sides of the set in the clip: look at it
+        cost = cost + REST_AROUND_WEIGHT * rest_around_cost(xs, cycle, peaks, period)
+    return int(np.argmin(cost))
+
+
+def rest_around_cost(xs: np.ndarray, cycle: np.ndarray, peaks: np.ndarray, period: float) -> np.ndarray:
+    """Per phase of the rep cycle (frames after a rep's peak), 0 to 1 over the cycle: how far
+    the poses just before the set's first rep and just after its last lie from the cycle's pose
+    at that phase, were the reps cut there. A set starts from its start pose and ends in it (the
+    subject stands ready before the first rep and comes back after the last), so at the right
+    phase the EDGE_FRACTION periods before the first rep's start (the first peak + phase - one
+    period) and after the last rep's end (the last peak + phase) hold that pose; at a wrong
+    phase they hold the approach, a different rest or the reps' own motion. Unlike the poses
+    at the span's edges (`edge_pose`), these move with the phase, so they need no estimate of
+    where the set starts inside the span."""
+    n, length = len(xs), len(cycle)
+    w = max(1, int(EDGE_FRACTION * period))
+    cost = np.empty(length)
+    for phase in range(length):
+        start = min(max(0, int(round(peaks[0] + phase - period))), n - 1)
+        end = min(int(peaks[-1]) + phase, n - 1)
+        before, after = xs[max(0, start - w):start + 1], xs[end:end + w + 1]
+        cost[phase] = 0.5 * (np.linalg.norm(before - cycle[phase], axis=1).mean()
+                             + np.linalg.norm(after - cycle[phase], axis=1).mean())
+    return (cost - cost.min()) / max(float(np.ptp(cost)), 1e-12)
 
 
 def edge_pose(xs: np.ndarray, period: float, clip_edges: tuple[bool, bool]) -> np.ndarray:

@@ -179,11 +179,13 @@ def test_a_swing_is_cut_where_the_set_starts_in_its_cycle(monkeypatch, lead):
     """A swinging set (centre -> one side -> centre -> other side -> centre), cut at the set
     (lead 0) or with 60 still frames either side: the centre is passed twice per rep and the
     edges' pose matches both passes equally. The set starts and ends on the first pass, so the
-    reps are cut at multiples of the period from its start; from the pose alone (no timing
-    cue) the choice between the two passes is a tie, and some of these 6 sets are cut half a
-    rep off."""
+    reps are cut at multiples of the period from its start; from the edges' pose alone (no
+    timing cue, no look at the rest around the set) the choice between the two passes is a
+    tie, and some of these 6 sets are cut half a rep off. With still frames on both sides the
+    rest around the set alone tells them apart: half a rep off, the first rep would start
+    mid-swing, after frames swung to one side, not after the still centre."""
     from olympia import rep_bounds
-    off_by_half = 0
+    off_by_half = rest_alone_off = 0
     for reps, period in [(6, 40), (5, 50), (7, 36)]:
         for side in (1, -1):
             t = np.arange(reps * period)
@@ -198,9 +200,14 @@ def test_a_swing_is_cut_where_the_set_starts_in_its_cycle(monkeypatch, lead):
             assert np.abs(np.unique(res.rep_bounds) - truth).max() <= 2, (reps, side, res.rep_bounds.tolist())
             with monkeypatch.context() as m:
                 m.setattr(rep_bounds, "TIMING_WEIGHT", 0.0)
+                rest_alone = np.unique(count_reps(swing).rep_bounds)[1:-1]
+                m.setattr(rep_bounds, "REST_AROUND_WEIGHT", 0.0)
                 inner = np.unique(count_reps(swing).rep_bounds)[1:-1]
             off_by_half += bool(np.abs(np.abs(inner - truth[1:-1]) - period / 2).max() <= 2)
+            rest_alone_off += bool(np.abs(rest_alone - truth[1:-1]).max() > 2)
     assert off_by_half >= 1
+    if lead:   # (cut at the set, the clip's edges leave no rest to look at)
+        assert rest_alone_off == 0
 
 
 def test_estimated_bounds_of_a_known_count_use_the_start_pose():
@@ -659,6 +666,27 @@ def test_real_fit3d_a_capture_cut_at_its_set_told_so(realdata):
     assert plain.count == cut.count == len(bounds) - 1 == 5
     assert within(plain) == [False] + [True] * 5
     assert all(within(cut))
+
+def test_real_fit3d_the_rest_around_an_uncut_set_gives_its_phase(realdata, monkeypatch):
+    """s03's whole ab-twist and one-arm-row captures: the span's first frames are the approach
+    (turning to the side, bending over), so the edges' pose picked the wrong place in the rep's
+    cycle: the boundaries between reps lay half a rep (twists: 42-48 frames at a 95-frame
+    period) or 13-17 frames (rows) off the annotation. The frames right before the first rep
+    and after the last, at each candidate phase, hold the start pose only at the right one:
+    every boundary between reps within 0.3 s; without that cue none."""
+    def inner_within(res, bounds):
+        predicted = np.unique(res.rep_bounds)
+        return [bool(np.abs(predicted - b).min() <= 7.5) for b in bounds[1:-1]]
+    for action in ("standing_ab_twists", "one_arm_row"):
+        kp, bounds = _fit3d(realdata, "s03", action)
+        res = count_reps(kp)
+        assert res.count == len(bounds) - 1 == 5, action
+        assert all(inner_within(res, bounds)), (action, res.rep_bounds.tolist(), bounds.tolist())
+    from olympia import rep_bounds
+    monkeypatch.setattr(rep_bounds, "REST_AROUND_WEIGHT", 0.0)
+    for action in ("standing_ab_twists", "one_arm_row"):
+        kp, bounds = _fit3d(realdata, "s03", action)
+        assert not any(inner_within(count_reps(kp), bounds)), action
 
 def test_real_fit3d_boundaries_where_the_pose_returns_to_the_start_pose(realdata):
     """Exercises whose annotated boundaries are not at the counted signal's rest: the
