@@ -16,6 +16,9 @@ START_POSE_BAND = 0.3     # a rep boundary: the middle of the frames this close 
 #                           (fraction of the distance's range over the set)
 SET_EDGE_BAND = 0.2       # the same at the set's first start and last end (narrower: getting into
 #                           position passes near the start pose without holding it)
+SET_EDGE_LEAD = 0.12      # the first rep starts this many periods before the pose leaves that band
+#                           (the last ends as long after it reaches it): Fit3D's annotators lead the
+#                           counter's band by a median 0.13-0.14 periods, cut and uncut (docs/counting.md)
 BOUND_REACH = 0.35        # a boundary is searched within this many periods of where it is expected
 BOUND_REFINEMENTS = 2     # times the start pose is re-estimated from the boundaries found
 PASSING_REST = 0.2        # a rest between reps shorter than this many periods is a pass through
@@ -87,8 +90,8 @@ def start_pose_bounds(xs: np.ndarray, peaks: np.ndarray, period: float,
     re-estimated as the median pose at those boundaries (BOUND_REFINEMENTS times). A rest
     shorter than PASSING_REST periods is a pass through the start pose, not a hold: its
     boundary is its last frame, where the pose leaves the start pose. The first
-    rep starts, and the last ends, as far from where the pose leaves (reaches) the start pose
-    as the boundaries between reps lie from theirs, within the rest (SET_EDGE_BAND).
+    rep starts SET_EDGE_LEAD periods before the pose leaves the start pose (within SET_EDGE_BAND
+    of it), the last ends as long after it reaches it, within the rest around the set.
     Closeness per rep: 1 - the mean distance of its start and end poses from the start pose,
     relative to the distance's range (1: both bounds in the start pose), times
     `distinct_bounds` (0.5 when the rep's middle comes as close to the start pose as its
@@ -112,11 +115,11 @@ def start_pose_bounds(xs: np.ndarray, peaks: np.ndarray, period: float,
     # a pass is cut where it ends, a hold in its middle (Fit3D's annotators, docs/counting.md)
     inner = np.array([l if l - f + 1 < PASSING_REST * period else c for (f, l), c in zip(rests, inner)],
                      np.int64)
-    half = float(np.median([(l - f) / 2 for f, l in rests])) if rests else 0.0
+    lead = SET_EDGE_LEAD * period
     f, l = _rest_run(d, centres[0], reach, SET_EDGE_BAND * scale)
-    first = max(f, l - half)
+    first = max(f, l - lead)
     f, l = _rest_run(d, centres[-1], reach, SET_EDGE_BAND * scale)
-    last = min(l + 1, f + half + 1)
+    last = min(l + 1, f + lead + 1)
     cuts = np.rint(np.concatenate([[first], inner, [last]])).astype(np.int64)
     # each rep holds its peak: the start pose may lie anywhere in the cycle, but a boundary
     # between two reps lies between their peaks (a span ending right after its last peak
