@@ -178,13 +178,19 @@ def rest_around_cost(xs: np.ndarray, cycle: np.ndarray, peaks: np.ndarray, perio
     where the set starts inside the span."""
     n, length = len(xs), len(cycle)
     w = max(1, int(EDGE_FRACTION * period))
-    cost = np.empty(length)
-    for phase in range(length):
-        start = min(max(0, int(round(peaks[0] + phase - period))), n - 1)
-        end = min(int(peaks[-1]) + phase, n - 1)
-        before, after = xs[max(0, start - w):start + 1], xs[end:end + w + 1]
-        cost[phase] = 0.5 * (np.linalg.norm(before - cycle[phase], axis=1).mean()
-                             + np.linalg.norm(after - cycle[phase], axis=1).mean())
+    phase = np.arange(length)
+    start = np.clip(np.rint(peaks[0] + phase - period).astype(np.int64), 0, n - 1)
+    end = np.minimum(int(peaks[-1]) + phase, n - 1)
+    # windows [start - w, start] and [end, end + w] (clipped to the clip), as [lo, hi) per phase
+    windows = [(np.maximum(0, start - w), start + 1), (end, np.minimum(n, end + w + 1))]
+    cost = np.zeros(length)
+    for lo, hi in windows:
+        a, b = int(lo.min()), int(hi.max())
+        # distance of every frame in [a, b) from every phase's pose, summed along the frames
+        dist = np.sqrt(np.maximum(0.0, (xs[a:b] ** 2).sum(axis=1)[:, None] + (cycle ** 2).sum(axis=1)[None, :]
+                                  - 2.0 * xs[a:b] @ cycle.T))
+        summed = np.vstack([np.zeros((1, length)), np.cumsum(dist, axis=0)])
+        cost += 0.5 * (summed[hi - a, phase] - summed[lo - a, phase]) / (hi - lo)
     return (cost - cost.min()) / max(float(np.ptp(cost)), 1e-12)
 
 
