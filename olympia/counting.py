@@ -22,7 +22,8 @@ Classical signal processing, no learning; the periodicity scan is olympia.period
    0.6 P apart, rising at least 0.3 of the typical cycle's range; past the set's periodic
    windows (its last reps, when they are too uneven for a 2-cycle window to repeat), reps
    that rise, fall back and pass through the poses of the set's own reps continue it
-   (`continued_reps`);
+   (`continued_reps`); a first or last rep whose bounds (6.) span less than 0.3 periods holds no
+   cycle and is not counted (`whole_cycle_reps`);
 6. rep boundaries: where the whole pose comes back to the pose the set starts and ends in, once
    per rep (`start_pose_bounds`), in the middle of the frames close to it (a hold between reps
    is cut in its middle, a pass through the pose where it leaves it). Where in the rep's cycle
@@ -105,6 +106,9 @@ EDGE_REP = 0.5            # a rep cut by the clip's edge counts when its inner s
 #                           of the set's median rep (see `edge_reps`)
 CONTINUE_POSE = 2.0       # a rep continuing a set passes through poses this close to its reps' (times
 #                           the farthest of the set's own reps from their median pose)
+MIN_EDGE_REP = 0.3        # a set's first or last rep spans at least this many periods between where the
+#                           pose leaves and comes back to the start pose (half the least distance
+#                           between two reps' peaks), else it is not a rep (see `whole_cycle_reps`)
 
 # Limb signals (joint j is columns 3j..3j+2 of the pose features).
 LIMBS = {"torso": (SPINE, THORAX, NECK, HEAD), "left_leg": LEFT_LEG, "right_leg": RIGHT_LEG,
@@ -379,6 +383,10 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
             clip_edges = (a == 0, b == len(x))
     if len(peaks) >= 2:
         bounds, closeness = start_pose_bounds(xs, peaks, period, clip_edges)
+        keep = whole_cycle_reps(bounds, period)
+        if not keep.all():
+            peaks, prom, continued = peaks[keep], prom[keep], continued[keep]
+            bounds, closeness = bounds[keep], closeness[keep]
         # a rep's size: its peak over the lowest point within its bounds (a set that starts
         # halfway up the signal has no trough before its first peak)
         prom = np.array([sign * s[p] - (sign * s[lo:hi]).min() for p, (lo, hi) in zip(peaks, bounds)])
@@ -390,6 +398,20 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
                            * np.clip(prom[continued] / float(np.median(prom)), 0.0, 1.0))
     return CountResult(int(len(peaks)), float(period), (peaks + a).astype(np.int64),
                        (bounds + a).astype(np.int64), conf, (a, b), name)
+
+
+def whole_cycle_reps(bounds: np.ndarray, period: float) -> np.ndarray:
+    """Which reps to keep, given their [start, end) bounds (where the pose leaves and comes back
+    to the start pose): all but a first or last rep spanning less than MIN_EDGE_REP periods, in
+    a set of 3 or more. Such a rep holds no cycle: the start pose is found on both sides of its
+    peak within a few frames, and what rose like a rep was the approach or the walk-off (a
+    subject stepping into position, lowering the bar after the set). Reps between two others are
+    kept: their peaks are the set's own, at its tempo."""
+    keep = np.ones(len(bounds), bool)
+    if len(bounds) >= 3:
+        short = (bounds[:, 1] - bounds[:, 0]) < MIN_EDGE_REP * period
+        keep[0], keep[-1] = not short[0], not short[-1]
+    return keep
 
 
 def _away_from_rest(s: np.ndarray, period: float) -> float:

@@ -633,6 +633,7 @@ def test_real_fit3d_standing_up_after_rows_is_not_a_rep(realdata, monkeypatch):
         kp, bounds = _fit3d(realdata, "s03", action)
         assert count_reps(kp).count == len(bounds) - 1 == 5, action
     monkeypatch.setattr(counting, "CONTINUE_POSE", np.inf)
+    monkeypatch.setattr(counting, "MIN_EDGE_REP", 0.0)   # (which alone drops the one-arm row's)
     for action in ("barbell_dead_row", "one_arm_row"):
         kp, bounds = _fit3d(realdata, "s03", action)
         assert count_reps(kp).count == 6, action
@@ -676,6 +677,30 @@ def test_real_fit3d_a_capture_cut_at_its_set_told_so(realdata):
     assert plain.count == cut.count == len(bounds) - 1 == 5
     assert within(plain) == [False] + [True] * 5
     assert all(within(cut))
+
+def test_whole_cycle_reps_by_hand():
+    """At a 40-frame period a first or last rep needs 12 frames (0.3 periods) between its
+    bounds; reps between two others, and the reps of a set of two, are kept whatever they span."""
+    from olympia.counting import whole_cycle_reps
+    bounds = np.array([[20, 22], [22, 60], [60, 70], [70, 110], [110, 121]])
+    assert whole_cycle_reps(bounds, 40.0).tolist() == [False, True, True, True, False]
+    assert whole_cycle_reps(bounds[1:4], 40.0).tolist() == [True, True, True]
+    assert whole_cycle_reps(np.array([[20, 22], [22, 60]]), 40.0).tolist() == [True, True]
+    assert whole_cycle_reps(np.array([[8, 20], [20, 60], [60, 72]]), 40.0).tolist() == [True, True, True]
+
+
+def test_real_fit3d_an_edge_rep_without_a_cycle_is_not_counted(realdata, monkeypatch):
+    """Whole captures where getting into position rises like one more rep: s04's squats (the
+    first 'rep' spans 1 frame between where the pose leaves the start pose and comes back) and
+    s05's ab twists (the last). Counted as annotated, 5 each; without the rule, 6."""
+    cases = [("s04", "squat"), ("s05", "standing_ab_twists")]
+    for subject, action in cases:
+        kp, bounds = _fit3d(realdata, subject, action)
+        assert count_reps(kp).count == len(bounds) - 1 == 5, (subject, action)
+    monkeypatch.setattr(counting, "MIN_EDGE_REP", 0.0)
+    for subject, action in cases:
+        kp, _ = _fit3d(realdata, subject, action)
+        assert count_reps(kp).count == 6, (subject, action)
 
 def test_real_fit3d_the_rest_around_an_uncut_set_gives_its_phase(realdata, monkeypatch):
     """s03's whole ab-twist and one-arm-row captures: the span's first frames are the approach
@@ -793,11 +818,12 @@ def test_real_fit3d_the_sets_timing_picks_the_start_pose_passed_twice(realdata, 
 
 def test_real_fit3d_confidence_marks_bounds_half_a_rep_off(realdata, monkeypatch):
     """The confidence flags reps a third to half a rep off (IoU < 0.5 with every annotated
-    rep). s03's whole captures of the sample: 11 of 44 reps misplaced, the well-placed ones more
-    confident as a rule (AUROC 0.80). The cut captures with the phase from the pose alone and
-    every rest cut in its middle (the rule the distinctness factor was made for) leave 12 of 41
-    misplaced: AUROC 0.76, and 0.52, no better than chance, without the bounds' ambiguity in
-    the confidence."""
+    rep). s03's whole captures of the sample: 10 of 43 reps misplaced, the well-placed ones more
+    confident as a rule (AUROC 0.81). The cut captures with the phase from the pose alone and
+    every rest cut in its middle (the rule the distinctness factor was made for) leave 10 of 40
+    misplaced: AUROC 0.68 (0.76 before the edges' lead and the whole-cycle rule took two
+    low-confidence misplaced reps out of 41), and 0.44, no better than chance, without the
+    bounds' ambiguity in the confidence."""
     from olympia import rep_bounds
 
     assert _auroc(*_placed_reps(realdata, "s03", CONFIDENCE_SAMPLE, cut=False)) >= 0.7
@@ -806,7 +832,7 @@ def test_real_fit3d_confidence_marks_bounds_half_a_rep_off(realdata, monkeypatch
     with_ambiguity = _auroc(*_placed_reps(realdata, "s03", CONFIDENCE_SAMPLE))
     monkeypatch.setattr(rep_bounds, "distinct_bounds", lambda d, bounds, period, scale: np.ones(len(bounds)))
     without = _auroc(*_placed_reps(realdata, "s03", CONFIDENCE_SAMPLE))
-    assert with_ambiguity >= 0.7 and without < 0.6 and with_ambiguity - without >= 0.15
+    assert with_ambiguity >= 0.65 and without < 0.6 and with_ambiguity - without >= 0.15
 
 
 # -- CLI --------------------------------------------------------------------------------
