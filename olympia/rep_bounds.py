@@ -21,6 +21,8 @@ SET_EDGE_LEAD = 0.12      # the first rep starts this many periods before the po
 #                           counter's band by a median 0.13-0.14 periods, cut and uncut (docs/counting.md)
 BOUND_REACH = 0.35        # a boundary is searched within this many periods of where it is expected
 BOUND_REFINEMENTS = 2     # times the start pose is re-estimated from the boundaries found
+MIN_INNER_REP = 0.2       # a rep between two others spans at least this many periods (Fit3D's
+#                           counted reps: 0.24 or more, a compound one; see `_no_sliver_reps`)
 PASSING_REST = 0.2        # a rest between reps shorter than this many periods is a pass through
 #                           the start pose, not a hold: cut where the pose leaves it (its last frame)
 DISTINCT_MARGIN = 0.25    # a rep's middle: its frames this many periods inside its bounds ...
@@ -127,6 +129,7 @@ def start_pose_bounds(xs: np.ndarray, peaks: np.ndarray, period: float,
     cuts[0] = min(cuts[0], peaks[0])
     cuts[1:-1] = np.clip(cuts[1:-1], peaks[:-1] + 1, peaks[1:])
     cuts[-1] = max(cuts[-1], peaks[-1] + 1)
+    cuts = _no_sliver_reps(cuts, peaks, period)
     bounds = _increasing_bounds(cuts, n)
     at_bounds = d[np.minimum(bounds, n - 1)].mean(axis=1)   # an end frame is exclusive: its pose is the next rep's
     closeness = np.clip(1.0 - at_bounds / max(scale, 1e-12), 0.0, 1.0)
@@ -248,6 +251,20 @@ def _rest_run(d: np.ndarray, centre: float, reach: float, band: float) -> tuple[
     first = int(high[k - 1]) + 1 if k > 0 else 0
     last = int(high[k]) - 1 if k < len(high) else len(d) - 1
     return first, last
+
+
+def _no_sliver_reps(cuts: np.ndarray, peaks: np.ndarray, period: float) -> np.ndarray:
+    """cuts (R + 1, each rep k between cuts k and k + 1 holding peaks[k]) with every rep between
+    two others spanning at least MIN_INNER_REP periods: a shorter one (its start pose found past
+    its peak on one side and before it on the other, as on a motion that is not one movement
+    repeated: walking, an irregular warm-up) is cut halfway between its peak and its neighbours'.
+    The first and last reps are left to `whole_cycle_reps`."""
+    cuts = cuts.copy()
+    for k in range(1, len(peaks) - 1):
+        if cuts[k + 1] - cuts[k] < MIN_INNER_REP * period:
+            cuts[k] = (peaks[k - 1] + peaks[k] + 1) // 2
+            cuts[k + 1] = (peaks[k] + peaks[k + 1] + 1) // 2
+    return cuts
 
 
 def _increasing_bounds(cuts: np.ndarray, n: int) -> np.ndarray:

@@ -689,6 +689,38 @@ def test_whole_cycle_reps_by_hand():
     assert whole_cycle_reps(np.array([[8, 20], [20, 60], [60, 72]]), 40.0).tolist() == [True, True, True]
 
 
+def test_no_sliver_reps_by_hand():
+    """At a 20-frame period a rep between two others spans at least 4 frames (0.2 periods): the
+    one-frame rep 2 (cuts 41, 42 around its peak at 41) is cut halfway between its peak and its
+    neighbours' (36 and 51); the others, and a short first or last rep, stay as they are."""
+    from olympia.rep_bounds import _no_sliver_reps
+    peaks = np.array([10, 30, 41, 60, 75])
+    cuts = np.array([8, 20, 41, 42, 70, 77])
+    assert _no_sliver_reps(cuts, peaks, 20.0).tolist() == [8, 20, 36, 51, 70, 77]
+    ok = np.array([0, 20, 37, 50, 70, 80])
+    assert _no_sliver_reps(ok, peaks, 20.0).tolist() == ok.tolist()
+
+
+def test_real_fit3d_irregular_warmup_has_no_sliver_reps(realdata):
+    """s05's warmup_15, which Fit3D leaves unannotated (an irregular warm-up, reps 15-63 frames
+    apart): the counter's start pose lies near the reps' peaks, and two reps were cut 3 and 1
+    frames long at 25 fps, which broke the 0.2 s rep rule and left the release clip without
+    estimated bounds. Every rep now spans >= 0.2 s, and the release estimate passes."""
+    from olympia.counting import estimate_rep_bounds
+    from olympia.segment import check_rep_bounds, min_rep_frames
+    from olympia.skeleton import to_h36m
+    from olympia.timebase import resample_to_fps
+    root = realdata("fit3d", "train", "s05")
+    with gzip.open(root / "joints3d_25" / "warmup_15.json.gz", "rt") as f:
+        kp = resample_to_fps(to_h36m(np.asarray(json.load(f)["joints3d_25"]), "fit3d25"), 50.0)
+    res = count_reps(kp)
+    spans = res.rep_bounds[:, 1] - res.rep_bounds[:, 0]
+    assert res.count >= 10 and spans.min() >= min_rep_frames(25.0), spans.tolist()
+    est = estimate_rep_bounds(kp)
+    assert est.method == "counter"
+    check_rep_bounds(est.rep_bounds, len(kp), fps=25.0)       # raises on a rep under 0.2 s
+
+
 def test_real_fit3d_an_edge_rep_without_a_cycle_is_not_counted(realdata, monkeypatch):
     """Whole captures where getting into position rises like one more rep: s04's squats (the
     first 'rep' spans 1 frame between where the pose leaves the start pose and comes back) and
