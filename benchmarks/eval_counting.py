@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/eval_counting.py                    # counting, every source
     .venv/bin/python benchmarks/eval_counting.py --sets --lso       # + set detection, + LSO check
+    .venv/bin/python benchmarks/eval_counting.py --start-pose-ceiling  # + told the annotators' start pose
     options: --realdata DIR (../shared/realdata)  --work DIR (work/eval-counting: pose cache,
              assembled videos)  --no-video (mocap only)  --json FILE (all figures)
 
@@ -29,6 +30,10 @@ signal's trough, on the same reps). Rep confidence: how well it tells the counte
 match an annotated rep (IoU >= 0.5) from those that do not, as AUROC (0.5: no better than
 chance; 1: every matching rep is more confident than every other); the same for the reps with
 both ends within 0.3 s of an annotated boundary.
+
+Start-pose ceiling (--start-pose-ceiling): the Fit3D captures counted again with the start
+pose's phase taken from the annotation (the cycle's phase closest to the median pose at the
+annotated boundaries): what the boundary rule reaches when it need not estimate that pose.
 
 Set detection (--sets): every uncut capture alone (one set each); each subject's captures
 joined with 10 s of held pose between them; a long video assembled with ffmpeg from the real
@@ -322,6 +327,45 @@ def evaluate_counted_cut(cases: list[Case]) -> dict | None:
             "inner": float(np.mean(np.abs(inner) <= BOUNDARY_TOL))}
 
 
+@contextlib.contextmanager
+def annotated_start_pose(case: Case):
+    """While open, the counter's start pose is the annotators': the phase of the rep cycle
+    closest to the median pose at `case`'s annotated boundaries replaces `start_pose_phase`
+    (the rest of the boundary rule, the count and the set's edges stay the counter's)."""
+    x = periodicity.pose_features(case.keypoints)
+    template = np.median(x[np.minimum(case.boundaries, len(x) - 1)], axis=0)
+    saved = rep_bounds.start_pose_phase
+
+    def phase(xs, cycle, peaks, period, clip_edges):
+        return int(np.argmin(np.linalg.norm(cycle - template, axis=1)))
+
+    rep_bounds.start_pose_phase = phase
+    try:
+        yield
+    finally:
+        rep_bounds.start_pose_phase = saved
+
+
+def evaluate_annotated_start_pose(cases: list[Case]) -> dict:
+    """Per Fit3D source: the reps (boundaries) within 0.3 s when the counter is told the
+    annotators' start pose (`annotated_start_pose`): how far estimating that pose is from the
+    whole gap to the annotation, and what is left to the set's edges and the counts."""
+    out = {}
+    for source in ("fit3d_cut", "fit3d_uncut"):
+        group = [c for c in cases if c.source == source]
+        results = []
+        for case in group:
+            with annotated_start_pose(case):
+                results.append(counting.count_reps(case.keypoints))
+        kinds = [(kind, abs(o) <= BOUNDARY_TOL) for c, r in zip(group, results)
+                 for kind, o in boundary_offsets(c, r.rep_bounds)]
+        out[source] = {**boundary_metrics(group, results), "clips": len(group),
+                       "exact": float(np.mean([r.count == c.reps for c, r in zip(group, results)])),
+                       **{kind: float(np.mean([ok for k, ok in kinds if k == kind]))
+                          for kind in ("first", "inner", "last")}}
+    return out
+
+
 # -- set detection --------------------------------------------------------------------------
 
 def iou(a, b) -> float:
@@ -582,6 +626,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-video", action="store_true", help="motion capture only (no MediaPipe)")
     ap.add_argument("--sets", action="store_true", help="also evaluate set detection")
     ap.add_argument("--lso", action="store_true", help="also run the leave-subjects-out check")
+    ap.add_argument("--start-pose-ceiling", action="store_true",
+                    help="also count Fit3D with the annotators' start pose (a ceiling for estimating it)")
     ap.add_argument("--json", type=Path, help="write every figure to this file")
     args = ap.parse_args(argv)
     if not (args.realdata / "fit3d").exists():
@@ -615,6 +661,12 @@ def main(argv=None) -> int:
         print(f"count_reps told the clip is cut at its set (olympia count --cut), fit3d_cut ({r['clips']} clips, "
               f"exact {r['exact']:.2f}): boundaries {r['boundaries']:.3f}, reps {r['reps']:.3f}, "
               f"between reps {r['inner']:.3f} within 0.3 s")
+    if args.start_pose_ceiling:
+        report["annotated_start_pose"] = evaluate_annotated_start_pose(cases)
+        for source, r in report["annotated_start_pose"].items():
+            print(f"told the annotators' start pose, {source} ({r['clips']} clips, exact {r['exact']:.2f}): "
+                  f"boundaries {r['boundaries']:.3f}, reps {r['reps']:.3f} within 0.3 s; "
+                  f"first / between reps / last {r['first']:.2f} / {r['inner']:.2f} / {r['last']:.2f}")
     if args.sets:
         report["sets_mocap"] = evaluate_sets_mocap(cases)
         print("sets, motion capture:", json.dumps(report["sets_mocap"]))
