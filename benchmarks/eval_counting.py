@@ -39,7 +39,10 @@ Set detection (--sets): every uncut capture alone (one set each); each subject's
 joined with 10 s of held pose between them; a long video assembled with ffmpeg from the real
 clips with held frames and a black stretch between them, posed with MediaPipe and searched
 as `olympia videos sets` does (olympia.pose.workout.sets_in_pose: the usable runs, then the
-sets in each). Precision and recall at IoU >= 0.5, and OBO of the matched sets' reps.
+sets in each). Precision and recall at IoU >= 0.5, and OBO of the matched sets' reps. Walking:
+every uncut capture alone again with the root subtracted (as MediaPipe gives the pose: only
+the feet tell walking), and how much of the root's travel the feet's path covers in the
+steps around the sets (`feet_against_root`).
 
 Leave-subjects-out (--lso): three parameters of the counter tuned on a grid on subjects
 s03 + s04, reported on s05 + s07 beside the defaults; the same for the three parameters of the
@@ -71,7 +74,7 @@ import reference_counter  # noqa: E402
 import olympia.counting as counting  # noqa: E402
 import olympia.periodicity as periodicity  # noqa: E402
 import olympia.rep_bounds as rep_bounds  # noqa: E402
-from olympia.sets import detect_sets  # noqa: E402
+from olympia.sets import detect_sets, foot_path  # noqa: E402
 from olympia.skeleton import to_h36m  # noqa: E402
 from olympia.timebase import FPS, rescale_frames, resample_to_fps  # noqa: E402
 
@@ -414,8 +417,30 @@ def evaluate_sets_mocap(cases: list[Case]) -> dict:
         joined.append(match_sets(detect_sets(kp).sets, truth))
         seconds += time.perf_counter() - t0
         frames += len(kp)
-    return {"uncut_alone": summarize_sets(alone),
-            "joined_with_rests": {**summarize_sets(joined), "frames_per_s": frames / seconds}}
+    # as MediaPipe gives them: every joint relative to the root, so only the feet tell walking
+    centred = [match_sets(detect_sets(c.keypoints - c.keypoints[:, :1]).sets,
+                          [(c.boundaries[0], c.boundaries[-1], c.reps)]) for c in uncut]
+    return {"uncut_alone": summarize_sets(alone), "uncut_alone_root_centred": summarize_sets(centred),
+            "joined_with_rests": {**summarize_sets(joined), "frames_per_s": frames / seconds},
+            "walking_steps_by_the_feet": feet_against_root(uncut)}
+
+
+def feet_against_root(uncut: list[Case], window: int = int(FPS), moving: float = 0.5) -> dict:
+    """How much of the root's travel the feet's path (`olympia.sets.foot_path`, from the pose
+    relative to the root) covers, over the 1 s windows outside the annotated set (walking in,
+    stepping off) where the root moves faster than `moving` m/s: real walking steps."""
+    ratios = []
+    for c in uncut:
+        root, feet = c.keypoints[:, 0, :2].astype(np.float64), foot_path(c.keypoints)
+        by_root = np.linalg.norm(root[window:] - root[:-window], axis=1) * FPS / window
+        by_feet = np.linalg.norm(feet[window:] - feet[:-window], axis=1) * FPS / window
+        start = np.arange(len(by_root))
+        outside = (start + window <= c.boundaries[0]) | (start >= c.boundaries[-1])
+        keep = outside & (by_root > moving)
+        ratios += list(by_feet[keep] / by_root[keep])
+    q = np.percentile(ratios, [25, 50, 75]) if ratios else [np.nan] * 3
+    return {"windows": len(ratios), "feet_over_root_median": float(q[1]),
+            "feet_over_root_iqr": [float(q[0]), float(q[2])]}
 
 
 # The long video: real clips, each followed by a rest (its last frame held) or a black stretch.

@@ -18,9 +18,10 @@ per-rep [start, end), confidence) and the stretches that could not be used, with
    left on either side, if at least MIN_RUN_S long, is searched again (another exercise right
    before or after, without a rest between); neighbouring sets of the same movement in one
    active stretch (a tempo change splits a set there) are joined again (`merge_same_movement`);
-5. a set needs MIN_SET_REPS reps; when the skeleton has a global position (motion capture),
-   a stretch whose root travels faster than MAX_TRAVEL_M_S is walking, not a set. (MediaPipe
-   world landmarks sit on the hips: walking in place or across a room looks like a set.)
+5. a set needs MIN_SET_REPS reps; a set whose body travels faster than MAX_TRAVEL_M_S is
+   walking, not a set: the root's travel where the skeleton has a global position (motion
+   capture), else the feet's (`foot_path`: MediaPipe's world landmarks sit on the hips, so
+   walking across a room or on a treadmill repeats like a set).
 
 Pure numpy/scipy: no video, no I/O.
 """
@@ -34,12 +35,14 @@ from olympia.counting import CountResult, count_periodic, same_movement
 from olympia.gaps import GapPolicy, missing_runs
 from olympia.periodicity import (MAX_PERIOD_S, MIN_AMPLITUDE_M, REST_S, PeriodScan, moving_average, pose_features,
                                  scan_periods)
+from olympia.skeleton import L_ANKLE, R_ANKLE, ROOT
 from olympia.timebase import FPS
 
 MIN_RUN_S = 2.0         # a run with a person shorter than this cannot hold a set
 MIN_REST_S = REST_S     # active stretches closer than this are one set
 MIN_SET_REPS = 2        # fewer reps is not a set
-MAX_TRAVEL_M_S = 0.8    # root speed over a set above this is walking, not reps (walking: 1.2-1.4 m/s)
+MAX_TRAVEL_M_S = 0.8    # the body's speed over a set above this is walking, not reps (walking: 1.2-1.4
+#                         m/s; Fit3D's sets, cut at their annotation: at most 0.37 m/s by the feet)
 CHUNK = 4096            # window starts scanned at once (the scan's map is ~100 lags x CHUNK floats)
 
 
@@ -150,7 +153,7 @@ def _detect(kp: np.ndarray, fps: float) -> SetDetection:
             continue
         x = pose_features(kp[a:b], fps)
         scan = chunked_scan(x, fps)
-        found, why_not = sets_in_run(x, scan, kp[a:b, 0], fps)
+        found, why_not = sets_in_run(x, scan, kp[a:b], fps)
         out.sets += [s.shifted(a) for s in found]
         if not found:
             out.unusable.append(Unusable(a, b, why_not))
@@ -194,10 +197,11 @@ def active_stretches(scan: PeriodScan, n: int, fps: float = FPS) -> list[tuple[i
     return [(a, b) for a, b in joined]
 
 
-def sets_in_run(x: np.ndarray, scan: PeriodScan, root: np.ndarray, fps: float = FPS
+def sets_in_run(x: np.ndarray, scan: PeriodScan, keypoints: np.ndarray, fps: float = FPS
                 ) -> tuple[list[ExerciseSet], str]:
-    """Sets inside one run with a person, frames relative to the run (see the module
-    docstring), and, for a run without a set, why none was found (one line for the user)."""
+    """Sets inside one run with a person (features x of its (T, J, 3) `keypoints`), frames
+    relative to the run (see the module docstring), and, for a run without a set, why none was
+    found (one line for the user)."""
     found, misses = [], []
     stretches = active_stretches(scan, len(x), fps)
     # a set's reps may continue past its stretch into the rest on either side, not into the
@@ -213,8 +217,9 @@ def sets_in_run(x: np.ndarray, scan: PeriodScan, root: np.ndarray, fps: float = 
                           f"counted there (a set needs {MIN_SET_REPS})")
             continue
         sa, sb = int(res.rep_bounds[0, 0]), int(res.rep_bounds[-1, 1])
-        if is_locomotion(root[sa:sb], fps):
-            misses.append(f"walking, not a set: the body travels {travel_speed(root[sa:sb], fps):.1f} m/s "
+        speed = body_speed(keypoints[sa:sb], float(res.period_frames), fps)
+        if speed > MAX_TRAVEL_M_S:
+            misses.append(f"walking, not a set: the body travels {speed:.1f} m/s "
                           f"(a set stays under {MAX_TRAVEL_M_S:g} m/s)")
         else:
             found.append(_as_set(res, sa, sb))
@@ -271,17 +276,38 @@ def no_repetition_reason(x: np.ndarray, fps: float = FPS) -> str:
             f"consecutive cycles of the same movement were found (a set needs {MIN_SET_REPS} reps alike)")
 
 
-def travel_speed(root: np.ndarray, fps: float = FPS) -> float:
-    """Mean speed (m/s) of the root's smoothed horizontal path; 0 without a global position."""
-    if len(root) < 2 or not np.isfinite(root).all():
+def body_speed(keypoints: np.ndarray, period: float, fps: float = FPS) -> float:
+    """How fast (m/s) the body of a (T, J, 3) z-up skeleton travels: the faster of its root's
+    travel and its feet's (`foot_path`), each `travel_speed` over windows of one `period`."""
+    return max(travel_speed(keypoints[:, ROOT, :2], period, fps),
+               travel_speed(foot_path(keypoints), period, fps))
+
+
+def foot_path(keypoints: np.ndarray) -> np.ndarray:
+    """(T, 2) the horizontal path along which the feet carry the body, from the pose relative
+    to its root alone: the lower ankle stands on the ground, so the body moves forward as far
+    as that ankle moves back relative to the root; a frame where the other ankle becomes the
+    lower adds nothing. Walking in MediaPipe's world landmarks (which sit on the hips) or on a
+    treadmill travels by this path; in Fit3D's motion capture it covers 0.87 of the root's
+    travel in the real steps around its sets (docs/counting.md, "Sets in long sequences")."""
+    feet = keypoints[:, [R_ANKLE, L_ANKLE]] - keypoints[:, [ROOT]]          # (T, 2, 3)
+    lower = np.argmax(-np.nan_to_num(feet[:, :, 2], nan=np.inf), axis=1)
+    planted = feet[np.arange(len(feet)), lower, :2].astype(np.float64)
+    step = np.nan_to_num(np.diff(planted, axis=0))
+    step[lower[1:] != lower[:-1]] = 0.0
+    return -np.vstack([np.zeros((1, 2)), np.cumsum(step, axis=0)])
+
+
+def travel_speed(path: np.ndarray, period: float, fps: float = FPS) -> float:
+    """The median speed (m/s) at which a (T, 2) horizontal path gets anywhere over one
+    `period` (frames), over the windows with both ends known: a set's motion comes back
+    within each rep however far it reaches, walking does not."""
+    if len(path) < 2:
         return 0.0
-    path = moving_average(root[:, :2].astype(np.float64), max(1, int(fps)))
-    return float(np.linalg.norm(np.diff(path, axis=0), axis=1).sum()) / (len(root) / fps)
-
-
-def is_locomotion(root: np.ndarray, fps: float = FPS) -> bool:
-    """The root's smoothed horizontal path covers more than MAX_TRAVEL_M_S on average."""
-    return travel_speed(root, fps) > MAX_TRAVEL_M_S
+    w = int(np.clip(round(period), 1, len(path) - 1))
+    moved = np.linalg.norm(path[w:] - path[:-w], axis=1)
+    moved = moved[np.isfinite(moved)]
+    return float(np.median(moved)) * fps / w if len(moved) else 0.0
 
 
 def _as_set(res: CountResult, a: int, b: int) -> ExerciseSet:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from olympia.periodicity import pose_features, scan_periods
-from olympia.sets import SetDetector, chunked_scan, detect_sets, person_runs
+from olympia.sets import SetDetector, chunked_scan, detect_sets, foot_path, person_runs, travel_speed
 
 STAND = np.zeros((17, 3), np.float32)
 STAND[:, 2] = np.linspace(0.1, 1.7, 17)
@@ -133,6 +133,41 @@ def test_walking_across_the_room_is_not_a_set():
     assert sets[0].start_frame >= 50 + len(steps) + 100 - 25
 
 
+def walking_on_the_hips(cycles: int, period: int, speed: float, seed: int) -> np.ndarray:
+    """Walking as MediaPipe's world landmarks show it: the root stays at the origin. Each ankle
+    stands on the ground (z = 0) for 60% of the gait cycle, sliding back relative to the hips
+    at `speed` m/s (the body moves forward over it), then swings forward 10 cm off the ground;
+    the legs half a cycle apart; hips 0.9 m above the ground."""
+    t = np.arange(cycles * period)
+    stride = speed * period / 25                       # how far the body travels in one cycle
+    kp = np.repeat((STAND - STAND[0])[None], len(t), axis=0)
+    for ankle, knee, shift in ((3, 2, 0.0), (6, 5, 0.5)):
+        phase = (t / period + shift) % 1.0
+        stance = phase < 0.6
+        u = np.where(stance, phase / 0.6, (phase - 0.6) / 0.4)
+        x = np.where(stance, 0.3 * stride - 0.6 * stride * u, -0.3 * stride + 0.6 * stride * u)
+        z = np.where(stance, 0.0, 0.1 * np.sin(np.pi * u))
+        kp[:, ankle] = np.stack([np.zeros_like(x), x, z - 0.9], axis=1)
+        kp[:, knee] = np.stack([np.zeros_like(x), x / 2 + 0.05, (z - 0.9) / 2], axis=1)
+    return (kp + np.random.default_rng(seed).normal(0, 0.004, kp.shape)).astype(np.float32)
+
+
+def test_walking_on_the_hips_travels_by_its_feet():
+    """Without a global position (MediaPipe, a treadmill) walking at 1.3 m/s still travels: in
+    single support the lower ankle slides back at exactly 1.3 m/s, so the feet's path covers
+    1.3 m/s less what the 20% of double support loses to switching feet (at most 0.26): 1.04-1.3
+    m/s over each gait cycle. Curls in place on the same hips go nowhere."""
+    walk = walking_on_the_hips(12, 27, 1.3, seed=7)
+    assert np.abs(walk[:, 0]).max() < 0.02                          # the root stays put
+    assert 1.04 <= travel_speed(foot_path(walk), 27) <= 1.3
+    det = detect_sets(walk)
+    assert det.sets == [] and len(det.unusable) == 1
+    assert det.unusable[0].reason.startswith("walking, not a set: the body travels 1.")
+    curls = reps_of(ARMS, 6, 50, 0.45) - STAND[0]
+    assert travel_speed(foot_path(curls), 50) < 0.05
+    assert [s.reps for s in detect_sets(np.concatenate([walk, rest(100) - STAND[0], curls])).sets] == [6]
+
+
 def test_bad_input_gives_no_sets_and_one_line_each():
     assert detect_sets(np.full((500, 17, 3), np.nan, np.float32)).unusable[0].reason == "no person detected"
     det = detect_sets(np.zeros((0, 17, 3), np.float32))
@@ -201,3 +236,49 @@ def test_real_fit3d_captures_joined_with_rests(realdata):
     assert sum(v >= 0.5 for v in ious) >= 5, ious                  # recall at IoU 0.5
     assert len(det.sets) <= len(truth) + 1                         # precision
     assert all(abs(s.reps - t[2]) <= 1 for s, t, v in zip(matched, truth, ious) if v >= 0.5)
+
+
+def _fit3d(root, action: str) -> np.ndarray:
+    from olympia.skeleton import to_h36m
+    from olympia.timebase import resample_to_fps
+    with gzip.open(root / "joints3d_25" / f"{action}.json.gz", "rt") as f:
+        return resample_to_fps(to_h36m(np.asarray(json.load(f)["joints3d_25"]), "fit3d25"), 50.0)
+
+
+def test_real_steps_travel_by_the_feet_as_by_the_root(realdata):
+    """Around their sets Fit3D's subjects step in, get down into a push-up or burpee position
+    and step off: over the 1 s windows outside the annotated set where the motion-captured root
+    travels faster than 0.5 m/s, the feet's path from the pose relative to the root (what
+    MediaPipe gives) covers 75-95% of the root's travel (a foot slides while the body turns; all
+    147 captures: median 0.87, IQR 0.80-0.92, benchmarks/eval_counting.py --sets)."""
+    from olympia.timebase import rescale_frames
+    root = realdata("fit3d", "train", "s04")
+    ann = json.loads((root / "rep_ann.json").read_text())
+    ratios = []
+    for action in ["burpees", "diamond_pushup", "pushup"]:
+        kp, b = _fit3d(root, action), rescale_frames(ann[action], 50.0)
+        by_root = np.linalg.norm(kp[25:, 0, :2] - kp[:-25, 0, :2], axis=1)
+        feet = foot_path(kp - kp[:, :1])
+        by_feet = np.linalg.norm(feet[25:] - feet[:-25], axis=1)
+        start = np.arange(len(by_root))
+        keep = ((start + 25 <= b[0]) | (start >= b[-1])) & (by_root > 0.5)
+        ratios += list(by_feet[keep] / by_root[keep])
+    assert len(ratios) >= 100
+    assert 0.75 <= np.median(ratios) <= 0.95
+
+
+def test_real_sets_on_the_hips_are_not_walking(realdata):
+    """The Fit3D sets whose feet move most, seen as MediaPipe sees them (root at the origin):
+    mule kicks on all fours, burpees' jumps and reverse lunges' steps come back within each
+    rep, so each capture still holds its annotated set (IoU >= 0.5, reps within one)."""
+    from olympia.timebase import rescale_frames
+    root = realdata("fit3d", "train", "s07")
+    ann = json.loads((root / "rep_ann.json").read_text())
+    for action in ["mule_kick", "burpees", "dumbbell_reverse_lunge"]:
+        if action not in ann:
+            continue
+        kp, b = _fit3d(root, action), rescale_frames(ann[action], 50.0)
+        det = detect_sets(kp - kp[:, :1])
+        assert not any(u.reason.startswith("walking") for u in det.unusable), action
+        [found] = [s for s in det.sets if iou((s.start_frame, s.end_frame), (b[0], b[-1])) >= 0.5]
+        assert abs(found.reps - (len(b) - 1)) <= 1, action
