@@ -42,7 +42,7 @@ MIN_RUN_S = 2.0         # a run with a person shorter than this cannot hold a se
 MIN_REST_S = REST_S     # active stretches closer than this are one set
 MIN_SET_REPS = 2        # fewer reps is not a set
 MAX_TRAVEL_M_S = 0.8    # the body's speed over a set above this is walking, not reps (walking: 1.2-1.4
-#                         m/s; Fit3D's sets, cut at their annotation: at most 0.37 m/s by the feet)
+#                         m/s; Fit3D's sets by the feet: at most 0.36 m/s, docs/counting.md)
 CHUNK = 4096            # window starts scanned at once (the scan's map is ~100 lags x CHUNK floats)
 
 
