@@ -2,6 +2,8 @@
 the other inputs are still counted, and the exit code is non-zero at the end."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -62,3 +64,29 @@ def test_count_cut_covers_the_input_with_its_reps(tmp_path):
     assert plain["count"] == cut["count"] == 4
     assert abs(plain["reps"][0]["start_frame"] - 20) <= 3 and abs(plain["reps"][-1]["end_frame"] - 180) <= 3
     assert cut["reps"][0]["start_frame"] == 0 and cut["reps"][-1]["end_frame"] == len(kp)
+
+
+def test_count_notes_walking_and_still_counts(tmp_path):
+    """A skeleton walking on its hips at 1.3 m/s (MediaPipe's landmarks, a treadmill) is
+    periodic, so it is counted (the counter is blind to the exercise: 12 gait cycles), with a
+    note on stderr that the feet carry the body at walking speed (1.04-1.3 m/s by hand,
+    tests/test_sets.py); curls in place get no note; stdout stays `<path><TAB><count>`."""
+    from factories import walking_on_the_hips
+    walk, curls = tmp_path / "walk.npy", tmp_path / "curls.npy"
+    np.save(walk, walking_on_the_hips(12, 27, 1.3, seed=7))
+    time = np.arange(20 + 6 * 40 + 20)            # 20 still frames, 6 curls of 40 frames, 20 still
+    lift = (1 - np.cos(2 * np.pi * np.clip((time - 20) / 40, 0, 6))) / 2
+    kp = np.zeros((len(time), 17, 3), np.float32)
+    kp[:, :, 2] = np.linspace(0.1, 1.7, 17)
+    kp[:, [13, 16], 2] += 0.5 * lift[:, None].astype(np.float32)   # both wrists rise and fall
+    np.save(curls, kp)
+    res = CliRunner().invoke(main, ["count", str(walk), str(curls)])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert [line.split("\t")[0] for line in lines] == [str(walk), str(curls)]
+    assert abs(int(lines[0].split("\t")[1]) - 12) <= 1 and lines[1].split("\t")[1] == "6"
+    [note] = res.stderr.splitlines()
+    assert note.startswith(f"note: {walk}: the body travels 1.") and "walking" in note
+    as_json = CliRunner().invoke(main, ["count", str(walk), "--json"])
+    assert json.loads(as_json.stdout)[0]["count"] == int(lines[0].split("\t")[1])
+    assert "walking" in as_json.stderr

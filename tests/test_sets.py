@@ -10,6 +10,7 @@ import pytest
 
 from olympia.periodicity import pose_features, scan_periods
 from olympia.sets import SetDetector, chunked_scan, detect_sets, foot_path, person_runs, travel_speed
+from factories import walking_on_the_hips
 
 STAND = np.zeros((17, 3), np.float32)
 STAND[:, 2] = np.linspace(0.1, 1.7, 17)
@@ -131,25 +132,6 @@ def test_walking_across_the_room_is_not_a_set():
     sets = detect_sets(kp).sets
     assert [s.reps for s in sets] == [6]
     assert sets[0].start_frame >= 50 + len(steps) + 100 - 25
-
-
-def walking_on_the_hips(cycles: int, period: int, speed: float, seed: int) -> np.ndarray:
-    """Walking as MediaPipe's world landmarks show it: the root stays at the origin. Each ankle
-    stands on the ground (z = 0) for 60% of the gait cycle, sliding back relative to the hips
-    at `speed` m/s (the body moves forward over it), then swings forward 10 cm off the ground;
-    the legs half a cycle apart; hips 0.9 m above the ground."""
-    t = np.arange(cycles * period)
-    stride = speed * period / 25                       # how far the body travels in one cycle
-    kp = np.repeat((STAND - STAND[0])[None], len(t), axis=0)
-    for ankle, knee, shift in ((3, 2, 0.0), (6, 5, 0.5)):
-        phase = (t / period + shift) % 1.0
-        stance = phase < 0.6
-        u = np.where(stance, phase / 0.6, (phase - 0.6) / 0.4)
-        x = np.where(stance, 0.3 * stride - 0.6 * stride * u, -0.3 * stride + 0.6 * stride * u)
-        z = np.where(stance, 0.0, 0.1 * np.sin(np.pi * u))
-        kp[:, ankle] = np.stack([np.zeros_like(x), x, z - 0.9], axis=1)
-        kp[:, knee] = np.stack([np.zeros_like(x), x / 2 + 0.05, (z - 0.9) / 2], axis=1)
-    return (kp + np.random.default_rng(seed).normal(0, 0.004, kp.shape)).astype(np.float32)
 
 
 def test_walking_on_the_hips_travels_by_its_feet():
