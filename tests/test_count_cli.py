@@ -19,6 +19,16 @@ def _periodic(reps: int, period: int = 30) -> np.ndarray:
     return kp
 
 
+def _curls(reps: int, period: int = 40) -> np.ndarray:
+    """20 still frames, `reps` curls of `period` frames (both wrists rise 0.5 m and fall), 20 still."""
+    t = np.arange(20 + reps * period + 20)
+    lift = (1 - np.cos(2 * np.pi * np.clip((t - 20) / period, 0, reps))) / 2
+    kp = np.zeros((len(t), 17, 3), np.float32)
+    kp[:, :, 2] = np.linspace(0.1, 1.7, 17)
+    kp[:, [13, 16], 2] += 0.5 * lift[:, None].astype(np.float32)
+    return kp
+
+
 @pytest.mark.parametrize("bad,why", [(np.full((40, 17, 3), np.nan, np.float32), "NaN/inf"),
                                      (np.full((40, 17, 3), np.inf, np.float32), "NaN/inf"),
                                      (np.zeros((0, 17, 3), np.float32), "at least 2 frames")])
@@ -51,11 +61,7 @@ def test_count_cut_covers_the_input_with_its_reps(tmp_path):
     the last ends at the input's last frame."""
     import json
     path = tmp_path / "set.npy"
-    t = np.arange(20 + 4 * 40 + 20)        # 20 still frames, 4 reps of 40 frames, 20 still
-    lift = (1 - np.cos(2 * np.pi * np.clip((t - 20) / 40, 0, 4))) / 2
-    kp = np.zeros((len(t), 17, 3), np.float32)
-    kp[:, :, 2] = np.linspace(0.1, 1.7, 17)
-    kp[:, [13, 16], 2] += 0.5 * lift[:, None].astype(np.float32)   # both wrists rise and fall
+    kp = _curls(4)
     np.save(path, kp)
     plain = json.loads(CliRunner().invoke(main, ["count", str(path), "--json"]).output)[0]
     res = CliRunner().invoke(main, ["count", str(path), "--json", "--cut"])
@@ -74,12 +80,7 @@ def test_count_notes_walking_and_still_counts(tmp_path):
     from factories import walking_on_the_hips
     walk, curls = tmp_path / "walk.npy", tmp_path / "curls.npy"
     np.save(walk, walking_on_the_hips(12, 27, 1.3, seed=7))
-    time = np.arange(20 + 6 * 40 + 20)            # 20 still frames, 6 curls of 40 frames, 20 still
-    lift = (1 - np.cos(2 * np.pi * np.clip((time - 20) / 40, 0, 6))) / 2
-    kp = np.zeros((len(time), 17, 3), np.float32)
-    kp[:, :, 2] = np.linspace(0.1, 1.7, 17)
-    kp[:, [13, 16], 2] += 0.5 * lift[:, None].astype(np.float32)   # both wrists rise and fall
-    np.save(curls, kp)
+    np.save(curls, _curls(6))
     res = CliRunner().invoke(main, ["count", str(walk), str(curls)])
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
