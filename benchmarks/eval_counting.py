@@ -427,8 +427,8 @@ def evaluate_sets_mocap(cases: list[Case]) -> dict:
 
 def feet_against_root(uncut: list[Case], window: int = int(FPS), moving: float = 0.5) -> dict:
     """How much of the root's travel the feet's path (`olympia.sets.foot_path`, from the pose
-    relative to the root) covers, over the 1 s windows outside the annotated set (walking in,
-    stepping off) where the root moves faster than `moving` m/s: real walking steps."""
+    relative to the root) covers, over the 1 s windows outside the annotated set (stepping in,
+    getting down to the floor, stepping off) where the root moves faster than `moving` m/s."""
     ratios = []
     for c in uncut:
         root, feet = c.keypoints[:, 0, :2].astype(np.float64), foot_path(c.keypoints)

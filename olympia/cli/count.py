@@ -8,7 +8,6 @@ import numpy as np
 
 from olympia.errors import OlympiaError
 from olympia.pose.inputs import iter_skeletons
-from olympia.sets import MAX_TRAVEL_M_S
 from olympia.timebase import FPS
 
 
@@ -72,11 +71,9 @@ def count(inputs, backend, with_truth, per_rep, cut_to_set, as_json):
                     click.secho(f"error: {name}: {problem}", fg="red", err=True)
                     continue
                 res = count_reps(kp, cut_to_set=cut_to_set)
-                speed = walking_speed(kp, res)
-                if speed is not None:       # a note, not an error: the count stands
-                    click.secho(f"note: {name}: the body travels {speed:.1f} m/s over these reps: walking, "
-                                f"not an exercise set? (a set stays under {MAX_TRAVEL_M_S:g} m/s; "
-                                "`olympia videos sets` leaves walking out)", fg="yellow", err=True)
+                note = walking_note(kp, res)
+                if note:                    # a note, not an error: the count stands
+                    click.secho(f"note: {name}: {note}", fg="yellow", err=True)
                 if as_json:
                     items.append(_as_json(name, res, truth))
                     continue
@@ -97,16 +94,19 @@ def count(inputs, backend, with_truth, per_rep, cut_to_set, as_json):
         raise SystemExit(2)
 
 
-def walking_speed(keypoints, res) -> float | None:
-    """How fast (m/s) the body travels over the counted reps when that is walking's
-    (olympia.sets.body_speed above MAX_TRAVEL_M_S: by the root, or by the feet where the
-    pose sits on the hips), else None. The counter is blind to the exercise: it counts steps."""
-    from olympia.sets import body_speed
+def walking_note(keypoints, res) -> str | None:
+    """One line when the body travels at walking speed over the counted reps
+    (olympia.sets.body_speed above MAX_TRAVEL_M_S: by the root, or by the feet where the pose
+    sits on the hips), else None. The counter is blind to the exercise: it counts steps."""
+    from olympia.sets import MAX_TRAVEL_M_S, body_speed
     if not res.count or res.period_frames is None:
         return None
     a, b = int(res.rep_bounds[0, 0]), int(res.rep_bounds[-1, 1])
     speed = body_speed(np.asarray(keypoints)[a:b], float(res.period_frames))
-    return speed if speed > MAX_TRAVEL_M_S else None
+    if speed <= MAX_TRAVEL_M_S:
+        return None
+    return (f"the body travels {speed:.1f} m/s over these reps: walking, not an exercise set? (a set "
+            f"stays under {MAX_TRAVEL_M_S:g} m/s; `olympia videos sets` leaves walking out)")
 
 
 def _as_json(name: str, res, truth) -> dict:
