@@ -208,7 +208,9 @@ def probe_cmd(paths):
 @engine_options
 def sets_cmd(video, as_json, backend, cache_dir, no_cache, pose_stride, quiet, engine_kind, ray_address,
              ray_cpus, ray_gpus):
-    """Find the exercise sets in a (long) workout VIDEO: periodic stretches separated by rest.
+    """Find the exercise sets in a (long) workout VIDEO: periodic stretches separated by rest
+    (walking is periodic too: a stretch where the feet carry the body faster than 0.8 m/s is
+    reported as walking, not a set).
 
     For each set: start_frame, end_frame (25 fps timeline, half-open), reps, rep_bounds (one
     [start, end) per rep) and confidence. Frames are streamed from ffmpeg through the pose
