@@ -201,3 +201,51 @@ def clip_sheet(clip, out: Path, frames: int = 8) -> Path:
                  f"{len(kp)} frames", fontsize=10, x=0.02, ha="left")
     save(fig, out)
     return out
+
+
+SET_COLOUR, UNUSABLE_COLOUR = "#3b7dd8", "#b8b8b8"
+
+
+def sets_timeline(path: Path, sets: list, unusable: list, n_frames: int, title: str, fps: float = FPS) -> None:
+    """A long video's sets on its timeline (`olympia videos sets --plot`): where the sets lie,
+    their reps, how sure the detector is, and what was left out and why, at a glance."""
+    fig, ax = plt.subplots(figsize=(14, 2.6))
+    draw_sets_timeline(ax, sets, unusable, n_frames, title, fps)
+    save(fig, path)
+
+
+def draw_sets_timeline(ax, sets: list, unusable: list, n_frames: int, title: str, fps: float = FPS) -> None:
+    """Sets (olympia.sets.ExerciseSet) as bars from start to end frame, a white tick where each
+    rep after the first starts, `set number: reps` above, shaded by confidence (pale: unsure);
+    the stretches left out (olympia.sets.Unusable) as grey hatched bars below, each with the
+    start of its reason where the bar is wide enough. Time in seconds, minutes past 5 minutes."""
+    from matplotlib.patches import Patch
+
+    unit, per_unit = ("min", 60.0 * fps) if n_frames > 300 * fps else ("s", fps)
+    length = max(n_frames, 1) / per_unit
+    for k, s in enumerate(sets, 1):
+        left, width = s.start_frame / per_unit, (s.end_frame - s.start_frame) / per_unit
+        ax.barh(0.65, width, left=left, height=0.5, color=SET_COLOUR, alpha=0.35 + 0.65 * float(s.confidence))
+        ax.vlines([a / per_unit for a, _ in s.rep_bounds[1:]], 0.4, 0.9, color="white", lw=0.8)
+        ax.text(left + width / 2, 0.93, f"{k}: {s.reps}", ha="center", va="bottom", fontsize=7)
+    for u in unusable:
+        left, width = u.start_frame / per_unit, (u.end_frame - u.start_frame) / per_unit
+        ax.barh(0.17, width, left=left, height=0.22, color=UNUSABLE_COLOUR, hatch="//", edgecolor="#808080")
+        if width > 0.06 * length:
+            ax.text(left + width / 2, 0.17, _short_reason(u.reason), ha="center", va="center", fontsize=6)
+    ax.set_xlim(0, length)
+    ax.set_ylim(0, 1.15)
+    ax.set_yticks([])
+    ax.set_xlabel(f"time ({unit})")
+    reps = sum(int(s.reps) for s in sets)
+    ax.set_title(f"{title}: {len(sets)} set(s), {reps} reps; {len(unusable)} stretch(es) left out", fontsize=9)
+    ax.legend(handles=[Patch(color=SET_COLOUR, label="set (number: reps; paler: less sure; ticks: reps)"),
+                       Patch(facecolor=UNUSABLE_COLOUR, hatch="//", edgecolor="#808080", label="left out")],
+              loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7, frameon=False)
+
+
+def _short_reason(reason: str, chars: int = 24) -> str:
+    """The reason's first clause, cut at a word within `chars` characters."""
+    for stop in (":", " (", ";"):
+        reason = reason.split(stop)[0]
+    return reason if len(reason) <= chars else reason[:chars].rsplit(" ", 1)[0] + "..."

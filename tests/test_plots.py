@@ -95,3 +95,30 @@ def test_by_rep_count_points_carry_their_n(monkeypatch, tmp_path):
     assert texts == [["n=120", "n=30", "n=2"]] * 2
     monkeypatch.undo()
     plt.close("all")
+
+
+def test_sets_timeline_draws_each_set_and_stretch_at_its_frames():
+    """Two sets and a gap on a 120 s timeline (seconds): set bars from start to end frame / 25,
+    a tick where each rep after the first starts, `number: reps` above; the gap below with
+    its reason's first clause; on a 45-minute timeline the same frames in minutes."""
+    from olympia.sets import ExerciseSet, Unusable
+    sets = [ExerciseSet(250, 1000, 3, [[250, 500], [500, 750], [750, 1000]], 0.9, 250.0),
+            ExerciseSet(2000, 2500, 2, [[2000, 2250], [2250, 2500]], 0.4, 250.0)]
+    gap = [Unusable(1200, 1450, "no person detected (mean brightness 3/255: too dark)")]
+    fig, ax = plt.subplots()
+    plots.draw_sets_timeline(ax, sets, gap, 3000, "workout.mp4")
+    bars = [(round(p.get_x(), 6), round(p.get_width(), 6)) for p in ax.patches]
+    assert bars == [(10.0, 30.0), (80.0, 20.0), (48.0, 10.0)]          # 250 / 25 = 10 s, ...
+    ticks = sorted(round(float(x), 6) for c in ax.collections for seg in c.get_segments() for x in {seg[0][0]})
+    assert ticks == [20.0, 30.0, 90.0]                                  # 500, 750 and 2250 / 25
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["1: 3", "2: 2", "no person detected"]
+    assert ax.get_xlim() == (0.0, 120.0) and ax.get_xlabel() == "time (s)"
+    assert ax.get_title() == "workout.mp4: 2 set(s), 5 reps; 1 stretch(es) left out"
+    assert ax.patches[0].get_alpha() > ax.patches[1].get_alpha()        # the surer set is darker
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    plots.draw_sets_timeline(ax, [ExerciseSet(15000, 16500, 2, [[15000, 15750], [15750, 16500]], 1.0, 750.0)],
+                             [], 67500, "long.mp4")
+    assert [(p.get_x(), p.get_width()) for p in ax.patches] == [(10.0, 1.0)] and ax.get_xlabel() == "time (min)"
+    plt.close(fig)

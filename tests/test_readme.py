@@ -63,6 +63,7 @@ SLOW = {
     "olympia videos normalize work/videos/raw/*.mp4 --out work/videos/normalized/workouts": "ffmpeg",
     "olympia videos probe work/videos/normalized/workouts/abc.mp4": "after normalize",
     "olympia videos sets work/videos/normalized/workouts/abc.mp4 --json": "MediaPipe",
+    "olympia videos sets work/videos/normalized/workouts/abc.mp4 --plot work/abc.sets.png": "MediaPipe (cached)",
     "olympia videos cut work/videos/normalized/workouts/abc.mp4 --start 50 --end 200 --out work/clips": "ffmpeg",
     "olympia pose work/clips/*.mp4 --backend mediapipe --out work/stores/videos": "MediaPipe",
     "olympia count work/videos/normalized/workouts/abc.mp4": "MediaPipe",
@@ -181,6 +182,7 @@ def test_readme_commands_run_including_the_slow_ones(demo_release, tmp_path):
     ran = _run_all(tmp_path, demo_release, slow=True)
     assert set(SLOW) <= set(ran)
     assert len(list((tmp_path / "work/show").glob("*.png"))) == 5
+    assert (tmp_path / "work/abc.sets.png").is_file()
 
 
 def test_reading_a_release_recipes_run(demo_release, tmp_path):

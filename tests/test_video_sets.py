@@ -148,9 +148,14 @@ def test_sets_json_is_a_list_of_sets_and_nothing_else_and_the_second_run_is_cach
     assert 0 <= s["start_frame"] < s["end_frame"] <= 175 and 0 < s["confidence"] <= 1
     assert s["rep_bounds"][0][0] == s["start_frame"] and s["rep_bounds"][-1][1] == s["end_frame"]
     assert len(pose_calls) == 1
-    r = run("videos", "sets", clip, "--cache-dir", tmp_path / "cache", "--quiet")
+    r = run("videos", "sets", clip, "--cache-dir", tmp_path / "cache", "--quiet", "--plot", tmp_path / "sets.png")
     assert r.exit_code == 0 and len(pose_calls) == 1                     # no MediaPipe the second time
     assert "1 set(s) in 7.0 s (175 frames at 25 fps)" in r.stdout and f"{s['reps']} reps" in r.stdout
+    assert f"plot: {tmp_path / 'sets.png'}" in r.stderr and "plot" not in r.stdout
+    assert (tmp_path / "sets.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = run("videos", "sets", clip, "--json", "--cache-dir", tmp_path / "cache", "--quiet", "--plot",
+            tmp_path / "again.png")
+    assert json.loads(r.stdout) == sets and (tmp_path / "again.png").is_file()   # stdout: the JSON only
 
     nobody = _encode(ffmpeg.input("testsrc=size=160x120:rate=25:d=2", f="lavfi"), tmp_path / "nobody.mp4")
     r = run("videos", "sets", nobody, "--json", "--no-cache", "--quiet")

@@ -205,9 +205,11 @@ def probe_cmd(paths):
               help="MediaPipe: pose every Nth frame and interpolate the rest (2: 1.6x the "
                    "frames/s, hard clips count worse; docs/video.md, Benchmark).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also draw the sets and the stretches left out on the video's timeline (PNG).")
 @engine_options
-def sets_cmd(video, as_json, backend, cache_dir, no_cache, pose_stride, quiet, engine_kind, ray_address,
-             ray_cpus, ray_gpus):
+def sets_cmd(video, as_json, backend, cache_dir, no_cache, pose_stride, quiet, plot_path, engine_kind,
+             ray_address, ray_cpus, ray_gpus):
     """Find the exercise sets in a (long) workout VIDEO: periodic stretches separated by rest
     (walking is periodic too: a stretch where the feet carry the body faster than 0.8 m/s is
     reported as walking, not a set).
@@ -223,6 +225,7 @@ def sets_cmd(video, as_json, backend, cache_dir, no_cache, pose_stride, quiet, e
     Examples:
       olympia videos sets work/videos/25fps/creator1.mp4
       olympia videos sets workout.mp4 --json
+      olympia videos sets workout.mp4 --plot workout_sets.png
       olympia videos sets tripod_workout.mp4 --pose-stride 2   # 1.6x faster, well-framed video only
       olympia videos sets /data/workout.mp4 --json --engine ray --ray-address auto
     """
@@ -241,6 +244,10 @@ def sets_cmd(video, as_json, backend, cache_dir, no_cache, pose_stride, quiet, e
         click.echo(f"note: {video}: {note}", err=True)
     if not out.ok:
         raise VideoError(out.error)
+    if plot_path:
+        from olympia.plots import sets_timeline
+        sets_timeline(plot_path, out.sets, out.unusable, out.n_frames, Path(video).name)
+        click.echo(f"plot: {plot_path}", err=True)
     if as_json:
         click.echo(json.dumps([s.to_json() for s in out.sets]))
         return
