@@ -204,6 +204,8 @@ def clip_sheet(clip, out: Path, frames: int = 8) -> Path:
 
 
 SET_COLOUR, UNUSABLE_COLOUR = "#3b7dd8", "#b8b8b8"
+TICKED_REP = 0.004    # a set's reps get a tick each when a rep spans this share of the timeline
+LABEL_GAP = 0.03      # set labels closer than this share of the timeline alternate between two rows
 
 
 def sets_timeline(path: Path, sets: list, unusable: list, n_frames: int, title: str, fps: float = FPS) -> None:
@@ -216,25 +218,31 @@ def sets_timeline(path: Path, sets: list, unusable: list, n_frames: int, title: 
 
 def draw_sets_timeline(ax, sets: list, unusable: list, n_frames: int, title: str, fps: float = FPS) -> None:
     """Sets (olympia.sets.ExerciseSet) as bars from start to end frame, a white tick where each
-    rep after the first starts, `set number: reps` above, shaded by confidence (pale: unsure);
+    rep after the first starts (where reps are wide enough to see), `set number: reps` above
+    (on two rows where sets crowd), shaded by confidence (pale: unsure);
     the stretches left out (olympia.sets.Unusable) as grey hatched bars below, each with the
     start of its reason where the bar is wide enough. Time in seconds, minutes past 5 minutes."""
     from matplotlib.patches import Patch
 
     unit, per_unit = ("min", 60.0 * fps) if n_frames > 300 * fps else ("s", fps)
     length = max(n_frames, 1) / per_unit
+    last_label, level = float("-inf"), 0
     for k, s in enumerate(sets, 1):
         left, width = s.start_frame / per_unit, (s.end_frame - s.start_frame) / per_unit
         ax.barh(0.65, width, left=left, height=0.5, color=SET_COLOUR, alpha=0.35 + 0.65 * float(s.confidence))
-        ax.vlines([a / per_unit for a, _ in s.rep_bounds[1:]], 0.4, 0.9, color="white", lw=0.8)
-        ax.text(left + width / 2, 0.93, f"{k}: {s.reps}", ha="center", va="bottom", fontsize=7)
+        if width / max(int(s.reps), 1) > TICKED_REP * length:     # ticks on reps too narrow to see hide the bar
+            ax.vlines([a / per_unit for a, _ in s.rep_bounds[1:]], 0.4, 0.9, color="white", lw=0.8)
+        centre = left + width / 2
+        level = 1 - level if centre - last_label < LABEL_GAP * length else 0   # neighbours' labels alternate
+        ax.text(centre, 0.93 + 0.1 * level, f"{k}: {s.reps}", ha="center", va="bottom", fontsize=7)
+        last_label = centre
     for u in unusable:
         left, width = u.start_frame / per_unit, (u.end_frame - u.start_frame) / per_unit
         ax.barh(0.17, width, left=left, height=0.22, color=UNUSABLE_COLOUR, hatch="//", edgecolor="#808080")
         if width > 0.06 * length:
             ax.text(left + width / 2, 0.17, _short_reason(u.reason), ha="center", va="center", fontsize=6)
     ax.set_xlim(0, length)
-    ax.set_ylim(0, 1.15)
+    ax.set_ylim(0, 1.25)
     ax.set_yticks([])
     ax.set_xlabel(f"time ({unit})")
     reps = sum(int(s.reps) for s in sets)

@@ -117,8 +117,14 @@ def test_sets_timeline_draws_each_set_and_stretch_at_its_frames():
     assert ax.get_title() == "workout.mp4: 2 set(s), 5 reps; 1 stretch(es) left out"
     assert ax.patches[0].get_alpha() > ax.patches[1].get_alpha()        # the surer set is darker
     plt.close(fig)
+    # 45 minutes: minutes; 2 s reps (0.07% of the timeline, under TICKED_REP) get no ticks, 30 s
+    # reps do; the two labels 0.73 min apart (< 3% of 45 min) take two rows
+    quick = [[16600 + 50 * i, 16650 + 50 * i] for i in range(10)]
     fig, ax = plt.subplots()
-    plots.draw_sets_timeline(ax, [ExerciseSet(15000, 16500, 2, [[15000, 15750], [15750, 16500]], 1.0, 750.0)],
-                             [], 67500, "long.mp4")
-    assert [(p.get_x(), p.get_width()) for p in ax.patches] == [(10.0, 1.0)] and ax.get_xlabel() == "time (min)"
+    plots.draw_sets_timeline(ax, [ExerciseSet(15000, 16500, 2, [[15000, 15750], [15750, 16500]], 1.0, 750.0),
+                                  ExerciseSet(16600, 17100, 10, quick, 1.0, 50.0)], [], 67500, "long.mp4")
+    assert [(round(p.get_x(), 6), round(p.get_width(), 6)) for p in ax.patches] == [(10.0, 1.0), (11.066667, 0.333333)]
+    assert ax.get_xlabel() == "time (min)"
+    assert [round(float(seg[0][0]), 6) for c in ax.collections for seg in c.get_segments()] == [10.5]
+    assert [round(t.get_position()[1], 6) for t in ax.texts] == [0.93, 1.03]
     plt.close(fig)
