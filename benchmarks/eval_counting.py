@@ -74,6 +74,9 @@ import reference_counter  # noqa: E402
 import olympia.counting as counting  # noqa: E402
 import olympia.periodicity as periodicity  # noqa: E402
 import olympia.rep_bounds as rep_bounds  # noqa: E402
+import olympia.rep_bounds_estimate as rep_bounds_estimate  # noqa: E402
+import olympia.rep_peaks as rep_peaks  # noqa: E402
+import olympia.rep_signals as rep_signals  # noqa: E402
 from olympia.sets import detect_sets, foot_path  # noqa: E402
 from olympia.skeleton import to_h36m  # noqa: E402
 from olympia.timebase import FPS, rescale_frames, resample_to_fps  # noqa: E402
@@ -219,9 +222,9 @@ def previous_bounds(case: Case, res) -> np.ndarray:
         return res.rep_bounds
     a, b = res.span
     xs = periodicity.pose_features(case.keypoints)[a:b]
-    names, directions = counting.candidate_directions(xs)
+    names, directions = rep_signals.candidate_directions(xs)
     s = (xs - xs.mean(axis=0)) @ directions[:, names.index(res.signal)]
-    sign = counting._away_from_rest(s, res.period_frames)
+    sign = rep_peaks.away_from_rest(s, res.period_frames)
     return rep_bounds.rest_band_bounds(sign * s, res.peaks - a, res.period_frames) + a
 
 
@@ -308,7 +311,7 @@ def evaluate_estimated_bounds(cases: list[Case]) -> dict:
         group = [c for c in cases if c.source == source and c.boundaries is not None and c.reps]
         if not group:
             continue
-        est = [counting.estimate_rep_bounds(c.keypoints, reps=c.reps, cut_to_set=cut_to_set) for c in group]
+        est = [rep_bounds_estimate.estimate_rep_bounds(c.keypoints, reps=c.reps, cut_to_set=cut_to_set) for c in group]
         inner = [o for c, e in zip(group, est) for kind, o in boundary_offsets(c, e.rep_bounds) if kind == "inner"]
         out[source] = {**boundary_metrics(group, est), "clips": len(group), "cut_to_set": cut_to_set,
                        "inner": float(np.mean(np.abs(inner) <= BOUNDARY_TOL)),

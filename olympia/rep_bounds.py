@@ -225,6 +225,17 @@ def distinct_bounds(d: np.ndarray, bounds: np.ndarray, period: float, scale: flo
     return AMBIGUOUS_BOUNDS + (1.0 - AMBIGUOUS_BOUNDS) * clear
 
 
+def cover_clip(bounds: np.ndarray, n: int) -> np.ndarray:
+    """A clip its source cut at its annotated set and counted: the first rep starts at its first
+    frame and the last ends at its last (the source's cut is where its set starts and ends;
+    Fit3D's annotators start the first rep where the clip starts, often a second before the
+    pose leaves the start pose). The bounds between reps are the counter's."""
+    out = bounds.copy()
+    if len(out):
+        out[0, 0], out[-1, 1] = 0, n
+    return out
+
+
 def _rep_cycle(xs: np.ndarray, peaks: np.ndarray, length: int) -> np.ndarray:
     """(length, D): the median pose `delta` frames after each rep's peak, delta < length
     (at least the first rep reaches every delta)."""

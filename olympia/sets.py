@@ -14,7 +14,7 @@ per-rep [start, end), confidence) and the stretches that could not be used, with
    repeat); stretches closer than MIN_REST_S are one (a missed rep is not a rest);
 4. each stretch is counted (olympia.counting.count_periodic): the set is the strongest part
    of the stretch that repeats at its dominant period without a pause of MIN_REST_S (its last
-   or first reps may lie past the stretch, up to the next: `counting.continued_reps`); what is
+   or first reps may lie past the stretch, up to the next: `rep_peaks.continued_reps`); what is
    left on either side, if at least MIN_RUN_S long, is searched again (another exercise right
    before or after, without a rest between); neighbouring sets of the same movement in one
    active stretch (a tempo change splits a set there) are joined again (`merge_same_movement`);
@@ -205,7 +205,7 @@ def sets_in_run(x: np.ndarray, scan: PeriodScan, keypoints: np.ndarray, fps: flo
     found, misses = [], []
     stretches = active_stretches(scan, len(x), fps)
     # a set's reps may continue past its stretch into the rest on either side, not into the
-    # next stretch (counting.continued_reps); a piece left beside a set, up to that set
+    # next stretch (rep_peaks.continued_reps); a piece left beside a set, up to that set
     ends = [0] + [b for _, b in stretches]
     starts = [a for a, _ in stretches] + [len(x)]
     todo = [(a, b, (ends[i], starts[i + 1])) for i, (a, b) in enumerate(stretches)]

@@ -10,8 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 import olympia.counting as counting
-from olympia.counting import count_reps, estimate_rep_bounds
+import olympia.rep_peaks as rep_peaks
+import olympia.rep_signals as rep_signals
+from olympia.counting import count_reps
 from olympia.periodicity import local_period, pose_features, scan_periods
+from olympia.rep_bounds_estimate import estimate_rep_bounds
 from olympia.segment import check_rep_bounds
 
 STAND = np.zeros((17, 3), np.float32)
@@ -244,7 +247,7 @@ def test_edge_reps_by_hand():
     much as the counted reps (peaks 50 and 90, prominence 1): a rep where the set reaches the
     clip's edge, not otherwise; a bump rising 0.4 (< 0.5 of the median rep) is none, nor is a
     peak within 0.15 periods of the clip's edge."""
-    from olympia.counting import edge_reps
+    from olympia.rep_peaks import edge_reps
     t = np.arange(111)
     s = np.interp(t, [0, 10, 30, 50, 70, 90, 110], [0.8, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
     peaks, prom = np.array([50, 90]), np.array([1.0, 1.0])
@@ -263,8 +266,6 @@ def test_real_fit3d_a_set_starting_mid_motion_keeps_its_edge_reps(realdata, monk
     """s03's cut captures of the thruster and warm-ups 9 and 10 start (or end) halfway up their
     counted signal: 5 reps each; without the edge reps, 4 (the first, or warm-up 9's last, is
     lost)."""
-    from olympia import counting
-
     def counts():
         out = []
         for action in ("overhead_extension_thruster", "warmup_9", "warmup_10"):
@@ -273,7 +274,7 @@ def test_real_fit3d_a_set_starting_mid_motion_keeps_its_edge_reps(realdata, monk
         return out
 
     assert counts() == [5, 5, 5]
-    monkeypatch.setattr(counting, "EDGE_REP", np.inf)
+    monkeypatch.setattr(rep_peaks, "EDGE_REP", np.inf)
     assert counts() == [4, 4, 4]
 
 
@@ -421,7 +422,7 @@ def test_continued_reps_by_hand():
     added, the span reaching 5 + 1 frames past its return; none before the first (no room)."""
     u, x = _three_reps_and_a_fourth()
     peaks, prom = np.array([20, 60, 100]), np.ones(3)
-    found, found_prom, span = counting.continued_reps(u, x, peaks, prom, (0, 120), (0, len(u)), overshoot=5)
+    found, found_prom, span = rep_peaks.continued_reps(u, x, peaks, prom, (0, 120), (0, len(u)), overshoot=5)
     assert found.tolist() == [20, 60, 100, 140]
     assert found_prom[-1] == pytest.approx(1.0)
     assert span == (0, 166)
@@ -429,11 +430,11 @@ def test_continued_reps_by_hand():
     # last peak > TEMPO_DRIFT); falling back into a pose the set never passes through
     for case in ({"size": 0.4}, {"fourth_at": 200}, {"stands_up": True}):
         u, x = _three_reps_and_a_fourth(**case)
-        found, _, span = counting.continued_reps(u, x, peaks, prom, (0, 120), (0, len(u)), overshoot=5)
+        found, _, span = rep_peaks.continued_reps(u, x, peaks, prom, (0, 120), (0, len(u)), overshoot=5)
         assert found.tolist() == [20, 60, 100] and span == (0, 120), case
     # nor past the reach (the next set's stretch, the end of the run)
     u, x = _three_reps_and_a_fourth()
-    found, _, span = counting.continued_reps(u, x, peaks, prom, (0, 120), (0, 130), overshoot=5)
+    found, _, span = rep_peaks.continued_reps(u, x, peaks, prom, (0, 120), (0, 130), overshoot=5)
     assert found.tolist() == [20, 60, 100] and span == (0, 120)
 
 
@@ -562,7 +563,7 @@ def test_limb_reach_does_not_turn_with_the_skeleton():
     """Shoulder to wrist 0.2 m (STAND's joints 11 and 13), whichever way the skeleton is turned."""
     kp = np.repeat(STAND[None], 2, axis=0).astype(np.float64)
     kp[1] = kp[1] @ np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]])   # turned 90 degrees about x
-    reach = counting.limb_reaches(kp.reshape(2, -1))
+    reach = rep_signals.limb_reaches(kp.reshape(2, -1))
     np.testing.assert_allclose(reach["left_arm_reach"], [0.2, 0.2], atol=1e-6)
 
 
@@ -632,8 +633,8 @@ def test_real_fit3d_standing_up_after_rows_is_not_a_rep(realdata, monkeypatch):
     for action in ("barbell_dead_row", "one_arm_row"):
         kp, bounds = _fit3d(realdata, "s03", action)
         assert count_reps(kp).count == len(bounds) - 1 == 5, action
-    monkeypatch.setattr(counting, "CONTINUE_POSE", np.inf)
-    monkeypatch.setattr(counting, "MIN_EDGE_REP", 0.0)   # (which alone drops the one-arm row's)
+    monkeypatch.setattr(rep_peaks, "CONTINUE_POSE", np.inf)
+    monkeypatch.setattr(rep_peaks, "MIN_EDGE_REP", 0.0)   # (which alone drops the one-arm row's)
     for action in ("barbell_dead_row", "one_arm_row"):
         kp, bounds = _fit3d(realdata, "s03", action)
         assert count_reps(kp).count == 6, action
@@ -681,7 +682,7 @@ def test_real_fit3d_a_capture_cut_at_its_set_told_so(realdata):
 def test_whole_cycle_reps_by_hand():
     """At a 40-frame period a first or last rep needs 12 frames (0.3 periods) between its
     bounds; reps between two others, and the reps of a set of two, are kept whatever they span."""
-    from olympia.counting import whole_cycle_reps
+    from olympia.rep_peaks import whole_cycle_reps
     bounds = np.array([[20, 22], [22, 60], [60, 70], [70, 110], [110, 121]])
     assert whole_cycle_reps(bounds, 40.0).tolist() == [False, True, True, True, False]
     assert whole_cycle_reps(bounds[1:4], 40.0).tolist() == [True, True, True]
@@ -706,7 +707,6 @@ def test_real_fit3d_irregular_warmup_has_no_sliver_reps(realdata):
     apart): the counter's start pose lies near the reps' peaks, and two reps were cut 3 and 1
     frames long at 25 fps, which broke the 0.2 s rep rule and left the release clip without
     estimated bounds. Every rep now spans >= 0.2 s, and the release estimate passes."""
-    from olympia.counting import estimate_rep_bounds
     from olympia.segment import check_rep_bounds, min_rep_frames
     from olympia.skeleton import to_h36m
     from olympia.timebase import resample_to_fps
@@ -729,7 +729,7 @@ def test_real_fit3d_an_edge_rep_without_a_cycle_is_not_counted(realdata, monkeyp
     for subject, action in cases:
         kp, bounds = _fit3d(realdata, subject, action)
         assert count_reps(kp).count == len(bounds) - 1 == 5, (subject, action)
-    monkeypatch.setattr(counting, "MIN_EDGE_REP", 0.0)
+    monkeypatch.setattr(rep_peaks, "MIN_EDGE_REP", 0.0)
     for subject, action in cases:
         kp, _ = _fit3d(realdata, subject, action)
         assert count_reps(kp).count == 6, (subject, action)

@@ -169,7 +169,7 @@ def test_occluded_sit_ups_whose_last_reps_turn_uneven_count_all_14(tmp_path):
     """InfiniteRep's occluded sit-ups (14: the release's num_reps, recounted by eye), at 640
     lines, then the last frame held 6 s as in a long video: the tempo drifts from 27 to 48
     frames and back and the last reps come too unevenly for a 2-cycle window to repeat; they
-    continue the set instead of being lost (13 before counting.continued_reps, 12 in the
+    continue the set instead of being lost (13 before rep_peaks.continued_reps, 12 in the
     assembled long video of benchmarks/eval_counting.py)."""
     situps = shared_path("realdata", "infiniterep", "fitness-occlusion_00004_situp.mp4")
     clip = _encode(ffmpeg.input(str(situps)).video.filter("fps", 25).filter("scale", 640, 640)

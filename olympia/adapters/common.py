@@ -518,13 +518,13 @@ def finish_clip(adapter: Adapter, *, path: Path, raw_dir: Path, clip_id: str, su
 def estimated_rep_bounds(keypoints: np.ndarray, reps: int | None, extra: dict,
                          cut_to_set: bool = False) -> np.ndarray:
     """Rep bounds for a clip whose source gives none (a count only: MM-Fit; no count: KIMORE,
-    Fit3D's unannotated walk_the_box), from the counter (olympia.counting.estimate_rep_bounds,
+    Fit3D's unannotated walk_the_box), from the counter (olympia.rep_bounds_estimate.estimate_rep_bounds,
     docs/counting.md), flagged in `extra`: rep_bounds_estimated = the method ("counter",
     "forced", "even"), rep_bounds_confidence per rep. A known count is kept; an unknown one
     stays null (reps_estimated records the counter's count, never a training target). No
     bounds when the counter finds no repetition or its bounds break the rep rule. `cut_to_set`:
     the source cut the clip at its annotated set (Adapter.clips_cut_at_sets)."""
-    from olympia.counting import estimate_rep_bounds   # imported late: scipy loads on use
+    from olympia.rep_bounds_estimate import estimate_rep_bounds   # imported late: scipy loads on use
 
     est = estimate_rep_bounds(keypoints, reps=reps, fps=FPS, cut_to_set=cut_to_set)
     try:
