@@ -141,3 +141,22 @@ def compound_period(xs: np.ndarray, period: float) -> float:
 def _around(period: float, n: int) -> slice:
     return slice(max(1, int(period / 1.1)), max(2, min(n, int(np.ceil(period * 1.1)) + 1)))
 
+
+
+def counted_trace(x: np.ndarray, name: str, span: tuple[int, int] | None, peaks: np.ndarray) -> np.ndarray:
+    """The counted signal `name` (a CountResult's `signal`) over every frame of pose features x
+    (T, D), for showing a count: its direction taken over the set's frames `span` as the
+    counter takes it, the projection centred on the set, oriented so the reps' `peaks` rise. A
+    limb's reach (a short clip's signal) is the reach itself; no signal ("", nothing counted):
+    the first principal component of the whole clip."""
+    a, b = span if span is not None and name else (0, len(x))
+    if name.endswith("_reach"):
+        trace = limb_reaches(x)[name]
+        trace = trace - trace[a:b].mean()
+    else:
+        names, directions = candidate_directions(x[a:b])
+        trace = (x - x[a:b].mean(axis=0)) @ directions[:, names.index(name or "pc0")]
+    peaks = np.asarray(peaks, np.int64)
+    if len(peaks) and float(np.mean(trace[peaks])) < float(np.median(trace[a:b])):
+        trace = -trace
+    return trace

@@ -91,3 +91,55 @@ def test_count_notes_walking_and_still_counts(tmp_path):
     as_json = CliRunner().invoke(main, ["count", str(walk), "--json"])
     assert json.loads(as_json.stdout)[0]["count"] == int(lines[0].split("\t")[1])
     assert "walking" in as_json.stderr
+
+
+def test_count_plot_writes_one_png_and_names_it_on_stderr(tmp_path):
+    """`--plot set.png` on one skeleton: a PNG is written and named on stderr; stdout is the
+    count line as without it, and with --json still JSON only."""
+    path, png = tmp_path / "set.npy", tmp_path / "plots" / "set.png"
+    np.save(path, _curls(4))
+    res = CliRunner().invoke(main, ["count", str(path), "--plot", str(png)])
+    assert res.exit_code == 0, res.output
+    assert res.stdout == f"{path}\t4\n" and res.stderr == f"plot: {png}\n"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png.unlink()
+    res = CliRunner().invoke(main, ["count", str(path), "--json", "--plot", str(png)])
+    assert json.loads(res.stdout)[0]["count"] == 4 and png.exists()
+
+
+def test_count_plot_of_a_store_draws_each_clip_with_its_rep_bounds(tmp_path, monkeypatch):
+    """A store: one PNG per clip in the directory, each drawn with that clip's own rep
+    bounds from the store (dashed); a single .png for a store is refused with the fix."""
+    from factories import make_clip
+
+    import olympia.plots
+    from olympia.store import write_store
+    clips = []
+    for i, reps in enumerate((3, 5)):
+        clip = make_clip(i, n_frames=len(_curls(reps)), reps=reps)
+        clip.keypoints = _curls(reps)
+        clip.rep_bounds = np.array([[20 + 40 * k, 60 + 40 * k] for k in range(reps)])
+        clips.append(clip)
+    write_store(tmp_path / "store", clips, progress=False)
+    drawn = {}
+    real = olympia.plots.count_plot
+    def spy(path, trace, res, title, truth_bounds=None, truth_label="annotated", fps=25.0):
+        drawn[title] = (truth_bounds.tolist(), truth_label, res.count)
+        real(path, trace, res, title, truth_bounds, truth_label, fps)
+    monkeypatch.setattr(olympia.plots, "count_plot", spy)
+    out = tmp_path / "plots"
+    res = CliRunner().invoke(main, ["count", str(tmp_path / "store"), "--plot", str(out)])
+    assert res.exit_code == 0, res.output
+    # named as `olympia show` names its sheets: the id with `:` as `_`
+    assert sorted(p.name for p in out.iterdir()) == ["test_c0000.png", "test_c0001.png"]
+    for clip in clips:
+        assert drawn[clip.id] == (clip.rep_bounds.tolist(), "store", clip.reps)
+    refused = CliRunner().invoke(main, ["count", str(tmp_path / "store"), "--plot", str(tmp_path / "x.png")])
+    assert refused.exit_code == 2 and "give a directory" in refused.output and not (tmp_path / "x.png").exists()
+
+
+def test_plot_file_names_from_clip_names():
+    from olympia.cli.count import _file_stem
+    assert _file_stem("work/sets/squat.npy") == "squat"
+    assert _file_stem("work/v/set.mp4#frames=0-900") == "set.mp4_frames_0-900"
+    assert _file_stem("demo:c0001") == "demo_c0001"

@@ -919,3 +919,19 @@ def test_cli_help_has_examples():
     from olympia.cli import main
     res = CliRunner().invoke(main, ["count", "--help"])
     assert res.exit_code == 0 and "Examples:" in res.output
+
+
+def test_counted_trace_is_the_counted_signal_rising_at_each_rep():
+    """Both wrists rise 0.5 m per rep (raised cosine): the counted signal over the clip follows
+    that rise (correlation ~1, the same shape up to scale) and is oriented so the reps go up,
+    even where the counter's direction points down; the rest before the set sits at its low."""
+    from olympia.rep_signals import counted_trace
+    kp = periodic_skeleton(4, 40, noise=0.002)
+    res = count_reps(kp)
+    assert res.count == 4
+    trace = counted_trace(pose_features(kp), res.signal, res.span, res.peaks)
+    lift = raised_cosine(4, 40, 12)
+    assert np.corrcoef(trace, lift)[0, 1] > 0.97
+    assert np.all(trace[res.peaks] > np.median(trace))
+    flipped = counted_trace(-pose_features(kp), res.signal, res.span, res.peaks)   # same rise, other sign
+    assert np.corrcoef(flipped, lift)[0, 1] > 0.97

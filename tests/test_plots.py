@@ -128,3 +128,33 @@ def test_sets_timeline_draws_each_set_and_stretch_at_its_frames():
     assert [round(float(seg[0][0]), 6) for c in ax.collections for seg in c.get_segments()] == [10.5]
     assert [round(t.get_position()[1], 6) for t in ax.texts] == [0.93, 1.03]
     plt.close(fig)
+
+
+def test_count_plot_draws_each_rep_at_its_frames_and_the_store_bounds_dashed():
+    """Two reps of 50 frames in a 110-frame clip (25 fps): the set shaded from 0 to 4.4 s, the
+    reps from 0 to 2 s and 2 to 4 s, the surer one darker, numbered with its confidence; the
+    store's boundaries (5, 52, 98 frames) dashed at 0.2, 2.08 and 3.92 s; the trace and one dot
+    per peak; the title gives the count and the period (50 / 25 = 2 s)."""
+    from olympia.counting import CountResult
+    res = CountResult(2, 50.0, np.array([25, 75]), np.array([[0, 50], [50, 100]]), np.array([0.9, 0.3]),
+                      (0, 110), "left_arm")
+    trace = np.sin(np.arange(110) * 2 * np.pi / 50)
+    fig, ax = plt.subplots()
+    plots.draw_count(ax, trace, res, "curls.npy", np.array([[5, 52], [52, 98]]), "store")
+    spans = [(round(p.get_x(), 6), round(p.get_width(), 6)) for p in ax.patches]
+    assert spans == [(0.0, 4.4), (0.0, 2.0), (2.0, 2.0)]
+    assert ax.patches[1].get_alpha() > ax.patches[2].get_alpha()
+    assert [t.get_text() for t in ax.texts] == ["1\n0.90", "2\n0.30"]
+    dashed = sorted(round(float(seg[0][0]), 6) for c in ax.collections for seg in c.get_segments())
+    assert dashed == [0.2, 2.08, 3.92]
+    line, dots = ax.lines
+    assert len(line.get_xdata()) == 110 and list(dots.get_xdata()) == [1.0, 3.0]
+    assert ax.get_title() == "curls.npy: 2 reps, period 2.00 s"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "counted signal (left_arm)" and labels[-1] == "store rep boundaries"
+    plt.close(fig)
+    # nothing counted: no reps, no dashed lines, no period in the title
+    fig, ax = plt.subplots()
+    plots.draw_count(ax, np.zeros(40), CountResult(0, None, np.zeros(0, np.int64)), "still.npy")
+    assert not ax.patches and not ax.collections and ax.get_title() == "still.npy: 0 reps"
+    plt.close(fig)

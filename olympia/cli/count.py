@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import click
 import numpy as np
@@ -45,7 +47,13 @@ def skeleton_problem(keypoints) -> str | None:
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list (one object per input or clip: input, count, truth, "
                    "period_frames, reps [{start_frame, end_frame, confidence}]) and nothing else.")
-def count(inputs, backend, with_truth, per_rep, cut_to_set, as_json):
+@click.option("--plot", "plot_to", type=click.Path(path_type=Path), default=None,
+              help="Draw each count (PNG): the counted signal, the set, each rep's span with its "
+                   "number and confidence, and a store's own rep boundaries as dashed lines. "
+                   "PATH.png for one input (a video's further runs go beside it as PATH_2.png, ...); "
+                   "any other PATH is a directory, one <clip>.png per clip. Each file written is "
+                   "named on stderr.")
+def count(inputs, backend, with_truth, per_rep, cut_to_set, as_json, plot_to):
     """Count repetitions without training: a periodicity scan of the 3D skeleton finds the set
     and its period, the counted signal is the body part that repeats once per rep
     (olympia.counting). Prints `<path><TAB><count>` per input; a release or store directory
@@ -59,11 +67,18 @@ def count(inputs, backend, with_truth, per_rep, cut_to_set, as_json):
       olympia count squat.npy --reps       # and each rep's frames and confidence
       olympia count set_03.npy --reps --cut  # a set trimmed at its first and last rep
       olympia count my_set.mp4 --json      # through the video pose path (MediaPipe)
+      olympia count squat.npy --plot squat.png           # see where the reps were cut
+      olympia count dist/olympia-demo --plot count-plots/  # one PNG per clip, with the store's bounds
     """
     from olympia.counting import count_reps
-    failed, items = 0, []
+    single = plot_to is not None and plot_to.suffix.lower() == ".png"
+    if single and (len(inputs) > 1 or Path(inputs[0]).is_dir()):
+        raise click.UsageError(f"--plot {plot_to} draws one input; for several inputs or a store give a "
+                               "directory (one PNG per clip), e.g. --plot count-plots/")
+    failed, items, drawn = 0, [], 0
     for raw in inputs:
         try:
+            store_bounds = _store_rep_bounds(Path(raw)) if plot_to is not None else {}
             for name, kp, truth in iter_skeletons([raw], backend):
                 problem = skeleton_problem(kp)
                 if problem:
@@ -71,6 +86,12 @@ def count(inputs, backend, with_truth, per_rep, cut_to_set, as_json):
                     click.secho(f"error: {name}: {problem}", fg="red", err=True)
                     continue
                 res = count_reps(kp, cut_to_set=cut_to_set)
+                if plot_to is not None:
+                    drawn += 1
+                    path = (_numbered(plot_to, drawn) if single else
+                            plot_to / f"{_file_stem(name)}.png")
+                    _draw(path, name, kp, res, *store_bounds.get(name, (None, "")))
+                    click.echo(f"plot: {path}", err=True)
                 note = walking_note(kp, res)
                 if note:                    # a note, not an error: the count stands
                     click.secho(f"note: {name}: {note}", fg="yellow", err=True)
@@ -107,6 +128,43 @@ def walking_note(keypoints, res) -> str | None:
         return None
     return (f"the body travels {speed:.1f} m/s over these reps: walking, not an exercise set? (a set "
             f"stays under {MAX_TRAVEL_M_S:g} m/s; `olympia videos sets` leaves walking out)")
+
+
+def _store_rep_bounds(path: Path) -> dict:
+    """{clip id: (rep_bounds (R, 2), "store" or "store (estimated)")} of a store directory with
+    rep bounds, {} for any other input."""
+    if not path.is_dir():
+        return {}
+    from olympia.store import ClipStore
+    meta = ClipStore(path).metadata(columns=["id", "rep_bounds", "extra"])
+    out = {}
+    for cid, bounds, extra in zip(meta["id"], meta["rep_bounds"], meta["extra"]):
+        if bounds is not None and len(bounds):
+            estimated = "rep_bounds_estimated" in json.loads(extra or "{}")
+            out[cid] = (np.stack(list(bounds)).astype(np.int64), "store (estimated)" if estimated else "store")
+    return out
+
+
+def _draw(path: Path, name: str, keypoints, res, truth_bounds, truth_label: str) -> None:
+    from olympia.periodicity import pose_features
+    from olympia.plots import count_plot
+    from olympia.rep_signals import counted_trace
+    trace = counted_trace(pose_features(keypoints), res.signal, res.span, res.peaks)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count_plot(path, trace, res, name, truth_bounds, truth_label)
+
+
+def _file_stem(name: str) -> str:
+    """A clip's name as a file name: its last path part, `:`, `#` and other odd characters as `_`
+    (as `olympia show` names its sheets), without a .npy suffix (squat.npy -> squat,
+    set.mp4#frames=0-900 -> set.mp4_frames_0-900, demo:c0001 -> demo_c0001)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name)
+    return stem[:-4] if stem.endswith(".npy") else stem
+
+
+def _numbered(path: Path, k: int) -> Path:
+    """PATH.png for the first plot, PATH_2.png, PATH_3.png, ... for a video's further runs."""
+    return path if k == 1 else path.with_name(f"{path.stem}_{k}{path.suffix}")
 
 
 def _as_json(name: str, res, truth) -> dict:
