@@ -125,6 +125,18 @@ def fit3d_cases(realdata: Path) -> list[Case]:
     return cases
 
 
+def kimore_cases(realdata: Path) -> list[Case]:
+    """The KIMORE captures counted by eye (KIMORE_BY_EYE), read by the kimore adapter."""
+    from olympia.adapters import kimore
+    root = realdata / "kimore"
+    if not root.exists():
+        return []
+    clips = [clip for item in kimore.list_clips(root) for clip in kimore.read(root, item)]
+    return [Case("kimore", clip.id, clip.keypoints, KIMORE_BY_EYE[clip.id.rsplit(":", 1)[1]],
+                 extra={"truth": "counted by eye"})
+            for clip in clips if clip.id.rsplit(":", 1)[1] in KIMORE_BY_EYE]
+
+
 def video_pose(video: Path, cache_dir: Path):
     """The video's PoseResult through the MediaPipe pose path, 25 fps (cached)."""
     from olympia.pose.parallel import PoseTask, run_pose_task
@@ -143,6 +155,11 @@ def video_keypoints(video: Path, cache_dir: Path) -> np.ndarray:
 BY_EYE = {"videos/pushup_test_fitness-action-eval.mp4": ("pushup", 11),
           "infiniterep/fitness-basic_000000.mp4": ("infiniterep", 6)}
 COUNTIX_SEGMENTS = [(0.0, 5.0, 2), (6.04, 9.73, 3)]   # seconds into the clip (PROVENANCE.md)
+# KIMORE's flat exports (Kinect v2, no counts shipped), counted by eye from the wrists' heights:
+# arm lifts (one rep: up and down) and lateral tilts (one rep: to one side and the other, as
+# Fit3D counts alternating sides). Subject A's tilts are not scored: the capture starts tilted,
+# 5 tilts one way and 4 and a half the other.
+KIMORE_BY_EYE = {"jointpositionexercise1-2": 5, "jointpositionexercise1": 4, "jointpositionexercise2-2": 5}
 
 
 def video_cases(realdata: Path, cache_dir: Path) -> list[Case]:
@@ -661,7 +678,7 @@ def main(argv=None) -> int:
     if not (args.realdata / "fit3d").exists():
         print(f"no real data at {args.realdata} (../shared/realdata); nothing to measure")
         return 1
-    cases = fit3d_cases(args.realdata)
+    cases = fit3d_cases(args.realdata) + kimore_cases(args.realdata)
     if not args.no_video:
         cases += video_cases(args.realdata, args.work / "pose-cache")
     report = {"counting": evaluate_counting(cases)}

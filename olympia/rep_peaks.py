@@ -21,6 +21,10 @@ EDGE_REP = 0.5            # a rep cut by the clip's edge counts when its inner s
 #                           of the set's median rep (see `edge_reps`)
 CONTINUE_POSE = 2.0       # a rep continuing a set passes through poses this close to its reps' (times
 #                           the farthest of the set's own reps from their median pose)
+CONTINUE_POSE_FLOOR = 0.25 # ... that spread taken as at least this fraction of the distance from the set's
+#                           median peak pose to its median pose between peaks (so a pose within half of
+#                           that distance passes): the spread of 2-3 reps underestimates how a person's
+#                           poses vary (KIMORE's held arm lifts; see `continued_reps`)
 MIN_EDGE_REP = 0.3        # a set's first or last rep spans at least this many periods between where the
 #                           pose leaves and comes back to the start pose (half the least distance
 #                           between two reps' peaks), else it is not a rep (see `whole_cycle_reps`)
@@ -140,10 +144,16 @@ def continued_reps(u: np.ndarray, x: np.ndarray, peaks: np.ndarray, prom: np.nda
     to lie within CONTINUE_POSE times the set's own spread of the median pose at the set's
     peaks and between them. A subject who stands up after a set of bent-over rows rises and
     falls like a rep at the rows' tempo, but stands up into a pose the rows never pass through
-    (Fit3D s03, s05)."""
+    (Fit3D s03, s05: 0.72 and 0.95 of the distance between the rows' peak and low poses). The
+    spread of a set of 2-3 reps, which a few identical reps make tiny, counts as at least
+    CONTINUE_POSE_FLOOR of that distance: a KIMORE subject lifting the arms 5 times with holds
+    of 2.5 to 6.5 s has 3 periodic reps, and the rests before the first two lie 0.14 and 0.44 of
+    that distance from the lows between them, 3.4 and 10 times their spread (3 counted, not 5)."""
     need = EDGE_REP * float(np.median(prom))
     lows = np.array([p + int(np.argmin(u[p:q + 1])) for p, q in pairwise(peaks)])
-    poses = (*_pose_spread(x[peaks]), *_pose_spread(x[lows]))
+    (peak_pose, peak_spread), (low_pose, low_spread) = _pose_spread(x[peaks]), _pose_spread(x[lows])
+    floor = CONTINUE_POSE_FLOOR * float(np.linalg.norm(peak_pose - low_pose))
+    poses = (peak_pose, max(peak_spread, floor), low_pose, max(low_spread, floor))
     found = [int(p) for p in peaks]
     prom = [float(r) for r in prom]
     start, end = span

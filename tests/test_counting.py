@@ -400,18 +400,18 @@ def test_uneven_last_reps_past_the_periodic_windows_continue_the_set(monkeypatch
     assert 0 < res.confidence[continued][0] <= 0.5 * np.median(res.confidence[~continued]) + 1e-9
 
 
-def _three_reps_and_a_fourth(fourth_at=120, size=1.0, stands_up=False):
+def _three_reps_and_a_fourth(fourth_at=120, size=1.0, stands_up=0.0, sway=0.05):
     """Counted signal u (raised-cosine reps of 40 frames at 0, 40, 80 and `fourth_at`, the
-    fourth `size` high; rest after it) and 2-D poses x: u itself and a sway of +-0.05 that
+    fourth `size` high; rest after it) and 2-D poses x: u itself and a sway of +-`sway` that
     alternates rep by rep (the set's own spread of poses); `stands_up`: the second coordinate
-    jumps by 1 from 10 frames before the fourth rep ends (a new pose as it falls back)."""
+    jumps by that much from 10 frames before the fourth rep ends (a new pose as it falls back;
+    the set's peak and low poses lie 1 apart)."""
     t = np.arange(fourth_at + 80)
     u = np.zeros(len(t))
     for start, height in ((0, 1.0), (40, 1.0), (80, 1.0), (fourth_at, size)):
         u[start:start + 40] = height * (1 - np.cos(2 * np.pi * np.arange(40) / 40)) / 2
-    x = np.stack([u, 0.05 * (-1.0) ** (t // 40)], axis=1)
-    if stands_up:
-        x[fourth_at + 30:, 1] += 1.0
+    x = np.stack([u, sway * (-1.0) ** (t // 40)], axis=1)
+    x[fourth_at + 30:, 1] += stands_up
     return u, x
 
 
@@ -436,6 +436,42 @@ def test_continued_reps_by_hand():
     u, x = _three_reps_and_a_fourth()
     found, _, span = rep_peaks.continued_reps(u, x, peaks, prom, (0, 120), (0, 130), overshoot=5)
     assert found.tolist() == [20, 60, 100] and span == (0, 120)
+
+
+def test_a_few_identical_reps_still_let_a_shifted_rest_continue_the_set(monkeypatch):
+    """Three reps alike to the millimetre (no sway: their spread of poses ~0) and a fourth that
+    falls back to a rest 0.3 away, its stance shifted (KIMORE's held arm lifts: 0.14 and 0.44
+    of the distance from the peak pose to the low pose): within half the set's peak-to-low
+    distance (CONTINUE_POSE_FLOOR), so the fourth rep continues the set; standing up into a
+    pose 0.7 away (Fit3D s03: 0.72 and 0.95) does not. Judged by the reps' spread alone (~0),
+    the fourth rep is lost."""
+    peaks, prom = np.array([20, 60, 100]), np.ones(3)
+    shifted, stood = (_three_reps_and_a_fourth(stands_up=d, sway=0.0) for d in (0.3, 0.7))
+    assert rep_peaks.continued_reps(*shifted, peaks, prom, (0, 120), (0, 200))[0].tolist() == [20, 60, 100, 140]
+    assert rep_peaks.continued_reps(*stood, peaks, prom, (0, 120), (0, 200))[0].tolist() == [20, 60, 100]
+    monkeypatch.setattr(rep_peaks, "CONTINUE_POSE_FLOOR", 0.0)
+    assert rep_peaks.continued_reps(*shifted, peaks, prom, (0, 120), (0, 200))[0].tolist() == [20, 60, 100]
+
+
+# KIMORE's flat exports, counted by eye from the wrists' height: subject B lifts the arms 5 times
+# (up at 2.2-5, 7-13.5, 14-18, 20-23.5 and 26-29.5 s: holds of 2.5 to 6.5 s), subject A 4 times.
+KIMORE_LIFTS_S = [(2.2, 5.0), (7.0, 13.5), (14.0, 18.0), (20.0, 23.5), (26.0, 29.5)]
+
+
+def test_real_kimore_arm_lifts_with_uneven_holds_are_all_counted(realdata, monkeypatch):
+    """Only the last 3 of subject B's 5 lifts repeat well enough for a 2-cycle window (the holds
+    vary); the first two continue the set (one peak inside each lift's hold). Subject A's 4
+    lifts are periodic throughout. Without the spread's floor, B's count is 3."""
+    from olympia.adapters import kimore
+    root = realdata("kimore")
+    clips = {c.id.rsplit(":", 1)[1]: c for item in kimore.list_clips(root) for c in kimore.read(root, item)}
+    b, a = clips["jointpositionexercise1-2"], clips["jointpositionexercise1"]
+    res = count_reps(b.keypoints)
+    assert res.count == len(KIMORE_LIFTS_S)
+    assert all(lo <= p / 25 <= hi for p, (lo, hi) in zip(res.peaks, KIMORE_LIFTS_S))
+    assert count_reps(a.keypoints).count == 4
+    monkeypatch.setattr(rep_peaks, "CONTINUE_POSE_FLOOR", 0.0)
+    assert count_reps(b.keypoints).count == 3
 
 
 def test_reps_continue_only_up_to_frames_periodic_at_another_tempo():
