@@ -225,15 +225,17 @@ def whole_cycle_reps(bounds: np.ndarray, period: float) -> np.ndarray:
 def rep_confidence(prom: np.ndarray, bounds: np.ndarray, strength: np.ndarray | None, period: float
                 ) -> np.ndarray:
     """Per rep in [0, 1]: prominence relative to the set's median rep (a half rep scores 0.5)
-    times the best recurrence strength of the periodic windows holding the rep (starting up
-    to one period before it: how well it repeats its neighbour); strength None: prominence."""
+    times the best recurrence strength of the periodic windows over the rep: starting up to one
+    period before it (how well it repeats its neighbour), or as early as a 2-cycle window that
+    still reaches its end (the last rep of a clip, shorter than a period, has no window
+    starting a period before it: it scored 0); strength None: prominence."""
     if not len(prom):
         return np.zeros(0)
     full = np.clip(prom / max(float(np.median(prom)), 1e-12), 0.0, 1.0)
     if strength is None:
         return full
     reach = int(round(period))
-    repeats = np.array([max(0.0, float(strength[max(0, a - reach):b].max())) if b > a else 0.0
-                        for a, b in bounds])
+    repeats = np.array([max(0.0, float(strength[max(0, min(a - reach, b - 2 * reach)):b].max()))
+                        if b > a else 0.0 for a, b in bounds])
     return full * repeats
 

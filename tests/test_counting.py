@@ -971,3 +971,15 @@ def test_counted_trace_is_the_counted_signal_rising_at_each_rep():
     assert np.all(trace[res.peaks] > np.median(trace))
     flipped = counted_trace(-pose_features(kp), res.signal, res.span, res.peaks)   # same rise, other sign
     assert np.corrcoef(flipped, lift)[0, 1] > 0.97
+
+
+def test_real_fit3d_last_rep_of_a_cut_set_is_not_zero_confidence(realdata):
+    """s03's warm-up 3 cut at its set: the last rep (0.89 periods, to the clip's end) matches
+    the annotated one within 0.3 s, but no 2-cycle window starts a period before it (none fits
+    after the clip's last 2 periods), so its confidence was 0. The window that reaches its end
+    holds it: as sure as the others, within 0.2."""
+    kp, bounds = _fit3d(realdata, "s03", "warmup_3")
+    res = count_reps(kp[bounds[0]:bounds[-1]])
+    truth = bounds - bounds[0]
+    assert res.count == 5 and np.all(np.abs(res.rep_bounds[-1] - truth[-2:]) <= 0.3 * 25)
+    assert res.confidence[-1] >= np.median(res.confidence) - 0.2
