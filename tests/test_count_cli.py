@@ -136,6 +136,10 @@ def test_count_plot_of_a_store_draws_each_clip_with_its_rep_bounds(tmp_path, mon
         assert drawn[clip.id] == (clip.rep_bounds.tolist(), "store", clip.reps)
     refused = CliRunner().invoke(main, ["count", str(tmp_path / "store"), "--plot", str(tmp_path / "x.png")])
     assert refused.exit_code == 2 and "give a directory" in refused.output and not (tmp_path / "x.png").exists()
+    (tmp_path / "notes.txt").write_text("mine")           # an existing file is not taken for a directory
+    refused = CliRunner().invoke(main, ["count", str(tmp_path / "store"), "--plot", str(tmp_path / "notes.txt")])
+    assert refused.exit_code == 2 and "is a file" in refused.output
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_plot_file_names_from_clip_names():

@@ -75,6 +75,9 @@ def count(inputs, backend, with_truth, per_rep, cut_to_set, as_json, plot_to):
     if single and (len(inputs) > 1 or Path(inputs[0]).is_dir()):
         raise click.UsageError(f"--plot {plot_to} draws one input; for several inputs or a store give a "
                                "directory (one PNG per clip), e.g. --plot count-plots/")
+    if plot_to is not None and not single and plot_to.exists() and not plot_to.is_dir():
+        raise click.UsageError(f"--plot {plot_to} is a file: give a directory for one PNG per clip, or "
+                               "a path ending in .png for one input")
     failed, items, drawn = 0, [], 0
     for raw in inputs:
         try:
