@@ -137,6 +137,25 @@ def kimore_cases(realdata: Path) -> list[Case]:
             for clip in clips if clip.id.rsplit(":", 1)[1] in KIMORE_BY_EYE]
 
 
+def uiprmd_cases(realdata: Path) -> list[Case]:
+    """UI-PRMD's release (both systems): the authors segmented one repetition per file, so each
+    file is 1 rep. Files the adapter quarantines (a marker lost in most frames) are left out."""
+    from olympia.adapters import uiprmd
+    from olympia.errors import OlympiaError
+    root = realdata / "uiprmd_release"
+    if not root.exists():
+        return []
+    cases = []
+    for item in uiprmd.list_clips(root):
+        try:
+            clips = list(uiprmd.read(root, item))
+        except (ValueError, OlympiaError):
+            continue
+        cases += [Case("uiprmd", clip.id, clip.keypoints, 1, extra={"truth": "one repetition per file"})
+                  for clip in clips]
+    return cases
+
+
 def video_pose(video: Path, cache_dir: Path):
     """The video's PoseResult through the MediaPipe pose path, 25 fps (cached)."""
     from olympia.pose.parallel import PoseTask, run_pose_task
@@ -678,7 +697,7 @@ def main(argv=None) -> int:
     if not (args.realdata / "fit3d").exists():
         print(f"no real data at {args.realdata} (../shared/realdata); nothing to measure")
         return 1
-    cases = fit3d_cases(args.realdata) + kimore_cases(args.realdata)
+    cases = fit3d_cases(args.realdata) + kimore_cases(args.realdata) + uiprmd_cases(args.realdata)
     if not args.no_video:
         cases += video_cases(args.realdata, args.work / "pose-cache")
     report = {"counting": evaluate_counting(cases)}

@@ -101,6 +101,8 @@ FALLBACK_CONFIDENCE = 0.5 # a lone excursion is a guess, not a repeated cycle
 SAME_POSE = 0.5           # stretches whose mean poses differ by less than this of their spread ...
 SAME_DIRECTION = 0.7      # ... and whose main directions of motion agree this well: one movement
 SHORT_CLIP_CYCLES = 1.75  # a clip too short for two cycles may show its period when this many fit
+SHORT_CLIP_RETURN = 0.5   # ... and its reps are reps when, between them, the pose comes back closer than
+#                           this share of the clip's farthest pose from its edges' (see `short_clip_reps`)
 
 
 @dataclass(frozen=True)
@@ -357,7 +359,14 @@ def short_clip_reps(x: np.ndarray, fps: float = FPS) -> CountResult | None:
     each rep is cut where that signal rests (`rest_band_bounds`): the whole pose, which the
     start-pose bounds compare, is what did not repeat. A signal is chosen by how well it repeats,
     not by its variance: a pose glitch (the person lost for a few frames) has the largest
-    variance and does not repeat."""
+    variance and does not repeat.
+
+    Between two reps the body comes back to the pose the clip starts and ends in; inside one
+    rep a smaller motion may go out and back twice (UI-PRMD's single-repetition files: a
+    secondary component of one squat or arm raise repeats at half the clip and counted 2 in 120
+    of 231). So each boundary between reps must come back closer to the edges' pose than
+    SHORT_CLIP_RETURN of the clip's farthest pose from it (`returns_between_reps`), else the
+    clip shows no reps here."""
     signals = {**candidate_signals(x), **limb_reaches(x)}
     found = short_clip_period(signals, fps)
     if found is None:
@@ -369,7 +378,23 @@ def short_clip_reps(x: np.ndarray, fps: float = FPS) -> CountResult | None:
     if len(peaks) < 2:
         return None
     bounds = rest_band_bounds(sign * s, peaks, period)
+    if not returns_between_reps(x, bounds[1:, 0]):
+        return None
     conf = rep_confidence(prom, bounds, None, period) * strength
     return CountResult(int(len(peaks)), period, peaks.astype(np.int64), bounds.astype(np.int64), conf,
                        (0, len(x)), name, strength)
+
+
+def returns_between_reps(x: np.ndarray, cuts: np.ndarray) -> bool:
+    """Whether the pose at each frame of `cuts` (the boundaries between a clip's reps) lies
+    closer than SHORT_CLIP_RETURN of the clip's farthest pose to the mean of its first and
+    last poses. Poses are compared by their joints' pairwise distances, which a turning camera
+    (a handheld phone tilting, see `limb_reaches`) leaves alone. Measured: the boundaries of
+    short real sets (Fit3D windows of 2-3 reps, a Countix segment) at 0.03-0.29, those inside
+    UI-PRMD's single reps at 0.38-1.0 (median 1.0: the bottom of the one squat)."""
+    p = x.reshape(len(x), -1, 3)
+    i, j = np.triu_indices(p.shape[1], 1)
+    shape = np.linalg.norm(p[:, i] - p[:, j], axis=2)            # (T, J(J-1)/2)
+    away = np.linalg.norm(shape - 0.5 * (shape[0] + shape[-1]), axis=1)
+    return bool(np.all(away[cuts] < SHORT_CLIP_RETURN * max(float(away.max()), 1e-12)))
 

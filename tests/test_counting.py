@@ -983,3 +983,36 @@ def test_real_fit3d_last_rep_of_a_cut_set_is_not_zero_confidence(realdata):
     truth = bounds - bounds[0]
     assert res.count == 5 and np.all(np.abs(res.rep_bounds[-1] - truth[-2:]) <= 0.3 * 25)
     assert res.confidence[-1] >= np.median(res.confidence) - 0.2
+
+
+def test_returns_between_reps_by_hand():
+    """Standing at both edges and between two presses: the pose comes back (0 of the farthest
+    pose's distance); a squat's bottom between the two "reps" is the farthest pose (1 of it): not
+    reps. The whole skeleton turning 40 degrees over the clip (a tilting camera) changes nothing:
+    the joints' pairwise distances do not turn."""
+    from olympia.counting import returns_between_reps
+    press = periodic_skeleton(2, 40, rest=0, noise=0.0)               # standing at 0, 40 and 80
+    squat = np.repeat(STAND[None], 81, axis=0).astype(np.float64)
+    squat[:, :7, 2] *= 1 - 0.4 * np.sin(np.pi * np.arange(81) / 80)[:, None]   # legs fold, deepest at 40
+    x_press, x_squat = press.reshape(len(press), -1), squat.reshape(len(squat), -1)
+    assert returns_between_reps(x_press, np.array([40]))
+    assert not returns_between_reps(x_squat, np.array([40]))
+    angle = np.deg2rad(np.linspace(0, 40, len(press)))[:, None]
+    turned = press.copy()
+    turned[..., 1] = np.cos(angle) * press[..., 1] - np.sin(angle) * press[..., 2]
+    turned[..., 2] = np.sin(angle) * press[..., 1] + np.cos(angle) * press[..., 2]
+    assert returns_between_reps(turned.reshape(len(turned), -1), np.array([40]))
+
+
+def test_real_uiprmd_single_repetitions_count_one(realdata, monkeypatch):
+    """UI-PRMD's authors cut one repetition per file. The deep squats (m01) and hurdle steps
+    (m02), both systems, correct and incorrect: 1 each (48 files). Without the return check a smaller motion inside the
+    one rep repeats at half the clip and counts 2 in 33 of them."""
+    from olympia.adapters import uiprmd
+    root = realdata("uiprmd_release")
+    clips = [clip for item in uiprmd.list_clips(root) if item.path.name.startswith(("m01_", "m02_"))
+             for clip in uiprmd.read(root, item)]
+    assert len(clips) == 48
+    assert [count_reps(c.keypoints).count for c in clips] == [1] * len(clips)
+    monkeypatch.setattr(counting, "SHORT_CLIP_RETURN", np.inf)
+    assert sum(count_reps(c.keypoints).count == 2 for c in clips) == 33
