@@ -155,7 +155,8 @@ def counted_trace(x: np.ndarray, name: str, span: tuple[int, int] | None, peaks:
         trace = trace - trace[a:b].mean()
     else:
         names, directions = candidate_directions(x[a:b])
-        trace = (x - x[a:b].mean(axis=0)) @ directions[:, names.index(name or "pc0")]
+        k = names.index(name) if name in names else 0   # a limb that does not move there: pc0
+        trace = (x - x[a:b].mean(axis=0)) @ directions[:, k]
     peaks = np.asarray(peaks, np.int64)
     if len(peaks) and float(np.mean(trace[peaks])) < float(np.median(trace[a:b])):
         trace = -trace

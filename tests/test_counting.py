@@ -971,6 +971,8 @@ def test_counted_trace_is_the_counted_signal_rising_at_each_rep():
     assert np.all(trace[res.peaks] > np.median(trace))
     flipped = counted_trace(-pose_features(kp), res.signal, res.span, res.peaks)   # same rise, other sign
     assert np.corrcoef(flipped, lift)[0, 1] > 0.97
+    still = np.repeat(STAND[None], 60, axis=0).reshape(60, -1).astype(np.float64)  # nothing moves
+    assert np.allclose(counted_trace(still, "left_arm", (0, 60), np.zeros(0, np.int64)), 0.0)
 
 
 def test_real_fit3d_last_rep_of_a_cut_set_is_not_zero_confidence(realdata):
