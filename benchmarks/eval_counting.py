@@ -334,6 +334,21 @@ def evaluate_counting(cases: list[Case]) -> dict:
     return table
 
 
+def evaluate_windows(cases: list[Case], lengths=(1, 2, 3)) -> dict:
+    """Every window of 1, 2 and 3 annotated reps cut at the annotated boundaries of the Fit3D
+    captures (a source of single repetitions, or of short sets): exact and OBO per length."""
+    out = {}
+    for k in lengths:
+        truth, counted = [], []
+        for c in (c for c in cases if c.source == "fit3d_uncut"):
+            b = c.boundaries
+            for i in range(len(b) - k):
+                truth.append(k)
+                counted.append(counting.count_reps(c.keypoints[b[i]:b[i + k]]).count)
+        out[k] = count_metrics(truth, counted)
+    return out
+
+
 CUT_TO_SET = {"fit3d_cut": True, "fit3d_video": False}   # clips cut at the annotated set, or whole captures
 
 
@@ -719,6 +734,10 @@ def main(argv=None) -> int:
         print(f"estimate_rep_bounds with the annotated count, {source} ({r['clips']} clips, "
               f"cut_to_set={r['cut_to_set']}, {r['methods']}): "
               f"boundaries {r['boundaries']:.3f}, reps {r['reps']:.3f}, between reps {r['inner']:.3f} within 0.3 s")
+    report["windows"] = evaluate_windows(cases)
+    for k, m in report["windows"].items():
+        print(f"Fit3D windows of {k} annotated rep(s), cut at the annotation ({m['n']}): exact {m['exact']:.3f}, "
+              f"OBO {m['obo']:.3f}, MAE {m['mae']:.3f}")
     report["counted_cut"] = evaluate_counted_cut(cases)
     if report["counted_cut"]:
         r = report["counted_cut"]

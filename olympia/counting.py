@@ -98,11 +98,13 @@ from olympia.timebase import FPS
 
 MIN_SPAN_M = 0.05         # the one-rep fallback needs a principal motion this large (metres)
 FALLBACK_CONFIDENCE = 0.5 # a lone excursion is a guess, not a repeated cycle
+FALLBACK_COMPONENTS = 2   # ... searched on the first principal components in turn (see `_fallback`)
 SAME_POSE = 0.5           # stretches whose mean poses differ by less than this of their spread ...
 SAME_DIRECTION = 0.7      # ... and whose main directions of motion agree this well: one movement
 SHORT_CLIP_CYCLES = 1.75  # a clip too short for two cycles may show its period when this many fit
 SHORT_CLIP_RETURN = 0.5   # ... and its reps are reps when, between them, the pose comes back closer than
-#                           this share of the clip's farthest pose from its edges' (see `short_clip_reps`)
+#                           this share of the clip's farthest pose from its edges', and their peaks
+#                           lie as close to each other (see `returns_between_reps`)
 
 
 @dataclass(frozen=True)
@@ -303,23 +305,27 @@ def count_in_span(x: np.ndarray, span: tuple[int, int], period: float, mask: np.
 def _fallback(x: np.ndarray, fps: float = FPS, offset: int = 0) -> CountResult:
     """No two matching cycles: count the prominent excursions of the first principal component
     (one rep, or a motion too irregular to be periodic): each rises at least MIN_SPAN_M and a
-    third of the component's range and lasts at least MIN_PERIOD_S; 0 when nothing does."""
+    third of the component's range and lasts at least MIN_PERIOD_S; where it has none, the next
+    component, up to FALLBACK_COMPONENTS (a step to a new stance can be the largest motion, the
+    rep the second: UI-PRMD's inline lunge m03 s02 e02); 0 when nothing does."""
     empty = CountResult(0, None, np.zeros(0, np.int64))
     if len(x) < 3:
         return empty
-    s = candidate_signals(x)["pc0"]
-    span = float(np.ptp(s))
-    if span < MIN_SPAN_M:
-        return empty
-    sign = away_from_rest(s, len(s) / 2)
-    peaks, _ = find_peaks(sign * s, prominence=max(span / 3, MIN_SPAN_M),
-                          distance=max(1, int(MIN_PERIOD_S * fps)))
-    if not len(peaks):
-        return empty
-    bounds = rest_band_bounds(sign * s, peaks, len(s))
-    conf = np.full(len(peaks), FALLBACK_CONFIDENCE)
-    return CountResult(int(len(peaks)), None, peaks.astype(np.int64) + offset, bounds + offset, conf,
-                       (offset, offset + len(x)), "pc0")
+    signals = candidate_signals(x)
+    for name in [f"pc{k}" for k in range(FALLBACK_COMPONENTS) if f"pc{k}" in signals]:
+        s = signals[name]
+        span = float(np.ptp(s))
+        if span < MIN_SPAN_M:
+            return empty
+        sign = away_from_rest(s, len(s) / 2)
+        peaks, _ = find_peaks(sign * s, prominence=max(span / 3, MIN_SPAN_M),
+                              distance=max(1, int(MIN_PERIOD_S * fps)))
+        if len(peaks):
+            bounds = rest_band_bounds(sign * s, peaks, len(s))
+            conf = np.full(len(peaks), FALLBACK_CONFIDENCE)
+            return CountResult(int(len(peaks)), None, peaks.astype(np.int64) + offset, bounds + offset, conf,
+                               (offset, offset + len(x)), name)
+    return empty
 
 
 def short_clip_period(signals: dict[str, np.ndarray], fps: float = FPS
@@ -361,12 +367,10 @@ def short_clip_reps(x: np.ndarray, fps: float = FPS) -> CountResult | None:
     not by its variance: a pose glitch (the person lost for a few frames) has the largest
     variance and does not repeat.
 
-    Between two reps the body comes back to the pose the clip starts and ends in; inside one
-    rep a smaller motion may go out and back twice (UI-PRMD's single-repetition files: a
-    secondary component of one squat or arm raise repeats at half the clip and counted 2 in 120
-    of 231). So each boundary between reps must come back closer to the edges' pose than
-    SHORT_CLIP_RETURN of the clip's farthest pose from it (`returns_between_reps`), else the
-    clip shows no reps here."""
+    Between two reps the body comes back to the pose the clip starts and ends in, and each rep
+    peaks in the same pose; one rep may hold two motions that do not (UI-PRMD's single
+    repetitions counted 2 in 120 of 231; Fit3D's single annotated reps 1 in only 26% of 761): see
+    `returns_between_reps`. Where they are not reps, the clip shows no reps here."""
     signals = {**candidate_signals(x), **limb_reaches(x)}
     found = short_clip_period(signals, fps)
     if found is None:
@@ -378,23 +382,31 @@ def short_clip_reps(x: np.ndarray, fps: float = FPS) -> CountResult | None:
     if len(peaks) < 2:
         return None
     bounds = rest_band_bounds(sign * s, peaks, period)
-    if not returns_between_reps(x, bounds[1:, 0]):
+    if not returns_between_reps(x, bounds[1:, 0], peaks):
         return None
     conf = rep_confidence(prom, bounds, None, period) * strength
     return CountResult(int(len(peaks)), period, peaks.astype(np.int64), bounds.astype(np.int64), conf,
                        (0, len(x)), name, strength)
 
 
-def returns_between_reps(x: np.ndarray, cuts: np.ndarray) -> bool:
-    """Whether the pose at each frame of `cuts` (the boundaries between a clip's reps) lies
-    closer than SHORT_CLIP_RETURN of the clip's farthest pose to the mean of its first and
-    last poses. Poses are compared by their joints' pairwise distances, which a turning camera
-    (a handheld phone tilting, see `limb_reaches`) leaves alone. Measured: the boundaries of
-    short real sets (Fit3D windows of 2-3 reps, a Countix segment) at 0.03-0.29, those inside
-    UI-PRMD's single reps at 0.38-1.0 (median 1.0: the bottom of the one squat)."""
+def returns_between_reps(x: np.ndarray, cuts: np.ndarray, peaks: np.ndarray) -> bool:
+    """Whether a short clip's reps are reps: at each frame of `cuts` (the boundaries between
+    them) the pose lies closer than SHORT_CLIP_RETURN of the clip's farthest pose to the mean of
+    its first and last poses, and the pose at each rep's peak lies as close to the first rep's.
+    Poses are compared by their joints' pairwise distances, which a turning camera (a handheld
+    phone tilting, see `limb_reaches`) leaves alone. One rep may hold two motions that each go
+    out and back: a secondary component of one squat (the bottom lies between them: UI-PRMD's
+    single repetitions, 0.38-1.0 of the way to the farthest pose, median 1.0), or the two sides
+    of an alternating rep and the two parts of a compound one (a twist left, then right; a
+    squat, then a press), which come back between them but peak in different poses (Fit3D's
+    single annotated reps: 0.47-1.95 apart, but for 3 burpees and a mule kick at 0.09-0.26).
+    Short real sets: boundaries 0.03-0.29 of the way, peaks 0.03-0.29 apart (Fit3D windows of 2
+    annotated reps), 0.17 and 0.41 (the Countix segment)."""
     p = x.reshape(len(x), -1, 3)
     i, j = np.triu_indices(p.shape[1], 1)
     shape = np.linalg.norm(p[:, i] - p[:, j], axis=2)            # (T, J(J-1)/2)
-    away = np.linalg.norm(shape - 0.5 * (shape[0] + shape[-1]), axis=1)
-    return bool(np.all(away[cuts] < SHORT_CLIP_RETURN * max(float(away.max()), 1e-12)))
-
+    edges = 0.5 * (shape[0] + shape[-1])
+    far = max(float(np.linalg.norm(shape - edges, axis=1).max()), 1e-12)
+    back = np.linalg.norm(shape[cuts] - edges, axis=1)
+    apart = np.linalg.norm(shape[peaks] - shape[peaks[0]], axis=1)
+    return bool(np.all(back < SHORT_CLIP_RETURN * far) and np.all(apart < SHORT_CLIP_RETURN * far))

@@ -579,10 +579,13 @@ def test_two_reps_in_a_clip_too_short_for_two_cycles(glitch, turn_deg):
 
 
 def test_without_the_short_clip_period_a_glitch_hides_the_reps(monkeypatch):
-    """The one-rep fallback alone counts excursions of the first principal component rising a
-    third of its range: the glitch (every joint moving, up to 1.1 m) is that component, and the
-    reps (two wrists, 0.5 m) rise less than a third of it."""
+    """The one-rep fallback on the first principal component alone counts its excursions rising
+    a third of its range: the glitch (every joint moving, up to 1.1 m) is that component, and the
+    reps (two wrists, 0.5 m) rise less than a third of it. (Its second component, which the
+    fallback tries where the first shows no excursion, is the wrists': 2.)"""
     monkeypatch.setattr(counting, "short_clip_reps", lambda x, fps: None)
+    assert count_reps(short_set(60, 1.8, True, 0.0)).count == 2
+    monkeypatch.setattr(counting, "FALLBACK_COMPONENTS", 1)
     assert count_reps(short_set(60, 1.8, True, 0.0)).count < 2
 
 
@@ -988,22 +991,30 @@ def test_real_fit3d_last_rep_of_a_cut_set_is_not_zero_confidence(realdata):
 
 
 def test_returns_between_reps_by_hand():
-    """Standing at both edges and between two presses: the pose comes back (0 of the farthest
-    pose's distance); a squat's bottom between the two "reps" is the farthest pose (1 of it): not
-    reps. The whole skeleton turning 40 degrees over the clip (a tilting camera) changes nothing:
-    the joints' pairwise distances do not turn."""
+    """Standing at both edges and between two presses (both wrists up at 20 and 60): the pose
+    comes back (0 of the farthest pose's distance) and peaks alike: reps. A squat's bottom
+    between two "reps" is the farthest pose (1 of it): not reps. The left wrist up, then the
+    right (one alternating rep): back at 40, but the two peaks mirror each other: not reps. The
+    whole skeleton turning 40 degrees over the clip (a tilting camera) changes nothing: the
+    joints' pairwise distances do not turn."""
     from olympia.counting import returns_between_reps
     press = periodic_skeleton(2, 40, rest=0, noise=0.0)               # standing at 0, 40 and 80
     squat = np.repeat(STAND[None], 81, axis=0).astype(np.float64)
     squat[:, :7, 2] *= 1 - 0.4 * np.sin(np.pi * np.arange(81) / 80)[:, None]   # legs fold, deepest at 40
-    x_press, x_squat = press.reshape(len(press), -1), squat.reshape(len(squat), -1)
-    assert returns_between_reps(x_press, np.array([40]))
-    assert not returns_between_reps(x_squat, np.array([40]))
+    sides = np.repeat(STAND[None], 81, axis=0).astype(np.float64)
+    lift = 0.5 * np.sin(np.pi * np.arange(81) / 40) ** 2
+    sides[:40, L_WRIST, 2] += lift[:40]
+    sides[40:, R_WRIST, 2] += lift[40:]
+    flat = [k.reshape(len(k), -1) for k in (press, squat, sides)]
+    cut, peaks = np.array([40]), np.array([20, 60])
+    assert returns_between_reps(flat[0], cut, peaks)
+    assert not returns_between_reps(flat[1], cut, peaks)
+    assert not returns_between_reps(flat[2], cut, peaks)
     angle = np.deg2rad(np.linspace(0, 40, len(press)))[:, None]
     turned = press.copy()
     turned[..., 1] = np.cos(angle) * press[..., 1] - np.sin(angle) * press[..., 2]
     turned[..., 2] = np.sin(angle) * press[..., 1] + np.cos(angle) * press[..., 2]
-    assert returns_between_reps(turned.reshape(len(turned), -1), np.array([40]))
+    assert returns_between_reps(turned.reshape(len(turned), -1), cut, peaks)
 
 
 def test_real_uiprmd_single_repetitions_count_one(realdata, monkeypatch):
@@ -1018,3 +1029,28 @@ def test_real_uiprmd_single_repetitions_count_one(realdata, monkeypatch):
     assert [count_reps(c.keypoints).count for c in clips] == [1] * len(clips)
     monkeypatch.setattr(counting, "SHORT_CLIP_RETURN", np.inf)
     assert sum(count_reps(c.keypoints).count == 2 for c in clips) == 33
+
+
+def test_real_fit3d_single_alternating_reps_count_one(realdata, monkeypatch):
+    """s03's standing ab twists cut rep by rep at the annotation: each rep twists to one side
+    and to the other (one rep, Fit3D's convention for alternating sides); both halves come back
+    to the centre, but peak in mirrored poses, so they are not two reps: 1 each. Without the
+    short-clip checks, 2 each."""
+    kp, bounds = _fit3d(realdata, "s03", "standing_ab_twists")
+    reps = [kp[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    assert [count_reps(r).count for r in reps] == [1] * 5
+    monkeypatch.setattr(counting, "SHORT_CLIP_RETURN", np.inf)
+    assert [count_reps(r).count for r in reps] == [2] * 5
+
+
+def test_real_uiprmd_lunge_whose_first_component_is_a_step_counts_one(realdata, monkeypatch):
+    """UI-PRMD m03 s02 e02 (an inline lunge, both systems): the first principal component is a
+    change of stance (a step, no excursion); the lunge (the pelvis 0.32 m down and back) is the
+    second. The one-rep fallback tries it when the first shows none: 1, not 0."""
+    from olympia.adapters import uiprmd
+    root = realdata("uiprmd_release")
+    clips = [clip for item in uiprmd.list_clips(root) if item.path.name.startswith("m03_s02_e02_")
+             for clip in uiprmd.read(root, item) if not clip.id.endswith(":inc")]
+    assert len(clips) == 2 and [count_reps(c.keypoints).count for c in clips] == [1, 1]
+    monkeypatch.setattr(counting, "FALLBACK_COMPONENTS", 1)
+    assert [count_reps(c.keypoints).count for c in clips] == [0, 0]
