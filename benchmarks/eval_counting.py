@@ -34,6 +34,8 @@ both ends within 0.3 s of an annotated boundary.
 Start-pose ceiling (--start-pose-ceiling): the Fit3D captures counted again with the start
 pose's phase taken from the annotation (the cycle's phase closest to the median pose at the
 annotated boundaries): what the boundary rule reaches when it need not estimate that pose.
+Beside it, the same told the pose the other subjects' annotators cut the same exercise at
+(leave the subject out): what a per-exercise start-pose table learnt from Fit3D would reach.
 
 Set detection (--sets): every uncut capture alone (one set each); each subject's captures
 joined with 10 s of held pose between them; a long video assembled with ffmpeg from the real
@@ -384,17 +386,29 @@ def evaluate_counted_cut(cases: list[Case]) -> dict | None:
             "inner": float(np.mean(np.abs(inner) <= BOUNDARY_TOL))}
 
 
-@contextlib.contextmanager
-def annotated_start_pose(case: Case):
-    """While open, the counter's start pose is the annotators': the phase of the rep cycle
-    closest to the median pose at `case`'s annotated boundaries replaces `start_pose_phase`
-    (the rest of the boundary rule, the count and the set's edges stay the counter's)."""
+def scale_free(x: np.ndarray) -> np.ndarray:
+    """Pose features (..., 3J), centred joints, divided by the mean joint distance from the
+    centroid: one subject's pose comparable with another's of a different size."""
+    p = x.reshape(*x.shape[:-1], -1, 3)
+    return x / np.linalg.norm(p, axis=-1).mean(axis=-1)[..., None]
+
+
+def boundary_pose(case: Case, scaled: bool = False) -> np.ndarray:
+    """The median pose (pose features, `scale_free` if `scaled`) at `case`'s annotated boundaries."""
     x = periodicity.pose_features(case.keypoints)
-    template = np.median(x[np.minimum(case.boundaries, len(x) - 1)], axis=0)
+    x = scale_free(x) if scaled else x
+    return np.median(x[np.minimum(case.boundaries, len(x) - 1)], axis=0)
+
+
+@contextlib.contextmanager
+def told_start_pose(template: np.ndarray, scaled: bool = False):
+    """While open, the counter's start pose is `template`: the phase of the rep cycle closest to
+    it (`scale_free` poses if `scaled`) replaces `start_pose_phase` (the rest of the boundary rule,
+    the count and the set's edges stay the counter's)."""
     saved = rep_bounds.start_pose_phase
 
     def phase(xs, cycle, peaks, period, clip_edges):
-        return int(np.argmin(np.linalg.norm(cycle - template, axis=1)))
+        return int(np.argmin(np.linalg.norm((scale_free(cycle) if scaled else cycle) - template, axis=1)))
 
     rep_bounds.start_pose_phase = phase
     try:
@@ -403,23 +417,41 @@ def annotated_start_pose(case: Case):
         rep_bounds.start_pose_phase = saved
 
 
+def others_start_pose(case: Case, group: list[Case]) -> np.ndarray | None:
+    """The start pose the other subjects' annotators used for `case`'s exercise: the mean of their
+    captures' `boundary_pose` (scale-free), None where no other subject did the exercise."""
+    poses = [boundary_pose(c, scaled=True) for c in group
+             if c.extra.get("action") == case.extra.get("action") and c.subject != case.subject]
+    return np.mean(poses, axis=0) if poses else None
+
+
+def _told_scores(group: list[Case], templates: list, scaled: bool = False) -> dict:
+    results = []
+    for case, template in zip(group, templates):
+        with (told_start_pose(template, scaled) if template is not None else contextlib.nullcontext()):
+            results.append(counting.count_reps(case.keypoints))
+    kinds = [(kind, abs(o) <= BOUNDARY_TOL) for c, r in zip(group, results)
+             for kind, o in boundary_offsets(c, r.rep_bounds)]
+    return {**boundary_metrics(group, results), "clips": len(group),
+            "told": sum(t is not None for t in templates),
+            "exact": float(np.mean([r.count == c.reps for c, r in zip(group, results)])),
+            **{kind: float(np.mean([ok for k, ok in kinds if k == kind])) for kind in ("first", "inner", "last")}}
+
+
 def evaluate_annotated_start_pose(cases: list[Case]) -> dict:
     """Per Fit3D source: the reps (boundaries) within 0.3 s when the counter is told the
-    annotators' start pose (`annotated_start_pose`): how far estimating that pose is from the
-    whole gap to the annotation, and what is left to the set's edges and the counts."""
+    annotators' start pose (`told_start_pose` with the capture's own `boundary_pose`): how far
+    estimating that pose is from the whole gap to the annotation, and what is left to the set's
+    edges and the counts. Beside it (key "others"), the start pose a per-exercise convention
+    learnt from the annotation would give, leaving the subject out: the other subjects' boundary
+    pose for the same exercise (`others_start_pose`; scale-free, and so the capture's own
+    scale-free pose too, key "own_scale_free")."""
     out = {}
     for source in ("fit3d_cut", "fit3d_uncut"):
         group = [c for c in cases if c.source == source]
-        results = []
-        for case in group:
-            with annotated_start_pose(case):
-                results.append(counting.count_reps(case.keypoints))
-        kinds = [(kind, abs(o) <= BOUNDARY_TOL) for c, r in zip(group, results)
-                 for kind, o in boundary_offsets(c, r.rep_bounds)]
-        out[source] = {**boundary_metrics(group, results), "clips": len(group),
-                       "exact": float(np.mean([r.count == c.reps for c, r in zip(group, results)])),
-                       **{kind: float(np.mean([ok for k, ok in kinds if k == kind]))
-                          for kind in ("first", "inner", "last")}}
+        out[source] = _told_scores(group, [boundary_pose(c) for c in group])
+        out[source]["own_scale_free"] = _told_scores(group, [boundary_pose(c, True) for c in group], True)
+        out[source]["others"] = _told_scores(group, [others_start_pose(c, group) for c in group], True)
     return out
 
 
@@ -750,6 +782,10 @@ def main(argv=None) -> int:
             print(f"told the annotators' start pose, {source} ({r['clips']} clips, exact {r['exact']:.2f}): "
                   f"boundaries {r['boundaries']:.3f}, reps {r['reps']:.3f} within 0.3 s; "
                   f"first / between reps / last {r['first']:.2f} / {r['inner']:.2f} / {r['last']:.2f}")
+            o, own = r["others"], r["own_scale_free"]
+            print(f"  told the other subjects' start pose for the exercise (leave the subject out; scale-free, "
+                  f"{o['told']} told): reps {o['reps']:.3f} within 0.3 s, boundaries {o['boundaries']:.3f} "
+                  f"(the capture's own, scale-free: reps {own['reps']:.3f})")
     if args.sets:
         report["sets_mocap"] = evaluate_sets_mocap(cases)
         print("sets, motion capture:", json.dumps(report["sets_mocap"]))
