@@ -252,6 +252,18 @@ def boundary_offsets(case: Case, bounds: np.ndarray) -> list[tuple[str, float]]:
     return out
 
 
+def boundary_hits(case: Case, bounds: np.ndarray) -> list[tuple[str, bool]]:
+    """(kind, within 0.3 s) per annotated boundary (`boundary_offsets`)."""
+    return [(kind, abs(o) <= BOUNDARY_TOL) for kind, o in boundary_offsets(case, bounds)]
+
+
+def edges_given(per_case: list[list[tuple[str, bool]]]) -> float:
+    """The share of reps within 0.3 s were every set's first start and last end right (per case
+    the `boundary_hits`): what the boundaries between reps alone allow."""
+    hits = [[ok or kind != "inner" for kind, ok in case] for case in per_case]
+    return sum(a and b for h in hits for a, b in zip(h[:-1], h[1:])) / max(1, sum(len(h) - 1 for h in hits))
+
+
 def previous_bounds(case: Case, res) -> np.ndarray:
     """The rule the start-pose boundaries replaced, on the same reps: each rep from the middle
     of the counted signal's rest (its trough within 10% of the rise) before its peak to the one
@@ -314,7 +326,8 @@ def boundary_report(cases: list[Case], results) -> dict:
                             "median_offset_frames": float(np.nanmedian(v))} for k, v in kinds.items() if v},
             "by_exercise": {e: {"n": len(v[0]), "within": float(np.mean(v[0])), "before": float(np.mean(v[1]))}
                             for e, v in sorted(exercises.items())},
-            "confidence": confidence_report(pairs)}
+            "confidence": confidence_report(pairs),
+            "reps_edges_given": edges_given([boundary_hits(c, r.rep_bounds) for c, r in pairs])}
     return report
 
 
@@ -430,9 +443,9 @@ def _told_scores(group: list[Case], templates: list, scaled: bool = False) -> di
     for case, template in zip(group, templates):
         with (told_start_pose(template, scaled) if template is not None else contextlib.nullcontext()):
             results.append(counting.count_reps(case.keypoints))
-    kinds = [(kind, abs(o) <= BOUNDARY_TOL) for c, r in zip(group, results)
-             for kind, o in boundary_offsets(c, r.rep_bounds)]
-    return {**boundary_metrics(group, results), "clips": len(group),
+    per_case = [boundary_hits(c, r.rep_bounds) for c, r in zip(group, results)]
+    kinds = [k for ks in per_case for k in ks]
+    return {**boundary_metrics(group, results), "clips": len(group), "reps_edges_given": edges_given(per_case),
             "told": sum(t is not None for t in templates),
             "exact": float(np.mean([r.count == c.reps for c, r in zip(group, results)])),
             **{kind: float(np.mean([ok for k, ok in kinds if k == kind])) for kind in ("first", "inner", "last")}}
@@ -715,7 +728,8 @@ def print_boundary_report(report: dict) -> None:
     for source, r in report.items():
         kinds = "; ".join(f"{k} {v['within']:.2f} (median offset {v['median_offset_frames']:+.1f} frames, n {v['n']})"
                           for k, v in r["by_kind"].items())
-        print(f"boundaries within 0.3 s, {source}: {kinds}")
+        print(f"boundaries within 0.3 s, {source}: {kinds}; reps {r['reps_edges_given']:.3f} "
+              f"were every first start and last end right")
         c = r["confidence"]
         print(f"rep confidence, {source}: AUROC {c['auroc']:.3f} ({c['matching']} reps matching an annotated rep "
               f"at IoU >= 0.5, median confidence {c['median_matching']:.2f}; {c['other']} not, {c['median_other']:.2f}); "
@@ -781,7 +795,8 @@ def main(argv=None) -> int:
         for source, r in report["annotated_start_pose"].items():
             print(f"told the annotators' start pose, {source} ({r['clips']} clips, exact {r['exact']:.2f}): "
                   f"boundaries {r['boundaries']:.3f}, reps {r['reps']:.3f} within 0.3 s; "
-                  f"first / between reps / last {r['first']:.2f} / {r['inner']:.2f} / {r['last']:.2f}")
+                  f"first / between reps / last {r['first']:.2f} / {r['inner']:.2f} / {r['last']:.2f}; "
+                  f"reps {r['reps_edges_given']:.3f} were every first start and last end right")
             o, own = r["others"], r["own_scale_free"]
             print(f"  told the other subjects' start pose for the exercise (leave the subject out; scale-free, "
                   f"{o['told']} told): reps {o['reps']:.3f} within 0.3 s, boundaries {o['boundaries']:.3f} "
