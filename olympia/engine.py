@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import socket
 import sys
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -199,10 +200,32 @@ def ray_connect(engine: Engine):
         options = dict(runtime_env=code_runtime_env(), logging_level="ERROR", log_to_driver=False,
                        include_dashboard=False)
         if address:
-            ray.init(address=address, **options)
+            _reachable(address)
+            try:
+                ray.init(address=address, **options)
+            except ConnectionError as exc:      # "auto" with no cluster on this machine
+                raise ConfigError(f"no Ray cluster at {address!r} ({str(exc).splitlines()[0]}); start one "
+                                  "(`ray start --head`) and give its address, or leave --ray-address out "
+                                  "for a local instance") from None
         else:                           # a local instance, reachable only from this machine
             ray.init(num_cpus=engine.workers or default_workers(), _node_ip_address="127.0.0.1", **options)
     return ray
+
+
+CONNECT_TIMEOUT_S = 5.0     # an address where nothing answers: Ray itself retries for minutes
+
+
+def _reachable(address: str) -> None:
+    """Raise ConfigError when nothing answers at a cluster's host:port within CONNECT_TIMEOUT_S
+    ("auto" and ray:// client addresses are left to Ray)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ConfigError(f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one there "
+                          f"(`ray start --head --port {port}`) or check the address") from None
 
 
 _CLAIMED: list = []     # per Ray worker process: the open lock file of the cores it holds

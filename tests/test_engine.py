@@ -98,3 +98,19 @@ def test_pinned_workers_claim_cores_no_other_holds(tmp_path):
     assert all(cores == affinity for cores, affinity in got if cores is not None)
     assert sorted(c for cores in pinned for c in cores) == sorted(os.sched_getaffinity(0))   # each core once
     assert [cores for cores, _ in got].count(None) == 1
+
+
+def test_a_cluster_address_where_nothing_answers_is_one_error_in_seconds(tmp_path):
+    """`--ray-address HOST:PORT` with no cluster there: Ray would retry for minutes, printing
+    connection lines; the engine says so at once (a port just closed refuses the connection)."""
+    import socket
+    import time
+
+    from olympia.engine import ray_connect
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.monotonic()
+    with pytest.raises(ConfigError, match=f"no Ray cluster answers at 127.0.0.1:{port}.*ray start --head --port {port}"):
+        ray_connect(Engine(kind="ray", ray_address=f"127.0.0.1:{port}"))
+    assert time.monotonic() - t0 < 10
