@@ -262,43 +262,44 @@ REP_COLOURS = ("#3b7dd8", "#e07b39")   # neighbouring reps alternate, so where o
 
 
 def count_plot(path: Path, trace, result, title: str, truth_bounds=None, truth_label: str = "annotated",
-               fps: float = FPS) -> None:
+               fps: float = FPS, offset: int = 0) -> None:
     """One counted clip (`olympia count --plot`): the counted signal and each rep's span, to see
     at a glance whether the counter cut the reps where a person would."""
     fig, ax = plt.subplots(figsize=(10, 3.0))
-    draw_count(ax, trace, result, title, truth_bounds, truth_label, fps)
+    draw_count(ax, trace, result, title, truth_bounds, truth_label, fps, offset)
     save(fig, path)
 
 
 def draw_count(ax, trace, result, title: str, truth_bounds=None, truth_label: str = "annotated",
-               fps: float = FPS) -> None:
+               fps: float = FPS, offset: int = 0) -> None:
     """The counted signal (olympia.rep_signals.counted_trace) against time in seconds; the set's
     frames (result.span) shaded grey; each rep (olympia.counting.CountResult) a band from its
     start to its end, colours alternating, paler where the counter is less sure, numbered with
     its confidence above; a dot at each rep's peak; the boundaries of `truth_bounds` (R, 2),
-    where given, as dashed black lines."""
+    where given, as dashed black lines. `offset`: the clip's first frame in a longer video (a
+    video's run), so the time axis is the video's."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    t = np.arange(len(trace)) / fps
+    t = (offset + np.arange(len(trace))) / fps
     if result.span is not None:
-        ax.axvspan(result.span[0] / fps, result.span[1] / fps, color="#e6e6e6", zorder=0)
-    for k, ((a, b), c) in enumerate(zip(result.rep_bounds, result.confidence)):
+        ax.axvspan((offset + result.span[0]) / fps, (offset + result.span[1]) / fps, color="#e6e6e6", zorder=0)
+    for k, ((a, b), c) in enumerate(zip(np.asarray(result.rep_bounds) + offset, result.confidence)):
         ax.axvspan(a / fps, b / fps, color=REP_COLOURS[k % 2], alpha=0.15 + 0.45 * float(c), lw=0, zorder=1)
         ax.text((a + b) / 2 / fps, 0.97, f"{k + 1}\n{float(c):.2f}", ha="center", va="top", fontsize=6,
                 transform=ax.get_xaxis_transform())
     ax.plot(t, trace, color="black", lw=0.9, zorder=2)
     peaks = np.asarray(result.peaks, np.int64)
-    ax.plot(peaks / fps, np.asarray(trace)[peaks], "o", color="black", ms=3, zorder=3)
+    ax.plot((offset + peaks) / fps, np.asarray(trace)[peaks], "o", color="black", ms=3, zorder=3)
     handles = [Line2D([], [], color="black", lw=0.9, label=f"counted signal ({result.signal or 'pc0'})"),
                Patch(color=REP_COLOURS[0], alpha=0.5, label="rep (number, confidence; paler: less sure)"),
                Patch(color="#e6e6e6", label="the set")]
     if truth_bounds is not None and len(truth_bounds):
-        edges = np.unique(np.asarray(truth_bounds, np.int64))
+        edges = offset + np.unique(np.asarray(truth_bounds, np.int64))
         ax.vlines(edges / fps, 0, 1, transform=ax.get_xaxis_transform(), colors="black", linestyles="--",
                   lw=0.8, zorder=4)
         handles.append(Line2D([], [], color="black", ls="--", lw=0.8, label=f"{truth_label} rep boundaries"))
-    ax.set_xlim(0, max(len(trace) - 1, 1) / fps)
+    ax.set_xlim(offset / fps, (offset + max(len(trace) - 1, 1)) / fps)
     low, high = (float(np.min(trace)), float(np.max(trace))) if len(trace) else (0.0, 1.0)
     spread = max(high - low, 1e-9)
     ax.set_ylim(low - 0.08 * spread, high + 0.35 * spread)    # room above the signal for the labels

@@ -123,9 +123,9 @@ def test_count_plot_of_a_store_draws_each_clip_with_its_rep_bounds(tmp_path, mon
     write_store(tmp_path / "store", clips, progress=False)
     drawn = {}
     real = olympia.plots.count_plot
-    def spy(path, trace, res, title, truth_bounds=None, truth_label="annotated", fps=25.0):
-        drawn[title] = (truth_bounds.tolist(), truth_label, res.count)
-        real(path, trace, res, title, truth_bounds, truth_label, fps)
+    def spy(path, trace, res, title, truth_bounds=None, truth_label="annotated", fps=25.0, offset=0):
+        drawn[title] = (truth_bounds.tolist(), truth_label, res.count, offset)
+        real(path, trace, res, title, truth_bounds, truth_label, fps, offset)
     monkeypatch.setattr(olympia.plots, "count_plot", spy)
     out = tmp_path / "plots"
     res = CliRunner().invoke(main, ["count", str(tmp_path / "store"), "--plot", str(out)])
@@ -133,7 +133,7 @@ def test_count_plot_of_a_store_draws_each_clip_with_its_rep_bounds(tmp_path, mon
     # named as `olympia show` names its sheets: the id with `:` as `_`
     assert sorted(p.name for p in out.iterdir()) == ["test_c0000.png", "test_c0001.png"]
     for clip in clips:
-        assert drawn[clip.id] == (clip.rep_bounds.tolist(), "store", clip.reps)
+        assert drawn[clip.id] == (clip.rep_bounds.tolist(), "store", clip.reps, 0)
     refused = CliRunner().invoke(main, ["count", str(tmp_path / "store"), "--plot", str(tmp_path / "x.png")])
     assert refused.exit_code == 2 and "give a directory" in refused.output and not (tmp_path / "x.png").exists()
     (tmp_path / "notes.txt").write_text("mine")           # an existing file is not taken for a directory
@@ -147,3 +147,33 @@ def test_plot_file_names_from_clip_names():
     assert _file_stem("work/sets/squat.npy") == "squat"
     assert _file_stem("work/v/set.mp4#frames=0-900") == "set.mp4_frames_0-900"
     assert _file_stem("demo:c0001") == "demo_c0001"
+
+
+def test_count_plot_keeps_both_inputs_of_the_same_name(tmp_path):
+    """Two inputs with one file name (every VisionFit sample is a video.mp4; one exercise from
+    two cameras): both PNGs are kept, the second as <name>_2.png, not drawn over the first."""
+    a, b = tmp_path / "cam1" / "set.npy", tmp_path / "cam2" / "set.npy"
+    for path, reps in ((a, 3), (b, 5)):
+        path.parent.mkdir()
+        np.save(path, _curls(reps))
+    out = tmp_path / "plots"
+    res = CliRunner().invoke(main, ["count", str(a), str(b), "--plot", str(out)])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.splitlines() == [f"plot: {out / 'set.png'}", f"plot: {out / 'set_2.png'}"]
+    assert sorted(p.name for p in out.iterdir()) == ["set.png", "set_2.png"]
+
+
+def test_a_video_runs_frames_are_the_videos():
+    """A video split into runs is counted per run, named <path>#frames=<a>-<b>; its reps are
+    reported on the video's timeline (from frame a), as `olympia videos sets` reports sets."""
+    from olympia.cli.count import run_offset
+    assert run_offset("work/v/set.mp4#frames=125-250") == 125
+    assert run_offset("work/v/set.mp4") == 0 and run_offset("demo:c0001") == 0
+
+
+def test_an_unknown_pose_backend_is_a_usage_error(tmp_path):
+    path = tmp_path / "set.npy"
+    np.save(path, _curls(3))
+    res = CliRunner().invoke(main, ["count", str(path), "--backend", "foo"])
+    assert res.exit_code == 2 and "Invalid value for '--backend'" in res.output
+    assert "input(s) failed" not in res.output and str(path) not in res.stdout

@@ -9,6 +9,7 @@ the videos).
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import ffmpeg
@@ -524,6 +525,12 @@ def test_count_inputs_are_the_runs_of_a_video_posed_once_through_the_cache(
     lines = [line.split("\t")[0] for line in r.stdout.splitlines() if "\t" in line]
     assert lines == [name for name, _, _ in items]
     assert f"note: {video}: frames [100, 12" in r.stderr
+    # the reps of the second run are reported in the video's frames, inside that run
+    reps = json.loads(CliRunner().invoke(main, ["count", str(video), "--json"]).stdout)[1]["reps"]
+    assert reps and all(second_start <= rep["start_frame"] < rep["end_frame"] <= second_end for rep in reps)
+    assert len(count_pose_work) == 1
+    r = CliRunner().invoke(main, ["count", str(video), "--no-cache"])
+    assert r.exit_code == 0 and len(count_pose_work) == 2                # --no-cache: posed again
 
 
 def test_tests_keep_the_pose_cache_out_of_the_users_home(monkeypatch):

@@ -67,6 +67,7 @@ SLOW = {
     "olympia videos cut work/videos/normalized/workouts/abc.mp4 --start 50 --end 200 --out work/clips": "ffmpeg",
     "olympia pose work/clips/*.mp4 --backend mediapipe --out work/stores/videos": "MediaPipe",
     "olympia count work/videos/normalized/workouts/abc.mp4": "MediaPipe",
+    "olympia count work/videos/normalized/workouts/abc.mp4 --reps": "MediaPipe (cached)",
     "olympia show dist/olympia-demo --sample 5 --out work/show": "5 figures",
     "olympia view dist/olympia-demo --out work/site": "a site of every clip",
     "lift train --release dist/olympia-demo --config small --out work/lift-small": "torch",

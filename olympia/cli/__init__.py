@@ -72,6 +72,7 @@ def main():
       olympia pose clip.mp4 --backend mediapipe --out work/stores/videos
       olympia annotate serve
       olympia count dist/olympia-demo
+      olympia videos sets workout.mp4 --json          # the sets in a long video: frames, reps
       olympia show dist/olympia-demo --sample 3       # clips as PNGs: skeletons, reps, motion image
       olympia view dist/olympia-demo --out work/site  # browse a release in a browser (static site)
     """

@@ -30,13 +30,20 @@ def skeleton_problem(keypoints) -> str | None:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--backend", default="mediapipe", show_default=True,
-              help="Pose backend for video inputs (olympia.pose).")
+@click.option("--backend", type=click.Choice(["mediapipe", "motionbert"]), default="mediapipe",
+              show_default=True, help="Pose backend for video inputs (olympia.pose).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Pose cache for video inputs: a second count of the same video reads the pose "
+                   "from it instead of running the backend again (default: $OLYMPIA_POSE_CACHE or "
+                   "~/.cache/olympia/pose, shared with pose, videos sets and predict).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the pose cache.")
 @click.option("--with-truth", is_flag=True,
-              help="Add the ground-truth rep count as a third column (store/release inputs).")
+              help="Add the ground-truth rep count as a third column (store/release inputs; empty "
+                   "for a video or .npy, which carry none).")
 @click.option("--reps", "per_rep", is_flag=True,
               help="After each count line, one line per rep: start and end frame (25 fps, "
-                   "[start, end)), seconds and confidence (0-1: the rep's size against the set's, how "
+                   "[start, end); a video's frames, also where it is split into runs), seconds and "
+                   "confidence (0-1: the rep's size against the set's, how "
                    "well it repeats, how close its bounds come to the start pose; at most about 0.5 "
                    "when the start pose recurs mid-rep and the bounds may lie half a rep off).")
 @click.option("--cut", "cut_to_set", is_flag=True,
@@ -46,14 +53,15 @@ def skeleton_problem(keypoints) -> str | None:
                    "frames before and after the set stay out of the reps. Counts are the same.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list (one object per input or clip: input, count, truth, "
-                   "period_frames, reps [{start_frame, end_frame, confidence}]) and nothing else.")
+                   "period_frames, reps [{start_frame, end_frame, confidence}], frames as --reps "
+                   "gives them) and nothing else; it always holds the reps, so --reps adds nothing.")
 @click.option("--plot", "plot_to", type=click.Path(path_type=Path), default=None,
               help="Draw each count (PNG): the counted signal, the set, each rep's span with its "
                    "number and confidence, and a store's own rep boundaries as dashed lines. "
                    "PATH.png for one input (a video's further runs go beside it as PATH_2.png, ...); "
-                   "any other PATH is a directory, one <clip>.png per clip. Each file written is "
-                   "named on stderr.")
-def count(inputs, backend, with_truth, per_rep, cut_to_set, as_json, plot_to):
+                   "any other PATH is a directory, one <clip>.png per clip (two inputs of the same "
+                   "name: <clip>_2.png, ...). Each file written is named on stderr.")
+def count(inputs, backend, cache_dir, no_cache, with_truth, per_rep, cut_to_set, as_json, plot_to):
     """Count repetitions without training: a periodicity scan of the 3D skeleton finds the set
     and its period, the counted signal is the body part that repeats once per rep
     (olympia.counting). Prints `<path><TAB><count>` per input; a release or store directory
@@ -66,11 +74,13 @@ def count(inputs, backend, with_truth, per_rep, cut_to_set, as_json, plot_to):
       olympia count squat.npy              # (T, 17, 3) H36M-17 skeleton at 25 fps
       olympia count squat.npy --reps       # and each rep's frames and confidence
       olympia count set_03.npy --reps --cut  # a set trimmed at its first and last rep
-      olympia count my_set.mp4 --json      # through the video pose path (MediaPipe)
+      olympia count my_set.mp4 --json      # through the video pose path (MediaPipe), cached
       olympia count squat.npy --plot squat.png           # see where the reps were cut
       olympia count dist/olympia-demo --plot count-plots/  # one PNG per clip, with the store's bounds
     """
     from olympia.counting import count_reps
+    from olympia.pose.cache import default_cache_dir
+    cache = None if no_cache else (cache_dir or default_cache_dir())
     single = plot_to is not None and plot_to.suffix.lower() == ".png"
     if single and (len(inputs) > 1 or Path(inputs[0]).is_dir()):
         raise click.UsageError(f"--plot {plot_to} draws one input; for several inputs or a store give a "
@@ -78,35 +88,37 @@ def count(inputs, backend, with_truth, per_rep, cut_to_set, as_json, plot_to):
     if plot_to is not None and not single and plot_to.exists() and not plot_to.is_dir():
         raise click.UsageError(f"--plot {plot_to} is a file: give a directory for one PNG per clip, or "
                                "a path ending in .png for one input")
-    failed, items, drawn = 0, [], 0
+    failed, items, drawn, written = 0, [], 0, set()
     for raw in inputs:
         try:
             store_bounds = _store_rep_bounds(Path(raw)) if plot_to is not None else {}
-            for name, kp, truth in iter_skeletons([raw], backend):
+            for name, kp, truth in iter_skeletons([raw], backend, cache_dir=cache):
                 problem = skeleton_problem(kp)
                 if problem:
                     failed += 1
                     click.secho(f"error: {name}: {problem}", fg="red", err=True)
                     continue
                 res = count_reps(kp, cut_to_set=cut_to_set)
+                offset = run_offset(name)
                 if plot_to is not None:
                     drawn += 1
                     path = (_numbered(plot_to, drawn) if single else
-                            plot_to / f"{_file_stem(name)}.png")
-                    _draw(path, name, kp, res, *store_bounds.get(name, (None, "")))
+                            _unused(plot_to / f"{_file_stem(name)}.png", written))
+                    written.add(path)
+                    _draw(path, name, kp, res, *store_bounds.get(name, (None, "")), offset=offset)
                     click.echo(f"plot: {path}", err=True)
                 note = walking_note(kp, res)
                 if note:                    # a note, not an error: the count stands
                     click.secho(f"note: {name}: {note}", fg="yellow", err=True)
                 if as_json:
-                    items.append(_as_json(name, res, truth))
+                    items.append(_as_json(name, res, truth, offset))
                     continue
                 line = f"{name}\t{res.count}"
                 if with_truth:
                     line += f"\t{'' if truth is None else truth}"
                 click.echo(line)
                 if per_rep:
-                    for i, ((a, b), c) in enumerate(zip(res.rep_bounds, res.confidence), 1):
+                    for i, ((a, b), c) in enumerate(zip(res.rep_bounds + offset, res.confidence), 1):
                         click.echo(f"\trep {i}\t[{a}, {b})\t{a / FPS:.2f}-{b / FPS:.2f} s\tconfidence {c:.2f}")
         except OlympiaError as exc:   # one bad input is reported, the others still count
             failed += 1
@@ -148,13 +160,20 @@ def _store_rep_bounds(path: Path) -> dict:
     return out
 
 
-def _draw(path: Path, name: str, keypoints, res, truth_bounds, truth_label: str) -> None:
+def run_offset(name: str) -> int:
+    """The first frame of a video's run in the video (`<path>#frames=<a>-<b>`, olympia.pose.inputs),
+    0 for any other input: counts report a video's frames, as `olympia videos sets` does."""
+    m = re.search(r"#frames=(\d+)-\d+$", name)
+    return int(m.group(1)) if m else 0
+
+
+def _draw(path: Path, name: str, keypoints, res, truth_bounds, truth_label: str, offset: int = 0) -> None:
     from olympia.periodicity import pose_features
     from olympia.plots import count_plot
     from olympia.rep_signals import counted_trace
     trace = counted_trace(pose_features(keypoints), res.signal, res.span, res.peaks)
     path.parent.mkdir(parents=True, exist_ok=True)
-    count_plot(path, trace, res, name, truth_bounds, truth_label)
+    count_plot(path, trace, res, name, truth_bounds, truth_label, offset=offset)
 
 
 def _file_stem(name: str) -> str:
@@ -165,13 +184,23 @@ def _file_stem(name: str) -> str:
     return stem[:-4] if stem.endswith(".npy") else stem
 
 
+def _unused(path: Path, written: set) -> Path:
+    """`path`, or <stem>_2.png, _3.png, ... when this run already wrote it (two inputs of the
+    same name: every VisionFit sample is a video.mp4; views of one exercise from two cameras)."""
+    k = 1
+    while (found := _numbered(path, k)) in written:
+        k += 1
+    return found
+
+
 def _numbered(path: Path, k: int) -> Path:
     """PATH.png for the first plot, PATH_2.png, PATH_3.png, ... for a video's further runs."""
     return path if k == 1 else path.with_name(f"{path.stem}_{k}{path.suffix}")
 
 
-def _as_json(name: str, res, truth) -> dict:
+def _as_json(name: str, res, truth, offset: int = 0) -> dict:
     return {"input": name, "count": res.count, "truth": truth,
             "period_frames": None if res.period_frames is None else round(float(res.period_frames), 1),
-            "reps": [{"start_frame": int(a), "end_frame": int(b), "confidence": round(float(c), 3)}
+            "reps": [{"start_frame": int(a) + offset, "end_frame": int(b) + offset,
+                      "confidence": round(float(c), 3)}
                      for (a, b), c in zip(res.rep_bounds, res.confidence)]}
