@@ -165,6 +165,21 @@ def test_bad_files_raise_video_error_naming_the_file(kind, tmp_path, numbered25)
     assert not (tmp_path / "out.mp4").exists()
 
 
+def test_a_directory_is_told_as_a_directory_with_the_fix(tmp_path):
+    """A folder given as a video (even one named like a video) exists: it is not "no such file"
+    but a directory, and the fix is the video files in it; other non-files are named too."""
+    folder = tmp_path / "clips.mp4"
+    folder.mkdir()
+    with pytest.raises(VideoError) as err:
+        require_video(folder)
+    assert str(err.value) == (f"{folder}: is a directory, not a video file; give the video files in "
+                              f"it (e.g. {folder}/*.mp4)")
+    with pytest.raises(VideoError, match="gone.mp4: no such file; check the path"):
+        probe(tmp_path / "gone.mp4")
+    with pytest.raises(VideoError, match="not a regular file"):
+        probe("/dev/null")
+
+
 def test_zero_length_video_stream_is_refused(tmp_path):
     path = tmp_path / "zero.mp4"
     ffmpeg.input("color=c=black:s=64x48:r=25:d=1", f="lavfi").output(

@@ -89,10 +89,16 @@ def _rotation(stream: dict) -> int:
 
 
 def probe(path) -> VideoInfo:
-    """Read a video's stream facts. Raises VideoError for missing, unreadable or corrupt files."""
+    """Read a video's stream facts. Raises VideoError for missing, unreadable or corrupt files
+    and for a directory given as a video."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise VideoError(f"{path}: is a directory, not a video file; give the video files in it "
+                         f"(e.g. {path / '*.mp4'})")
+    if not path.exists():
         raise VideoError(f"{path}: no such file; check the path")
+    if not path.is_file():
+        raise VideoError(f"{path}: not a regular file (a device or a pipe); give a video file")
     if path.stat().st_size == 0:
         raise VideoError(f"{path}: file is empty (0 bytes); re-download or re-export it")
     try:
