@@ -539,3 +539,54 @@ def test_tests_keep_the_pose_cache_out_of_the_users_home(monkeypatch):
     monkeypatch.delenv("OLYMPIA_POSE_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", "/srv/cache")
     assert default_cache_dir() == Path("/srv/cache/olympia/pose")
+
+
+def _flickering_outcome(video: str, brightness_missing: float):
+    """120 frames posed: nobody on frames 0-19, then a person lost on frames 5-7 of every ten
+    (gaps of 3, bridged: one run [20, 120) with 30 of its 100 frames interpolated); the picture
+    is 200/255 bright where the person is found, `brightness_missing` where not."""
+    from olympia.pose.base import PoseResult
+    from olympia.pose.parallel import PoseOutcome
+    from olympia.video.ffmpeg_ops import VideoInfo
+    n = 120
+    missing = [*range(20), *(t for t in range(20, n) if t % 10 in (5, 6, 7))]
+    body = np.zeros((n, 17, 3), np.float32)
+    body[:, :, 2] = np.linspace(0.0, 1.7, 17)
+    body[missing] = np.nan
+    conf = np.ones(n, np.float32)
+    conf[missing] = 0.0
+    light = np.full(n, 200.0, np.float32)
+    light[missing] = brightness_missing
+    result = PoseResult(keypoints=body, confidence=conf, fps=25.0, backend="mediapipe", version="v",
+                        brightness=light)
+    info = VideoInfo(video, 64, 48, 25.0, 400, 16.0, 0, "h264", True, False, False)
+    return PoseOutcome(PoseTask(video, start_frame=100, end_frame=220), result, info=info,
+                       video_sha256="d" * 64)
+
+
+def test_a_run_lost_in_the_dark_is_quarantined_as_too_dark_and_the_stretches_left_out_are_told():
+    """30 of the run's 100 frames interpolated (limit 20%): quarantined. Where the frames
+    without a person are dark (10/255 < 40) the reason says too dark, the brightness and the
+    fix, as `olympia count` does; lit (120/255), the reason stays the interpolation. The
+    stretch left out ([0, 20) of the segment starting at frame 100) is told in frames of the
+    video, prefixed with the item."""
+    from olympia.pose.pipeline import outcome_to_clips
+    seg = Segment("gym/a.mp4", 100, 220, label_raw="squat")
+    notes = []
+    [dark] = outcome_to_clips(_flickering_outcome("gym/a.mp4", 10.0), seg, PoseJob(), on_note=notes.append)
+    assert isinstance(dark, Rejected) and dark.field == "gap_filled_fraction"
+    assert dark.where == "gym/a.mp4 frames [120, 220)"
+    assert dark.message == ("too dark (mean brightness 10/255 on the frames without a person): 30.0% of "
+                            "frames interpolated over detection gaps (limit 20%); film with more light "
+                            "or brighten the video")
+    assert notes == ["gym/a.mp4 frames [100, 220): frames [100, 120) (4.0-4.8 s): no person detected "
+                     "(mean brightness 10/255: too dark)"]
+    [lit] = outcome_to_clips(_flickering_outcome("gym/a.mp4", 120.0), seg, PoseJob())
+    assert lit.message == ("30.0% of frames interpolated over detection gaps (limit 20%); pose is "
+                           "unreliable here")
+    # allowed more interpolation, the run is a clip: its unusable stretch in frames of the video too
+    [clip] = outcome_to_clips(_flickering_outcome("gym/a.mp4", 10.0), seg,
+                              PoseJob(gaps=GapPolicy(max_gap=12, max_filled_fraction=0.5)))
+    assert isinstance(clip, Clip) and (clip.extra["start_frame"], clip.extra["end_frame"]) == (120, 220)
+    assert clip.extra["unusable"] == ["frames [100, 120) (4.0-4.8 s): no person detected (mean brightness "
+                                      "10/255: too dark)"]

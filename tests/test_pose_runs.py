@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from olympia.pose.base import PoseResult
-from olympia.pose.runs import camera_cuts, frozen_stretches, pose_runs, refusal, tracking_jumps
+from olympia.pose.runs import camera_cuts, dark_gaps, frozen_stretches, pose_runs, refusal, tracking_jumps
 from olympia.pose.workout import sets_in_pose
 
 W, H = 640, 480
@@ -35,6 +35,27 @@ def test_ends_are_trimmed_short_gaps_bridged_long_gaps_split():
     assert runs.runs == [(10, 200), (216, 290)]          # 12 frames bridged, 16 split
     assert [(u.start_frame, u.end_frame) for u in runs.unusable] == [(0, 10), (200, 216), (290, 300)]
     assert runs.notes()[1] == "frames [200, 216) (8.0-8.6 s): no person detected (mean brightness 120/255)"
+
+
+def test_notes_of_a_segment_are_told_in_frames_of_the_video():
+    """A segment starting at frame 100 of its video: the stretch [200, 216) of the segment is
+    [300, 316) of the video, 12.0-12.64 s."""
+    r = result(300, missing=range(200, 216))
+    assert pose_runs(r).notes(offset=100) == [
+        "frames [300, 316) (12.0-12.6 s): no person detected (mean brightness 120/255)"]
+
+
+def test_dark_gaps_is_the_brightness_where_no_person_is_found_when_too_dark():
+    """The frames without a person are measured alone: a lit person (200/255) and dark frames
+    in between (10/255) is dark where the person is lost, mean brightness 10."""
+    r = result(100, missing=range(40, 60), brightness=200.0)
+    r.brightness[40:60] = 10.0
+    assert dark_gaps(r, 0, 100) == 10.0
+    assert dark_gaps(r, 0, 50) == 10.0                       # frames 40-49 only
+    assert dark_gaps(r, 60, 100) is None                     # a person on every frame
+    assert dark_gaps(result(100, missing=range(40, 60), brightness=120.0), 0, 100) is None   # lit
+    r.brightness = None                                      # a cache entry without brightness
+    assert dark_gaps(r, 0, 100) is None
 
 
 def test_a_run_shorter_than_two_seconds_is_not_usable_and_says_so():

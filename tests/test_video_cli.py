@@ -4,6 +4,7 @@ server in test_video_download.py)."""
 from __future__ import annotations
 
 import json
+import re
 
 import ffmpeg
 import numpy as np
@@ -197,3 +198,92 @@ def test_pose_runtime_choice_is_recorded_and_both_find_the_same_person(countix, 
     assert (lite.frame_confidence > 0).all() and (graph.frame_confidence > 0).all()
     gap = np.linalg.norm(lite.keypoints - graph.keypoints, axis=-1)
     assert np.median(gap) < 0.03, np.median(gap)
+
+
+def _lines(text: str, prefix: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(prefix)]
+
+
+def test_pose_exits_1_when_no_clip_is_written_and_keeps_the_store_there(countix, tmp_path):
+    """As `olympia ingest`: exit 1 when no clip is written (one quarantine line per item,
+    nothing written: a store already at --out stays), 0 when some are (the partial build is
+    written, test_pose_writes_a_store_and_quarantines_bad_videos), 1 with --strict when any
+    item is quarantined (nothing written). `pose --help` says so."""
+    nobody = tmp_path / "empty_gym.mp4"
+    ffmpeg.input("testsrc=size=160x120:rate=25:d=1", f="lavfi").output(
+        str(nobody), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True)
+    out, cache = tmp_path / "store", tmp_path / "cache"
+    r = run("pose", nobody, tmp_path / "gone.mp4", "--out", out, "--quiet", "--cache-dir", cache)
+    assert r.exit_code == 1, r.output
+    first, second = _lines(r.stderr, "quarantined: ")
+    assert first.startswith(f"quarantined: {nobody}: keypoints: no person detected on any of 25 frames")
+    assert second == f"quarantined: {tmp_path}/gone.mp4: video: {tmp_path}/gone.mp4: no such file; check the path"
+    assert r.stdout == f"no clip to write (2 quarantined: see the reasons above); nothing written to {out}\n"
+    assert not out.exists()
+
+    assert run("pose", countix, "--out", out, "--quiet", "--cache-dir", cache).exit_code == 0
+    r = run("pose", nobody, "--out", out, "--quiet", "--cache-dir", cache)
+    assert r.exit_code == 1 and len(ClipStore(out).ids) == 1     # the store written before is kept
+    r = run("pose", countix, nobody, "--out", tmp_path / "strict", "--quiet", "--cache-dir", cache, "--strict")
+    assert r.exit_code == 1 and len(_lines(r.stderr, "quarantined: ")) == 1
+    assert "--strict: 1 item(s) quarantined; nothing written" in r.stdout
+    assert not (tmp_path / "strict").exists()
+    help_text = " ".join(run("pose", "--help").output.split())
+    assert "Exit status, as `olympia ingest`: 0 when clips were written" in help_text
+    assert "1 when none was (OUT is then left as it was)" in help_text
+
+
+def test_a_directory_given_as_a_video_is_told_as_a_directory(tmp_path):
+    """`videos probe` and `pose` on a folder (even one named like a video): not "no such file"
+    but a directory, with the fix."""
+    folder = tmp_path / "adir.mp4"
+    folder.mkdir()
+    told = f"{folder}: is a directory, not a video file; give the video files in it (e.g. {folder}/*.mp4)"
+    r = run("videos", "probe", folder)
+    assert r.exit_code == 1 and r.stderr.splitlines() == [f"error: {told}"]
+    r = run("pose", folder, "--out", tmp_path / "store", "--quiet", "--no-cache")
+    assert r.exit_code == 1 and _lines(r.stderr, "quarantined: ") == [f"quarantined: {folder}: video: {told}"]
+
+
+def test_pose_prints_a_note_for_each_stretch_left_out(tmp_path):
+    """6.4 s of the real countix video with frames 60-79 painted black: two clips, and the
+    stretch without a person (from frame 60, 2.4 s, to where MediaPipe finds the person again)
+    is a `note:` line on stderr as `olympia count` prints it, the same line as in the clip's
+    extra["unusable"]."""
+    src = normalize_video(shared_path("realdata", "videos", "countix_4-YmQKoHYmw.mp4"),
+                          tmp_path / "countix_6s.mp4", start_frame=0, end_frame=160)
+    away = tmp_path / "away.mp4"
+    (ffmpeg.input(str(src)).video
+     .drawbox(0, 0, "iw", "ih", color="black", thickness="fill", enable="between(n,60,79)")
+     .output(str(away), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True))
+    out = tmp_path / "store"
+    r = run("pose", away, "--out", out, "--quiet", "--no-cache")
+    assert r.exit_code == 0 and r.stdout.startswith("2 clips"), r.output
+    store = ClipStore(out)
+    first, second = (store.get(i) for i in sorted(store.ids, key=lambda i: store.get(i).extra["start_frame"]))
+    assert (first.extra["start_frame"], first.extra["end_frame"]) == (0, 60)
+    back = second.extra["start_frame"]
+    notes = _lines(r.stderr, "note: ")
+    assert notes[0].startswith(f"note: {away}: frames [60, {back}) (2.4-{back / 25:.1f} s): no person detected "
+                               "(mean brightness ")
+    assert notes == [f"note: {away}: {line}" for line in first.extra["unusable"]]
+
+
+def test_pose_quarantines_a_dim_video_as_too_dark(tmp_path):
+    """4 s of a real Fit3D warm-up darkened with ffmpeg (eq brightness -0.45): MediaPipe loses
+    the person on about a third of the frames (measured: run [15, 99), 33% interpolated; the same
+    4 s as filmed, mean brightness 65/255: a person on all 100 frames). The run is quarantined for
+    its interpolated frames, and the reason says the frames without a person are too dark, their
+    brightness and the fix, as `olympia count` says it."""
+    src = shared_path("realdata", "fit3d", "train", "s04", "videos", "58860488", "warmup_7.mp4")
+    dim = tmp_path / "dim.mp4"
+    (ffmpeg.input(str(src), ss=1.6, t=4).video.filter("eq", brightness=-0.45).filter("fps", 25)
+     .output(str(dim), vcodec="libx264", pix_fmt="yuv420p").overwrite_output().run(quiet=True))
+    r = run("pose", dim, "--out", tmp_path / "dim", "--quiet", "--no-cache")
+    assert r.exit_code == 1, r.output
+    [line] = _lines(r.stderr, "quarantined: ")
+    told = re.search(r": gap_filled_fraction: too dark \(mean brightness (\d+)/255 on the frames without a "
+                     r"person\): (\d+\.\d)% of frames interpolated over detection gaps \(limit 20%\); film "
+                     r"with more light or brighten the video$", line)
+    assert told, line
+    assert int(told[1]) < 40 and float(told[2]) > 20

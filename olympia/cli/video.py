@@ -296,16 +296,25 @@ def sets_cmd(video, as_json, backend, cache_dir, no_cache, pose_stride, quiet, p
               help="Clips with more interpolated frames are quarantined.")
 @click.option("--force", is_flag=True,
               help="Replace --out even when it is not empty and not an Olympia store.")
+@click.option("--strict", is_flag=True,
+              help="Any quarantined item is an error: exit 1 and write nothing (CI for curators).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @engine_options
 def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, pose_stride, workers, checkpoint,
          motionbert_config, mapping, runtime, source, license_, label, max_gap, max_filled_fraction, force,
-         quiet, engine_kind, ray_address, ray_cpus, ray_gpus):
+         strict, quiet, engine_kind, ray_address, ray_cpus, ray_gpus):
     """3D pose (H36M-17, 25 fps) of each VIDEO, or of each segment, written as a clip store.
 
-    Bad items (corrupt, audio-only, no person, range outside the video) are quarantined in
-    OUT/meta/quarantine.json with the reason; the rest are written. OUT must be absent, empty
-    or an Olympia store (replaced whole), unless --force.
+    A video is split into its usable runs (one clip each); every stretch left out (no person,
+    too dark, a camera cut, a frozen picture) is one `note:` line on stderr. Bad items
+    (corrupt, audio-only, a directory, no person, too dark, range outside the video) are one
+    `quarantined:` line each and listed in OUT/meta/quarantine.json; the rest are written.
+    OUT must be absent, empty or an Olympia store (replaced whole), unless --force.
+
+    Exit status, as `olympia ingest`: 0 when clips were written (some items may be quarantined:
+    their lines say why), 1 when none was (OUT is then left as it was) or, with --strict, when
+    any item was quarantined (nothing written), 2 for a usage error, an OUT folder that holds
+    other files or a missing MotionBERT checkpoint.
 
     \b
     Examples:
@@ -320,7 +329,7 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, pose_s
     from olympia.pose.cache import default_cache_dir
     from olympia.pose.parallel import PoseTask
     from olympia.pose.pipeline import PoseJob, pose_items
-    from olympia.store import write_store
+    from olympia.store import prepare_clips, write_store
     from olympia.swap import check_replaceable
     from olympia.video.segments import load_any_segments
     if not videos_in and not segments_file:
@@ -338,8 +347,22 @@ def pose(videos_in, backend, out_dir, segments_file, cache_dir, no_cache, pose_s
                   cache_dir=None if no_cache else str(cache_dir or default_cache_dir()),
                   workers=workers, gaps=GapPolicy(max_gap, max_filled_fraction), stride=pose_stride,
                   engine=make_engine(engine_kind, ray_address, ray_cpus, ray_gpus, workers))
-    items = pose_items([str(v) for v in videos_in], segments, job, progress=not quiet)
+    items = pose_items([str(v) for v in videos_in], segments, job, progress=not quiet,
+                       on_note=lambda line: click.echo(f"note: {line}", err=True))
+    clips, rejected = prepare_clips(items)      # as write_store will: a clip it refuses is no clip
+    if not clips or (strict and rejected):
+        _print_quarantined(rejected)
+        if clips:
+            click.echo(f"--strict: {len(rejected)} item(s) quarantined; nothing written to {out_dir}")
+        else:
+            click.echo(f"no clip to write ({len(rejected)} quarantined: see the reasons above); "
+                       f"nothing written to {out_dir}")
+        raise SystemExit(1)
     report = write_store(out_dir, items, progress=not quiet, force=force)
-    for rej in report.rejected:
-        click.secho(f"quarantined: {rej.where}: {rej.field}: {rej.message}", fg="yellow", err=True)
+    _print_quarantined(report.rejected)
     click.echo(report.summary())
+
+
+def _print_quarantined(rejected) -> None:
+    for rej in rejected:
+        click.secho(f"quarantined: {rej.where}: {rej.field}: {rej.message}", fg="yellow", err=True)

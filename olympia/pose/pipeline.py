@@ -5,12 +5,14 @@
 at the ends trimmed, a long gap or a camera cut splits), fill the short detection gaps inside
 a run (olympia.gaps) and return a `Clip` per run, or one `Rejected` per item naming the file,
 the field and why nothing is usable. Nothing is dropped silently: the stretches left out are
-listed in each clip's `extra["unusable"]`.
+listed in each clip's `extra["unusable"]` (frames of the video) and told to `on_note`, one
+line each, as `olympia count` tells them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -18,7 +20,7 @@ from olympia.engine import Engine
 from olympia.errors import LabelError
 from olympia.gaps import GapPolicy, fill_gaps
 from olympia.pose.parallel import POSE_MAX_HEIGHT, PoseOutcome, PoseTask, run_pose_tasks
-from olympia.pose.runs import MIN_RUN_FRAMES, pose_runs, refusal
+from olympia.pose.runs import MIN_RUN_FRAMES, dark_gaps, pose_runs, refusal
 from olympia.schema import Clip, Rejected, make_clip_id
 from olympia.segment import Segment, min_rep_frames
 from olympia.timebase import FPS
@@ -53,13 +55,14 @@ def tasks_for(videos: list[str], segments: list[Segment] | None, job: PoseJob) -
 
 
 def pose_items(videos: list[str], segments: list[Segment] | None, job: PoseJob,
-               progress: bool = True) -> list[Clip | Rejected]:
+               progress: bool = True, on_note: Callable[[str], None] | None = None) -> list[Clip | Rejected]:
     """Pose every video (or segment): its Clips (one per usable run, olympia.pose.runs) or one
-    Rejected saying why none is usable, in item order."""
+    Rejected saying why none is usable, in item order. Each stretch left out is told to
+    `on_note` as `<video>[ frames [start, end)]: <note>`."""
     tasks = tasks_for(videos, segments, job)
     outcomes = run_pose_tasks(tasks, workers=job.workers, progress=progress, engine=job.engine)
     segs = segments or [None] * len(tasks)
-    return [item for o, s in zip(outcomes, segs) for item in outcome_to_clips(o, s, job)]
+    return [item for o, s in zip(outcomes, segs) for item in outcome_to_clips(o, s, job, on_note)]
 
 
 def joint_visibility(result) -> list[float] | None:
@@ -79,13 +82,18 @@ def clip_id_for(video: Path, segment: Segment | None, source: str) -> str:
     return make_clip_id(source, video.stem, *([segment.name] if segment is not None else []))
 
 
-def filled_problem(fill, gaps: GapPolicy) -> tuple[str, str] | None:
-    """(field, message) when too much of a run had to be interpolated (the rule: olympia.gaps)."""
-    if fill.filled_fraction > gaps.max_filled_fraction:
-        return "gap_filled_fraction", (f"{fill.filled_fraction:.1%} of frames interpolated over "
-                                       f"detection gaps (limit {gaps.max_filled_fraction:.0%}); "
-                                       "pose is unreliable here")
-    return None
+def filled_problem(fill, gaps: GapPolicy, dark: float | None = None) -> tuple[str, str] | None:
+    """(field, message) when too much of a run had to be interpolated (the rule: olympia.gaps);
+    `dark`: the mean brightness of the run's frames without a person, when too dark
+    (olympia.pose.runs.dark_gaps): then the light is the cause and the fix."""
+    if fill.filled_fraction <= gaps.max_filled_fraction:
+        return None
+    filled = (f"{fill.filled_fraction:.1%} of frames interpolated over detection gaps "
+              f"(limit {gaps.max_filled_fraction:.0%})")
+    if dark is not None:
+        return "gap_filled_fraction", (f"too dark (mean brightness {dark:.0f}/255 on the frames without "
+                                       f"a person): {filled}; film with more light or brighten the video")
+    return "gap_filled_fraction", f"{filled}; pose is unreliable here"
 
 
 def segment_fields(segment: Segment | None, video: Path, video_sha256: str, job: PoseJob) -> dict:
@@ -115,10 +123,11 @@ def run_reps(segment: Segment | None, start: int, end: int, split: bool) -> tupl
     return (len(inside) if len(bounds) else None), inside
 
 
-def outcome_to_clips(outcome: PoseOutcome, segment: Segment | None, job: PoseJob) -> list[Clip | Rejected]:
+def outcome_to_clips(outcome: PoseOutcome, segment: Segment | None, job: PoseJob,
+                     on_note: Callable[[str], None] | None = None) -> list[Clip | Rejected]:
     """The clips of one posed item: one per usable run (olympia.pose.runs), or one Rejected
     saying why nothing is usable. A single run keeps the item's clip id; several get
-    `:<start>-<end>` (frames of the video) appended."""
+    `:<start>-<end>` (frames of the video) appended. The stretches left out go to `on_note`."""
     video = Path(outcome.task.video)
     source = segment.source if segment is not None and segment.source else job.source
     clip_id = clip_id_for(video, segment, source)
@@ -130,6 +139,10 @@ def outcome_to_clips(outcome: PoseOutcome, segment: Segment | None, job: PoseJob
         return [Rejected(source, where, "n_frames", f"only {res.n_frames} frame(s) at {FPS:g} fps; "
                          "a clip needs at least 2: widen the segment", clip_id=clip_id)]
     runs = pose_runs(res, job.gaps.max_gap, min_frames=min(job.min_run_frames, res.n_frames // 2))
+    offset = segment.start_frame if segment is not None else 0
+    notes = runs.notes(offset=offset)
+    for note in notes if on_note is not None else ():
+        on_note(f"{where}: {note}")
     if not runs.runs:
         return [Rejected(source, where, "keypoints", refusal(res, runs), clip_id=clip_id)]
     fields = segment_fields(segment, video, outcome.video_sha256, job)
@@ -138,18 +151,17 @@ def outcome_to_clips(outcome: PoseOutcome, segment: Segment | None, job: PoseJob
         label = (segment.label if segment is not None else "") or normalize_label(fields["label_raw"])
     except LabelError as exc:
         return [Rejected(source, where, "label_raw", str(exc), clip_id=clip_id)]
-    offset = segment.start_frame if segment is not None else 0
     out = []
     for a, b in runs.runs:
         cid = clip_id if len(runs.runs) == 1 else f"{clip_id}:{offset + a}-{offset + b}"
         fill = fill_gaps(res.keypoints[a:b], job.gaps.max_gap)
-        problem = filled_problem(fill, job.gaps)
+        problem = filled_problem(fill, job.gaps, dark_gaps(res, a, b))
         if problem:
             out.append(Rejected(source, f"{video} frames [{offset + a}, {offset + b})", *problem, clip_id=cid))
             continue
         reps, bounds = run_reps(segment, a, b, split=len(runs.runs) > 1)
         out.append(_run_clip(outcome, segment, job, res.window(a, b), fill, cid, source, label, fields,
-                             reps, bounds, (offset + a, offset + b), runs.notes()))
+                             reps, bounds, (offset + a, offset + b), notes))
     return out
 
 

@@ -34,14 +34,16 @@ Every stretch that is not part of a usable run is an `olympia.sets.Unusable` wit
 a cut or a jump; too short); touching stretches are merged into one line (a person flickering
 in and out of detection in a dark video is one note, not forty). When no run is usable,
 `refusal` says why in one line: no person at all, too dark, a frozen picture, a person too
-small in the picture, or a person seen too briefly.
+small in the picture, or a person seen too briefly. Inside a run, `dark_gaps` tells whether
+the frames without a person are too dark (the pose path says so when it quarantines a run for
+its interpolated frames).
 
 Consumers work on runs: clips (`pose.pipeline`), counting and predict (`pose.inputs`), set
 detection (`pose.workout`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -71,9 +73,11 @@ class PoseRuns:
     n_frames: int = 0
     longest: int = 0          # frames of the longest stretch with one tracked person, usable or not
 
-    def notes(self, fps: float = FPS) -> list[str]:
-        """One line per unusable stretch, in time order."""
-        return [u.describe(fps) for u in sorted(self.unusable, key=lambda u: u.start_frame)]
+    def notes(self, fps: float = FPS, offset: int = 0) -> list[str]:
+        """One line per unusable stretch, in time order; `offset` (a segment's first frame) is
+        added to the frames, so that they are frames of the video."""
+        return [replace(u, start_frame=u.start_frame + offset, end_frame=u.end_frame + offset).describe(fps)
+                for u in sorted(self.unusable, key=lambda u: u.start_frame)]
 
 
 def pose_runs(result: PoseResult, max_gap: int | None = GapPolicy.max_gap,
@@ -189,6 +193,19 @@ def _gap_reason(result: PoseResult, frozen: np.ndarray, a: int, b: int, count: b
             dark = ": too dark" if light < DARK_LEVEL else ""
             parts.append(f"no person detected{where} (mean brightness {light:.0f}/255{dark})")
     return "; ".join(parts)
+
+
+def dark_gaps(result: PoseResult, a: int, b: int) -> float | None:
+    """The mean brightness of the frames of [a, b) without a person when it is below DARK_LEVEL
+    (the person was lost in the dark: more light is the fix, not a steadier camera); None when
+    they are lit, unmeasured or absent."""
+    if result.brightness is None:
+        return None
+    absent = ~result.detected[a:b]
+    if not absent.any():
+        return None
+    light = float(np.mean(result.brightness[a:b][absent]))
+    return light if light < DARK_LEVEL else None
 
 
 def _brightness(result: PoseResult, a: int = 0, b: int | None = None) -> float | None:
