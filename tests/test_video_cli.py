@@ -217,6 +217,7 @@ def test_pose_exits_1_when_no_clip_is_written_and_keeps_the_store_there(countix,
     assert r.exit_code == 1, r.output
     first, second = _lines(r.stderr, "quarantined: ")
     assert first.startswith(f"quarantined: {nobody}: keypoints: no person detected on any of 25 frames")
+    assert not _lines(r.stderr, "note: ")                 # the quarantine line says it once
     assert second == f"quarantined: {tmp_path}/gone.mp4: video: {tmp_path}/gone.mp4: no such file; check the path"
     assert r.stdout == f"no clip to write (2 quarantined: see the reasons above); nothing written to {out}\n"
     assert not out.exists()

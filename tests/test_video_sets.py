@@ -162,6 +162,10 @@ def test_sets_json_is_a_list_of_sets_and_nothing_else_and_the_second_run_is_cach
     assert r.exit_code == 2 and r.stdout == ""
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "no person detected on any of 50 frames" in errors[0]
+    assert not [line for line in r.stderr.splitlines() if line.startswith("note:")]   # said once
+    r = run("count", nobody, "--no-cache")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == [errors[0], "1 input(s) failed"]      # the same one line, no note
 
 
 @pytest.mark.slow

@@ -240,10 +240,10 @@ def sets_cmd(video, as_json, backend, cache_dir, no_cache, pose_stride, quiet, p
     task = WorkoutTask(for_remote(pose) if engine.kind == "ray" else pose)
     [out] = run_items(find_sets, [task], engine=engine, progress=None if not quiet else False, desc="sets",
                       failed=lambda t, error: WorkoutOutcome(t, error=f"{video}: set detection failed ({error})"))
+    if not out.ok:          # one line says why: the stretches' notes would repeat it
+        raise VideoError(out.error)
     for note in out.notes():
         click.echo(f"note: {video}: {note}", err=True)
-    if not out.ok:
-        raise VideoError(out.error)
     if plot_path:
         from olympia.plots import sets_timeline
         sets_timeline(plot_path, out.sets, out.unusable, out.n_frames, Path(video).name)

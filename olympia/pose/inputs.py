@@ -55,11 +55,11 @@ def skeletons_from_video(path: Path, backend: str = "mediapipe", *, cache_dir=_D
         raise VideoError(outcome.error)
     result = outcome.result
     runs = pose_runs(result)
+    if not runs.runs:       # one line says why: the stretches' notes would repeat it
+        raise VideoError(f"{path}: {refusal(result, runs)}")
     if on_note is not None:
         for note in runs.notes():
             on_note(f"{path}: {note}")
-    if not runs.runs:
-        raise VideoError(f"{path}: {refusal(result, runs)}")
     whole = runs.runs == [(0, result.n_frames)]
     return [(str(path) if whole else f"{path}#frames={a}-{b}", fill_gaps(result.keypoints[a:b]).keypoints)
             for a, b in runs.runs]

@@ -140,11 +140,11 @@ def outcome_to_clips(outcome: PoseOutcome, segment: Segment | None, job: PoseJob
                          "a clip needs at least 2: widen the segment", clip_id=clip_id)]
     runs = pose_runs(res, job.gaps.max_gap, min_frames=min(job.min_run_frames, res.n_frames // 2))
     offset = segment.start_frame if segment is not None else 0
+    if not runs.runs:       # one line says why: the stretches' notes would repeat it
+        return [Rejected(source, where, "keypoints", refusal(res, runs), clip_id=clip_id)]
     notes = runs.notes(offset=offset)
     for note in notes if on_note is not None else ():
         on_note(f"{where}: {note}")
-    if not runs.runs:
-        return [Rejected(source, where, "keypoints", refusal(res, runs), clip_id=clip_id)]
     fields = segment_fields(segment, video, outcome.video_sha256, job)
     from olympia.labels import normalize_label   # imported late: pandas and spaCy load on use
     try:
