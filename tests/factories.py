@@ -1,6 +1,8 @@
-"""Small clip factories for tests (shards are written with the library's own writer)."""
+"""Small clip factories for tests (shards are written with the library's own writer), and
+damaged copies of videos."""
 from __future__ import annotations
 
+import ffmpeg
 import numpy as np
 
 from olympia.schema import Clip, make_clip_id
@@ -39,3 +41,22 @@ def walking_on_the_hips(cycles: int, period: int, speed: float, seed: int) -> np
         kp[:, ankle] = np.stack([np.zeros_like(x), x, z - 0.9], axis=1)
         kp[:, knee] = np.stack([np.zeros_like(x), x / 2 + 0.05, (z - 0.9) / 2], axis=1)
     return (kp + np.random.default_rng(seed).normal(0, 0.004, kp.shape)).astype(np.float32)
+
+
+def packet_bytes(path, first: int, last: int, fps: float = 25.0) -> list[tuple[int, int]]:
+    """[pos, pos + size) in the file of the video packets of frames [first, last) at `fps`."""
+    packets = ffmpeg.probe(str(path), select_streams="v:0", show_packets=None)["packets"]
+    return [(int(p["pos"]), int(p["pos"]) + int(p["size"])) for p in packets
+            if first <= round(float(p["pts_time"]) * fps) < last]
+
+
+def overwrite_bytes(src, dst, ranges: list[tuple[int, int]], n: int, seed: int = 0):
+    """dst: a copy of src with n bytes at positions in `ranges` set to random values (fixed
+    seed): a file damaged in the middle, as a bad disk or a broken transfer leaves it."""
+    data = bytearray(src.read_bytes())
+    rng = np.random.default_rng(seed)
+    where = np.concatenate([np.arange(a, b) for a, b in ranges])
+    for pos in rng.choice(where, n, replace=False):
+        data[pos] = int(rng.integers(0, 256))
+    dst.write_bytes(bytes(data))
+    return dst

@@ -203,3 +203,46 @@ def test_pose_jitter_on_a_held_last_frame_is_no_set():
     assert [u.describe() for u in found.unusable] == [
         ("frames [250, 450) (10.0-18.0 s): picture frozen (median change 0.002/255 a frame; "
          "the pose's jitter there is no motion)")]
+
+
+# -- a damaged file ----------------------------------------------------------------------------
+# PoseResult.damaged: the frames the decoder could not decode cleanly (olympia.video.damage; on
+# real files: tests/test_video_damage.py and test_video_sets.py).
+DAMAGED = ("the file is damaged here (the decoder could not decode the video cleanly; the picture "
+           "is broken until the next keyframe): re-download or re-export it")
+
+
+def damaged(r: PoseResult, frames) -> PoseResult:
+    r.damaged = np.zeros(r.n_frames, bool)
+    r.damaged[list(frames)] = True
+    return r
+
+
+def test_a_damaged_stretch_splits_the_run_and_is_never_bridged():
+    """The pose there is not missing but wrong (a person found in the decoder's guess): 10
+    frames, fewer than the gap rule bridges, still split."""
+    r = damaged(result(300), range(120, 130))
+    runs = pose_runs(r)
+    assert runs.runs == [(0, 120), (130, 300)]
+    assert pose_runs(r, max_gap=120).runs == [(0, 120), (130, 300)]
+    assert runs.notes() == [f"frames [120, 130) (4.8-5.2 s): {DAMAGED}"]
+    assert pose_runs(damaged(result(300), [])).runs == [(0, 300)]
+    assert pose_runs(result(300)).runs == [(0, 300)]        # not checked (damaged None): none
+
+
+def test_damage_beside_frames_without_a_person_is_one_line_naming_both():
+    r = damaged(result(300, missing=range(100, 140)), range(130, 180))
+    runs = pose_runs(r)
+    assert runs.runs == [(0, 100), (180, 300)]
+    assert runs.notes() == [
+        "frames [100, 180) (4.0-7.2 s): the file is damaged here on 50 of 80 frames (the decoder "
+        "could not decode the video cleanly; the picture is broken until the next keyframe): "
+        "re-download or re-export it; no person detected on 30 of 80 frames (mean brightness 120/255)"]
+
+
+def test_a_file_damaged_on_most_frames_is_refused_for_it():
+    r = damaged(result(200), range(30, 200))        # 1.2 s undamaged: too short for a set
+    runs = pose_runs(r)
+    assert runs.runs == []
+    assert refusal(r, runs) == ("the file is damaged on 170 of 200 frames (from 1.2 s: the decoder "
+                                "could not decode the video cleanly): re-download or re-export it")

@@ -1,6 +1,7 @@
 """`olympia videos sets` and olympia.pose.workout on real video, and the issue's bad inputs:
 no person, a dark video, a person who leaves and comes back, two people side by side, a camera
-cut, a held last frame. Each gives the sets of what is usable and one clear line for what is not; nothing crashes.
+cut, a held last frame, a file damaged in the middle. Each gives the sets of what is usable and
+one clear line for what is not; nothing crashes.
 
 The videos are made here with ffmpeg from the real side-view push-up video (PROVENANCE.md: 11
 push-ups in 13.85 s, bottoms at 0.4, 1.6, 2.8, 4.0, 5.1, 6.3, 7.6, 8.9, 10.1, 11.4, 12.6 s,
@@ -14,10 +15,12 @@ import ffmpeg
 import pytest
 from click.testing import CliRunner
 from conftest import shared_path
+from factories import overwrite_bytes, packet_bytes
 
 from olympia.cli import main
 from olympia.pose.mediapipe_backend import MediaPipeBackend
 from olympia.pose.parallel import PoseTask
+from olympia.pose.pipeline import PoseJob, pose_items
 from olympia.pose.workout import WorkoutTask, find_sets
 
 PUSHUPS = 11
@@ -55,13 +58,23 @@ def videos(tmp_path_factory):
     # the push-ups, then their last frame held for 6 s (a freeze frame: tpad clones it)
     out["held"] = _encode(ffmpeg.input(str(push)).video.filter("tpad", stop_mode="clone", stop_duration=6),
                           root / "held.mp4")
+    # the push-ups with a keyframe every 4 s (frames 0, 100, 200, 300) and 100 bytes of the
+    # packets of frames 160-169 overwritten: damaged from there to the keyframe at 8 s
+    gops = root / "gops.mp4"
+    ffmpeg.input(str(push)).video.output(str(gops), vcodec="libx264", pix_fmt="yuv420p", **{
+        "x264-params": "keyint=100:min-keyint=100:scenecut=0:threads=1"}).overwrite_output().run(quiet=True)
+    out["damaged"] = overwrite_bytes(gops, root / "damaged.mp4", packet_bytes(gops, 160, 170), 100)
     return out
 
 
 @pytest.fixture(scope="module")
-def found(videos, tmp_path_factory):
-    cache = str(tmp_path_factory.mktemp("cache"))
-    return {name: find_sets(WorkoutTask(PoseTask(str(path), cache_dir=cache)))
+def sets_cache(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def found(videos, sets_cache):
+    return {name: find_sets(WorkoutTask(PoseTask(str(path), cache_dir=sets_cache)))
             for name, path in videos.items()}
 
 
@@ -119,6 +132,35 @@ def test_a_held_last_frame_is_a_frozen_picture_left_out(found):
     [note] = out.notes()
     assert note.startswith("frames [346, 496) (13.8-19.8 s): picture frozen (median change 0.0")
     assert note.endswith("/255 a frame; the pose's jitter there is no motion)")
+
+
+@pytest.mark.slow
+def test_a_file_damaged_in_the_middle_gives_the_sets_on_each_side_and_one_line(found, videos, sets_cache,
+                                                                               monkeypatch):
+    """ffmpeg prints decode errors and exits 0; the picture is broken from about frame 158 to
+    the keyframe at frame 200. Bottoms before 5.9 s: 0.4-5.1 s, 5; after 8.0 s: 8.9-12.6 s, 4,
+    and the run starts rising from the bottom at 7.6 s (a half rep the counter may take)."""
+    out = found["damaged"]
+    assert out.ok
+    [note] = out.notes()
+    start = int(note.split("[")[1].split(",")[0])
+    assert 140 <= start <= 158 and note.startswith(f"frames [{start}, 200) (")
+    assert note.endswith("the file is damaged here (the decoder could not decode the video cleanly; "
+                         "the picture is broken until the next keyframe): re-download or re-export it")
+    first, second = out.sets
+    assert first.end_frame <= start and first.reps == 5
+    assert second.start_frame >= 200 and second.reps in (4, 5)
+    # `olympia count` on the same file (the pose cached above): a count per run, the same line
+    monkeypatch.setenv("OLYMPIA_POSE_CACHE", sets_cache)
+    res = CliRunner().invoke(main, ["count", str(videos["damaged"])])
+    assert res.exit_code == 0, res.output
+    assert [line.split("\t")[0].rsplit("#", 1)[1] for line in res.stdout.splitlines()] == \
+        [f"frames=0-{start}", "frames=200-346"]
+    assert res.stderr.strip() == f"note: {videos['damaged']}: {note}"
+    # `olympia pose`: a clip per run, each carrying the line
+    clips = pose_items([str(videos["damaged"])], None, PoseJob(cache_dir=sets_cache, workers=1), progress=False)
+    assert [(c.extra["start_frame"], c.extra["end_frame"], c.extra["unusable"]) for c in clips] == \
+        [(0, start, [note]), (200, 346, [note])]
 
 
 def run(*args):

@@ -29,6 +29,7 @@ class PoseResult:
     extra: dict = field(default_factory=dict)   # backend facts worth keeping in clip.extra
     brightness: np.ndarray | None = None  # (T,) mean luma 0-255 of each decoded frame (why no person)
     frame_change: np.ndarray | None = None  # (T,) mean |luma - previous frame's| 0-255 (camera cuts)
+    damaged: np.ndarray | None = None  # (T,) bool: the file is damaged there (olympia.video.damage); None: not checked
 
     def __post_init__(self):
         self.keypoints = np.asarray(self.keypoints, np.float32)
@@ -43,6 +44,9 @@ class PoseResult:
             if getattr(self, name) is not None:
                 setattr(self, name, np.asarray(getattr(self, name), np.float32))
                 assert getattr(self, name).shape == (t,), (name, getattr(self, name).shape)
+        if self.damaged is not None:
+            self.damaged = np.asarray(self.damaged, bool)
+            assert self.damaged.shape == (t,), self.damaged.shape
 
     @property
     def n_frames(self) -> int:
@@ -54,7 +58,7 @@ class PoseResult:
             return None if a is None else a[start:end]
         return replace(self, keypoints=self.keypoints[start:end], confidence=self.confidence[start:end],
                        keypoints_2d=cut(self.keypoints_2d), brightness=cut(self.brightness),
-                       frame_change=cut(self.frame_change))
+                       frame_change=cut(self.frame_change), damaged=cut(self.damaged))
 
     @property
     def detected(self) -> np.ndarray:
@@ -68,8 +72,8 @@ class PoseResult:
         lose up to stride - 1 frames rather than claim a person on a frame nobody looked at
         (holding the neighbour put one on the first black frame of a real blackout, and the
         picture's change from it then read as a camera cut). The frames after the last posed
-        one hold it. brightness / frame_change stay as given (the caller measures them on
-        every decoded frame)."""
+        one hold it. brightness / frame_change / damaged stay as given (the caller measures
+        them on every decoded frame)."""
         if stride == 1:
             return replace(self, fps=fps)
         t = np.arange(n_frames)

@@ -1,7 +1,8 @@
 """On-disk cache of pose results, keyed by (video sha256, segment, backend, model version).
 
 Layout under the cache dir:
-  pose/<key[:2]>/<key>.npz   one PoseResult (keypoints, confidence, keypoints_2d, brightness, frame_change, meta JSON)
+  pose/<key[:2]>/<key>.npz   one PoseResult (keypoints, confidence, keypoints_2d, brightness, frame_change,
+                             damaged, meta JSON)
   sha256/<path-key>.txt      a video's sha256, memoized by (absolute path, size, mtime_ns)
 The key is the sha256 of a canonical JSON of everything that changes the result, so a re-run
 recomputes exactly the items whose video bytes, range, backend or model version changed.
@@ -84,8 +85,9 @@ class PoseCache:
                 kp2d = z["keypoints_2d"] if "keypoints_2d" in z.files else None
                 light = z["brightness"] if "brightness" in z.files else None  # older entries: none
                 change = z["frame_change"] if "frame_change" in z.files else None
+                damaged = z["damaged"] if "damaged" in z.files else None   # older: not checked
                 return PoseResult(keypoints=z["keypoints"], confidence=z["confidence"],
-                                  keypoints_2d=kp2d, brightness=light, frame_change=change,
+                                  keypoints_2d=kp2d, brightness=light, frame_change=change, damaged=damaged,
                                   fps=meta["fps"],
                                   backend=meta["backend"],
                                   version=meta["version"],
@@ -98,7 +100,7 @@ class PoseCache:
         arrays = {"keypoints": result.keypoints, "confidence": result.confidence}
         if result.keypoints_2d is not None:
             arrays["keypoints_2d"] = result.keypoints_2d
-        for name in ("brightness", "frame_change"):
+        for name in ("brightness", "frame_change", "damaged"):
             if getattr(result, name) is not None:
                 arrays[name] = getattr(result, name)
         meta = {"fps": result.fps, "backend": result.backend, "version": result.version,

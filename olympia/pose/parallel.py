@@ -1,13 +1,15 @@
 """The pose stage over many videos: one pure, picklable function per item, run in a pool.
 
 `run_pose_task(PoseTask) -> PoseOutcome` does everything for one video (or one segment):
-probe, sha256, cache lookup, decode at 25 fps, pose, cache write. It takes and returns plain
-picklable dataclasses and never raises for a bad item (the error goes into the outcome), so
-`run_items` maps it (or any such per-item function: `workout.find_sets`) over an
-`olympia.engine.Engine` unchanged: the local process pool (one worker per core, each pinned to
-its core) or a Ray cluster (one task per item; a worker process keeps its loaded model across
-tasks, see `_backend`; num_gpus per task for MotionBERT). One item or one local worker runs in
-this process, with a progress bar over the video's frames.
+probe, sha256, cache lookup, decode at 25 fps, pose, where the file is damaged (only when the
+decode printed errors, `olympia.video.damage`; once for a cache entry made before that check),
+cache write. It takes and returns plain picklable dataclasses and never raises for a bad
+item (the error goes into the outcome), so `run_items` maps it (or any such per-item
+function: `workout.find_sets`) over an `olympia.engine.Engine` unchanged: the local process
+pool (one worker per core, each pinned to its core) or a Ray cluster (one task per item; a
+worker process keeps its loaded model across tasks, see `_backend`; num_gpus per task for
+MotionBERT). One item or one local worker runs in this process, with a progress bar over the
+video's frames.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from olympia.pose.base import PoseResult, make_backend
 from olympia.pose.cache import PoseCache, cache_key, video_sha256
 from olympia.pose.quiet import terminal_stderr
 from olympia.timebase import FPS
+from olympia.video.damage import decode_damage
 from olympia.video.ffmpeg_ops import MAX_HEIGHT, VideoInfo, frame_size, iter_frames, require_video
 
 # Shorter side of the frames the pose model gets. Decoding at the model's resolution was
@@ -134,8 +137,9 @@ def run_pose_task(task: PoseTask, on_frame: Callable[[int], None] | None = None)
         result = cache.get(key) if cache else None
         out.cached = result is not None
         if result is None:
+            heard: list[str] = []
             frames = iter_frames(task.video, fps=task.fps, max_height=task.max_height,
-                                 start_frame=start, end_frame=end, info=info)
+                                 start_frame=start, end_frame=end, info=info, errors=heard)
             light: list[float] = []
             change: list[float] = []
             measured = measured_frames(frames, light, change, on_frame)
@@ -145,11 +149,19 @@ def run_pose_task(task: PoseTask, on_frame: Callable[[int], None] | None = None)
                 raise OlympiaError(f"{task.video}: decoded {len(light)} frames for range "
                                    f"[{start}, {end}); the file is probably truncated")
             result = replace(result.upsampled(stride, len(light), task.fps),
-                             brightness=np.array(light, np.float32), frame_change=np.array(change, np.float32))
+                             brightness=np.array(light, np.float32), frame_change=np.array(change, np.float32),
+                             damaged=np.zeros(len(light), bool) if not heard else
+                             decode_damage(task.video, info, fps=task.fps, start_frame=start, end_frame=end))
             if cache:
                 cache.put(key, result)
-        elif on_frame is not None:
-            on_frame(result.n_frames)
+        else:
+            if result.damaged is None:      # an entry from before the check: checked once, kept
+                result = replace(result, damaged=decode_damage(task.video, info, fps=task.fps,
+                                                               start_frame=start, end_frame=end))
+                if result.damaged is not None:
+                    cache.put(key, result)
+            if on_frame is not None:
+                on_frame(result.n_frames)
         out.result = result
     except OlympiaError as exc:
         out.error = str(exc)

@@ -27,16 +27,23 @@ Instead of refusing a video for one long gap, the pose path splits it:
    FROZEN_FRAMES frames of live footage change by at least 0.108 each (a Fit3D warm-up
    re-encoded at 640x640, the person standing still; camera footage as delivered at least
    0.48, from sensor noise);
-4. a run shorter than `min_frames` is not usable (too short to hold a set).
+4. where the file is damaged (`PoseResult.damaged`, from `olympia.video.damage`: the decoder
+   could not decode those frames cleanly, and what follows them up to the next keyframe is
+   built on them) is left out like a frozen picture, never bridged: the decoder shows its
+   guess there, smeared or half-frozen pictures the pose model still finds a person in
+   (Fit3D warm-up with 3,000 bytes overwritten mid-file: counted 2 of 5 reps, without a word,
+   before this check);
+5. a run shorter than `min_frames` is not usable (too short to hold a set).
 
 Every stretch that is not part of a usable run is an `olympia.sets.Unusable` with its reason
 (no person detected, with the mean brightness and "too dark" below DARK_LEVEL; picture frozen;
-a cut or a jump; too short); touching stretches are merged into one line (a person flickering
-in and out of detection in a dark video is one note, not forty). When no run is usable,
-`refusal` says why in one line: no person at all, too dark, a frozen picture, a person too
-small in the picture, or a person seen too briefly. Inside a run, `dark_gaps` tells whether
-the frames without a person are too dark (the pose path says so when it quarantines a run for
-its interpolated frames).
+the file damaged, with the fix: re-download or re-export it; a cut or a jump; too short);
+touching stretches are merged into one line (a person flickering in and out of detection in a
+dark video is one note, not forty). When no run is usable,
+`refusal` says why in one line: the file damaged on half its frames or more, no person at
+all, too dark, a frozen picture, a person too small in the picture, or a person seen too
+briefly. Inside a run, `dark_gaps` tells whether the frames without a person are too dark (the
+pose path says so when it quarantines a run for its interpolated frames).
 
 Consumers work on runs: clips (`pose.pipeline`), counting and predict (`pose.inputs`), set
 detection (`pose.workout`).
@@ -84,10 +91,11 @@ def pose_runs(result: PoseResult, max_gap: int | None = GapPolicy.max_gap,
               min_frames: int = MIN_RUN_FRAMES) -> PoseRuns:
     """Split a posed video into usable runs (see the module docstring)."""
     out = PoseRuns(n_frames=result.n_frames)
-    frozen = frozen_frames(result)
-    person, gaps = usable_runs(~result.detected | frozen, max_gap)
-    person, held = outside(person, frozen)      # never bridged, whatever max_gap bridges
-    unusable = [Unusable(u.start_frame, u.end_frame, _gap_reason(result, frozen, u.start_frame, u.end_frame))
+    frozen, damaged = frozen_frames(result), damaged_frames(result)
+    person, gaps = usable_runs(~result.detected | frozen | damaged, max_gap)
+    person, held = outside(person, frozen | damaged)    # never bridged, whatever max_gap bridges
+    unusable = [Unusable(u.start_frame, u.end_frame,
+                         _gap_reason(result, frozen, damaged, u.start_frame, u.end_frame))
                 for u in gaps + held]
     breaks = {t: "a camera cut" for t in camera_cuts(result)}
     breaks.update({t: "the tracked person jumps (another person?)" for t in tracking_jumps(result)
@@ -103,7 +111,7 @@ def pose_runs(result: PoseResult, max_gap: int | None = GapPolicy.max_gap,
                                                  f"(a usable stretch needs {min_frames / FPS:.1f} s)"))
         unusable += [Unusable(t - 1, t + 1, f"{breaks[t]} between these frames: split there")
                      for t in cuts]
-    out.unusable = merge_touching(unusable, result, frozen)
+    out.unusable = merge_touching(unusable, result, frozen, damaged)
     return out
 
 
@@ -126,13 +134,14 @@ def frozen_stretches(frame_change: np.ndarray | None) -> list[tuple[int, int]]:
     return [(a, b) for a, b in joined]
 
 
-def outside(runs: list[tuple[int, int]], frozen: np.ndarray) -> tuple[list[tuple[int, int]], list[Unusable]]:
-    """The parts of runs outside the frozen frames, and the frozen parts inside them."""
-    kept, held = [], []
+def outside(runs: list[tuple[int, int]], held: np.ndarray) -> tuple[list[tuple[int, int]], list[Unusable]]:
+    """The parts of runs outside the `held` frames (frozen or damaged), and the held parts
+    inside them (their reason is told by the caller)."""
+    kept, inside = [], []
     for a, b in runs:
-        kept += [(a + lo, a + hi) for lo, hi in missing_runs(~frozen[a:b])]
-        held += [Unusable(a + lo, a + hi, "picture frozen") for lo, hi in missing_runs(frozen[a:b])]
-    return kept, held
+        kept += [(a + lo, a + hi) for lo, hi in missing_runs(~held[a:b])]
+        inside += [Unusable(a + lo, a + hi, "") for lo, hi in missing_runs(held[a:b])]
+    return kept, inside
 
 
 def frozen_frames(result: PoseResult) -> np.ndarray:
@@ -144,8 +153,16 @@ def frozen_frames(result: PoseResult) -> np.ndarray:
     return frozen
 
 
+def damaged_frames(result: PoseResult) -> np.ndarray:
+    """(T,) bool: frames where the file is damaged (the decoder could not decode them cleanly,
+    olympia.video.damage); none when not checked."""
+    if result.damaged is None:
+        return np.zeros(result.n_frames, bool)
+    return np.asarray(result.damaged, bool)
+
+
 def merge_touching(unusable: list[Unusable], result: PoseResult,
-                   frozen: np.ndarray | None = None) -> list[Unusable]:
+                   frozen: np.ndarray | None = None, damaged: np.ndarray | None = None) -> list[Unusable]:
     """One Unusable per group of touching or overlapping stretches, summarised when a group
     holds several (see the module docstring)."""
     groups: list[list[Unusable]] = []
@@ -154,15 +171,17 @@ def merge_touching(unusable: list[Unusable], result: PoseResult,
             groups[-1].append(u)
         else:
             groups.append([u])
-    frozen = np.zeros(result.n_frames, bool) if frozen is None else frozen
-    return [g[0] if len(g) == 1 else _summary(g, result, frozen) for g in groups]
+    none = np.zeros(result.n_frames, bool)
+    frozen = none if frozen is None else frozen
+    damaged = none if damaged is None else damaged
+    return [g[0] if len(g) == 1 else _summary(g, result, frozen, damaged) for g in groups]
 
 
-def _summary(group: list[Unusable], result: PoseResult, frozen: np.ndarray) -> Unusable:
+def _summary(group: list[Unusable], result: PoseResult, frozen: np.ndarray, damaged: np.ndarray) -> Unusable:
     a, b = group[0].start_frame, max(u.end_frame for u in group)
     parts = []
-    if (~result.detected[a:b] | frozen[a:b]).any():
-        parts.append(_gap_reason(result, frozen, a, b, count=True))
+    if (~result.detected[a:b] | frozen[a:b] | damaged[a:b]).any():
+        parts.append(_gap_reason(result, frozen, damaged, a, b, count=True))
     briefs = [u.end_frame - u.start_frame for u in group if u.reason.startswith("a person for")]
     if briefs:
         parts.append(f"a person seen for at most {max(briefs) / FPS:.1f} s at a time")
@@ -172,18 +191,26 @@ def _summary(group: list[Unusable], result: PoseResult, frozen: np.ndarray) -> U
     return Unusable(a, b, "; ".join(parts))
 
 
-def _gap_reason(result: PoseResult, frozen: np.ndarray, a: int, b: int, count: bool = False) -> str:
-    """Why frames [a, b) hold no usable pose: the picture frozen, no person (mean brightness,
-    too dark), or both; `count`: on how many of the frames there is no person."""
-    still = frozen[a:b]
-    absent = ~result.detected[a:b] & ~still
+def _gap_reason(result: PoseResult, frozen: np.ndarray, damaged: np.ndarray, a: int, b: int,
+                count: bool = False) -> str:
+    """Why frames [a, b) hold no usable pose: the file damaged, the picture frozen, no person
+    (mean brightness, too dark), or several; `count`: on how many of the frames there is no
+    person. A damaged frame is told as damaged only: what it shows is the decoder's guess."""
+    broken = damaged[a:b]
+    still = frozen[a:b] & ~broken
+    absent = ~result.detected[a:b] & ~still & ~broken
     parts = []
+    if broken.any():
+        where = "" if broken.all() else f" on {int(broken.sum())} of {b - a} frames"
+        parts.append(f"the file is damaged here{where} (the decoder could not decode the video "
+                     f"cleanly; the picture is broken until the next keyframe): re-download or "
+                     f"re-export it")
     if still.any():
         change = float(np.median(result.frame_change[a:b][still]))
         parts.append(f"picture frozen{'' if still.all() else f' on {int(still.sum())} of {b - a} frames'} "
                      f"(median change {change:.3f}/255 a frame; the pose's jitter there is no motion)")
     if absent.any() or not parts:
-        # beside a freeze, the brightness of the frames without a person only
+        # beside a freeze or damage, the brightness of the frames without a person only
         light = _brightness(result, a, b) if not parts or result.brightness is None else \
             float(np.mean(result.brightness[a:b][absent]))
         where = f" on {int(absent.sum())} of {b - a} frames" if count or parts else ""
@@ -273,6 +300,11 @@ def refusal(result: PoseResult, runs: PoseRuns) -> str:
     if light is not None and light < DARK_LEVEL and seen < n / 2:
         return (f"too dark: a person is detected on only {seen} of {n} frames ({lit}); film with "
                 "more light or brighten the video")
+    damaged = damaged_frames(result)
+    if damaged.sum() >= n / 2:
+        first = int(np.argmax(damaged))
+        return (f"the file is damaged on {int(damaged.sum())} of {n} frames (from {first / FPS:.1f} s: "
+                "the decoder could not decode the video cleanly): re-download or re-export it")
     frozen = int(frozen_frames(result).sum())
     if frozen >= n / 2:
         return (f"picture frozen on {frozen} of {n} frames (the same picture held, e.g. a freeze "

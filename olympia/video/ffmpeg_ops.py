@@ -13,6 +13,7 @@ covers [i/25, (i+1)/25) seconds of the source.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +29,7 @@ MAX_HEIGHT = 720
 FRAME_COUNT_TOLERANCE = 1  # a whole-file normalize may differ by one frame from duration x fps
 X264_PRESET = "veryfast"   # normalization speed vs size; quality is set by CRF
 X264_CRF = 18              # visually lossless for pose estimation and annotation
+KEPT_ERROR_LINES = 100     # ffmpeg error lines kept from one decode (a damaged file prints thousands)
 
 
 @dataclass(frozen=True)
@@ -236,9 +238,12 @@ def cut_clip(src, dst, start_frame: int, end_frame: int, fps: float = FPS,
 
 def iter_frames(src, *, fps: float = FPS, max_height: int | None = MAX_HEIGHT,
                 start_frame: int = 0, end_frame: int | None = None,
-                info: VideoInfo | None = None) -> Iterator[np.ndarray]:
+                info: VideoInfo | None = None, errors: list[str] | None = None) -> Iterator[np.ndarray]:
     """Decode frames [start_frame, end_frame) of the constant-`fps` timeline as RGB uint8
-    (H, W, 3) arrays, rotation applied, scaled down to `max_height`. No temporary files."""
+    (H, W, 3) arrays, rotation applied, scaled down to `max_height`. No temporary files.
+    `errors`: ffmpeg's error lines of a decode that went to the end are appended to it (up to
+    KEPT_ERROR_LINES): a file damaged in the middle decodes with them and exits 0 (where it
+    is damaged: olympia.video.damage); a decode that fails raises VideoError."""
     info = info or require_video(src)
     end = info.frames_at(fps) if end_frame is None else end_frame
     _check_range(info, src, start_frame, end, fps)
@@ -252,6 +257,8 @@ def iter_frames(src, *, fps: float = FPS, max_height: int | None = MAX_HEIGHT,
     proc = (stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough")
             .global_args("-nostdin", "-loglevel", "error")
             .run_async(pipe_stdout=True, pipe_stderr=True))
+    lines: list[str] = []
+    reader = _drain_lines(proc.stderr, lines)
     frame_bytes = width * height * 3
     try:
         while True:
@@ -261,12 +268,33 @@ def iter_frames(src, *, fps: float = FPS, max_height: int | None = MAX_HEIGHT,
             yield np.frombuffer(buf, np.uint8).reshape(height, width, 3)
     finally:
         proc.stdout.close()
-        err = proc.stderr.read().decode("utf-8", "replace").strip()
-        proc.stderr.close()
         code = proc.wait()
+        reader.join()
+        proc.stderr.close()
     if code != 0:
-        raise VideoError(f"{src}: decoding failed ({err.splitlines()[-1] if err else code}); "
+        raise VideoError(f"{src}: decoding failed ({lines[-1] if lines else code}); "
                          "the file may be truncated or corrupt: re-download or re-export it")
+    if errors is not None:
+        errors += lines[:KEPT_ERROR_LINES]
+
+
+def _drain_lines(pipe, lines: list[str]) -> threading.Thread:
+    """Read a pipe to its end in a thread, keeping its first KEPT_ERROR_LINES lines and its
+    last. Read only after the frames, ffmpeg's error lines filled the pipe (64 KiB, about 1,000
+    lines of a badly damaged file) and it stopped while this process waited for its frames:
+    measured, a hang."""
+    def read():
+        for raw in pipe:
+            line = raw.decode("utf-8", "replace").rstrip()
+            if not line:
+                continue
+            if len(lines) > KEPT_ERROR_LINES:
+                lines[-1] = line
+            else:
+                lines.append(line)
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader
 
 
 def frame_size(info: VideoInfo, max_height: int | None = MAX_HEIGHT) -> tuple[int, int]:
