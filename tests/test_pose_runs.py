@@ -246,3 +246,18 @@ def test_a_file_damaged_on_most_frames_is_refused_for_it():
     assert runs.runs == []
     assert refusal(r, runs) == ("the file is damaged on 170 of 200 frames (from 1.2 s: the decoder "
                                 "could not decode the video cleanly): re-download or re-export it")
+
+
+def test_a_stretch_merged_with_a_cut_beside_it_stays_out_of_the_runs():
+    """Two cuts 10 frames apart (frames 100 and 110): the 10 frames between are too short to
+    use. The cuts' frame pairs [99, 101) and [109, 111) merge with them into one note, which
+    must not take in frame 99 of the run before or frame 110 of the run after: [100, 110)."""
+    change = np.full(300, 3.0, np.float32)
+    change[[100, 110]] = 150.0
+    r = result(300)
+    r.frame_change = change
+    assert camera_cuts(r) == [100, 110]
+    runs = pose_runs(r)
+    assert runs.runs == [(0, 100), (110, 300)]
+    assert [(u.start_frame, u.end_frame) for u in runs.unusable] == [(100, 110)]
+    assert runs.notes()[0].startswith("frames [100, 110) (4.0-4.4 s): a person seen for at most 0.4 s")

@@ -111,8 +111,22 @@ def pose_runs(result: PoseResult, max_gap: int | None = GapPolicy.max_gap,
                                                  f"(a usable stretch needs {min_frames / FPS:.1f} s)"))
         unusable += [Unusable(t - 1, t + 1, f"{breaks[t]} between these frames: split there")
                      for t in cuts]
-    out.unusable = merge_touching(unusable, result, frozen, damaged)
+    out.unusable = merge_touching(unusable, result, frozen, damaged, out.runs)
     return out
+
+
+def outside_runs(a: int, b: int, runs: list[tuple[int, int]]) -> tuple[int, int]:
+    """Frames [a, b) without the usable runs' frames at its ends. A camera cut or a jump is told
+    by the two frames around it, one in each piece; merged with the stretch left out next to it,
+    it would reach one frame into the run beside (Countix: a note of frames [146, 197) beside
+    the runs [0, 147) and [196, 246))."""
+    start, end = a, b
+    for lo, hi in runs:
+        if lo <= a < hi:
+            a = hi
+        if lo < b <= hi:
+            b = lo
+    return (a, b) if a < b else (start, end)
 
 
 def frozen_stretches(frame_change: np.ndarray | None) -> list[tuple[int, int]]:
@@ -162,9 +176,11 @@ def damaged_frames(result: PoseResult) -> np.ndarray:
 
 
 def merge_touching(unusable: list[Unusable], result: PoseResult,
-                   frozen: np.ndarray | None = None, damaged: np.ndarray | None = None) -> list[Unusable]:
+                   frozen: np.ndarray | None = None, damaged: np.ndarray | None = None,
+                   runs: list[tuple[int, int]] = ()) -> list[Unusable]:
     """One Unusable per group of touching or overlapping stretches, summarised when a group
-    holds several (see the module docstring)."""
+    holds several (see the module docstring) over its frames outside `runs` (`outside_runs`; a
+    lone cut between two runs keeps its two frames: "between these frames")."""
     groups: list[list[Unusable]] = []
     for u in sorted(unusable, key=lambda u: (u.start_frame, u.end_frame)):
         if groups and u.start_frame <= max(g.end_frame for g in groups[-1]):
@@ -174,11 +190,13 @@ def merge_touching(unusable: list[Unusable], result: PoseResult,
     none = np.zeros(result.n_frames, bool)
     frozen = none if frozen is None else frozen
     damaged = none if damaged is None else damaged
-    return [g[0] if len(g) == 1 else _summary(g, result, frozen, damaged) for g in groups]
+    return [g[0] if len(g) == 1 else
+            _summary(g, *outside_runs(g[0].start_frame, max(u.end_frame for u in g), runs), result, frozen, damaged)
+            for g in groups]
 
 
-def _summary(group: list[Unusable], result: PoseResult, frozen: np.ndarray, damaged: np.ndarray) -> Unusable:
-    a, b = group[0].start_frame, max(u.end_frame for u in group)
+def _summary(group: list[Unusable], a: int, b: int, result: PoseResult, frozen: np.ndarray,
+             damaged: np.ndarray) -> Unusable:
     parts = []
     if (~result.detected[a:b] | frozen[a:b] | damaged[a:b]).any():
         parts.append(_gap_reason(result, frozen, damaged, a, b, count=True))
