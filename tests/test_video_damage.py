@@ -154,3 +154,27 @@ def test_the_pose_stage_keeps_the_damage_and_checks_an_older_cache_entry_once(cl
     assert again.cached and calls == []
     assert np.array_equal(again.result.damaged, first.result.damaged)
     assert np.array_equal(cache.get(entry.stem).damaged, first.result.damaged)     # kept
+
+
+def test_a_file_cut_short_is_posed_as_far_as_it_goes_and_says_where_it_ends(clip, tmp_path):
+    """A faststart file cut off where frame 100's packet starts (a download that did not
+    finish): its header still gives 8 s (200 frames). The 100 frames it holds are posed (before:
+    the whole file was refused, "decoded 100 frames for range [0, 200)"); the rest hold no
+    person, and the note and the refusal say where the file ends and the fix."""
+    from olympia.pose.runs import pose_runs, refusal
+    intact, _ = clip
+    [(cut, _)] = packet_bytes(intact, 100, 101)
+    short = tmp_path / "short.mp4"
+    short.write_bytes(intact.read_bytes()[:cut])
+    out = run_pose_task(PoseTask(str(short)))
+    assert out.ok, out.error
+    res = out.result
+    assert res.n_frames == 200 and res.extra["decoded_frames"] == 100
+    assert not res.detected[100:].any() and np.isnan(res.keypoints[100:]).all()
+    runs = pose_runs(res)                  # a test picture: nobody in the 100 frames either
+    assert runs.runs == [] and runs.notes() == [
+        "frames [0, 200) (0.0-8.0 s): the file ends at 4.0 s of the 8.0 s its header gives (cut short: "
+        "a download or copy that did not finish): re-download or re-export it; no person detected on "
+        f"100 of 200 frames (mean brightness {np.mean(res.brightness[:100]):.0f}/255)"]
+    assert refusal(res, runs).endswith("(and the file ends at 4.0 s of the 8.0 s its header gives: cut short; "
+                                       "re-download or re-export it)")

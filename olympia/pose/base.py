@@ -60,6 +60,23 @@ class PoseResult:
                        keypoints_2d=cut(self.keypoints_2d), brightness=cut(self.brightness),
                        frame_change=cut(self.frame_change), damaged=cut(self.damaged))
 
+    def cut_short(self, n_frames: int) -> "PoseResult":
+        """This result of a file that ended early (a download or copy cut short: the frames its
+        header promises are not in it) on the promised `n_frames`: the frames past the last
+        decoded one hold no person; extra["decoded_frames"] says where the file ends
+        (olympia.pose.runs tells it). The per-frame picture measures repeat the last frame's."""
+        t, pad = self.n_frames, n_frames - self.n_frames
+
+        def extend(a: np.ndarray | None, value) -> np.ndarray | None:
+            if a is None:
+                return None
+            tail = np.repeat(a[-1:], pad, axis=0) if value is None else np.full((pad, *a.shape[1:]), value, a.dtype)
+            return np.concatenate([a, tail])
+        return replace(self, keypoints=extend(self.keypoints, np.nan), confidence=extend(self.confidence, 0.0),
+                       keypoints_2d=extend(self.keypoints_2d, np.nan), brightness=extend(self.brightness, None),
+                       frame_change=extend(self.frame_change, None), damaged=extend(self.damaged, False),
+                       extra={**self.extra, "decoded_frames": int(t)})
+
     @property
     def detected(self) -> np.ndarray:
         """(T,) bool: frames where a person was found (all keypoints finite)."""

@@ -145,13 +145,17 @@ def run_pose_task(task: PoseTask, on_frame: Callable[[int], None] | None = None)
             measured = measured_frames(frames, light, change, on_frame)
             posed = measured if stride == 1 else (f for i, f in enumerate(measured) if i % stride == 0)
             result = backend.estimate(posed, task.fps / stride, frame_size(info, task.max_height))
-            if len(light) != end - start or result.n_frames != -(-len(light) // stride):
-                raise OlympiaError(f"{task.video}: decoded {len(light)} frames for range "
-                                   f"[{start}, {end}); the file is probably truncated")
-            result = replace(result.upsampled(stride, len(light), task.fps),
+            decoded = len(light)
+            if not decoded or result.n_frames != -(-decoded // stride):
+                raise OlympiaError(f"{task.video}: decoded {decoded} frames for range [{start}, {end}); "
+                                   "the file is probably truncated or corrupt: re-download or re-export it")
+            damaged = np.zeros(decoded, bool) if not heard else \
+                decode_damage(task.video, info, fps=task.fps, start_frame=start, end_frame=end)
+            result = replace(result.upsampled(stride, decoded, task.fps),
                              brightness=np.array(light, np.float32), frame_change=np.array(change, np.float32),
-                             damaged=np.zeros(len(light), bool) if not heard else
-                             decode_damage(task.video, info, fps=task.fps, start_frame=start, end_frame=end))
+                             damaged=None if damaged is None else damaged[:decoded])
+            if decoded < end - start:       # the file ends early: the frames it holds are used
+                result = result.cut_short(end - start)
             if cache:
                 cache.put(key, result)
         else:

@@ -214,15 +214,20 @@ def _gap_reason(result: PoseResult, frozen: np.ndarray, damaged: np.ndarray, a: 
     """Why frames [a, b) hold no usable pose: the file damaged, the picture frozen, no person
     (mean brightness, too dark), or several; `count`: on how many of the frames there is no
     person. A damaged frame is told as damaged only: what it shows is the decoder's guess."""
-    broken = damaged[a:b]
-    still = frozen[a:b] & ~broken
-    absent = ~result.detected[a:b] & ~still & ~broken
+    decoded = int(result.extra.get("decoded_frames", result.n_frames))
+    gone = np.arange(a, b) >= decoded                 # past the end of a file cut short
+    broken = damaged[a:b] & ~gone
+    still = frozen[a:b] & ~broken & ~gone
+    absent = ~result.detected[a:b] & ~still & ~broken & ~gone
     parts = []
+    if gone.any():
+        parts.append(f"the file ends at {decoded / FPS:.1f} s of the {result.n_frames / FPS:.1f} s its header "
+                     f"gives (cut short: a download or copy that did not finish): re-download or re-export it")
     if broken.any():
         where = "" if broken.all() else f" on {int(broken.sum())} of {b - a} frames"
+        fix = "" if gone.any() else ": re-download or re-export it"      # said once
         parts.append(f"the file is damaged here{where} (the decoder could not decode the video "
-                     f"cleanly; the picture is broken until the next keyframe): re-download or "
-                     f"re-export it")
+                     f"cleanly; the picture is broken until the next keyframe){fix}")
     if still.any():
         change = float(np.median(result.frame_change[a:b][still]))
         parts.append(f"picture frozen{'' if still.all() else f' on {int(still.sum())} of {b - a} frames'} "
@@ -305,7 +310,17 @@ def person_height_fraction(result: PoseResult) -> float | None:
 
 
 def refusal(result: PoseResult, runs: PoseRuns) -> str:
-    """Why a video without a usable run is refused, in one line (see the module docstring)."""
+    """Why a video without a usable run is refused, in one line (see the module docstring); for
+    a file cut short (`PoseResult.cut_short`), where it ends."""
+    why = _refusal(result, runs)
+    decoded = int(result.extra.get("decoded_frames", result.n_frames))
+    if decoded < result.n_frames:
+        why += (f" (and the file ends at {decoded / FPS:.1f} s of the {result.n_frames / FPS:.1f} s its header "
+                "gives: cut short; re-download or re-export it)")
+    return why
+
+
+def _refusal(result: PoseResult, runs: PoseRuns) -> str:
     n, seen = result.n_frames, int(result.detected.sum())
     light = _brightness(result)
     lit = "" if light is None else f"mean brightness {light:.0f}/255"
