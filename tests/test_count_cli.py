@@ -166,7 +166,7 @@ def test_count_plot_keeps_both_inputs_of_the_same_name(tmp_path):
 def test_a_video_runs_frames_are_the_videos():
     """A video split into runs is counted per run, named <path>#frames=<a>-<b>; its reps are
     reported on the video's timeline (from frame a), as `olympia videos sets` reports sets."""
-    from olympia.cli.count import run_offset
+    from olympia.pose.inputs import run_offset
     assert run_offset("work/v/set.mp4#frames=125-250") == 125
     assert run_offset("work/v/set.mp4") == 0 and run_offset("demo:c0001") == 0
 

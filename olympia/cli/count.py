@@ -9,7 +9,7 @@ import click
 import numpy as np
 
 from olympia.errors import OlympiaError
-from olympia.pose.inputs import iter_skeletons
+from olympia.pose.inputs import iter_skeletons, run_offset
 from olympia.timebase import FPS
 
 
@@ -158,13 +158,6 @@ def _store_rep_bounds(path: Path) -> dict:
             estimated = "rep_bounds_estimated" in json.loads(extra or "{}")
             out[cid] = (np.stack(list(bounds)).astype(np.int64), "store (estimated)" if estimated else "store")
     return out
-
-
-def run_offset(name: str) -> int:
-    """The first frame of a video's run in the video (`<path>#frames=<a>-<b>`, olympia.pose.inputs),
-    0 for any other input: counts report a video's frames, as `olympia videos sets` does."""
-    m = re.search(r"#frames=(\d+)-\d+$", name)
-    return int(m.group(1)) if m else 0
 
 
 def _draw(path: Path, name: str, keypoints, res, truth_bounds, truth_label: str, offset: int = 0) -> None:

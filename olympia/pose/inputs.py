@@ -13,6 +13,7 @@ a progress bar over the frames on a terminal.
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Callable, Iterator
@@ -63,6 +64,14 @@ def skeletons_from_video(path: Path, backend: str = "mediapipe", *, cache_dir=_D
     whole = runs.runs == [(0, result.n_frames)]
     return [(str(path) if whole else f"{path}#frames={a}-{b}", fill_gaps(result.keypoints[a:b]).keypoints)
             for a, b in runs.runs]
+
+
+def run_offset(name: str) -> int:
+    """The first frame in its video of a run named `<path>#frames=<a>-<b>` (above), 0 for any
+    other name: `olympia count` reports a run's reps in the video's frames, as `olympia videos
+    sets` reports sets."""
+    m = re.search(r"#frames=(\d+)-\d+$", name)
+    return int(m.group(1)) if m else 0
 
 
 def iter_skeletons(inputs, backend: str = "mediapipe", *, cache_dir=_DEFAULT, progress: bool | None = None,
